@@ -1,0 +1,27 @@
+// CRC32C (Castagnoli): reflected polynomial 0x82F63B78, initial value and final xor ~0.
+//
+// The check value, crc32c of the ASCII bytes "123456789", is 0xE3069283. On x86-64 processors
+// with SSE4.2 the crc32 instruction computes it; elsewhere Boost.CRC does. The choice is made
+// once, on first use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace lamina {
+
+// The CRC32C of `bytes`.
+std::uint32_t crc32c(std::span<const std::byte> bytes);
+
+// Continues a CRC32C over more bytes: crc32c_extend(crc32c(a), b) == crc32c(a followed by b),
+// and crc32c_extend(0, b) == crc32c(b).
+std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::byte> bytes);
+
+// The two implementations behind crc32c_extend, for tests and benchmarks. crc32c_sse42 may be
+// called only when crc32c_sse42_available() is true.
+std::uint32_t crc32c_portable(std::uint32_t crc, std::span<const std::byte> bytes);
+std::uint32_t crc32c_sse42(std::uint32_t crc, std::span<const std::byte> bytes);
+bool crc32c_sse42_available();
+
+} // namespace lamina

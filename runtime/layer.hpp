@@ -1,0 +1,165 @@
+// The layer concept: what a protocol micro-layer must look like to be stacked.
+//
+// A layer is a plain class: its state as data members, listed after the class with
+// BOOST_HANA_ADAPT_STRUCT (so that tests and tools can print and compare every field), a trivially
+// copyable wire `Header` (or NoHeader), the handlers `down`, `up` and optionally `timer`, and the
+// common-case predicates `ccp_down` and `ccp_up`. Handlers reach their neighbours only through the
+// Ports they are given:
+//
+//   io.down(ev)   pass `ev` to the layer below (or, from Bottom, to the transport)
+//   io.up(ev)     pass `ev` to the layer above (or, from Top, to the application)
+//   io.now(), io.me(), io.group_size(), io.set_timer(delay)
+//
+// A layer also says what it guarantees to the layers above (`provides`) and what it needs
+// from the layers below (`needs_below`); composition checks that every need is met.
+#pragma once
+
+#include <boost/hana/adapt_struct.hpp>
+#include <boost/hana/ext/std/tuple.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/keys.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "runtime/event.hpp"
+
+namespace lamina {
+
+// Header of a layer that puts nothing on the wire.
+struct NoHeader {};
+
+// Properties of the channel a layer offers to the layers above it.
+enum class Guarantee : std::uint8_t {
+  integrity = 1 << 0, // corrupt packets never pass up
+  reliable = 1 << 1,  // every message sent is delivered once, despite loss and duplication
+  fifo = 1 << 2,      // messages from one sender are delivered in the order sent
+};
+
+class Guarantees {
+public:
+  constexpr Guarantees() = default;
+  constexpr Guarantees(Guarantee g)
+      : bits_(static_cast<std::uint8_t>(g)) {} // NOLINT: implicit by design
+  constexpr Guarantees operator|(Guarantees o) const { return from_bits(bits_ | o.bits_); }
+  [[nodiscard]] constexpr bool covers(Guarantees o) const { return (bits_ & o.bits_) == o.bits_; }
+  [[nodiscard]] constexpr Guarantees missing_from(Guarantees have) const {
+    return from_bits(bits_ & ~have.bits_);
+  }
+  [[nodiscard]] constexpr bool empty() const { return bits_ == 0; }
+  [[nodiscard]] std::string names() const;
+
+private:
+  static constexpr Guarantees from_bits(unsigned bits) {
+    Guarantees g;
+    g.bits_ = static_cast<std::uint8_t>(bits);
+    return g;
+  }
+  std::uint8_t bits_ = 0;
+};
+constexpr Guarantees operator|(Guarantee a, Guarantee b) { return Guarantees(a) | Guarantees(b); }
+
+// Where a layer may stand in a stack.
+enum class Place : std::uint8_t { anywhere, top, bottom };
+
+// The Ports every handler is instantiated with when the concept is checked.
+struct PortsArchetype {
+  void down(Event&);
+  void up(Event&);
+  [[nodiscard]] Time now() const;
+  [[nodiscard]] PeerId me() const;
+  [[nodiscard]] std::uint32_t group_size() const;
+  void set_timer(Duration);
+};
+
+template <class L>
+concept Layer =
+    requires { typename L::Header; } && std::is_trivially_copyable_v<typename L::Header> &&
+    std::is_convertible_v<decltype(L::name), std::string_view> && boost::hana::Struct<L>::value &&
+    requires(L& layer, const L& cl, Event& ev, const Event& cev, const typename L::Header& h,
+             PortsArchetype& io) {
+      layer.down(ev, io);
+      layer.up(ev, io);
+      { cl.ccp_down(cev) } -> std::same_as<bool>;
+      { cl.ccp_up(cev, h) } -> std::same_as<bool>;
+    };
+
+template <class L>
+constexpr bool has_timer =
+    requires(L& layer, Event& ev, PortsArchetype& io) { layer.timer(ev, io); };
+
+template <class L>
+constexpr Guarantees provides_of() {
+  if constexpr (requires { L::provides; })
+    return L::provides;
+  else
+    return {};
+}
+
+template <class L>
+constexpr Guarantees needs_of() {
+  if constexpr (requires { L::needs_below; })
+    return L::needs_below;
+  else
+    return {};
+}
+
+template <class L>
+constexpr Place place_of() {
+  if constexpr (requires { L::place; })
+    return L::place;
+  else
+    return Place::anywhere;
+}
+
+// A table indexed by peer id that grows on first use of a peer, so that a layer needs no
+// set-up with the group size. Entries never touched read as T{}.
+template <class T>
+class PeerTable {
+public:
+  T& operator[](PeerId p) {
+    if (p >= entries_.size()) entries_.resize(static_cast<std::size_t>(p) + 1);
+    return entries_[p];
+  }
+  [[nodiscard]] const T* find(PeerId p) const {
+    return p < entries_.size() ? &entries_[p] : nullptr;
+  }
+  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+  auto begin() { return entries_.begin(); }
+  auto end() { return entries_.end(); }
+
+  friend bool operator==(const PeerTable& a, const PeerTable& b) {
+    static const T untouched{};
+    const std::size_t n = std::max(a.entries_.size(), b.entries_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const T& x = i < a.entries_.size() ? a.entries_[i] : untouched;
+      const T& y = i < b.entries_.size() ? b.entries_[i] : untouched;
+      if (!(x == y)) return false;
+    }
+    return true;
+  }
+
+private:
+  std::vector<T> entries_;
+};
+
+// Turns a Cast into one Send per other member of the group, each with its own copy of the
+// message, for layers whose state is per peer. Calls `each(Event&)` with every Send.
+template <class Ports, class F>
+void split_cast(Event& ev, Ports& io, F&& each) {
+  const PeerId me = io.me();
+  const std::uint32_t n = io.group_size();
+  const PeerId last = me + 1 == n ? me - 1 : n - 1;
+  for (PeerId p = 0; p < n; ++p) {
+    if (p == me) continue;
+    Event send{EventType::Send, p, p == last ? std::move(ev.msg) : ev.msg.clone(), ev.time,
+               ev.lamport};
+    each(send);
+  }
+}
+
+} // namespace lamina

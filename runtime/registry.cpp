@@ -1,0 +1,143 @@
+#include "runtime/registry.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <fmt/format.h>
+
+namespace lamina {
+
+std::uint64_t LayerArgs::get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
+                                  std::uint64_t max) {
+  known_.emplace_back(key);
+  for (Arg& a : args_) {
+    if (a.key != key) continue;
+    a.used = true;
+    std::uint64_t v = 0;
+    const char* end = a.value.data() + a.value.size();
+    auto [ptr, ec] = std::from_chars(a.value.data(), end, v);
+    if (ec != std::errc{} || ptr != end || a.value.empty())
+      throw StackError(fmt::format("column {}: {}({}={}): expected an unsigned integer", a.column,
+                                   layer_, a.key, a.value));
+    if (v < min || v > max)
+      throw StackError(fmt::format("column {}: {}({}={}): out of range, expected {} to {}",
+                                   a.column, layer_, a.key, a.value, min, max));
+    return v;
+  }
+  return fallback;
+}
+
+void LayerArgs::finish() const {
+  for (const Arg& a : args_) {
+    if (a.used) continue;
+    throw StackError(
+        fmt::format("column {}: {} has no parameter '{}' ({})", a.column, layer_, a.key,
+                    known_.empty() ? "it takes none"
+                                   : fmt::format("its parameters: {}", fmt::join(known_, ", "))));
+  }
+}
+
+namespace {
+
+// Reads a stack string: Name [ '(' key '=' value { ',' key '=' value } ')' ] { ':' ... }.
+class StackParser {
+public:
+  explicit StackParser(std::string_view text) : text_(text) {}
+
+  struct Item {
+    std::string name;
+    std::size_t column;
+    std::vector<LayerArgs::Arg> args;
+  };
+
+  std::vector<Item> parse() {
+    std::vector<Item> items;
+    skip_space();
+    if (at_end()) fail("empty stack: expected layer names separated by ':', e.g. Top:Seqno:Bottom");
+    for (;;) {
+      Item item;
+      item.column = pos_ + 1;
+      item.name = word("a layer name");
+      skip_space();
+      if (peek() == '(') {
+        ++pos_;
+        for (;;) {
+          skip_space();
+          LayerArgs::Arg a;
+          a.column = pos_ + 1;
+          a.key = word("a parameter name");
+          skip_space();
+          expect('=');
+          skip_space();
+          a.value = word("a parameter value");
+          item.args.push_back(std::move(a));
+          skip_space();
+          if (peek() == ',') {
+            ++pos_;
+            continue;
+          }
+          expect(')');
+          break;
+        }
+        skip_space();
+      }
+      items.push_back(std::move(item));
+      if (at_end()) return items;
+      expect(':');
+      skip_space();
+    }
+  }
+
+private:
+  [[nodiscard]] bool at_end() const { return pos_ >= text_.size(); }
+  [[nodiscard]] char peek() const { return at_end() ? '\0' : text_[pos_]; }
+  void skip_space() {
+    while (!at_end() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  std::string word(const char* what) {
+    const std::size_t start = pos_;
+    while (!at_end() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
+      ++pos_;
+    if (start == pos_) fail(fmt::format("expected {}", what));
+    return std::string(text_.substr(start, pos_ - start));
+  }
+  void expect(char c) {
+    if (peek() != c) fail(fmt::format("expected '{}'", c));
+    ++pos_;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    const std::string found =
+        at_end() ? "the end of the string" : fmt::format("'{}'", text_.substr(pos_, 1));
+    throw StackError(fmt::format("column {}: {}, found {}", pos_ + 1, what, found));
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<DynamicStack> Registry::build(std::string_view spec) const {
+  std::vector<std::unique_ptr<DynLayer>> layers;
+  for (auto& item : StackParser(spec).parse()) {
+    auto it = entries_.find(item.name);
+    if (it == entries_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, entry] : entries_) names.push_back(name);
+      throw StackError(fmt::format("column {}: unknown layer '{}' (known layers: {})", item.column,
+                                   item.name, fmt::join(names, ", ")));
+    }
+    LayerArgs args(item.name, std::move(item.args));
+    layers.push_back(it->second.make(args));
+    args.finish();
+  }
+  return std::make_unique<DynamicStack>(std::move(layers));
+}
+
+std::vector<std::pair<std::string, std::string>> Registry::layers() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, entry] : entries_) out.emplace_back(name, entry.params);
+  return out;
+}
+
+} // namespace lamina

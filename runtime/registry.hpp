@@ -1,0 +1,79 @@
+// Registry: layers by name, and stacks built at run time from stack strings.
+//
+//   Top:Frag(mtu=1400):Seqno:Retransmit(timeout_ms=20):Checksum:Bottom
+//
+// An unknown layer, an unknown or ill-typed parameter, or layers that do not fit together
+// are reported as a StackError that names the layer and the column of the string.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runtime/dynamic_stack.hpp"
+
+namespace lamina {
+
+// The parameters given to one layer in a stack string, read by the layer's factory.
+class LayerArgs {
+public:
+  struct Arg {
+    std::string key;
+    std::string value;
+    std::size_t column = 0; // 1-based, in the stack string
+    bool used = false;
+  };
+
+  LayerArgs(std::string layer, std::vector<Arg> args)
+      : layer_(std::move(layer)), args_(std::move(args)) {}
+
+  // The value of `key` as an unsigned integer in [min, max], or `fallback` when absent.
+  std::uint64_t get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
+                         std::uint64_t max);
+  // Throws if a parameter was given that no get_* asked for.
+  void finish() const;
+
+private:
+  std::string layer_;
+  std::vector<Arg> args_;
+  std::vector<std::string> known_; // the keys the factory asked for
+};
+
+class Registry {
+public:
+  using Factory = std::function<std::unique_ptr<DynLayer>(LayerArgs&)>;
+
+  // Registers layer L under L::name; `make` reads its parameters and returns the layer;
+  // `params` documents them ("mtu: maximum fragment payload, bytes (default 1400)").
+  template <Layer L, class Make>
+  void add(Make make, std::string params = "") {
+    entries_[std::string(L::name)] = {[make](LayerArgs& args) -> std::unique_ptr<DynLayer> {
+                                        return std::make_unique<DynLayerOf<L>>(make(args));
+                                      },
+                                      std::move(params)};
+  }
+  // Registers a layer without parameters.
+  template <Layer L>
+  void add() {
+    add<L>([](LayerArgs&) { return L{}; });
+  }
+
+  // Builds the stack described by `spec`; throws StackError on any problem.
+  [[nodiscard]] std::unique_ptr<DynamicStack> build(std::string_view spec) const;
+  // The registered layers, sorted by name, with their parameter documentation.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> layers() const;
+
+private:
+  struct Entry {
+    Factory make;
+    std::string params;
+  };
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+} // namespace lamina

@@ -1,0 +1,189 @@
+// Static composition: lamina::stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>.
+//
+// The layers live in one hana::tuple; a layer's Ports call its neighbour's handler directly,
+// so the compiler sees the whole stack and can inline across layers. A stack that cannot
+// work — a layer whose need no layer below meets, Top not on top, Bottom not at the bottom —
+// does not compile, and the error names the layers involved.
+#pragma once
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include "runtime/host.hpp"
+#include "runtime/layer.hpp"
+
+namespace lamina {
+
+namespace detail {
+
+template <class... Below>
+constexpr Guarantees provided_by() {
+  return (Guarantees{} | ... | provides_of<Below>());
+}
+
+// Instantiated once per layer, with the layers below it: fails to compile, naming them, when
+// `Upper` needs a guarantee that none of `Below...` provides.
+template <class Upper, class... Below>
+struct NeedsMet {
+  static_assert(provided_by<Below...>().covers(needs_of<Upper>()),
+                "lamina::stack: the layer `Upper` needs a guarantee (its `needs_below`) that no "
+                "layer in `Below...` provides; see the template arguments of NeedsMet");
+  static constexpr bool value = true;
+};
+
+template <class... Ls>
+struct AllNeedsMet;
+template <>
+struct AllNeedsMet<> : std::true_type {};
+template <class L, class... Rest>
+struct AllNeedsMet<L, Rest...>
+    : std::bool_constant<NeedsMet<L, Rest...>::value && AllNeedsMet<Rest...>::value> {};
+
+template <class... Ls>
+constexpr bool places_ok() {
+  constexpr std::size_t n = sizeof...(Ls);
+  constexpr Place places[] = {place_of<Ls>()...};
+  for (std::size_t i = 0; i < n; ++i) {
+    if (places[i] == Place::top && i != 0) return false;
+    if (places[i] == Place::bottom && i != n - 1) return false;
+  }
+  return places[n - 1] == Place::bottom;
+}
+
+} // namespace detail
+
+template <Layer... Ls>
+class stack final : public Endpoint {
+  static_assert(sizeof...(Ls) > 0, "lamina::stack: a stack needs at least a Bottom layer");
+  static_assert(detail::places_ok<Ls...>(),
+                "lamina::stack: the last layer must be a bottom layer (Bottom), a top layer "
+                "(Top) may only be first, and a bottom layer only last");
+  static_assert(detail::AllNeedsMet<Ls...>::value);
+
+public:
+  static constexpr std::size_t depth = sizeof...(Ls);
+
+  stack() = default;
+  explicit stack(Ls... layers) : layers_(std::move(layers)...) {}
+  stack(const stack&) = delete;
+  stack& operator=(const stack&) = delete;
+
+  void attach(Host& host) override { host_ = &host; }
+
+  void send(PeerId to, Msg payload) override {
+    Event ev =
+        to == kAllPeers ? Event::cast(std::move(payload)) : Event::send(to, std::move(payload));
+    ev.time = host_->now();
+    enter_down<0>(ev);
+  }
+
+  void receive(PeerId from, Msg packet) override {
+    Event ev = Event::deliver(from, std::move(packet));
+    ev.time = host_->now();
+    enter_up<depth - 1>(ev);
+  }
+
+  void expire(std::uint32_t timer) override {
+    Event ev = Event::timer(host_->now());
+    expire_at<0>(timer, ev);
+  }
+
+  template <std::size_t I>
+  auto& layer() {
+    return boost::hana::at_c<I>(layers_);
+  }
+  template <std::size_t I>
+  const auto& layer() const {
+    return boost::hana::at_c<I>(layers_);
+  }
+  // The layer of type L (the first, if there are several).
+  template <class L>
+  L& get() {
+    return layer<index_of<L>()>();
+  }
+  template <class L>
+  const L& get() const {
+    return layer<index_of<L>()>();
+  }
+
+  // Calls f(layer) for each layer, top first.
+  template <class F>
+  void for_each_layer(F&& f) const {
+    boost::hana::for_each(layers_, f);
+  }
+
+  [[nodiscard]] Host& host() const { return *host_; }
+
+private:
+  // What a handler of layer I sees of its neighbours and of the host.
+  template <std::size_t I>
+  class Ports {
+  public:
+    explicit Ports(stack& s) : s_(s) {}
+    void down(Event& ev) { s_.template leave_down<I>(ev); }
+    void up(Event& ev) { s_.template leave_up<I>(ev); }
+    [[nodiscard]] Time now() const { return s_.host_->now(); }
+    [[nodiscard]] PeerId me() const { return s_.host_->me(); }
+    [[nodiscard]] std::uint32_t group_size() const { return s_.host_->group_size(); }
+    void set_timer(Duration delay) { s_.host_->set_timer(now() + delay, I); }
+
+  private:
+    stack& s_;
+  };
+
+  template <std::size_t I>
+  void enter_down(Event& ev) {
+    Ports<I> io(*this);
+    layer<I>().down(ev, io);
+  }
+  template <std::size_t I>
+  void enter_up(Event& ev) {
+    Ports<I> io(*this);
+    layer<I>().up(ev, io);
+  }
+  // An event leaves layer I downward: to layer I+1, or from the last layer to the wire.
+  template <std::size_t I>
+  void leave_down(Event& ev) {
+    if constexpr (I + 1 == depth)
+      host_->transmit(ev.type == EventType::Cast ? kAllPeers : ev.peer, std::move(ev.msg));
+    else
+      enter_down<I + 1>(ev);
+  }
+  // An event leaves layer I upward: to layer I-1, or from the first layer to the application.
+  template <std::size_t I>
+  void leave_up(Event& ev) {
+    if constexpr (I == 0)
+      host_->deliver(ev);
+    else
+      enter_up<I - 1>(ev);
+  }
+
+  template <std::size_t I>
+  void expire_at(std::uint32_t timer, Event& ev) {
+    if constexpr (I < depth) {
+      using L = std::remove_cvref_t<decltype(layer<I>())>;
+      if (timer != I) return expire_at<I + 1>(timer, ev);
+      if constexpr (has_timer<L>) {
+        Ports<I> io(*this);
+        layer<I>().timer(ev, io);
+      }
+    }
+  }
+
+  template <class L>
+  static constexpr std::size_t index_of() {
+    constexpr bool matches[] = {std::is_same_v<L, Ls>...};
+    for (std::size_t i = 0; i < depth; ++i)
+      if (matches[i]) return i;
+    return depth;
+  }
+
+  boost::hana::tuple<Ls...> layers_;
+  Host* host_ = nullptr;
+};
+
+} // namespace lamina

@@ -1,0 +1,81 @@
+// The common path allocates nothing: once warm, a message through the reliable FIFO stack and
+// back (its ack included) takes its buffers from the pool and touches no allocator.
+#include <atomic>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <new>
+
+#include "components/bottom.hpp"
+#include "components/checksum.hpp"
+#include "components/frag.hpp"
+#include "components/retransmit.hpp"
+#include "components/seqno.hpp"
+#include "components/standard_layers.hpp"
+#include "components/top.hpp"
+#include "runtime/simnet.hpp"
+#include "runtime/stack.hpp"
+
+namespace {
+std::atomic<std::uint64_t> allocations{0};
+} // namespace
+
+// Counts every allocation the program makes.
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace lamina {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Sends `count` messages of `size` bytes from node 0 to node 1 and lets the network settle.
+void exchange(SimNet& net, int count, std::size_t size) {
+  for (int i = 0; i < count; ++i) {
+    net.send(0, 1, Msg::with_size(size));
+    net.run_for(1ms);
+  }
+}
+
+template <class MakeStack>
+std::uint64_t allocations_when_warm(MakeStack make, std::size_t size) {
+  auto a = make();
+  auto b = make();
+  SimNet net(1, 2, LinkConfig{.delay = 100us});
+  std::uint64_t delivered = 0;
+  net.on_deliver([&](PeerId, Event&) { ++delivered; });
+  net.attach(0, *a);
+  net.attach(1, *b);
+  exchange(net, 1000, size); // warm: pool, vectors and the event queue reach their sizes
+  const std::uint64_t before = allocations.load();
+  exchange(net, 1000, size);
+  const std::uint64_t after = allocations.load();
+  EXPECT_EQ(delivered, 2000u);
+  return after - before;
+}
+
+using ReliableFifo = stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>;
+
+TEST(Allocation, StaticStackSendsAndReceivesWithoutAllocating) {
+  EXPECT_EQ(allocations_when_warm([] { return std::make_unique<ReliableFifo>(); }, 64), 0u);
+  EXPECT_EQ(allocations_when_warm([] { return std::make_unique<ReliableFifo>(); }, 1300), 0u);
+}
+
+TEST(Allocation, DynamicStackSendsAndReceivesWithoutAllocating) {
+  auto make = [] { return standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom"); };
+  EXPECT_EQ(allocations_when_warm(make, 64), 0u);
+}
+
+TEST(Allocation, TheCounterSeesAllocations) {
+  const std::uint64_t before = allocations.load();
+  void* p = ::operator new(16); // a call, unlike a new-expression, cannot be elided
+  ::operator delete(p);
+  EXPECT_EQ(allocations.load() - before, 1u);
+}
+
+} // namespace
+} // namespace lamina

@@ -1,0 +1,372 @@
+// SimNet: runs are a function of the seed, and each link does what its LinkConfig says.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <gtest/gtest.h>
+#include <map>
+#include <rapidcheck/gtest.h>
+#include <span>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+#include "runtime/simnet.hpp"
+
+namespace lamina {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An endpoint with no protocol in it: payloads go to the wire as they are and packets come
+// straight up, so what the application sees is what the network did.
+class Wire final : public Endpoint {
+public:
+  void attach(Host& h) override { host = &h; }
+  void send(PeerId to, Msg payload) override { host->transmit(to, std::move(payload)); }
+  void receive(PeerId from, Msg packet) override {
+    Event ev = Event::deliver(from, std::move(packet));
+    ev.time = host->now();
+    host->deliver(ev);
+  }
+  void expire(std::uint32_t timer) override {
+    expired.emplace_back(timer, host->now());
+    if (on_expire) on_expire(timer);
+  }
+
+  Host* host = nullptr;
+  std::vector<std::pair<std::uint32_t, Time>> expired;
+  std::function<void(std::uint32_t)> on_expire;
+};
+
+Msg payload(std::uint64_t id) { return Msg::copy_of(std::as_bytes(std::span(&id, 1))); }
+
+std::uint64_t id_of(const Msg& m) {
+  std::uint64_t id = 0;
+  EXPECT_EQ(m.size(), sizeof id);
+  std::memcpy(&id, m.data(), std::min(m.size(), sizeof id));
+  return id;
+}
+
+struct Delivery {
+  Time at;
+  PeerId node;
+  PeerId from;
+  std::uint64_t id;
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+// A network of Wires that logs every delivery.
+struct Harness {
+  Harness(std::uint64_t seed, std::uint32_t n, LinkConfig link = {})
+      : net(seed, n, link), wires(n) {
+    for (PeerId i = 0; i < n; ++i) net.attach(i, wires[i]);
+    net.on_deliver([this](PeerId node, Event& ev) {
+      log.push_back({net.now(), node, ev.peer, id_of(ev.msg)});
+    });
+  }
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  std::vector<std::uint64_t> ids() const {
+    std::vector<std::uint64_t> out;
+    for (const auto& d : log) out.push_back(d.id);
+    return out;
+  }
+
+  SimNet net;
+  std::vector<Wire> wires;
+  std::vector<Delivery> log;
+};
+
+// Four nodes send 200 messages, a tenth of them casts, spread over 20 ms.
+std::vector<Delivery> workload(std::uint64_t seed, LinkConfig link) {
+  Harness h(seed, 4, link);
+  for (std::uint64_t k = 0; k < 200; ++k) {
+    const auto from = static_cast<PeerId>(k % 4);
+    const PeerId to = k % 10 == 0 ? kAllPeers : static_cast<PeerId>((k * 7 + 1) % 4);
+    h.net.at(Time(k * 100us), [&h, from, to, k] { h.net.send(from, to, payload(k)); });
+  }
+  h.net.run_until_idle(Time(1s));
+  return h.log;
+}
+
+RC_GTEST_PROP(SimNet, SameSeedGivesSameDeliveries, (std::uint64_t seed)) {
+  const LinkConfig link{
+      .delay = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .jitter = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .loss = *rc::gen::inRange(0, 50) / 100.0,
+      .duplicate = *rc::gen::inRange(0, 50) / 100.0,
+  };
+  RC_ASSERT(workload(seed, link) == workload(seed, link));
+}
+
+TEST(SimNet, DifferentSeedsGiveDifferentDeliveries) {
+  const LinkConfig link{.delay = 1ms, .jitter = 1ms, .loss = 0.1, .duplicate = 0.1};
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    EXPECT_NE(workload(seed, link), workload(seed + 1, link))
+        << "seeds " << seed << ", " << seed + 1;
+  }
+}
+
+RC_GTEST_PROP(SimNet, NoLossDeliversEverythingExactlyOnce,
+              (std::uint64_t seed, const std::vector<std::uint32_t>& destinations)) {
+  const auto n = *rc::gen::inRange<std::uint32_t>(2, 7);
+  Harness h(seed, n, {.delay = 1ms, .jitter = Duration(*rc::gen::inRange(0, 3'000'000))});
+  std::vector<Delivery> expected;
+  for (std::uint64_t k = 0; k < destinations.size(); ++k) {
+    const auto from = static_cast<PeerId>(k % n);
+    // A destination of n stands for a cast.
+    const auto to = destinations[k] % (n + 1) == n ? kAllPeers : destinations[k] % (n + 1);
+    h.net.send(from, to, payload(k));
+    for (PeerId p = 0; p < n; ++p)
+      if (p == to || (to == kAllPeers && p != from)) expected.push_back({{}, p, from, k});
+  }
+  h.net.run_until_idle(Time(1s));
+  for (auto& d : h.log) d.at = {};
+  auto key = [](const Delivery& d) { return std::tie(d.node, d.from, d.id); };
+  std::ranges::sort(h.log, {}, key);
+  std::ranges::sort(expected, {}, key);
+  RC_ASSERT(h.log == expected);
+  RC_ASSERT(h.net.counters().dropped() == 0u);
+}
+
+RC_GTEST_PROP(SimNet, MeasuredLossIsNearTheLossProbability, (std::uint64_t seed)) {
+  const double p = *rc::gen::inRange(0, 101) / 100.0;
+  Harness h(seed, 2, {.delay = 1ms, .loss = p});
+  constexpr int kPackets = 4000;
+  for (int k = 0; k < kPackets; ++k) h.net.send(0, 1, payload(k));
+  h.net.run_until_idle(Time(1s));
+  const auto& c = h.net.counters();
+  RC_ASSERT(c.sent == std::uint64_t{kPackets});
+  RC_ASSERT(c.delivered + c.lost == c.sent);
+  // Six standard deviations at worst (p = 0.5): a false alarm once in a billion runs.
+  RC_ASSERT(std::abs(static_cast<double>(c.lost) / kPackets - p) < 0.05);
+}
+
+RC_GTEST_PROP(SimNet, EveryPacketIsAccountedForOnceIdle, (std::uint64_t seed)) {
+  Harness h(seed, 3,
+            {.delay = 1ms,
+             .jitter = Duration(*rc::gen::inRange(0, 3'000'000)),
+             .loss = *rc::gen::inRange(0, 100) / 100.0,
+             .duplicate = *rc::gen::inRange(0, 100) / 100.0});
+  const auto cut = Time(std::chrono::microseconds(*rc::gen::inRange(0, 4000)));
+  h.net.at(cut, [&] { h.net.partition(0, 1); });
+  for (std::uint64_t k = 0; k < 100; ++k) {
+    const PeerId to = k % 5 == 0 ? kAllPeers : static_cast<PeerId>(k % 4); // 3: bad destination
+    h.net.at(Time(k * 40us),
+             [&h, k, to] { h.net.send(static_cast<PeerId>(k % 3), to, payload(k)); });
+  }
+  RC_ASSERT(h.net.run_until_idle(Time(1s)));
+  const auto& c = h.net.counters();
+  RC_ASSERT(c.sent + c.duplicated == c.delivered + c.lost + c.partitioned + c.unattached);
+  RC_ASSERT(c.delivered == h.log.size());
+  RC_ASSERT(c.bad_destination > 0u);
+}
+
+TEST(SimNet, DuplicationDeliversSomePacketsTwice) {
+  Harness h(7, 2, {.delay = 1ms, .jitter = 1ms, .duplicate = 0.3});
+  constexpr int kPackets = 2000;
+  for (int k = 0; k < kPackets; ++k) h.net.send(0, 1, payload(k));
+  h.net.run_until_idle(Time(1s));
+  std::map<std::uint64_t, int> copies;
+  for (auto id : h.ids()) ++copies[id];
+  const auto twice = std::ranges::count_if(copies, [](auto& kv) { return kv.second == 2; });
+  EXPECT_EQ(copies.size(), std::size_t{kPackets});
+  EXPECT_TRUE(std::ranges::all_of(copies, [](auto& kv) { return kv.second <= 2; }));
+  EXPECT_EQ(static_cast<std::uint64_t>(twice), h.net.counters().duplicated);
+  EXPECT_NEAR(static_cast<double>(twice) / kPackets, 0.3, 0.05);
+}
+
+TEST(SimNet, JitterReordersPackets) {
+  Harness h(3, 2, {.delay = 1ms, .jitter = 5ms});
+  for (int k = 0; k < 100; ++k) h.net.at(Time(k * 10us), [&h, k] { h.net.send(0, 1, payload(k)); });
+  h.net.run_until_idle(Time(1s));
+  ASSERT_EQ(h.log.size(), 100u);
+  EXPECT_FALSE(std::ranges::is_sorted(h.ids()));
+}
+
+TEST(SimNet, LinkWithoutJitterKeepsFifoOrder) {
+  Harness h(3, 2, {.delay = 1ms});
+  for (int k = 0; k < 100; ++k) h.net.send(0, 1, payload(k));
+  h.net.run_until_idle(Time(1s));
+  ASSERT_EQ(h.log.size(), 100u);
+  EXPECT_TRUE(std::ranges::is_sorted(h.ids()));
+}
+
+RC_GTEST_PROP(SimNet, DelayIsBaseDelayPlusAtMostJitter, (std::uint64_t seed)) {
+  const Duration delay(*rc::gen::inRange(0, 10'000'000));
+  const Duration jitter(*rc::gen::inRange(0, 10'000'000));
+  Harness h(seed, 2, {.delay = delay, .jitter = jitter});
+  for (int k = 0; k < 50; ++k) h.net.send(0, 1, payload(k));
+  h.net.run_until_idle(Time(1s));
+  RC_ASSERT(h.log.size() == 50u);
+  for (const auto& d : h.log) RC_ASSERT(d.at >= delay && d.at <= delay + jitter);
+}
+
+TEST(SimNet, LinkOverrideAppliesToOneDirectionOnly) {
+  Harness h(1, 2, {.delay = 1ms});
+  h.net.set_link(0, 1, {.delay = 1ms, .loss = 1.0});
+  h.net.set_link(1, 0, {.delay = 7ms});
+  h.net.send(0, 1, payload(1));
+  h.net.send(1, 0, payload(2));
+  h.net.run_until_idle(Time(1s));
+  EXPECT_EQ(h.log, (std::vector<Delivery>{{Time(7ms), 0, 1, 2}}));
+  EXPECT_EQ(h.net.counters().lost, 1u);
+}
+
+TEST(SimNet, PartitionDropsBothDirectionsAndHealRestores) {
+  Harness h(1, 3, {.delay = 1ms});
+  std::vector<SimNet::Fate> fates;
+  h.net.on_packet([&](const SimNet::PacketRecord& r) { fates.push_back(r.fate); });
+  h.net.partition(0, 1);
+  h.net.send(0, 1, payload(1));
+  h.net.send(1, 0, payload(2));
+  h.net.send(0, 2, payload(3));
+  h.net.run_until_idle(Time(1s));
+  EXPECT_EQ(h.ids(), std::vector<std::uint64_t>{3});
+  EXPECT_EQ(h.net.counters().partitioned, 2u);
+  EXPECT_EQ(fates, (std::vector{SimNet::Fate::Partitioned, SimNet::Fate::Partitioned,
+                                SimNet::Fate::Delivered}));
+
+  h.net.heal(0, 1);
+  h.net.send(0, 1, payload(4));
+  h.net.send(1, 0, payload(5));
+  h.net.run_until_idle(Time(2s));
+  EXPECT_EQ(h.ids(), (std::vector<std::uint64_t>{3, 4, 5}));
+}
+
+TEST(SimNet, PartitionDropsPacketsAlreadyInFlight) {
+  Harness h(1, 2, {.delay = 10ms});
+  h.net.send(0, 1, payload(1));
+  h.net.at(Time(5ms), [&] { h.net.partition(0, 1); });
+  h.net.run_until_idle(Time(1s));
+  EXPECT_TRUE(h.log.empty());
+  EXPECT_EQ(h.net.counters().partitioned, 1u);
+}
+
+TEST(SimNet, PartitionGroupsCutsOnlyBetweenGroups) {
+  Harness h(1, 5, {.delay = 1ms});
+  h.net.partition_groups({{0, 1}, {2, 3}});
+  EXPECT_FALSE(h.net.partitioned(0, 1));
+  EXPECT_FALSE(h.net.partitioned(2, 3));
+  EXPECT_TRUE(h.net.partitioned(0, 2));
+  EXPECT_TRUE(h.net.partitioned(3, 1));
+  for (PeerId p = 0; p < 4; ++p) EXPECT_FALSE(h.net.partitioned(4, p)) << "node 4 is in no group";
+  h.net.heal_all();
+  EXPECT_FALSE(h.net.partitioned(0, 2));
+}
+
+TEST(SimNet, CastReachesEveryOtherNodeOnce) {
+  Harness h(1, 5, {.delay = 1ms, .jitter = 1ms});
+  h.net.send(2, kAllPeers, payload(9));
+  h.net.run_until_idle(Time(1s));
+  std::vector<PeerId> reached;
+  for (const auto& d : h.log) {
+    EXPECT_EQ(d.from, 2u);
+    EXPECT_EQ(d.id, 9u);
+    reached.push_back(d.node);
+  }
+  std::ranges::sort(reached);
+  EXPECT_EQ(reached, (std::vector<PeerId>{0, 1, 3, 4}));
+  EXPECT_EQ(h.net.counters().sent, 4u);
+}
+
+RC_GTEST_PROP(SimNet, TimersFireAtTheirTimesInTimeThenSetOrder,
+              (const std::vector<std::uint16_t>& micros)) {
+  Harness h(1, 1);
+  std::vector<std::pair<std::uint32_t, Time>> expected;
+  for (std::uint32_t i = 0; i < micros.size(); ++i) {
+    h.wires[0].host->set_timer(Time(std::chrono::microseconds(micros[i])), i);
+    expected.emplace_back(i, std::chrono::microseconds(micros[i]));
+  }
+  // Ordered by time, equal times in the order they were set: a sort on (time, index).
+  std::ranges::sort(expected, [](auto& a, auto& b) {
+    return std::tie(a.second, a.first) < std::tie(b.second, b.first);
+  });
+  h.net.run_until_idle(Time(1s));
+  RC_ASSERT(h.wires[0].expired == expected);
+  RC_ASSERT(h.net.counters().timers_fired == micros.size());
+}
+
+TEST(SimNet, TimerSetInThePastFiresNow) {
+  Harness h(1, 1);
+  h.net.run_until(Time(40ms));
+  h.wires[0].host->set_timer(Time(5ms), 9);
+  h.net.run_until_idle(Time(1s));
+  EXPECT_EQ(h.wires[0].expired, (std::vector<std::pair<std::uint32_t, Time>>{{9, Time(40ms)}}));
+}
+
+TEST(SimNet, RearmedTimerFiresPeriodically) {
+  Harness h(1, 1);
+  Wire& w = h.wires[0];
+  w.on_expire = [&](std::uint32_t t) {
+    if (w.expired.size() < 5) w.host->set_timer(w.host->now() + 10ms, t);
+  };
+  w.host->set_timer(Time(10ms), 0);
+  h.net.run_until_idle(Time(1s));
+  std::vector<Time> times;
+  for (const auto& e : w.expired) times.push_back(e.second);
+  EXPECT_EQ(times, (std::vector<Time>{10ms, 20ms, 30ms, 40ms, 50ms}));
+}
+
+TEST(SimNet, RunUntilStopsAtTheLimitAndAdvancesTheClock) {
+  Harness h(1, 2, {.delay = 10ms});
+  h.net.at(Time(5ms), [&] { h.net.send(0, 1, payload(1)); });
+  h.net.run_until(Time(10ms));
+  EXPECT_EQ(h.net.now(), Time(10ms));
+  EXPECT_TRUE(h.log.empty());
+  EXPECT_EQ(h.net.pending(), 1u);
+  EXPECT_FALSE(h.net.run_until_idle(Time(14ms)));
+  EXPECT_EQ(h.net.now(), Time(14ms));
+  EXPECT_TRUE(h.net.run_until_idle(Time(1s)));
+  EXPECT_EQ(h.log, (std::vector<Delivery>{{Time(15ms), 1, 0, 1}}));
+  EXPECT_FALSE(h.net.step());
+}
+
+TEST(SimNet, BadDestinationIsCountedNotDelivered) {
+  Harness h(1, 3);
+  std::vector<SimNet::Fate> fates;
+  h.net.on_packet([&](const SimNet::PacketRecord& r) { fates.push_back(r.fate); });
+  h.net.send(0, 7, payload(1));
+  h.net.run_until_idle(Time(1s));
+  EXPECT_TRUE(h.log.empty());
+  EXPECT_EQ(h.net.counters().bad_destination, 1u);
+  EXPECT_EQ(h.net.counters().sent, 0u);
+  EXPECT_EQ(fates, std::vector{SimNet::Fate::BadDestination});
+}
+
+TEST(SimNet, PacketToNodeWithoutEndpointIsCounted) {
+  SimNet net(1, 2);
+  Wire w;
+  net.attach(0, w);
+  net.send(0, 1, payload(1));
+  net.run_until_idle(Time(1s));
+  EXPECT_EQ(net.counters().unattached, 1u);
+  EXPECT_EQ(net.counters().delivered, 0u);
+}
+
+TEST(SimNet, CountersSummaryNamesEachDropReason) {
+  const SimNet::Counters c{.sent = 40, .delivered = 25, .lost = 12, .partitioned = 3};
+  EXPECT_EQ(c.summary(), "sent 40, delivered 25; dropped: 12 lost, 3 partitioned; 0 duplicated; "
+                         "0 timers");
+  EXPECT_EQ(SimNet::Counters{}.summary(),
+            "sent 0, delivered 0; dropped: none; 0 duplicated; 0 timers");
+}
+
+TEST(SimNet, ConfigurationErrorsSayWhatIsWrong) {
+  EXPECT_THROW(SimNet(1, 0), std::invalid_argument);
+  EXPECT_THROW(SimNet(1, 2, {.loss = 1.5}), std::invalid_argument);
+  SimNet net(1, 3);
+  try {
+    Wire w;
+    net.attach(9, w);
+    FAIL() << "attach to a node that does not exist must throw";
+  } catch (const std::out_of_range& e) {
+    EXPECT_STREQ(e.what(), "SimNet::attach: node 9 does not exist; this network has nodes 0 .. 2");
+  }
+  EXPECT_THROW(net.send(1, 0, payload(1)), std::logic_error) << "node 1 has no endpoint";
+}
+
+} // namespace
+} // namespace lamina

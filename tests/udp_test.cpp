@@ -1,0 +1,211 @@
+// UdpNode: members on loopback exchange packets and casts, timers fire, strangers and bad
+// addresses are refused with a count or a clear message.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <memory>
+#include <netinet/in.h>
+#include <rapidcheck/gtest.h>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
+
+#include "runtime/udp.hpp"
+
+namespace lamina {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An endpoint with no protocol in it: payloads go to the wire as they are and packets come
+// straight up. (The same as simnet_test's; small enough not to share.)
+class Wire final : public Endpoint {
+public:
+  void attach(Host& h) override { host = &h; }
+  void send(PeerId to, Msg payload) override { host->transmit(to, std::move(payload)); }
+  void receive(PeerId from, Msg packet) override {
+    Event ev = Event::deliver(from, std::move(packet));
+    ev.time = host->now();
+    host->deliver(ev);
+  }
+  void expire(std::uint32_t timer) override { expired.emplace_back(timer, host->now()); }
+
+  Host* host = nullptr;
+  std::vector<std::pair<std::uint32_t, Time>> expired;
+};
+
+Msg text(std::string_view s) { return Msg::copy_of(std::as_bytes(std::span(s))); }
+
+struct Delivery {
+  PeerId node;
+  PeerId from;
+  std::string payload;
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+// n members on one loopback address, each behind a Wire, every delivery logged.
+struct Group {
+  explicit Group(std::uint32_t n, const std::string& host = "127.0.0.1")
+      : nodes(UdpNode::loopback_group(n, host)), wires(n) {
+    for (PeerId i = 0; i < n; ++i) {
+      nodes[i]->attach(wires[i]);
+      nodes[i]->on_deliver([this, i](Event& ev) {
+        log.push_back(
+            {i, ev.peer, std::string(reinterpret_cast<const char*>(ev.msg.data()), ev.msg.size())});
+      });
+    }
+  }
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  // Polls every member until `done` holds; false if it still does not after `limit`.
+  template <class Done>
+  bool pump(Done done, Duration limit = 2s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      for (auto& n : nodes) n->poll(1ms);
+    }
+    return true;
+  }
+  bool pump_until_logged(std::size_t count) {
+    return pump([&] { return log.size() >= count; });
+  }
+
+  std::vector<std::unique_ptr<UdpNode>> nodes;
+  std::vector<Wire> wires;
+  std::vector<Delivery> log;
+};
+
+TEST(Udp, TwoMembersExchangePackets) {
+  Group g(2);
+  g.nodes[0]->send(1, text("ping"));
+  ASSERT_TRUE(g.pump_until_logged(1));
+  g.nodes[1]->send(0, text("pong"));
+  ASSERT_TRUE(g.pump_until_logged(2));
+  EXPECT_EQ(g.log, (std::vector<Delivery>{{1, 0, "ping"}, {0, 1, "pong"}}));
+  EXPECT_EQ(g.nodes[0]->counters().sent, 1u);
+  EXPECT_EQ(g.nodes[1]->counters().received, 1u);
+}
+
+TEST(Udp, CastReachesEveryOtherMemberOnce) {
+  Group g(3);
+  g.nodes[1]->send(kAllPeers, text("all"));
+  ASSERT_TRUE(g.pump_until_logged(2));
+  g.pump([] { return false; }, 20ms); // a third delivery, if any, would arrive by now
+  std::ranges::sort(g.log, {}, &Delivery::node);
+  EXPECT_EQ(g.log, (std::vector<Delivery>{{0, 1, "all"}, {2, 1, "all"}}));
+}
+
+RC_GTEST_PROP(Udp, PayloadsArriveByteForByte, (const std::string& payload)) {
+  Group g(2);
+  g.nodes[1]->send(0, text(payload));
+  RC_ASSERT(g.pump_until_logged(1));
+  RC_ASSERT(g.log[0] == (Delivery{0, 1, payload}));
+}
+
+TEST(Udp, LargestDatagramArrivesWholeAndLargerIsNotSent) {
+  Group g(2);
+  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxDatagram + 1));
+  EXPECT_EQ(g.nodes[0]->counters().oversize, 1u);
+  EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
+  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxDatagram));
+  ASSERT_TRUE(g.pump_until_logged(1));
+  EXPECT_EQ(g.log[0].payload.size(), UdpNode::kMaxDatagram);
+}
+
+TEST(Udp, PacketToNonMemberIsCountedNotSent) {
+  Group g(2);
+  g.nodes[0]->send(5, text("nobody"));
+  EXPECT_EQ(g.nodes[0]->counters().bad_destination, 1u);
+  EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
+}
+
+TEST(Udp, TimersFireInTimeOrderAndNotEarly) {
+  Group g(1);
+  Host& host = *g.wires[0].host;
+  const Time start = host.now();
+  host.set_timer(start + 20ms, 2);
+  host.set_timer(start + 10ms, 1);
+  host.set_timer(start + 10ms, 11);
+  ASSERT_TRUE(g.pump([&] { return g.wires[0].expired.size() == 3; }));
+  const auto& fired = g.wires[0].expired;
+  EXPECT_EQ(fired[0].first, 1u);
+  EXPECT_EQ(fired[1].first, 11u);
+  EXPECT_EQ(fired[2].first, 2u);
+  EXPECT_GE(fired[0].second, start + 10ms);
+  EXPECT_GE(fired[2].second, start + 20ms);
+  EXPECT_EQ(g.nodes[0]->counters().timers_fired, 3u);
+}
+
+TEST(Udp, DatagramFromUnknownSourceIsDroppedAndCounted) {
+  Group g(2);
+  const int stranger = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(stranger, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(g.nodes[0]->local_port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const char hello[] = "who am I";
+  ASSERT_EQ(
+      ::sendto(stranger, hello, sizeof hello, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+      static_cast<ssize_t>(sizeof hello));
+  ::close(stranger);
+  EXPECT_TRUE(g.pump([&] { return g.nodes[0]->counters().unknown_source == 1; }));
+  EXPECT_TRUE(g.log.empty());
+  EXPECT_EQ(g.nodes[0]->counters().received, 0u);
+}
+
+TEST(Udp, Ipv6MembersExchangePackets) {
+  std::unique_ptr<Group> g;
+  try {
+    g = std::make_unique<Group>(2, "[::1]");
+  } catch (const std::system_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  g->nodes[0]->send(1, text("six"));
+  ASSERT_TRUE(g->pump_until_logged(1));
+  g->nodes[1]->send(0, text("xis"));
+  ASSERT_TRUE(g->pump_until_logged(2));
+  EXPECT_EQ(g->log, (std::vector<Delivery>{{1, 0, "six"}, {0, 1, "xis"}}));
+}
+
+TEST(Udp, BadPeerAddressIsNamedInTheError) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"127.0.0.1", "bad peer address '127.0.0.1': expected host:port (an IPv6 host goes in "
+                    "brackets, as in [::1]:7000)"},
+      {"127.0.0.1:99999", "bad peer address '127.0.0.1:99999': expected host:port with a port "
+                          "in 0 .. 65535"},
+      {"127.0.0.1:http", "bad peer address '127.0.0.1:http': expected host:port with a port in "
+                         "0 .. 65535"},
+      {":7000", "bad peer address ':7000': expected host:port; the host is missing"},
+      {"[::1:7000", "bad peer address '[::1:7000': expected [ipv6-host]:port"},
+      {"::1:7000", "bad peer address '::1:7000': expected host:port (an IPv6 host goes in "
+                   "brackets, as in [::1]:7000)"},
+  };
+  for (const auto& [address, message] : cases) {
+    try {
+      // The bad address is another member's: every entry is checked, not only our own.
+      UdpNode node(0, {"127.0.0.1:0", address});
+      ADD_FAILURE() << "'" << address << "' was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(e.what(), message);
+    }
+  }
+}
+
+TEST(Udp, MixedAddressFamiliesAreRefused) {
+  EXPECT_THROW(UdpNode(0, {"127.0.0.1:0", "[::1]:7000"}), std::invalid_argument);
+}
+
+TEST(Udp, SendBeforeAttachIsAnError) {
+  auto group = UdpNode::loopback_group(1);
+  EXPECT_THROW(group[0]->send(0, text("x")), std::logic_error);
+}
+
+} // namespace
+} // namespace lamina

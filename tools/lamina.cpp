@@ -1,0 +1,279 @@
+// lamina: the command line — run stacks on the simulated network or on UDP, list the layers.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "components/retransmit.hpp"
+#include "components/standard_layers.hpp"
+#include "runtime/udp.hpp"
+#include "runtime/workload.hpp"
+
+namespace {
+
+using namespace lamina;
+
+constexpr const char* kReliableFifo = "Top:Frag:Seqno:Retransmit:Checksum:Bottom";
+
+struct RunOptions {
+  std::string stack = kReliableFifo;
+  Workload workload;
+  double delay_ms = 1;
+  double jitter_ms = 3;
+};
+
+Duration millis(double ms) { return Duration(static_cast<std::int64_t>(ms * 1e6)); }
+
+// Adds up, over all nodes, every layer counter whose name starts with "dropped_".
+std::map<std::string, std::uint64_t>
+layer_drops(const std::vector<std::unique_ptr<DynamicStack>>& stacks) {
+  std::map<std::string, std::uint64_t> drops;
+  for (const auto& s : stacks) {
+    for (std::size_t i = 0; i < s->depth(); ++i) {
+      for (const Field& f : s->layer(i).fields()) {
+        if (!f.name.starts_with("dropped_")) continue;
+        std::uint64_t v = 0;
+        std::from_chars(f.value.data(), f.value.data() + f.value.size(), v);
+        drops[fmt::format("{}.{}", s->layer(i).name(), f.name)] += v;
+      }
+    }
+  }
+  return drops;
+}
+
+int run(const RunOptions& o) {
+  Workload w = o.workload;
+  w.link.delay = millis(o.delay_ms);
+  w.link.jitter = millis(o.jitter_ms);
+
+  std::vector<std::unique_ptr<DynamicStack>> stacks;
+  try {
+    for (std::uint32_t i = 0; i < w.nodes; ++i) stacks.push_back(standard_layers().build(o.stack));
+  } catch (const StackError& e) {
+    fmt::print(stderr, "lamina: error: in stack '{}': {}\n", o.stack, e.what());
+    return 2;
+  }
+  std::vector<Endpoint*> endpoints;
+  for (auto& s : stacks) endpoints.push_back(s.get());
+
+  fmt::print("stack:    {}\n", stacks.front()->describe());
+  fmt::print("network:  {} nodes, loss {:.0f}%, duplication {:.0f}%, delay {} ms + up to {} ms "
+             "jitter, seed {}\n",
+             w.nodes, w.link.loss * 100, w.link.duplicate * 100, o.delay_ms, o.jitter_ms, w.seed);
+  const WorkloadReport r = run_workload(w, endpoints);
+  fmt::print("{}\n", r.summary());
+
+  std::uint64_t retransmitted = 0, suppressed = 0;
+  bool reliable = false;
+  for (auto& s : stacks) {
+    if (const Retransmit* rt = s->find<Retransmit>()) {
+      reliable = true;
+      retransmitted += rt->retransmitted;
+      suppressed += rt->duplicates_suppressed;
+    }
+  }
+  if (reliable)
+    fmt::print("layers:   {} retransmitted, {} duplicates suppressed\n", retransmitted, suppressed);
+  for (const auto& [name, count] : layer_drops(stacks))
+    if (count != 0) fmt::print("dropped:  {} {}\n", count, name);
+  fmt::print("verdict:  {}\n", r.perfect() ? "every message delivered exactly once, in order"
+                                           : "messages were lost, repeated, reordered or corrupt");
+  return r.perfect() ? 0 : 1;
+}
+
+void add_run_options(CLI::App& cmd, RunOptions& o) {
+  cmd.add_option("--nodes", o.workload.nodes, "number of nodes")->check(CLI::Range(2u, 64u));
+  cmd.add_option("--messages", o.workload.messages_per_node, "messages each node sends")
+      ->check(CLI::Range(0u, 10'000'000u));
+  cmd.add_option("--max-size", o.workload.max_size, "largest payload, bytes")
+      ->check(CLI::Range(kTagBytes, 1u << 24));
+  cmd.add_option("--casts", o.workload.cast_share, "share of messages cast to the group")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--loss", o.workload.link.loss, "probability that a packet is lost")
+      ->check(CLI::Range(0.0, 0.9));
+  cmd.add_option("--dup", o.workload.link.duplicate, "probability that a packet is duplicated")
+      ->check(CLI::Range(0.0, 0.9));
+  cmd.add_option("--delay-ms", o.delay_ms, "one-way link delay, ms")->check(CLI::Range(0.0, 1e4));
+  cmd.add_option("--jitter-ms", o.jitter_ms, "extra random delay that reorders packets, ms")
+      ->check(CLI::Range(0.0, 1e4));
+  cmd.add_option("--seed", o.workload.seed, "seed of the run (same seed, same run)");
+}
+
+// Drops a share of the packets arriving at a stack, so that a run over real sockets on a
+// loopback that never loses a packet still exercises retransmission.
+class LossyEndpoint final : public Endpoint {
+public:
+  LossyEndpoint(Endpoint& inner, double loss, std::uint64_t seed)
+      : inner_(inner), loss_(loss), rng_(seed) {}
+  void attach(Host& host) override { inner_.attach(host); }
+  void send(PeerId to, Msg payload) override { inner_.send(to, std::move(payload)); }
+  void expire(std::uint32_t timer) override { inner_.expire(timer); }
+  void receive(PeerId from, Msg packet) override {
+    if (static_cast<double>(rng_() >> 11) * 0x1.0p-53 < loss_) {
+      ++dropped;
+      return;
+    }
+    inner_.receive(from, std::move(packet));
+  }
+  std::uint64_t dropped = 0;
+
+private:
+  Endpoint& inner_;
+  double loss_;
+  std::mt19937_64 rng_;
+};
+
+struct NodeOptions {
+  PeerId me = 0;
+  std::vector<std::string> peers;
+  std::string stack = kReliableFifo;
+  std::uint32_t messages = 200;
+  std::uint32_t max_size = 4000;
+  double drop = 0;
+  std::uint64_t seed = 1;
+  double limit_s = 60;
+  double linger_s = 1;
+};
+
+// One node of a group on real UDP sockets: sends `messages` to every other member, checks
+// that it gets theirs exactly once, in order, byte for byte, and stays a while to acknowledge
+// what the others still resend.
+int node(const NodeOptions& o) {
+  const auto n = static_cast<std::uint32_t>(o.peers.size());
+  if (o.me >= n) {
+    fmt::print(stderr, "lamina: error: --me {} but --peers lists only {} members\n", o.me, n);
+    return 2;
+  }
+  std::unique_ptr<DynamicStack> stack;
+  std::unique_ptr<UdpNode> udp;
+  try {
+    stack = standard_layers().build(o.stack);
+    udp = std::make_unique<UdpNode>(o.me, o.peers);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "lamina: error: {}\n", e.what());
+    return 2;
+  }
+  LossyEndpoint lossy(*stack, o.drop, o.seed * 7919 + o.me);
+  udp->attach(lossy);
+
+  // Payload: sender, number, length, then bytes that are a function of those.
+  auto payload = [&](PeerId from, std::uint32_t index) {
+    const std::uint32_t len = 12 + (index * 2654435761u + from) % (o.max_size - 11);
+    Msg m = Msg::with_size(len);
+    const std::uint32_t tag[3] = {from, index, len};
+    std::memcpy(m.data(), tag, sizeof tag);
+    for (std::uint32_t i = sizeof tag; i < len; ++i) m.data()[i] = std::byte(from + index * 3 + i);
+    return m;
+  };
+  std::vector<std::uint32_t> expected(n, 0);
+  std::uint64_t wrong = 0;
+  udp->on_deliver([&](Event& ev) {
+    std::uint32_t tag[3] = {};
+    if (ev.msg.size() < sizeof tag) return void(++wrong);
+    std::memcpy(tag, ev.msg.data(), sizeof tag);
+    if (tag[0] != ev.peer || tag[1] != expected[ev.peer] || !(ev.msg == payload(tag[0], tag[1])))
+      return void(++wrong);
+    ++expected[ev.peer];
+  });
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto received_all = [&] {
+    for (PeerId p = 0; p < n; ++p)
+      if (p != o.me && expected[p] < o.messages) return false;
+    return true;
+  };
+  auto all_acked = [&] {
+    const Retransmit* rt = stack->find<Retransmit>();
+    return rt == nullptr || std::all_of(rt->unacked.begin(), rt->unacked.end(),
+                                        [](const auto& list) { return list.empty(); });
+  };
+  for (std::uint32_t i = 0; i < o.messages; ++i) {
+    for (PeerId p = 0; p < n; ++p)
+      if (p != o.me) udp->send(p, payload(o.me, i));
+    udp->poll(Duration(0));
+  }
+  while (!(received_all() && all_acked()) && elapsed() < o.limit_s)
+    udp->poll(std::chrono::milliseconds(5));
+  const bool complete = received_all() && wrong == 0;
+  udp->run_for(Duration(static_cast<std::int64_t>(o.linger_s * 1e9)));
+
+  std::uint64_t got = 0;
+  for (PeerId p = 0; p < n; ++p) got += p == o.me ? 0 : expected[p];
+  const Retransmit* rt = stack->find<Retransmit>();
+  fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent, {} "
+             "received, {} dropped on purpose{}; {:.2f} s\n",
+             o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, udp->counters().sent,
+             udp->counters().received, lossy.dropped,
+             rt ? fmt::format(", {} retransmitted", rt->retransmitted) : "", elapsed());
+  return complete ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lamina: protocol stacks from small specified layers"};
+  app.require_subcommand(1);
+
+  RunOptions demo;
+  demo.workload.nodes = 5;
+  demo.workload.messages_per_node = 200;
+  demo.workload.cast_share = 0.2;
+  demo.workload.link.loss = 0.2;
+  demo.workload.link.duplicate = 0.1;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "run the reliable FIFO stack over a simulated network that loses 20% of packets, "
+              "duplicates and reorders them, and report what was delivered, lost and resent");
+  add_run_options(*demo_cmd, demo);
+
+  RunOptions run_opts = demo;
+  auto* run_cmd =
+      app.add_subcommand("run", "run any stack of known layers on the simulated network");
+  run_cmd->add_option("--stack", run_opts.stack, "the stack, e.g. 'Top:Frag(mtu=1400):Seqno:...'")
+      ->required();
+  add_run_options(*run_cmd, run_opts);
+
+  NodeOptions node_opts;
+  auto* node_cmd = app.add_subcommand(
+      "node", "run one member of a group over real UDP sockets: send messages to every other "
+              "member and check that theirs arrive exactly once, in order (start one process "
+              "per member, each with its own --me)");
+  node_cmd->add_option("--me", node_opts.me, "this member's number: its index in --peers")
+      ->required();
+  node_cmd->add_option("--peers", node_opts.peers, "every member's address, host:port, in order")
+      ->required()
+      ->delimiter(',');
+  node_cmd->add_option("--stack", node_opts.stack, "the stack");
+  node_cmd->add_option("--messages", node_opts.messages, "messages to send to each other member")
+      ->check(CLI::Range(0u, 10'000'000u));
+  node_cmd->add_option("--max-size", node_opts.max_size, "largest payload, bytes")
+      ->check(CLI::Range(12u, 1u << 24));
+  node_cmd->add_option("--drop", node_opts.drop, "share of arriving packets to drop on purpose")
+      ->check(CLI::Range(0.0, 0.9));
+  node_cmd->add_option("--seed", node_opts.seed, "seed of the deliberate drops");
+  node_cmd->add_option("--limit-s", node_opts.limit_s, "give up after this many seconds");
+  node_cmd->add_option("--linger-s", node_opts.linger_s,
+                       "keep acknowledging this long after finishing");
+
+  auto* layers_cmd =
+      app.add_subcommand("layers", "list the layers a stack may use, with parameters");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*demo_cmd) return run(demo);
+  if (*run_cmd) return run(run_opts);
+  if (*node_cmd) return node(node_opts);
+  if (*layers_cmd) {
+    for (const auto& [name, params] : standard_layers().layers())
+      fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
+  }
+  return 0;
+}
