@@ -19,7 +19,7 @@ struct Tag {
 static_assert(sizeof(Tag) == kTagBytes);
 
 std::byte filler(const Tag& t, std::size_t i) {
-  return static_cast<std::byte>(t.sender * 131u + t.index * 7u + i);
+  return static_cast<std::byte>(std::uint64_t{t.sender} * 131 + t.index * 7 + i);
 }
 
 Msg make_payload(const Tag& t) {

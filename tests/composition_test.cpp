@@ -133,6 +133,7 @@ struct BadStack {
   const char* message;
 };
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name GoogleTest looks for
 void PrintTo(const BadStack& b, std::ostream* os) { *os << '"' << b.spec << '"'; }
 
 class RefusedStack : public ::testing::TestWithParam<BadStack> {};

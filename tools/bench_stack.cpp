@@ -73,6 +73,7 @@ private:
 void run(benchmark::State& state, Endpoint& a, Endpoint& b) {
   Wire wire(a, b);
   const auto size = static_cast<std::size_t>(state.range(0));
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the loop variable is unused by design
   for (auto _ : state) wire.send(Msg::with_size(size));
   if (wire.delivered != static_cast<std::uint64_t>(state.iterations()))
     state.SkipWithError("a message was not delivered");
@@ -80,20 +81,20 @@ void run(benchmark::State& state, Endpoint& a, Endpoint& b) {
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 
-void StaticReliableFifo(benchmark::State& state) {
+void static_reliable_fifo(benchmark::State& state) {
   auto a = std::make_unique<ReliableFifo>();
   auto b = std::make_unique<ReliableFifo>();
   run(state, *a, *b);
 }
 
-void DynamicReliableFifo(benchmark::State& state) {
+void dynamic_reliable_fifo(benchmark::State& state) {
   auto a = standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   auto b = standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   run(state, *a, *b);
 }
 
-BENCHMARK(StaticReliableFifo)->Arg(64)->Arg(4096);
-BENCHMARK(DynamicReliableFifo)->Arg(64)->Arg(4096);
+BENCHMARK(static_reliable_fifo)->Arg(64)->Arg(4096);
+BENCHMARK(dynamic_reliable_fifo)->Arg(64)->Arg(4096);
 
 } // namespace
 

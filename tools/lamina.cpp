@@ -219,7 +219,7 @@ int node(const NodeOptions& o) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"lamina: protocol stacks from small specified layers"};
   app.require_subcommand(1);
 
@@ -276,4 +276,7 @@ int main(int argc, char** argv) {
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
   }
   return 0;
+} catch (const std::exception& e) {
+  fmt::print(stderr, "lamina: error: {}\n", e.what());
+  return 2;
 }
