@@ -5,7 +5,10 @@
 // everything included (payload buffer, headers, checksum, ack). This is the baseline that the
 // optimiser's fused stacks are measured against.
 #include <benchmark/benchmark.h>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -96,6 +99,37 @@ void dynamic_reliable_fifo(benchmark::State& state) {
 BENCHMARK(static_reliable_fifo)->Arg(64)->Arg(4096);
 BENCHMARK(dynamic_reliable_fifo)->Arg(64)->Arg(4096);
 
+// Sends `count` messages of `size` bytes and nothing else, for instruction counting under
+// callgrind (tools/instructions.sh): the difference of two counts is the cost per message.
+int send_only(std::string_view composition, std::size_t size, std::uint64_t count) {
+  std::unique_ptr<Endpoint> a, b;
+  if (composition == "static") {
+    a = std::make_unique<ReliableFifo>();
+    b = std::make_unique<ReliableFifo>();
+  } else if (composition == "dynamic") {
+    a = standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
+    b = standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
+  } else {
+    std::fprintf(stderr, "lamina_bench: --count takes static or dynamic, not '%.*s'\n",
+                 static_cast<int>(composition.size()), composition.data());
+    return 2;
+  }
+  Wire wire(*a, *b);
+  for (std::uint64_t i = 0; i < count; ++i) wire.send(Msg::with_size(size));
+  return wire.delivered == count ? 0 : 1;
+}
+
 } // namespace
 
-BENCHMARK_MAIN();
+// lamina_bench [Google Benchmark flags]
+// lamina_bench --count static|dynamic SIZE COUNT
+int main(int argc, char** argv) {
+  if (argc == 5 && std::string_view(argv[1]) == "--count")
+    return send_only(argv[2], std::strtoull(argv[3], nullptr, 10),
+                     std::strtoull(argv[4], nullptr, 10));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
