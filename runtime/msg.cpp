@@ -150,32 +150,25 @@ void Msg::release() {
 
 void Msg::grow_front(std::size_t need) {
   // Slow path: a stack whose headers outgrow kHeadroom. Re-centre the payload with fresh room.
-  std::uint32_t cap =
-      checked_u32(size() + need + kHeadroom) + static_cast<std::uint32_t>(kHeadroom);
-  std::byte* nb = acquire(cap);
-  const auto new_head = static_cast<std::uint32_t>(need + kHeadroom);
-  if (size() != 0) std::memcpy(nb + new_head, data(), size());
-  const auto n = static_cast<std::uint32_t>(size());
-  release();
-  buf_ = nb;
-  capacity_ = cap;
-  head_ = new_head;
-  tail_ = new_head + n;
+  const std::size_t front = need + kHeadroom;
+  move_to(checked_u32(front + size() + kHeadroom), static_cast<std::uint32_t>(front));
 }
 
 void Msg::reserve_back(std::size_t need) {
   if (buf_ != nullptr && capacity_ - tail_ >= need) return;
   const std::size_t total = size() + need;
-  std::uint32_t cap = checked_u32(total + total / 2) + static_cast<std::uint32_t>(kHeadroom);
-  std::byte* nb = acquire(cap);
-  const auto new_head = static_cast<std::uint32_t>(kHeadroom);
-  if (size() != 0) std::memcpy(nb + new_head, data(), size());
+  move_to(checked_u32(kHeadroom + total + total / 2), static_cast<std::uint32_t>(kHeadroom));
+}
+
+void Msg::move_to(std::uint32_t capacity, std::uint32_t head) {
+  std::byte* nb = acquire(capacity);
   const auto n = static_cast<std::uint32_t>(size());
+  if (n != 0) std::memcpy(nb + head, data(), n);
   release();
   buf_ = nb;
-  capacity_ = cap;
-  head_ = new_head;
-  tail_ = new_head + n;
+  capacity_ = capacity;
+  head_ = head;
+  tail_ = head + n;
 }
 
 } // namespace lamina

@@ -104,6 +104,8 @@ private:
   void release();
   void grow_front(std::size_t need);
   void reserve_back(std::size_t need);
+  // Moves the payload into a new buffer of at least `capacity` bytes, starting at `head`.
+  void move_to(std::uint32_t capacity, std::uint32_t head);
 
   std::byte* buf_ = nullptr;
   std::uint32_t capacity_ = 0;

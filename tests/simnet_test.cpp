@@ -12,32 +12,14 @@
 #include <vector>
 
 #include "runtime/simnet.hpp"
+#include "tests/bare_endpoint.hpp"
 
 namespace lamina {
 namespace {
 
 using namespace std::chrono_literals;
 
-// An endpoint with no protocol in it: payloads go to the wire as they are and packets come
-// straight up, so what the application sees is what the network did.
-class Wire final : public Endpoint {
-public:
-  void attach(Host& h) override { host = &h; }
-  void send(PeerId to, Msg payload) override { host->transmit(to, std::move(payload)); }
-  void receive(PeerId from, Msg packet) override {
-    Event ev = Event::deliver(from, std::move(packet));
-    ev.time = host->now();
-    host->deliver(ev);
-  }
-  void expire(std::uint32_t timer) override {
-    expired.emplace_back(timer, host->now());
-    if (on_expire) on_expire(timer);
-  }
-
-  Host* host = nullptr;
-  std::vector<std::pair<std::uint32_t, Time>> expired;
-  std::function<void(std::uint32_t)> on_expire;
-};
+using Wire = test::BareEndpoint;
 
 Msg payload(std::uint64_t id) { return Msg::copy_of(std::as_bytes(std::span(&id, 1))); }
 
