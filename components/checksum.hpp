@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "components/crc32c.hpp"
+#include "runtime/crc32c.hpp"
 #include "runtime/layer.hpp"
 
 namespace lamina {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "components/checksum.hpp"
-#include "components/crc32c.hpp"
+#include "runtime/crc32c.hpp"
 #include "tests/layer_probe.hpp"
 
 namespace lamina {

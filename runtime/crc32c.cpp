@@ -1,4 +1,4 @@
-#include "components/crc32c.hpp"
+#include "runtime/crc32c.hpp"
 
 #include <boost/crc.hpp>
 #include <cstring>

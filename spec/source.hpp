@@ -1,0 +1,75 @@
+// Source files and diagnostics that read like a compiler's:
+//
+//   stacks/rpc.ioa:12:7: error: unknown layer 'Frg'
+//     stack Rpc = Top : Frg : Bottom
+//                       ^
+//   stacks/rpc.ioa:12:7: note: did you mean 'Frag'?
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lamina::spec {
+
+using FileId = std::uint32_t;
+
+struct SourceLoc {
+  FileId file = 0;
+  std::uint32_t line = 0;   // 1-based; 0: no location
+  std::uint32_t column = 0; // 1-based, in bytes
+};
+
+// The text of every file read, so that diagnostics can quote it.
+class Sources {
+public:
+  // Adds a file's text; returns its id.
+  FileId add(std::string path, std::string text);
+  // Reads a file from disk; false (and a message in `error`) if it cannot be read.
+  bool load(const std::string& path, FileId& id, std::string& error);
+  [[nodiscard]] const std::string& path(FileId f) const { return files_[f].path; }
+  [[nodiscard]] std::string_view text(FileId f) const { return files_[f].text; }
+  // The text of line `line` (1-based) without its newline; empty if out of range.
+  [[nodiscard]] std::string_view line(FileId f, std::uint32_t line) const;
+
+private:
+  struct File {
+    std::string path;
+    std::string text;
+    std::vector<std::uint32_t> line_starts;
+  };
+  std::vector<File> files_;
+};
+
+enum class Severity : std::uint8_t { Error, Warning, Note };
+
+struct Diagnostic {
+  Severity severity;
+  SourceLoc loc;
+  std::string message;
+};
+
+// Collects diagnostics; prints them in the order reported, each with its source line and a
+// caret under the column.
+class Diagnostics {
+public:
+  explicit Diagnostics(const Sources& sources) : sources_(sources) {}
+  void error(SourceLoc loc, std::string message);
+  void warning(SourceLoc loc, std::string message);
+  // A note belongs to the diagnostic just before it.
+  void note(SourceLoc loc, std::string message);
+
+  [[nodiscard]] bool has_errors() const { return errors_ > 0; }
+  [[nodiscard]] std::size_t error_count() const { return errors_; }
+  [[nodiscard]] const std::vector<Diagnostic>& all() const { return list_; }
+  // All diagnostics, formatted: "path:line:col: error: message\n  source line\n  ^\n".
+  [[nodiscard]] std::string format() const;
+
+private:
+  const Sources& sources_;
+  std::vector<Diagnostic> list_;
+  std::size_t errors_ = 0;
+};
+
+} // namespace lamina::spec
