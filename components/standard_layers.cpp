@@ -36,14 +36,11 @@ const Registry& standard_layers() {
     r.add<Retransmit>(
         [](LayerArgs& args) {
           Retransmit r;
-          r.timeout = std::chrono::milliseconds(args.get_uint(
-              "timeout_ms",
-              static_cast<std::uint64_t>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout).count()),
-              1, 60'000));
+          r.timeout = args.get_duration("timeout", r.timeout, std::chrono::microseconds(1),
+                                        std::chrono::minutes(10));
           return r;
         },
-        "timeout_ms: resend an unacknowledged message after this many ms (default 20)");
+        "timeout: resend an unacknowledged message after this long (default 20ms)");
     r.add<Checksum>();
     r.add<LamportClock>();
     return r;

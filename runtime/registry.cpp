@@ -26,6 +26,39 @@ std::uint64_t LayerArgs::get_uint(std::string_view key, std::uint64_t fallback, 
   return fallback;
 }
 
+Duration LayerArgs::get_duration(std::string_view key, Duration fallback, Duration min,
+                                 Duration max) {
+  known_.emplace_back(key);
+  for (Arg& a : args_) {
+    if (a.key != key) continue;
+    a.used = true;
+    std::uint64_t n = 0;
+    const char* end = a.value.data() + a.value.size();
+    auto [ptr, ec] = std::from_chars(a.value.data(), end, n);
+    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    std::uint64_t scale = 0;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us")
+      scale = 1'000;
+    else if (unit == "ms")
+      scale = 1'000'000;
+    else if (unit == "s")
+      scale = 1'000'000'000;
+    if (ec != std::errc{} || ptr == a.value.data() || scale == 0 ||
+        n > static_cast<std::uint64_t>(max.count()) / scale)
+      throw StackError(fmt::format("column {}: {}({}={}): expected a duration such as 20ms, "
+                                   "5s, 100us or 7ns, at most {}ns",
+                                   a.column, layer_, a.key, a.value, max.count()));
+    const Duration d(static_cast<Duration::rep>(n * scale));
+    if (d < min)
+      throw StackError(fmt::format("column {}: {}({}={}): too short, at least {}ns", a.column,
+                                   layer_, a.key, a.value, min.count()));
+    return d;
+  }
+  return fallback;
+}
+
 void LayerArgs::finish() const {
   for (const Arg& a : args_) {
     if (a.used) continue;

@@ -1,6 +1,6 @@
 // Registry: layers by name, and stacks built at run time from stack strings.
 //
-//   Top:Frag(mtu=1400):Seqno:Retransmit(timeout_ms=20):Checksum:Bottom
+//   Top:Frag(mtu=1400):Seqno:Retransmit(timeout=20ms):Checksum:Bottom
 //
 // An unknown layer, an unknown or ill-typed parameter, or layers that do not fit together
 // are reported as a StackError that names the layer and the column of the string.
@@ -35,6 +35,9 @@ public:
   // The value of `key` as an unsigned integer in [min, max], or `fallback` when absent.
   std::uint64_t get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
                          std::uint64_t max);
+  // The value of `key` as a duration with a unit — 20ms, 5s, 100us, 7ns — in [min, max], or
+  // `fallback` when absent.
+  Duration get_duration(std::string_view key, Duration fallback, Duration min, Duration max);
   // Throws if a parameter was given that no get_* asked for.
   void finish() const;
 

@@ -70,7 +70,7 @@ TEST(StaticStack, HeadersOfAllLayersShareOneBufferWithoutMovingThePayload) {
 
 TEST(DynamicStack, BuildsFromAStackStringWithParameters) {
   auto s =
-      standard_layers().build("Top:Frag(mtu=100):Seqno:Retransmit(timeout_ms=5):Checksum:Bottom");
+      standard_layers().build("Top:Frag(mtu=100):Seqno:Retransmit(timeout=5ms):Checksum:Bottom");
   EXPECT_EQ(s->describe(), "Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   EXPECT_EQ(s->find<Frag>()->mtu, 100u);
   EXPECT_EQ(s->find<Retransmit>()->timeout, std::chrono::milliseconds(5));
@@ -172,7 +172,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadStack{"EmptyLayerName", "Top::Bottom", "column 5: expected a layer name, found ':'"},
         BadStack{"UnclosedParameters", "Top:Frag(mtu=1",
                  "column 15: expected ')', found the end of the string"},
-        BadStack{"Empty", "", "empty stack"}),
+        BadStack{"Empty", "", "empty stack"},
+        BadStack{"DurationWithoutUnit", "Top:Retransmit(timeout=20):Bottom",
+                 "Retransmit(timeout=20): expected a duration such as 20ms"},
+        BadStack{"DurationTooShort", "Top:Retransmit(timeout=0ms):Bottom",
+                 "Retransmit(timeout=0ms): too short, at least 1000ns"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 } // namespace
