@@ -28,7 +28,7 @@ public:
 
   PeerTable<std::uint32_t> next_out;             // number of the next message to each peer
   PeerTable<std::uint32_t> next_in;              // number expected next from each peer
-  PeerTable<std::map<std::uint32_t, Msg>> early; // arrived ahead of next_in, by number
+  PeerTable<std::map<std::uint32_t, Msg>> early; // arrived ahead of next_in, by number, as received
   std::uint64_t reordered = 0;                   // messages that waited in `early`
   std::uint64_t dropped_short = 0;               // too short for a header
   std::uint64_t dropped_stale = 0;               // number already delivered, or already waiting
@@ -56,7 +56,7 @@ public:
   template <class Ports>
   void up(Event& ev, Ports& io) {
     Header h{};
-    if (!ev.msg.pop(h)) {
+    if (!ev.msg.peek(h)) {
       ++dropped_short;
       return;
     }
@@ -65,9 +65,11 @@ public:
     const std::uint32_t ahead = h.seq - expected;
     if (ahead == 0) {
       ++expected;
+      (void)ev.msg.drop_front(sizeof(Header));
       io.up(ev);
       release_waiting(ev.peer, ev.time, io);
     } else if (ahead < kWindow) {
+      // Kept as it arrived, header and all, so that no waiting message is ever empty.
       if (!early[ev.peer].try_emplace(h.seq, std::move(ev.msg)).second) ++dropped_stale;
     } else if (ahead > ~kWindow) {
       ++dropped_stale; // up to kWindow behind: an old duplicate
@@ -86,6 +88,7 @@ private:
       auto it = waiting.find(next_in[peer]);
       if (it == waiting.end()) return;
       Event next = Event::deliver(peer, std::move(it->second));
+      (void)next.msg.drop_front(sizeof(Header));
       next.time = now;
       waiting.erase(it);
       ++next_in[peer];

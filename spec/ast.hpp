@@ -100,6 +100,7 @@ enum class NameKind : std::uint8_t {
 
 struct IntLit {
   unsigned __int128 value = 0;
+  bool is_time = false; // a time literal (20ms, 5s, 100us, 7ns): `value` is in nanoseconds
 };
 struct BoolLit {
   bool value = false;

@@ -1,1 +1,136 @@
-// placeholder: being written
+// Source files and diagnostics (spec/source.hpp).
+#include "spec/source.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iterator>
+
+namespace lamina::spec {
+
+FileId Sources::add(std::string path, std::string text) {
+  File file{std::move(path), std::move(text), {0}};
+  for (std::size_t i = 0; i < file.text.size(); ++i) {
+    if (file.text[i] == '\n') file.line_starts.push_back(static_cast<std::uint32_t>(i + 1));
+  }
+  files_.push_back(std::move(file));
+  return static_cast<FileId>(files_.size() - 1);
+}
+
+bool Sources::load(const std::string& path, FileId& id, std::string& error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = fmt::format("cannot read '{}': it is a directory", path);
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot open '{}': {}", path, std::strerror(errno));
+    return false;
+  }
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) {
+    error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+    return false;
+  }
+  id = add(path, std::move(text));
+  return true;
+}
+
+std::string_view Sources::line(FileId f, std::uint32_t line) const {
+  if (f >= files_.size()) return {};
+  const File& file = files_[f];
+  if (line == 0 || line > file.line_starts.size()) return {};
+  std::size_t begin = file.line_starts[line - 1];
+  std::size_t end = line < file.line_starts.size() ? file.line_starts[line] - 1 : file.text.size();
+  std::string_view text(file.text);
+  text = text.substr(begin, end - begin);
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  return text;
+}
+
+void Diagnostics::error(SourceLoc loc, std::string message) {
+  if (stopped_) return;
+  if (errors_ == max_errors) {
+    list_.push_back({Severity::Note, SourceLoc{}, "too many errors, stopping"});
+    stopped_ = true;
+    return;
+  }
+  list_.push_back({Severity::Error, loc, std::move(message)});
+  ++errors_;
+}
+
+void Diagnostics::warning(SourceLoc loc, std::string message) {
+  if (stopped_) return;
+  list_.push_back({Severity::Warning, loc, std::move(message)});
+}
+
+void Diagnostics::note(SourceLoc loc, std::string message) {
+  if (stopped_) return;
+  list_.push_back({Severity::Note, loc, std::move(message)});
+}
+
+namespace {
+
+std::string_view severity_name(Severity s) {
+  switch (s) {
+  case Severity::Error:
+    return "error";
+  case Severity::Warning:
+    return "warning";
+  case Severity::Note:
+    return "note";
+  }
+  return "error";
+}
+
+bool same_loc(SourceLoc a, SourceLoc b) {
+  return a.file == b.file && a.line == b.line && a.column == b.column;
+}
+
+// The line under `text` that puts a caret below byte column `column`: tabs are kept so that
+// the caret lines up whatever the tab width, and a UTF-8 character takes one column however
+// many bytes it has.
+std::string caret_line(std::string_view text, std::uint32_t column) {
+  std::size_t before = column > 0 ? column - 1 : 0;
+  if (before > text.size()) before = text.size();
+  std::string out;
+  for (std::size_t i = 0; i < before; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\t') {
+      out += '\t';
+    } else if ((c & 0xC0) != 0x80) {
+      out += ' ';
+    }
+  }
+  out += '^';
+  return out;
+}
+
+} // namespace
+
+std::string Diagnostics::format() const {
+  std::string out;
+  const Diagnostic* previous = nullptr;
+  for (const Diagnostic& d : list_) {
+    if (d.loc.line == 0) {
+      out += fmt::format("{}: {}\n", severity_name(d.severity), d.message);
+    } else {
+      out += fmt::format("{}:{}:{}: {}: {}\n", sources_.path(d.loc.file), d.loc.line, d.loc.column,
+                         severity_name(d.severity), d.message);
+      // A note at the place of the diagnostic it belongs to does not quote the line again.
+      bool quoted =
+          d.severity == Severity::Note && previous != nullptr && same_loc(previous->loc, d.loc);
+      if (!quoted) {
+        std::string_view text = sources_.line(d.loc.file, d.loc.line);
+        out += fmt::format("  {}\n  {}\n", text, caret_line(text, d.loc.column));
+      }
+    }
+    previous = &d;
+  }
+  return out;
+}
+
+} // namespace lamina::spec

@@ -60,8 +60,13 @@ public:
   // A note belongs to the diagnostic just before it.
   void note(SourceLoc loc, std::string message);
 
+  // After this many errors, one note "too many errors, stopping" is added and every later
+  // diagnostic is ignored (stopped() says so; a parser or checker may stop early then).
+  static constexpr std::size_t max_errors = 50;
+
   [[nodiscard]] bool has_errors() const { return errors_ > 0; }
   [[nodiscard]] std::size_t error_count() const { return errors_; }
+  [[nodiscard]] bool stopped() const { return stopped_; }
   [[nodiscard]] const std::vector<Diagnostic>& all() const { return list_; }
   // All diagnostics, formatted: "path:line:col: error: message\n  source line\n  ^\n".
   [[nodiscard]] std::string format() const;
@@ -70,6 +75,7 @@ private:
   const Sources& sources_;
   std::vector<Diagnostic> list_;
   std::size_t errors_ = 0;
+  bool stopped_ = false;
 };
 
 } // namespace lamina::spec

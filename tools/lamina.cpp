@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "components/standard_layers.hpp"
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
+#include "spec/stack_string.hpp"
+#include "tools/spec_commands.hpp"
 
 namespace {
 
@@ -22,7 +25,8 @@ using namespace lamina;
 constexpr const char* kReliableFifo = "Top:Frag:Seqno:Retransmit:Checksum:Bottom";
 
 struct RunOptions {
-  std::string stack = kReliableFifo;
+  std::string file;                  // a spec file declaring the stack, or empty
+  std::string stack = kReliableFifo; // a stack name in `file`, or a stack string
   Workload workload;
   double delay_ms = 1;
   double jitter_ms = 3;
@@ -47,16 +51,34 @@ layer_drops(const std::vector<std::unique_ptr<DynamicStack>>& stacks) {
   return drops;
 }
 
+// The stack string of `o.stack`: itself, or the stack of that name declared in `o.file`.
+std::optional<std::string> stack_string(const RunOptions& o) {
+  if (o.file.empty()) return o.stack;
+  spec::Sources sources;
+  spec::Diagnostics diags(sources);
+  const auto program = spec::load(o.file, sources, diags);
+  if (!diags.all().empty()) fmt::print(stderr, "{}", diags.format());
+  if (!program) return std::nullopt;
+  try {
+    return spec::stack_string(*program, o.stack);
+  } catch (const spec::StackStringError& e) {
+    fmt::print(stderr, "lamina: error: {}: {}\n", o.file, e.what());
+    return std::nullopt;
+  }
+}
+
 int run(const RunOptions& o) {
+  const auto stack = stack_string(o);
+  if (!stack) return 2;
   Workload w = o.workload;
   w.link.delay = millis(o.delay_ms);
   w.link.jitter = millis(o.jitter_ms);
 
   std::vector<std::unique_ptr<DynamicStack>> stacks;
   try {
-    for (std::uint32_t i = 0; i < w.nodes; ++i) stacks.push_back(standard_layers().build(o.stack));
+    for (std::uint32_t i = 0; i < w.nodes; ++i) stacks.push_back(standard_layers().build(*stack));
   } catch (const StackError& e) {
-    fmt::print(stderr, "lamina: error: in stack '{}': {}\n", o.stack, e.what());
+    fmt::print(stderr, "lamina: error: in stack '{}': {}\n", *stack, e.what());
     return 2;
   }
   std::vector<Endpoint*> endpoints;
@@ -235,11 +257,46 @@ int main(int argc, char** argv) try {
   add_run_options(*demo_cmd, demo);
 
   RunOptions run_opts = demo;
-  auto* run_cmd =
-      app.add_subcommand("run", "run any stack of known layers on the simulated network");
-  run_cmd->add_option("--stack", run_opts.stack, "the stack, e.g. 'Top:Frag(mtu=1400):Seqno:...'")
+  auto* run_cmd = app.add_subcommand(
+      "run", "run a stack of C++ layers (dynamic composition) on the simulated network and "
+             "report what was delivered, lost, retransmitted and suppressed");
+  run_cmd->add_option("file", run_opts.file, "a spec file declaring the stack (.ioa)")
+      ->check(CLI::ExistingFile);
+  run_cmd
+      ->add_option("--stack", run_opts.stack,
+                   "with FILE: the name of a stack declared there; without: a stack string, "
+                   "e.g. 'Top:Frag(mtu=1400):Seqno:Retransmit:Checksum:Bottom'")
       ->required();
   add_run_options(*run_cmd, run_opts);
+
+  std::vector<std::string> check_files;
+  auto* check_cmd = app.add_subcommand(
+      "check", "parse and check spec files: print nothing and exit 0 when all is well, print "
+               "the diagnostics and exit 1 otherwise");
+  check_cmd->add_option("files", check_files, "spec files (.ioa)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  tools::SimOptions sim_opts;
+  auto* sim_cmd = app.add_subcommand(
+      "sim", "run a spec: an automaton by random steps among its enabled actions (or along a "
+             "trace), or a stack of spec layers on the simulated network; print the actions and "
+             "the final state, and exit 1 on an invariant violation or run-time error");
+  sim_cmd->add_option("file", sim_opts.file, "the spec file (.ioa)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* sim_automaton = sim_cmd->add_option("--automaton", sim_opts.automaton, "automaton to run");
+  auto* sim_stack = sim_cmd->add_option("--stack", sim_opts.stack, "stack to run");
+  sim_automaton->excludes(sim_stack);
+  sim_cmd->add_option("--steps", sim_opts.steps,
+                      "automaton: random steps to take; stack: messages each node sends");
+  sim_cmd->add_option("--seed", sim_opts.seed, "seed of the random choices");
+  sim_cmd->add_option("--trace", sim_opts.trace, "take the actions in this file, one a line")
+      ->excludes(sim_stack)
+      ->check(CLI::ExistingFile);
+  sim_cmd->add_option("--nodes", sim_opts.nodes, "stack: members of the group")
+      ->check(CLI::Range(2u, 16u));
+  sim_cmd->add_flag("--quiet", sim_opts.quiet, "print only the summary and the final state");
 
   NodeOptions node_opts;
   auto* node_cmd = app.add_subcommand(
@@ -270,6 +327,14 @@ int main(int argc, char** argv) try {
 
   if (*demo_cmd) return run(demo);
   if (*run_cmd) return run(run_opts);
+  if (*check_cmd) return tools::check_command(check_files);
+  if (*sim_cmd) {
+    if (sim_opts.automaton.empty() && sim_opts.stack.empty()) {
+      fmt::print(stderr, "lamina: error: sim needs --automaton NAME or --stack NAME\n");
+      return 2;
+    }
+    return tools::sim_command(sim_opts);
+  }
   if (*node_cmd) return node(node_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : standard_layers().layers())

@@ -1,0 +1,385 @@
+// Conformance of a C++ layer to its spec: both are driven with the same random events, and
+// after every step their CCPs, what they emitted (in order, bytes and all) and their state
+// (spec variables matched to C++ fields by name) must agree.
+//
+// Three members of a group each run the C++ layer and its spec side by side. The packets the
+// members send down travel to one another through a pool from which the driver picks at
+// random — so they arrive late, out of order, twice or never — and now and then arrive
+// truncated, with a flipped byte, or as garbage. Applications send and cast messages of
+// sizes around the interesting boundaries, and timers fire at random times.
+#pragma once
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
+#include <chrono>
+#include <deque>
+#include <fmt/format.h>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "runtime/layer.hpp"
+#include "spec/sim.hpp"
+
+namespace lamina::test {
+
+// ------------------------------------------------------------- C++ state as spec values
+
+template <class T>
+struct is_std_map : std::false_type {};
+template <class K, class V, class C, class A>
+struct is_std_map<std::map<K, V, C, A>> : std::true_type {};
+template <class T>
+struct is_std_set : std::false_type {};
+template <class K, class C, class A>
+struct is_std_set<std::set<K, C, A>> : std::true_type {};
+template <class T>
+struct is_std_vector : std::false_type {};
+template <class T, class A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_peer_table : std::false_type {};
+template <class T>
+struct is_peer_table<PeerTable<T>> : std::true_type {};
+template <class T>
+struct is_duration : std::false_type {};
+template <class R, class P>
+struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
+
+// Converts a C++ field to the spec value of type `t`; false and the reason if the two do not
+// correspond (a layer whose state is not what its spec says).
+template <class T>
+bool to_value(const T& x, const spec::Type& t, spec::Value& out, std::string& why) {
+  using spec::TypeKind;
+  using spec::Value;
+  const auto mismatch = [&](const char* cpp) {
+    why = fmt::format("C++ {} where the spec has {}", cpp,
+                      spec::type_name(std::make_shared<spec::Type>(t)));
+    return false;
+  };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (t.kind != TypeKind::Bool) return mismatch("bool");
+    out = Value::boolean(x);
+  } else if constexpr (std::is_enum_v<T>) {
+    if (t.kind == TypeKind::Enum)
+      out = Value::enumerator(static_cast<std::uint32_t>(x));
+    else if (spec::is_integer(t))
+      out = Value::integer(static_cast<std::underlying_type_t<T>>(x));
+    else
+      return mismatch("enum");
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!spec::is_integer(t)) return mismatch("integer");
+    out = Value::integer(x);
+  } else if constexpr (is_duration<T>::value) {
+    if (!spec::is_integer(t)) return mismatch("duration");
+    out = Value::integer(std::chrono::duration_cast<std::chrono::nanoseconds>(x).count());
+  } else if constexpr (std::is_same_v<T, Msg>) {
+    if (t.kind != TypeKind::Msg) return mismatch("Msg");
+    out = Value::msg(x.bytes());
+  } else if constexpr (is_peer_table<T>::value || is_std_map<T>::value) {
+    if (t.kind != TypeKind::Map) return mismatch("map");
+    out = Value::empty_map();
+    const Value dflt = spec::default_value(*t.value);
+    auto add = [&](const auto& key, const auto& value) {
+      Value k, v;
+      if (!to_value(key, *t.elem, k, why) || !to_value(value, *t.value, v, why)) return false;
+      out.map_set(k, std::move(v), dflt);
+      return true;
+    };
+    if constexpr (is_peer_table<T>::value) {
+      PeerId peer = 0;
+      for (const auto& value : x)
+        if (!add(peer++, value)) return false;
+    } else {
+      for (const auto& [key, value] : x)
+        if (!add(key, value)) return false;
+    }
+  } else if constexpr (is_std_set<T>::value || is_std_vector<T>::value) {
+    const bool set = is_std_set<T>::value;
+    if (t.kind != (set ? TypeKind::Set : TypeKind::Seq)) return mismatch(set ? "set" : "vector");
+    std::vector<Value> elems;
+    for (const auto& e : x) {
+      Value v;
+      if (!to_value(e, *t.elem, v, why)) return false;
+      elems.push_back(std::move(v));
+    }
+    out = set ? Value::set(std::move(elems)) : Value::seq(std::move(elems));
+  } else if constexpr (boost::hana::Struct<T>::value) {
+    if (t.kind != TypeKind::Record) return mismatch("struct");
+    std::vector<Value> fields(t.fields.size());
+    std::vector<bool> found(t.fields.size(), false);
+    bool ok = true;
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto acc) {
+      const std::string name = boost::hana::to<const char*>(boost::hana::first(acc));
+      for (std::size_t i = 0; ok && i < t.fields.size(); ++i) {
+        if (t.fields[i].first != name) continue;
+        found[i] = true;
+        ok = to_value(boost::hana::second(acc)(x), *t.fields[i].second, fields[i], why);
+      }
+    });
+    if (!ok) return false;
+    for (std::size_t i = 0; i < found.size(); ++i)
+      if (!found[i]) return mismatch(("struct without field " + t.fields[i].first).c_str());
+    out = Value::record(std::move(fields));
+  } else {
+    static_assert(sizeof(T) == 0, "to_value: no conversion for this C++ type");
+  }
+  return true;
+}
+
+// The first difference between the spec's state and the C++ layer's, or nullopt.
+template <class L>
+std::optional<std::string> state_difference(const L& layer,
+                                            const std::vector<spec::NamedValue>& spec_state) {
+  std::optional<std::string> diff;
+  std::set<std::string> cpp_fields;
+  boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
+    cpp_fields.insert(boost::hana::to<const char*>(boost::hana::first(acc)));
+  });
+  for (const spec::NamedValue& sv : spec_state) {
+    if (diff) break;
+    if (!cpp_fields.erase(sv.name)) {
+      diff = fmt::format("spec variable '{}' has no C++ field of that name", sv.name);
+      break;
+    }
+    boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
+      if (diff || sv.name != boost::hana::to<const char*>(boost::hana::first(acc))) return;
+      spec::Value cpp;
+      std::string why;
+      if (!to_value(boost::hana::second(acc)(layer), *sv.type, cpp, why))
+        diff = fmt::format("field '{}': {}", sv.name, why);
+      else if (!(cpp == sv.value))
+        diff = fmt::format("field '{}': C++ {} but spec {}", sv.name,
+                           spec::to_string(cpp, *sv.type), spec::to_string(sv.value, *sv.type));
+    });
+  }
+  if (!diff && !cpp_fields.empty())
+    diff = fmt::format("C++ field '{}' is not in the spec", *cpp_fields.begin());
+  return diff;
+}
+
+// ------------------------------------------------------------------------- the driver
+
+struct ConformanceOptions {
+  std::uint64_t seed = 1;
+  std::size_t steps = 10'000;
+  std::uint32_t group = 3;
+  std::size_t max_payload = 4000;
+  std::vector<std::pair<std::string, spec::Value>> args; // layer parameters, both sides
+};
+
+// What one member's C++ layer emitted, in the form the simulator reports.
+template <class L>
+class RecordingPorts {
+public:
+  RecordingPorts(std::vector<spec::LayerOutput>& out, PeerId me, std::uint32_t group, Time now)
+      : out_(out), me_(me), group_(group), now_(now) {}
+  void down(Event& ev) { record(spec::Port::Down, ev); }
+  void up(Event& ev) { record(spec::Port::Up, ev); }
+  [[nodiscard]] Time now() const { return now_; }
+  [[nodiscard]] PeerId me() const { return me_; }
+  [[nodiscard]] std::uint32_t group_size() const { return group_; }
+  void set_timer(Duration d) {
+    spec::LayerOutput o;
+    o.kind = spec::LayerOutput::Kind::Timer;
+    o.delay = d;
+    out_.push_back(std::move(o));
+  }
+
+private:
+  void record(spec::Port port, const Event& ev) {
+    spec::LayerOutput o;
+    o.port = port;
+    o.event = ev.type == EventType::Cast   ? spec::EventKind::Cast
+              : ev.type == EventType::Send ? spec::EventKind::Send
+                                           : spec::EventKind::Deliver;
+    o.peer = ev.type == EventType::Cast ? kAllPeers : ev.peer;
+    o.msg.assign(ev.msg.bytes().begin(), ev.msg.bytes().end());
+    o.lamport = ev.lamport;
+    out_.push_back(std::move(o));
+  }
+  std::vector<spec::LayerOutput>& out_;
+  PeerId me_;
+  std::uint32_t group_;
+  Time now_;
+};
+
+// Runs the C++ layers that `make()` builds and the spec layer `spec_name` of `program` side by
+// side; returns a description of the first disagreement (with the steps that led to it), or
+// nullopt.
+template <class Make, class L = std::invoke_result_t<Make>>
+std::optional<std::string> check_conformance(const spec::Program& program,
+                                             std::string_view spec_name, Make make,
+                                             const ConformanceOptions& o) {
+  struct Member {
+    L cpp;
+    spec::LayerSim spec;
+    Time clock{};
+  };
+  struct Packet {
+    PeerId from, to;
+    std::vector<std::byte> bytes;
+  };
+  std::vector<Member> members;
+  for (PeerId i = 0; i < o.group; ++i)
+    members.push_back({make(), spec::LayerSim(program, spec_name, o.args, i, o.group), {}});
+
+  std::mt19937_64 rng(o.seed);
+  auto below = [&](std::uint64_t n) { return n == 0 ? 0 : rng() % n; };
+  std::deque<Packet> pool;
+  std::deque<std::string> recent; // the last steps, for the report
+  const std::size_t mtu_like = 1400;
+  const std::size_t sizes[] = {
+      0, 1, 15, 16, mtu_like - 1, mtu_like, mtu_like + 1, 2 * mtu_like + 3};
+
+  auto payload = [&]() {
+    const std::size_t n = below(3) == 0 ? sizes[below(std::size(sizes))] : below(o.max_payload + 1);
+    std::vector<std::byte> b(std::min(n, o.max_payload));
+    for (auto& x : b) x = std::byte(rng());
+    return b;
+  };
+  auto report = [&](std::size_t step, const std::string& what) {
+    std::string steps;
+    for (const auto& s : recent) steps += "  " + s + "\n";
+    return fmt::format("seed {}, step {}: {}\nlast steps, oldest first:\n{}", o.seed, step, what,
+                       steps);
+  };
+
+  for (std::size_t step = 0; step < o.steps; ++step) {
+    const PeerId at = static_cast<PeerId>(below(o.group));
+    PeerId actor = at; // the member that handles this step's event
+    Member& m = members[at];
+    std::vector<spec::LayerOutput> cpp_out, spec_out;
+    RecordingPorts<L> io(cpp_out, at, o.group, m.clock);
+    const std::uint64_t lamport = below(4) == 0 ? rng() % 1000 : 0;
+    const std::uint64_t dice = below(100);
+    std::string what;
+    bool cpp_ccp = false;
+    spec::CcpResult spec_ccp;
+
+    if (dice < 30 || (dice < 75 && pool.empty())) { // the application sends
+      PeerId to = static_cast<PeerId>(below(o.group - 1));
+      if (to >= at) ++to;
+      auto bytes = payload();
+      Event ev = Event::send(to, Msg::copy_of(bytes));
+      ev.time = m.clock;
+      ev.lamport = lamport;
+      what = fmt::format("member {}: down.send(to {}, {} bytes)", at, to, bytes.size());
+      cpp_ccp = m.cpp.ccp_down(ev);
+      spec_ccp = m.spec.ccp(spec::Port::Down, spec::EventKind::Send, to, bytes);
+      m.cpp.down(ev, io);
+      spec_out = m.spec.down_send(to, bytes, lamport, m.clock);
+    } else if (dice < 35) { // the application casts
+      auto bytes = payload();
+      Event ev = Event::cast(Msg::copy_of(bytes));
+      ev.time = m.clock;
+      ev.lamport = lamport;
+      what = fmt::format("member {}: down.cast({} bytes)", at, bytes.size());
+      cpp_ccp = m.cpp.ccp_down(ev);
+      spec_ccp = m.spec.ccp(spec::Port::Down, spec::EventKind::Cast, 0, bytes);
+      m.cpp.down(ev, io);
+      spec_out = m.spec.down_cast(bytes, lamport, m.clock);
+    } else if (dice < 85) { // a packet arrives, perhaps damaged
+      std::vector<std::byte> bytes;
+      PeerId from = 0;
+      std::string damage;
+      if (!pool.empty() && below(20) != 0) {
+        const std::size_t i = below(pool.size());
+        Packet p = pool[i];
+        if (below(8) != 0)
+          pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i)); // else: a duplicate later
+        // Deliver to its destination; the member picked above stands aside.
+        from = p.from;
+        bytes = std::move(p.bytes);
+        const std::uint64_t harm = below(40);
+        if (harm == 0 && !bytes.empty()) {
+          bytes.resize(below(bytes.size()));
+          damage = ", truncated";
+        } else if (harm == 1 && !bytes.empty()) {
+          bytes[below(bytes.size())] ^= std::byte(1 + below(255));
+          damage = ", a byte flipped";
+        }
+        actor = p.to;
+        Member& dest = members[p.to];
+        RecordingPorts<L> dio(cpp_out, p.to, o.group, dest.clock);
+        Event ev = Event::deliver(from, Msg::copy_of(bytes));
+        ev.time = dest.clock;
+        ev.lamport = lamport;
+        what = fmt::format("member {}: up.deliver(from {}, {} bytes{})", p.to, from, bytes.size(),
+                           damage);
+        typename L::Header h{};
+        if constexpr (std::is_empty_v<typename L::Header>)
+          cpp_ccp = dest.cpp.ccp_up(ev, h);
+        else
+          cpp_ccp = ev.msg.peek(h) && dest.cpp.ccp_up(ev, h);
+        spec_ccp = dest.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
+        dest.cpp.up(ev, dio);
+        spec_out = dest.spec.up_deliver(from, bytes, lamport, dest.clock);
+      } else { // garbage from a random member
+        from = static_cast<PeerId>(below(o.group));
+        bytes.resize(below(40));
+        for (auto& x : bytes) x = std::byte(rng());
+        Event ev = Event::deliver(from, Msg::copy_of(bytes));
+        ev.time = m.clock;
+        ev.lamport = lamport;
+        what =
+            fmt::format("member {}: up.deliver(from {}, {} random bytes)", at, from, bytes.size());
+        typename L::Header h{};
+        if constexpr (std::is_empty_v<typename L::Header>)
+          cpp_ccp = m.cpp.ccp_up(ev, h);
+        else
+          cpp_ccp = ev.msg.peek(h) && m.cpp.ccp_up(ev, h);
+        spec_ccp = m.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
+        m.cpp.up(ev, io);
+        spec_out = m.spec.up_deliver(from, bytes, lamport, m.clock);
+      }
+    } else { // time passes and a timer fires
+      m.clock += Duration(static_cast<Duration::rep>(below(30'000'000)));
+      what = fmt::format("member {}: timer at {} ns", at, m.clock.count());
+      if constexpr (has_timer<L>) {
+        Event ev = Event::timer(m.clock);
+        m.cpp.timer(ev, io);
+      }
+      spec_out = m.spec.timer(m.clock);
+      spec_ccp.declared = false;
+    }
+    recent.push_back(what);
+    if (recent.size() > 12) recent.pop_front();
+
+    for (const auto& member : members)
+      if (member.spec.failure())
+        return report(step, "the spec failed: " + member.spec.failure()->message);
+    if (spec_ccp.declared && spec_ccp.holds != cpp_ccp)
+      return report(step, fmt::format("CCP: C++ {} but spec {}", cpp_ccp, spec_ccp.holds));
+    if (cpp_out != spec_out) {
+      std::string lines;
+      for (std::size_t i = 0; i < std::max(cpp_out.size(), spec_out.size()); ++i)
+        lines += fmt::format("    #{}: C++  {}\n        spec {}\n", i,
+                             i < cpp_out.size() ? cpp_out[i].to_string() : "(nothing)",
+                             i < spec_out.size() ? spec_out[i].to_string() : "(nothing)");
+      return report(step, "outputs differ:\n" + lines);
+    }
+    // Only the member that handled the event can have changed.
+    if (auto d = state_difference(members[actor].cpp, members[actor].spec.state()))
+      return report(step, fmt::format("member {}: {}", actor, *d));
+
+    // What went down is on its way to the other members.
+    for (const spec::LayerOutput& out : cpp_out) {
+      if (out.kind != spec::LayerOutput::Kind::Event || out.port != spec::Port::Down) continue;
+      for (PeerId to = 0; to < o.group; ++to)
+        if (to != actor && (out.peer == kAllPeers || out.peer == to))
+          pool.push_back({actor, to, out.msg});
+    }
+    if (pool.size() > 200) pool.pop_front();
+  }
+  return std::nullopt;
+}
+
+} // namespace lamina::test
