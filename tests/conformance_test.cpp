@@ -10,7 +10,9 @@
 #include "components/lamport_clock.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
+#include "components/standard_layers.hpp"
 #include "components/top.hpp"
+#include "spec/stack_string.hpp"
 #include "tests/conformance.hpp"
 
 namespace lamina {
@@ -77,6 +79,24 @@ TEST(Conformance, FragWithASmallMtuConformsToItsSpec) {
         o);
     ASSERT_FALSE(difference) << *difference;
   }
+}
+
+TEST(SpecStacks, DynamicCompositionBuildsTheStacksDeclaredInSpecFiles) {
+  spec::Sources sources;
+  spec::Diagnostics diags(sources);
+  const auto program =
+      spec::load(std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa", sources, diags);
+  ASSERT_TRUE(program) << diags.format();
+  EXPECT_EQ(spec::stack_string(*program, "ReliableFifo"),
+            "Top:Frag(mtu=1400):Seqno:Retransmit(timeout=20000000ns):Checksum:Bottom");
+  EXPECT_EQ(spec::stack_string(*program, "ReliableFifo", {{"mtu", 512}}),
+            "Top:Frag(mtu=512):Seqno:Retransmit(timeout=20000000ns):Checksum:Bottom");
+  auto stack = standard_layers().build(spec::stack_string(*program, "ClockedFifo"));
+  EXPECT_EQ(stack->describe(), "Top:LamportClock:Frag:Seqno:Retransmit:Checksum:Bottom");
+  EXPECT_EQ(stack->find<Frag>()->mtu, 1400u);
+  EXPECT_THROW((void)spec::stack_string(*program, "Nope"), spec::StackStringError);
+  EXPECT_THROW((void)spec::stack_string(*program, "ReliableFifo", {{"mut", 1}}),
+               spec::StackStringError);
 }
 
 // A checksum that leaves the last byte out of its CRC: wrong, and conformance must say so.
