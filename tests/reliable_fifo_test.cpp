@@ -1,9 +1,10 @@
 // The reliable FIFO stack Top:Frag:Seqno:Retransmit:Checksum:Bottom over a network that loses
 // 20% of packets, duplicates and reorders them: every message arrives exactly once, in
-// per-sender order, byte for byte — composed statically and dynamically, 2 and 5 nodes,
-// 100 seeds each.
+// per-sender order, byte for byte — composed statically and dynamically (as declared in
+// stacks/fifo/fifo.ioa), 2 and 5 nodes, 100 seeds each.
 #include <gtest/gtest.h>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,27 @@
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/workload.hpp"
+#include "spec/program.hpp"
+#include "spec/stack_string.hpp"
 
 namespace lamina {
 namespace {
 
 using namespace std::chrono_literals;
 using ReliableFifo = stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>;
-constexpr const char* kReliableFifo = "Top:Frag:Seqno:Retransmit:Checksum:Bottom";
+
+// The dynamic stack is the one stacks/fifo/fifo.ioa declares.
+const std::string& reliable_fifo_from_spec() {
+  static const std::string stack = [] {
+    spec::Sources sources;
+    spec::Diagnostics diags(sources);
+    const auto program =
+        spec::load(std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa", sources, diags);
+    if (!program) throw std::runtime_error(diags.format());
+    return spec::stack_string(*program, "ReliableFifo");
+  }();
+  return stack;
+}
 
 enum class Composition { Static, Dynamic };
 
@@ -44,7 +59,7 @@ WorkloadReport run(Composition c, const Workload& w) {
     if (c == Composition::Static)
       stacks.push_back(std::make_unique<ReliableFifo>());
     else
-      stacks.push_back(standard_layers().build(kReliableFifo));
+      stacks.push_back(standard_layers().build(reliable_fifo_from_spec()));
   }
   std::vector<Endpoint*> raw;
   for (auto& s : stacks) raw.push_back(s.get());
