@@ -64,4 +64,50 @@ std::string type_name(const TypeRef& t) {
   return "<error>";
 }
 
+const char* symbol(BinaryOp op) {
+  switch (op) {
+  case BinaryOp::Implies:
+    return "⇒";
+  case BinaryOp::Or:
+    return "∨";
+  case BinaryOp::And:
+    return "∧";
+  case BinaryOp::Eq:
+    return "=";
+  case BinaryOp::Ne:
+    return "≠";
+  case BinaryOp::Lt:
+    return "<";
+  case BinaryOp::Le:
+    return "≤";
+  case BinaryOp::Gt:
+    return ">";
+  case BinaryOp::Ge:
+    return "≥";
+  case BinaryOp::In:
+    return "∈";
+  case BinaryOp::NotIn:
+    return "∉";
+  case BinaryOp::Append:
+    return "⊢";
+  case BinaryOp::Add:
+    return "+";
+  case BinaryOp::Sub:
+    return "-";
+  case BinaryOp::AddWrap:
+    return "+%";
+  case BinaryOp::SubWrap:
+    return "-%";
+  case BinaryOp::Mul:
+    return "*";
+  case BinaryOp::MulWrap:
+    return "*%";
+  case BinaryOp::Div:
+    return "div";
+  case BinaryOp::Mod:
+    return "mod";
+  }
+  return "?";
+}
+
 } // namespace lamina::spec

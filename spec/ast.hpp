@@ -87,6 +87,9 @@ enum class BinaryOp : std::uint8_t {
   Mod,
 };
 
+// The operator as the language writes it (Unicode where it has a Unicode spelling): "∧", "+%".
+const char* symbol(BinaryOp op);
+
 // What a name refers to, found by the checker.
 enum class NameKind : std::uint8_t {
   Unresolved,
@@ -138,7 +141,7 @@ struct FieldAccess {
 struct IndexAccess {
   ExprPtr collection;
   ExprPtr index;
-};                 // seq[i], map[k]
+}; // seq[i], map[k]
 struct RecordLit { // H{seq = x}
   std::string type_name;
   std::vector<std::pair<std::string, ExprPtr>> fields;

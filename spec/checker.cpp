@@ -140,52 +140,6 @@ u128 literal_limit(const Type& t, bool negated) {
 
 // ------------------------------------------------------------------------- small helpers
 
-const char* op_symbol(BinaryOp op) {
-  switch (op) {
-  case BinaryOp::Implies:
-    return "⇒";
-  case BinaryOp::Or:
-    return "∨";
-  case BinaryOp::And:
-    return "∧";
-  case BinaryOp::Eq:
-    return "=";
-  case BinaryOp::Ne:
-    return "≠";
-  case BinaryOp::Lt:
-    return "<";
-  case BinaryOp::Le:
-    return "≤";
-  case BinaryOp::Gt:
-    return ">";
-  case BinaryOp::Ge:
-    return "≥";
-  case BinaryOp::In:
-    return "∈";
-  case BinaryOp::NotIn:
-    return "∉";
-  case BinaryOp::Append:
-    return "⊢";
-  case BinaryOp::Add:
-    return "+";
-  case BinaryOp::Sub:
-    return "-";
-  case BinaryOp::AddWrap:
-    return "+%";
-  case BinaryOp::SubWrap:
-    return "-%";
-  case BinaryOp::Mul:
-    return "*";
-  case BinaryOp::MulWrap:
-    return "*%";
-  case BinaryOp::Div:
-    return "div";
-  case BinaryOp::Mod:
-    return "mod";
-  }
-  return "?";
-}
-
 const char* kind_word(ActionKind kind) {
   switch (kind) {
   case ActionKind::Input:
@@ -1419,7 +1373,7 @@ private:
       }
       return nullptr;
     };
-    const char* op = op_symbol(b.op);
+    const char* op = symbol(b.op);
     switch (b.op) {
     case BinaryOp::Implies:
     case BinaryOp::Or:

@@ -61,52 +61,6 @@ std::string u128(unsigned __int128 v) {
   return digits;
 }
 
-std::string op_name(BinaryOp op) {
-  switch (op) {
-  case BinaryOp::Implies:
-    return "⇒";
-  case BinaryOp::Or:
-    return "∨";
-  case BinaryOp::And:
-    return "∧";
-  case BinaryOp::Eq:
-    return "=";
-  case BinaryOp::Ne:
-    return "≠";
-  case BinaryOp::Lt:
-    return "<";
-  case BinaryOp::Le:
-    return "≤";
-  case BinaryOp::Gt:
-    return ">";
-  case BinaryOp::Ge:
-    return "≥";
-  case BinaryOp::In:
-    return "∈";
-  case BinaryOp::NotIn:
-    return "∉";
-  case BinaryOp::Append:
-    return "⊢";
-  case BinaryOp::Add:
-    return "+";
-  case BinaryOp::Sub:
-    return "-";
-  case BinaryOp::AddWrap:
-    return "+%";
-  case BinaryOp::SubWrap:
-    return "-%";
-  case BinaryOp::Mul:
-    return "*";
-  case BinaryOp::MulWrap:
-    return "*%";
-  case BinaryOp::Div:
-    return "div";
-  case BinaryOp::Mod:
-    return "mod";
-  }
-  return "?";
-}
-
 template <class... F>
 struct Overload : F... {
   using F::operator()...;
@@ -133,7 +87,7 @@ std::string sexpr(const ExprPtr& e) {
             return fmt::format("({} {})", u.op == UnaryOp::Not ? "¬" : "neg", sexpr(u.operand));
           },
           [](const Binary& b) {
-            return fmt::format("({} {} {})", op_name(b.op), sexpr(b.lhs), sexpr(b.rhs));
+            return fmt::format("({} {} {})", symbol(b.op), sexpr(b.lhs), sexpr(b.rhs));
           },
           [&](const Call& c) { return c.callee + "(" + list(c.args) + ")"; },
           [](const FieldAccess& f) { return sexpr(f.record) + "." + f.field; },
