@@ -24,28 +24,6 @@ std::string int_type_name(const Type* t) {
   }
 }
 
-const char* op_symbol(BinaryOp op) {
-  switch (op) {
-  case BinaryOp::Add:
-    return "+";
-  case BinaryOp::Sub:
-    return "-";
-  case BinaryOp::Mul:
-    return "*";
-  case BinaryOp::AddWrap:
-    return "+%";
-  case BinaryOp::SubWrap:
-    return "-%";
-  case BinaryOp::MulWrap:
-    return "*%";
-  case BinaryOp::Div:
-    return "div";
-  case BinaryOp::Mod:
-    return "mod";
-  default:
-    return "?";
-  }
-}
 
 // `u` reduced modulo 2^bits into the range of a Fixed type.
 Int128 wrap_to(unsigned __int128 u, const Type& t) {
@@ -287,7 +265,7 @@ bool arith(BinaryOp op, Int128 a, Int128 b, const Type* t, Int128& out, std::str
   case BinaryOp::Div:
   case BinaryOp::Mod:
     if (b == 0) {
-      error = fmt::format("division by zero: {} {} 0", int_to_string(a), op_symbol(op));
+      error = fmt::format("division by zero: {} {} 0", int_to_string(a), symbol(op));
       return false;
     }
     if (a == kInt128Min && b == -1) {
@@ -301,7 +279,7 @@ bool arith(BinaryOp op, Int128 a, Int128 b, const Type* t, Int128& out, std::str
     return false;
   }
   if (overflow || !in_range(out, t)) {
-    error = fmt::format("overflow: {} {} {} leaves {}", int_to_string(a), op_symbol(op),
+    error = fmt::format("overflow: {} {} {} leaves {}", int_to_string(a), symbol(op),
                         int_to_string(b), int_type_name(t));
     return false;
   }
