@@ -263,6 +263,22 @@ std::optional<std::string> check_conformance(const spec::Program& program,
     std::string what;
     bool cpp_ccp = false;
     spec::CcpResult spec_ccp;
+    // A packet from `from` arrives at member `to`, on both sides.
+    auto deliver = [&](PeerId to, PeerId from, const std::vector<std::byte>& bytes) {
+      Member& dest = members[to];
+      RecordingPorts<L> ports(cpp_out, to, o.group, dest.clock);
+      Event ev = Event::deliver(from, Msg::copy_of(bytes));
+      ev.time = dest.clock;
+      ev.lamport = lamport;
+      typename L::Header h{};
+      if constexpr (std::is_empty_v<typename L::Header>)
+        cpp_ccp = dest.cpp.ccp_up(ev, h);
+      else
+        cpp_ccp = ev.msg.peek(h) && dest.cpp.ccp_up(ev, h);
+      spec_ccp = dest.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
+      dest.cpp.up(ev, ports);
+      spec_out = dest.spec.up_deliver(from, bytes, lamport, dest.clock);
+    };
 
     if (dice < 30 || (dice < 75 && pool.empty())) { // the application sends
       PeerId to = static_cast<PeerId>(below(o.group - 1));
@@ -307,38 +323,16 @@ std::optional<std::string> check_conformance(const spec::Program& program,
           damage = ", a byte flipped";
         }
         actor = p.to;
-        Member& dest = members[p.to];
-        RecordingPorts<L> dio(cpp_out, p.to, o.group, dest.clock);
-        Event ev = Event::deliver(from, Msg::copy_of(bytes));
-        ev.time = dest.clock;
-        ev.lamport = lamport;
         what = fmt::format("member {}: up.deliver(from {}, {} bytes{})", p.to, from, bytes.size(),
                            damage);
-        typename L::Header h{};
-        if constexpr (std::is_empty_v<typename L::Header>)
-          cpp_ccp = dest.cpp.ccp_up(ev, h);
-        else
-          cpp_ccp = ev.msg.peek(h) && dest.cpp.ccp_up(ev, h);
-        spec_ccp = dest.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
-        dest.cpp.up(ev, dio);
-        spec_out = dest.spec.up_deliver(from, bytes, lamport, dest.clock);
+        deliver(p.to, from, bytes);
       } else { // garbage from a random member
         from = static_cast<PeerId>(below(o.group));
         bytes.resize(below(40));
         for (auto& x : bytes) x = std::byte(rng());
-        Event ev = Event::deliver(from, Msg::copy_of(bytes));
-        ev.time = m.clock;
-        ev.lamport = lamport;
         what =
             fmt::format("member {}: up.deliver(from {}, {} random bytes)", at, from, bytes.size());
-        typename L::Header h{};
-        if constexpr (std::is_empty_v<typename L::Header>)
-          cpp_ccp = m.cpp.ccp_up(ev, h);
-        else
-          cpp_ccp = ev.msg.peek(h) && m.cpp.ccp_up(ev, h);
-        spec_ccp = m.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
-        m.cpp.up(ev, io);
-        spec_out = m.spec.up_deliver(from, bytes, lamport, m.clock);
+        deliver(at, from, bytes);
       }
     } else { // time passes and a timer fires
       m.clock += Duration(static_cast<Duration::rep>(below(30'000'000)));
