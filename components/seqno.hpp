@@ -22,10 +22,9 @@ public:
     std::uint32_t seq;
   };
 
-  // How far ahead of the next expected number a message may be and still be buffered. A
-  // reliable channel never runs this far ahead; a corrupt or forged header might.
-  static constexpr std::uint32_t kWindow = 1u << 16;
-
+  // Parameter: how far ahead of the next expected number a message may be and still be
+  // buffered. A reliable channel never runs this far ahead; a corrupt or forged header might.
+  std::uint32_t window = 1u << 16;
   PeerTable<std::uint32_t> next_out;             // number of the next message to each peer
   PeerTable<std::uint32_t> next_in;              // number expected next from each peer
   PeerTable<std::map<std::uint32_t, Msg>> early; // arrived ahead of next_in, by number, as received
@@ -68,11 +67,11 @@ public:
       (void)ev.msg.drop_front(sizeof(Header));
       io.up(ev);
       release_waiting(ev.peer, ev.time, io);
-    } else if (ahead < kWindow) {
+    } else if (ahead < window) {
       // Kept as it arrived, header and all, so that no waiting message is ever empty.
       if (!early[ev.peer].try_emplace(h.seq, std::move(ev.msg)).second) ++dropped_stale;
-    } else if (ahead > ~kWindow) {
-      ++dropped_stale; // up to kWindow behind: an old duplicate
+    } else if (ahead > ~window) {
+      ++dropped_stale; // up to `window` behind: an old duplicate
     } else {
       ++dropped_far;
     }
@@ -100,5 +99,5 @@ private:
 
 } // namespace lamina
 
-BOOST_HANA_ADAPT_STRUCT(lamina::Seqno, next_out, next_in, early, reordered, dropped_short,
+BOOST_HANA_ADAPT_STRUCT(lamina::Seqno, window, next_out, next_in, early, reordered, dropped_short,
                         dropped_stale, dropped_far);

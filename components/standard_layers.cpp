@@ -32,7 +32,15 @@ const Registry& standard_layers() {
         },
         "mtu: largest fragment payload in bytes (default 1400); max_message: largest message "
         "in bytes (default 64 MiB)");
-    r.add<Seqno>();
+    r.add<Seqno>(
+        [](LayerArgs& args) {
+          Seqno s;
+          s.window = static_cast<std::uint32_t>(
+              args.get_uint("window", s.window, 1, std::uint64_t{1} << 31));
+          return s;
+        },
+        "window: how far ahead of the next expected number a message may be buffered "
+        "(default 65536)");
     r.add<Retransmit>(
         [](LayerArgs& args) {
           Retransmit r;

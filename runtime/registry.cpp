@@ -76,18 +76,12 @@ class StackParser {
 public:
   explicit StackParser(std::string_view text) : text_(text) {}
 
-  struct Item {
-    std::string name;
-    std::size_t column;
-    std::vector<LayerArgs::Arg> args;
-  };
-
-  std::vector<Item> parse() {
-    std::vector<Item> items;
+  std::vector<LayerSpec> parse() {
+    std::vector<LayerSpec> items;
     skip_space();
     if (at_end()) fail("empty stack: expected layer names separated by ':', e.g. Top:Seqno:Bottom");
     for (;;) {
-      Item item;
+      LayerSpec item;
       item.column = pos_ + 1;
       item.name = word("a layer name");
       skip_space();
@@ -150,20 +144,27 @@ private:
 
 } // namespace
 
+std::vector<LayerSpec> parse_stack_string(std::string_view spec) {
+  return StackParser(spec).parse();
+}
+
+std::unique_ptr<DynLayer> Registry::make(const LayerSpec& layer) const {
+  auto it = entries_.find(layer.name);
+  if (it == entries_.end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : entries_) names.push_back(name);
+    throw StackError(fmt::format("column {}: unknown layer '{}' (known layers: {})", layer.column,
+                                 layer.name, fmt::join(names, ", ")));
+  }
+  LayerArgs args(layer.name, layer.args);
+  auto made = it->second.make(args);
+  args.finish();
+  return made;
+}
+
 std::unique_ptr<DynamicStack> Registry::build(std::string_view spec) const {
   std::vector<std::unique_ptr<DynLayer>> layers;
-  for (auto& item : StackParser(spec).parse()) {
-    auto it = entries_.find(item.name);
-    if (it == entries_.end()) {
-      std::vector<std::string> names;
-      for (const auto& [name, entry] : entries_) names.push_back(name);
-      throw StackError(fmt::format("column {}: unknown layer '{}' (known layers: {})", item.column,
-                                   item.name, fmt::join(names, ", ")));
-    }
-    LayerArgs args(item.name, std::move(item.args));
-    layers.push_back(it->second.make(args));
-    args.finish();
-  }
+  for (const auto& item : parse_stack_string(spec)) layers.push_back(make(item));
   return std::make_unique<DynamicStack>(std::move(layers));
 }
 

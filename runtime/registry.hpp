@@ -6,6 +6,7 @@
 // are reported as a StackError that names the layer and the column of the string.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,6 +48,16 @@ private:
   std::vector<std::string> known_; // the keys the factory asked for
 };
 
+// One layer of a stack string: its name, where it starts (1-based column) and its parameters.
+struct LayerSpec {
+  std::string name;
+  std::size_t column = 0;
+  std::vector<LayerArgs::Arg> args;
+};
+
+// Splits a stack string into its layers; throws StackError naming the column of a syntax error.
+std::vector<LayerSpec> parse_stack_string(std::string_view spec);
+
 class Registry {
 public:
   using Factory = std::function<std::unique_ptr<DynLayer>(LayerArgs&)>;
@@ -58,13 +69,32 @@ public:
     entries_[std::string(L::name)] = {[make](LayerArgs& args) -> std::unique_ptr<DynLayer> {
                                         return std::make_unique<DynLayerOf<L>>(make(args));
                                       },
-                                      std::move(params)};
+                                      std::function<L(LayerArgs&)>(make), std::move(params)};
   }
   // Registers a layer without parameters.
   template <Layer L>
   void add() {
     add<L>([](LayerArgs&) { return L{}; });
   }
+
+  // Layer L made from its parameters, as a static stack holds it. Throws StackError if no layer
+  // of type L is registered under L::name, or for a bad or unknown parameter.
+  template <Layer L>
+  [[nodiscard]] L make(LayerArgs& args) const {
+    auto it = entries_.find(L::name);
+    const auto* typed = it == entries_.end()
+                            ? nullptr
+                            : std::any_cast<std::function<L(LayerArgs&)>>(&it->second.typed);
+    if (typed == nullptr)
+      throw StackError(std::string("layer ") + std::string(L::name) + " is not registered");
+    L layer = (*typed)(args);
+    args.finish();
+    return layer;
+  }
+
+  // The layer a stack string names, type-erased; throws StackError for an unknown layer or a
+  // bad or unknown parameter.
+  [[nodiscard]] std::unique_ptr<DynLayer> make(const LayerSpec& layer) const;
 
   // Builds the stack described by `spec`; throws StackError on any problem.
   [[nodiscard]] std::unique_ptr<DynamicStack> build(std::string_view spec) const;
@@ -74,6 +104,7 @@ public:
 private:
   struct Entry {
     Factory make;
+    std::any typed; // std::function<L(LayerArgs&)>, for make<L>
     std::string params;
   };
   std::map<std::string, Entry, std::less<>> entries_;

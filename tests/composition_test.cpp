@@ -109,7 +109,7 @@ TEST(Reflection, ListsAndComparesEveryFieldOfALayer) {
   EXPECT_EQ(d[0].right, "[7]");
   std::vector<std::string> names;
   for (const Field& f : fields(a)) names.push_back(f.name);
-  EXPECT_THAT(names, ::testing::ElementsAre("next_out", "next_in", "early", "reordered",
+  EXPECT_THAT(names, ::testing::ElementsAre("window", "next_out", "next_in", "early", "reordered",
                                             "dropped_short", "dropped_stale", "dropped_far"));
 }
 
@@ -158,8 +158,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "Frag(mtu=big): expected an unsigned integer"},
         BadStack{"ParameterOutOfRange", "Top:Frag(mtu=0):Bottom",
                  "Frag(mtu=0): out of range, expected 1 to 65507"},
-        BadStack{"ParameterOfLayerWithoutParameters", "Top:Seqno(x=1):Bottom",
-                 "Seqno has no parameter 'x' (it takes none)"},
+        BadStack{"ParameterOfLayerWithoutParameters", "Top:Checksum(x=1):Bottom",
+                 "Checksum has no parameter 'x' (it takes none)"},
         BadStack{"NeedNotMet", "Top:Seqno:Checksum:Bottom",
                  "Seqno needs a reliable channel below it, but no layer below Seqno provides it "
                  "(directly below is Checksum)"},

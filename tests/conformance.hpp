@@ -25,145 +25,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "difftest/spec_values.hpp"
 #include "runtime/layer.hpp"
 #include "spec/sim.hpp"
 
 namespace lamina::test {
 
-// ------------------------------------------------------------- C++ state as spec values
-
-template <class T>
-struct is_std_map : std::false_type {};
-template <class K, class V, class C, class A>
-struct is_std_map<std::map<K, V, C, A>> : std::true_type {};
-template <class T>
-struct is_std_set : std::false_type {};
-template <class K, class C, class A>
-struct is_std_set<std::set<K, C, A>> : std::true_type {};
-template <class T>
-struct is_std_vector : std::false_type {};
-template <class T, class A>
-struct is_std_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
-struct is_peer_table : std::false_type {};
-template <class T>
-struct is_peer_table<PeerTable<T>> : std::true_type {};
-template <class T>
-struct is_duration : std::false_type {};
-template <class R, class P>
-struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
-
-// Converts a C++ field to the spec value of type `t`; false and the reason if the two do not
-// correspond (a layer whose state is not what its spec says).
-template <class T>
-bool to_value(const T& x, const spec::Type& t, spec::Value& out, std::string& why) {
-  using spec::TypeKind;
-  using spec::Value;
-  const auto mismatch = [&](const char* cpp) {
-    why = fmt::format("C++ {} where the spec has {}", cpp,
-                      spec::type_name(std::make_shared<spec::Type>(t)));
-    return false;
-  };
-  if constexpr (std::is_same_v<T, bool>) {
-    if (t.kind != TypeKind::Bool) return mismatch("bool");
-    out = Value::boolean(x);
-  } else if constexpr (std::is_enum_v<T>) {
-    if (t.kind == TypeKind::Enum)
-      out = Value::enumerator(static_cast<std::uint32_t>(x));
-    else if (spec::is_integer(t))
-      out = Value::integer(static_cast<std::underlying_type_t<T>>(x));
-    else
-      return mismatch("enum");
-  } else if constexpr (std::is_integral_v<T>) {
-    if (!spec::is_integer(t)) return mismatch("integer");
-    out = Value::integer(x);
-  } else if constexpr (is_duration<T>::value) {
-    if (!spec::is_integer(t)) return mismatch("duration");
-    out = Value::integer(std::chrono::duration_cast<std::chrono::nanoseconds>(x).count());
-  } else if constexpr (std::is_same_v<T, Msg>) {
-    if (t.kind != TypeKind::Msg) return mismatch("Msg");
-    out = Value::msg(x.bytes());
-  } else if constexpr (is_peer_table<T>::value || is_std_map<T>::value) {
-    if (t.kind != TypeKind::Map) return mismatch("map");
-    out = Value::empty_map();
-    const Value dflt = spec::default_value(*t.value);
-    auto add = [&](const auto& key, const auto& value) {
-      Value k, v;
-      if (!to_value(key, *t.elem, k, why) || !to_value(value, *t.value, v, why)) return false;
-      out.map_set(k, std::move(v), dflt);
-      return true;
-    };
-    if constexpr (is_peer_table<T>::value) {
-      PeerId peer = 0;
-      for (const auto& value : x)
-        if (!add(peer++, value)) return false;
-    } else {
-      for (const auto& [key, value] : x)
-        if (!add(key, value)) return false;
-    }
-  } else if constexpr (is_std_set<T>::value || is_std_vector<T>::value) {
-    const bool set = is_std_set<T>::value;
-    if (t.kind != (set ? TypeKind::Set : TypeKind::Seq)) return mismatch(set ? "set" : "vector");
-    std::vector<Value> elems;
-    for (const auto& e : x) {
-      Value v;
-      if (!to_value(e, *t.elem, v, why)) return false;
-      elems.push_back(std::move(v));
-    }
-    out = set ? Value::set(std::move(elems)) : Value::seq(std::move(elems));
-  } else if constexpr (boost::hana::Struct<T>::value) {
-    if (t.kind != TypeKind::Record) return mismatch("struct");
-    std::vector<Value> fields(t.fields.size());
-    std::vector<bool> found(t.fields.size(), false);
-    bool ok = true;
-    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto acc) {
-      const std::string name = boost::hana::to<const char*>(boost::hana::first(acc));
-      for (std::size_t i = 0; ok && i < t.fields.size(); ++i) {
-        if (t.fields[i].first != name) continue;
-        found[i] = true;
-        ok = to_value(boost::hana::second(acc)(x), *t.fields[i].second, fields[i], why);
-      }
-    });
-    if (!ok) return false;
-    for (std::size_t i = 0; i < found.size(); ++i)
-      if (!found[i]) return mismatch(("struct without field " + t.fields[i].first).c_str());
-    out = Value::record(std::move(fields));
-  } else {
-    static_assert(sizeof(T) == 0, "to_value: no conversion for this C++ type");
-  }
-  return true;
-}
-
-// The first difference between the spec's state and the C++ layer's, or nullopt.
-template <class L>
-std::optional<std::string> state_difference(const L& layer,
-                                            const std::vector<spec::NamedValue>& spec_state) {
-  std::optional<std::string> diff;
-  std::set<std::string> cpp_fields;
-  boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
-    cpp_fields.insert(boost::hana::to<const char*>(boost::hana::first(acc)));
-  });
-  for (const spec::NamedValue& sv : spec_state) {
-    if (diff) break;
-    if (!cpp_fields.erase(sv.name)) {
-      diff = fmt::format("spec variable '{}' has no C++ field of that name", sv.name);
-      break;
-    }
-    boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
-      if (diff || sv.name != boost::hana::to<const char*>(boost::hana::first(acc))) return;
-      spec::Value cpp;
-      std::string why;
-      if (!to_value(boost::hana::second(acc)(layer), *sv.type, cpp, why))
-        diff = fmt::format("field '{}': {}", sv.name, why);
-      else if (!(cpp == sv.value))
-        diff = fmt::format("field '{}': C++ {} but spec {}", sv.name,
-                           spec::to_string(cpp, *sv.type), spec::to_string(sv.value, *sv.type));
-    });
-  }
-  if (!diff && !cpp_fields.empty())
-    diff = fmt::format("C++ field '{}' is not in the spec", *cpp_fields.begin());
-  return diff;
-}
+using difftest::state_difference;
 
 // ------------------------------------------------------------------------- the driver
 
@@ -362,7 +230,8 @@ std::optional<std::string> check_conformance(const spec::Program& program,
     }
     // Only the member that handled the event can have changed.
     if (auto d = state_difference(members[actor].cpp, members[actor].spec.state()))
-      return report(step, fmt::format("member {}: {}", actor, *d));
+      return report(step, fmt::format("member {}: field '{}': C++ {} but spec {}", actor, d->name,
+                                      d->left, d->right));
 
     // What went down is on its way to the other members.
     for (const spec::LayerOutput& out : cpp_out) {

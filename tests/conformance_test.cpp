@@ -139,5 +139,5 @@ TEST(Conformance, CatchesAStateFieldThatDrifts) {
 } // namespace lamina
 
 BOOST_HANA_ADAPT_STRUCT(lamina::SloppyChecksum, passed, dropped_short, dropped_corrupt);
-BOOST_HANA_ADAPT_STRUCT(lamina::ForgetfulSeqno, next_out, next_in, early, reordered, dropped_short,
-                        dropped_stale, dropped_far);
+BOOST_HANA_ADAPT_STRUCT(lamina::ForgetfulSeqno, window, next_out, next_in, early, reordered,
+                        dropped_short, dropped_stale, dropped_far);

@@ -80,7 +80,7 @@ TEST(Seqno, DropsShortAndFarPacketsWithAReason) {
   p.receive(0, Msg::with_size(2));
   EXPECT_EQ(p.layer.dropped_short, 1u);
   Msg far = Msg::with_size(0);
-  far.push(Seqno::Header{Seqno::kWindow + 5});
+  far.push(Seqno::Header{Seqno{}.window + 5});
   p.receive(0, std::move(far));
   EXPECT_EQ(p.layer.dropped_far, 1u);
   EXPECT_TRUE(p.above.empty());

@@ -583,7 +583,7 @@ TEST(Parser, SeqnoLayerParsesWithoutDiagnosticsIntoTheExpectedTree) {
   const Transition& deliver = seqno.transitions[2];
   EXPECT_EQ(deliver.port, Port::Up);
   EXPECT_EQ(deliver.event, EventKind::Deliver);
-  EXPECT_THAT(dump(deliver.eff), HasSubstr("emit up.2(p, early[p][k], lamport = 0)"));
+  EXPECT_THAT(dump(deliver.eff), HasSubstr("emit up.2(p, pop(waiting, Data), lamport = 0)"));
   ASSERT_EQ(seqno.ccps.size(), 3u);
   EXPECT_EQ(sexpr(seqno.ccps[2].predicate),
             "(∧ (∧ fits(m, Data) (= top(m, Data).seq next_in[p])) empty(early[p]))");

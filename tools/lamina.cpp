@@ -16,6 +16,7 @@
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/difftest_command.hpp"
 #include "tools/spec_commands.hpp"
 
 namespace {
@@ -320,6 +321,9 @@ int main(int argc, char** argv) try {
   node_cmd->add_option("--linger-s", node_opts.linger_s,
                        "keep acknowledging this long after finishing");
 
+  tools::DifftestOptions difftest_opts;
+  auto* difftest_cmd = tools::add_difftest_command(app, difftest_opts);
+
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
 
@@ -336,6 +340,7 @@ int main(int argc, char** argv) try {
     return tools::sim_command(sim_opts);
   }
   if (*node_cmd) return node(node_opts);
+  if (*difftest_cmd) return tools::difftest_command(difftest_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : standard_layers().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

@@ -1,0 +1,57 @@
+# lamina_add_stack(<target> SPEC <file.ioa> [SPEC <file.ioa> ...] [STACK <name> ...])
+#
+# Compiles the static composition (lamina::stack<Top, ..., Bottom>) of every stack declared in
+# the SPEC files, or only of the stacks named by STACK, and registers each with difftest's
+# static_stacks(), so that difftest and the tests can run "static" for those stacks.
+#
+# <target> is an OBJECT library whose one source, <target>_static.cpp in the build directory,
+# lamina-stackgen writes from the specs (see difftest/stackgen.cpp for how a spec layer names
+# its C++ class and header). Link <target> directly into an executable: an object library puts
+# its object file on the link line, so the registration that runs as the program starts is not
+# dropped, as it would be from a static library that nothing refers to.
+#
+# The file is generated again when a SPEC file, a spec it may import (components/*.ioa and the
+# .ioa files beside each SPEC), a layer header (components/*.hpp) or lamina-stackgen itself
+# changes, and rewritten only when its content changes, so the build stays incremental. A spec
+# that does not check, or a layer without a C++ header, fails the build with the diagnostics
+# at the stack declaration.
+function(lamina_add_stack target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SPEC;STACK")
+  if(NOT arg_SPEC)
+    message(FATAL_ERROR "lamina_add_stack(${target}): give at least one SPEC <file.ioa>")
+  endif()
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "lamina_add_stack(${target}): unexpected arguments "
+                        "'${arg_UNPARSED_ARGUMENTS}'; expected SPEC <file.ioa>... [STACK <name>...]")
+  endif()
+
+  set(specs "")
+  set(inputs "")
+  foreach(spec IN LISTS arg_SPEC)
+    cmake_path(ABSOLUTE_PATH spec BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+    list(APPEND specs "${spec}")
+    cmake_path(GET spec PARENT_PATH spec_dir)
+    file(GLOB siblings CONFIGURE_DEPENDS "${spec_dir}/*.ioa")
+    list(APPEND inputs ${siblings})
+  endforeach()
+  file(GLOB component_files CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/components/*.ioa"
+       "${PROJECT_SOURCE_DIR}/components/*.hpp")
+  list(APPEND inputs ${specs} ${component_files})
+  list(REMOVE_DUPLICATES inputs)
+
+  set(stack_options "")
+  foreach(name IN LISTS arg_STACK)
+    list(APPEND stack_options --stack "${name}")
+  endforeach()
+
+  set(output "${CMAKE_CURRENT_BINARY_DIR}/${target}_static.cpp")
+  add_custom_command(
+    OUTPUT "${output}"
+    COMMAND lamina-stackgen --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}" ${specs}
+            ${stack_options}
+    DEPENDS lamina-stackgen ${inputs}
+    COMMENT "Generating the static stacks of ${target}"
+    VERBATIM)
+  add_library(${target} OBJECT "${output}")
+  target_link_libraries(${target} PUBLIC lamina_difftest)
+endfunction()

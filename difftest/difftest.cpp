@@ -1,0 +1,202 @@
+#include "difftest/difftest.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fmt/format.h>
+#include <map>
+#include <stdexcept>
+
+#include "components/standard_layers.hpp"
+#include "difftest/mutants.hpp"
+#include "runtime/registry.hpp"
+#include "spec/stack_string.hpp"
+
+namespace lamina::difftest {
+
+LoadedStack::LoadedStack(const std::string& spec_file, const std::string& stack,
+                         std::vector<std::pair<std::string, std::int64_t>> params)
+    : file_(spec_file), params_(std::move(params)) {
+  spec::Diagnostics diags(sources_);
+  program_ = spec::load(spec_file, sources_, diags);
+  if (!program_) throw std::runtime_error(diags.format());
+  if (program_->stack(stack) == nullptr) {
+    std::vector<std::string> stacks;
+    for (const auto& name : program_->declared_names())
+      if (program_->stack(name) != nullptr) stacks.push_back(name);
+    throw std::runtime_error(
+        fmt::format("{}: no stack named '{}' (stacks declared: {})", spec_file, stack,
+                    stacks.empty() ? "none" : fmt::format("{}", fmt::join(stacks, ", "))));
+  }
+  std::map<std::string, std::int64_t, std::less<>> overrides(params_.begin(), params_.end());
+  decl_.program = &*program_;
+  decl_.stack = stack;
+  try {
+    decl_.stack_string = spec::stack_string(*program_, stack, overrides);
+  } catch (const spec::StackStringError& e) {
+    throw std::runtime_error(fmt::format("{}: {}", spec_file, e.what()));
+  }
+  for (const auto& [name, value] : params_)
+    decl_.args.emplace_back(name, spec::Value::integer(value));
+}
+
+std::vector<std::string> declared_stacks(const std::string& spec_file) {
+  spec::Sources sources;
+  spec::Diagnostics diags(sources);
+  const auto program = spec::load(spec_file, sources, diags);
+  if (!program) throw std::runtime_error(diags.format());
+  std::vector<std::string> names;
+  for (const auto& decl : program->files.front().decls)
+    if (const auto* s = std::get_if<spec::Stack>(&decl)) names.push_back(s->name);
+  return names;
+}
+
+bool LoadedStack::has_integrity() const {
+  const auto layers = standard_layers().build(decl_.stack_string);
+  for (std::size_t i = 0; i < layers->depth(); ++i)
+    if (layers->layer(i).provides().covers(Guarantee::integrity)) return true;
+  return false;
+}
+
+std::optional<std::uint32_t> LoadedStack::mtu() const {
+  for (const LayerSpec& l : parse_stack_string(decl_.stack_string))
+    for (const auto& a : l.args)
+      if (a.key == "mtu") {
+        std::uint32_t v = 0;
+        auto [p, ec] = std::from_chars(a.value.data(), a.value.data() + a.value.size(), v);
+        if (ec == std::errc{} && v > 1) return v;
+      }
+  return std::nullopt;
+}
+
+namespace {
+
+std::unique_ptr<Lockstep> start(const LoadedStack& stack, const std::vector<std::string>& impls,
+                                std::uint32_t nodes) {
+  std::vector<std::unique_ptr<Implementation>> made;
+  for (const auto& name : impls) made.push_back(make_implementation(name, stack.decl(), nodes));
+  return std::make_unique<Lockstep>(std::move(made));
+}
+
+// Runs `events` on fresh implementations; the first divergence, if any.
+std::optional<Divergence> run_events(const LoadedStack& stack,
+                                     const std::vector<std::string>& impls, std::uint32_t nodes,
+                                     const std::vector<TraceEvent>& events) {
+  auto run = start(stack, impls, nodes);
+  run->expect_arrivals_of(events);
+  for (std::size_t i = 0; i < events.size(); ++i)
+    if (auto d = run->step(events[i], i)) return d;
+  return std::nullopt;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Cuts `out.trace` down to what still shows a divergence, and records the divergence as the
+// cut trace shows it.
+void shrink_outcome(const LoadedStack& stack, Outcome& out,
+                    std::chrono::steady_clock::duration budget) {
+  const Trace& t = out.trace;
+  auto fails = [&](const std::vector<TraceEvent>& events) {
+    return run_events(stack, t.impls, t.nodes, events).has_value();
+  };
+  out.trace.events = shrink(out.trace.events, fails, budget, out.shrink);
+  out.divergence = run_events(stack, t.impls, t.nodes, out.trace.events);
+}
+
+Trace empty_trace(const LoadedStack& stack, const std::vector<std::string>& impls,
+                  std::uint32_t nodes, std::uint64_t seed) {
+  Trace t;
+  t.spec_file = stack.spec_file();
+  t.stack = stack.decl().stack;
+  t.params = stack.params();
+  t.impls = impls;
+  t.nodes = nodes;
+  t.seed = seed;
+  return t;
+}
+
+} // namespace
+
+Outcome run(const LoadedStack& stack, const Options& o) {
+  Outcome out;
+  out.trace = empty_trace(stack, o.impls, o.nodes, o.seed);
+  NetworkOptions net = o.network;
+  if (auto mtu = stack.mtu()) net.mtu = *mtu;
+  if (!net.corrupt) net.corrupt = stack.has_integrity() ? 0.01 : 0.0;
+  auto lockstep = start(stack, o.impls, o.nodes);
+  TraceGenerator gen(o.seed, o.nodes, net);
+  std::vector<TraceEvent>& events = out.trace.events;
+  const auto began = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < o.events; ++i) {
+    events.push_back(gen.next());
+    out.divergence = lockstep->step(events.back(), i);
+    out.events = i + 1;
+    if (out.divergence) break;
+    gen.observe(*lockstep);
+    if (o.progress && (i & 0xFFFF) == 0xFFFF) o.progress({i + 1, o.events, seconds_since(began)});
+  }
+  out.seconds = seconds_since(began);
+  out.comparisons = lockstep->comparisons();
+  if (!out.divergence) {
+    events.clear();
+    return out;
+  }
+  out.original_length = events.size();
+  if (o.shrink) shrink_outcome(stack, out, o.shrink_budget);
+  return out;
+}
+
+Outcome replay(const LoadedStack& stack, const Trace& trace, bool shrink,
+               std::chrono::steady_clock::duration shrink_budget) {
+  Outcome out;
+  out.trace = trace;
+  auto lockstep = start(stack, trace.impls, trace.nodes);
+  lockstep->expect_arrivals_of(trace.events);
+  const auto began = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < trace.events.size(); ++i) {
+    out.events = i + 1;
+    if ((out.divergence = lockstep->step(trace.events[i], i))) break;
+  }
+  out.seconds = seconds_since(began);
+  out.comparisons = lockstep->comparisons();
+  if (!out.divergence) return out;
+  out.trace.events.resize(out.events);
+  out.original_length = out.events;
+  if (shrink) shrink_outcome(stack, out, shrink_budget);
+  return out;
+}
+
+std::vector<MutantResult> run_mutants(const std::vector<const LoadedStack*>& stacks,
+                                      const Options& o,
+                                      const std::function<void(const MutantResult&)>& each) {
+  std::vector<MutantResult> results;
+  for (const Mutant& m : mutants()) {
+    MutantResult r;
+    r.name = m.name;
+    r.layer = m.layer;
+    r.description = m.description;
+    for (const LoadedStack* stack : stacks) {
+      const std::vector<LayerSpec> layers = parse_stack_string(stack->decl().stack_string);
+      if (std::none_of(layers.begin(), layers.end(),
+                       [&](const LayerSpec& l) { return l.name == m.layer; }))
+        continue;
+      Options mo = o;
+      mo.impls = {o.impls.front(), "mutant:" + m.name};
+      mo.progress = nullptr;
+      const Outcome out = run(*stack, mo);
+      r.applicable = true;
+      r.stack = stack->decl().stack;
+      r.caught = out.divergence.has_value();
+      r.events_to_catch = out.events;
+      r.minimal_length = out.trace.events.size();
+      r.divergence = out.divergence;
+      if (r.caught) break;
+    }
+    if (each) each(r);
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+} // namespace lamina::difftest

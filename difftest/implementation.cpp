@@ -1,0 +1,169 @@
+#include "difftest/implementation.hpp"
+
+#include <fmt/format.h>
+#include <map>
+#include <stdexcept>
+#include <typeindex>
+
+#include "components/bottom.hpp"
+#include "components/checksum.hpp"
+#include "components/frag.hpp"
+#include "components/lamport_clock.hpp"
+#include "components/retransmit.hpp"
+#include "components/seqno.hpp"
+#include "components/standard_layers.hpp"
+#include "components/top.hpp"
+#include "difftest/mutants.hpp"
+#include "difftest/static_stacks.hpp"
+#include "runtime/dynamic_stack.hpp"
+#include "spec/sim.hpp"
+
+namespace lamina::difftest {
+
+namespace {
+
+std::map<std::type_index, const LayerOps*>& ops_table() {
+  static std::map<std::type_index, const LayerOps*> table = [] {
+    std::map<std::type_index, const LayerOps*> t;
+    auto add = [&]<class L>(std::type_identity<L>) { t[typeid(L)] = &layer_ops<L>(); };
+    add(std::type_identity<Top>{});
+    add(std::type_identity<Bottom>{});
+    add(std::type_identity<Frag>{});
+    add(std::type_identity<Seqno>{});
+    add(std::type_identity<Retransmit>{});
+    add(std::type_identity<Checksum>{});
+    add(std::type_identity<LamportClock>{});
+    return t;
+  }();
+  return table;
+}
+
+// A group of dynamic stacks; `swap` replaces one layer (by name) with a mutant.
+class DynamicImplementation final : public Implementation {
+public:
+  DynamicImplementation(std::string name, const std::string& stack_string, std::uint32_t nodes,
+                        const Mutant* mutant)
+      : name_(std::move(name)) {
+    const std::vector<LayerSpec> layers = parse_stack_string(stack_string);
+    bool replaced = false;
+    for (std::uint32_t n = 0; n < nodes; ++n) {
+      std::vector<std::unique_ptr<DynLayer>> made;
+      for (const LayerSpec& l : layers) {
+        if (mutant != nullptr && l.name == mutant->layer) {
+          LayerArgs args(l.name, l.args);
+          made.push_back(mutant->make(args));
+          args.finish();
+          replaced = true;
+        } else {
+          made.push_back(standard_layers().make(l));
+        }
+      }
+      nodes_.push_back(std::make_unique<DynamicStack>(std::move(made)));
+    }
+    if (mutant != nullptr && !replaced)
+      throw std::runtime_error(fmt::format("mutant {} replaces layer {}, which the stack {} does "
+                                           "not have",
+                                           mutant->name, mutant->layer, stack_string));
+    for (const auto& node : nodes_) {
+      std::vector<LayerView> views;
+      for (std::size_t i = 0; i < node->depth(); ++i) {
+        DynLayer& l = node->layer(i);
+        const LayerOps* ops = find_layer_ops(l.type());
+        if (ops == nullptr)
+          throw std::runtime_error(
+              fmt::format("difftest cannot compare layer {}: its type has no registered "
+                          "operations (register_layer_ops)",
+                          l.name()));
+        views.push_back({l.name(), l.object(), ops, {}});
+      }
+      views_.push_back(std::move(views));
+    }
+  }
+
+  [[nodiscard]] const std::string& name() const override { return name_; }
+  [[nodiscard]] std::uint32_t nodes() const override {
+    return static_cast<std::uint32_t>(nodes_.size());
+  }
+  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
+  [[nodiscard]] std::size_t depth() const override { return nodes_.front()->depth(); }
+  [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
+    return views_[node][layer];
+  }
+
+private:
+  std::string name_;
+  std::vector<std::unique_ptr<DynamicStack>> nodes_;
+  std::vector<std::vector<LayerView>> views_;
+};
+
+// The spec simulator: one StackSim per node.
+class SpecImplementation final : public Implementation {
+public:
+  SpecImplementation(const StackDecl& stack, std::uint32_t nodes) {
+    for (std::uint32_t n = 0; n < nodes; ++n)
+      nodes_.push_back(std::make_unique<spec::StackSim>(*stack.program, stack.stack, stack.args));
+  }
+
+  [[nodiscard]] const std::string& name() const override { return name_; }
+  [[nodiscard]] std::uint32_t nodes() const override {
+    return static_cast<std::uint32_t>(nodes_.size());
+  }
+  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
+  [[nodiscard]] std::size_t depth() const override { return nodes_.front()->depth(); }
+  [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
+    return {nodes_[node]->layer_name(layer), nullptr, nullptr, nodes_[node]->state(layer)};
+  }
+  [[nodiscard]] std::optional<std::string> failure() const override {
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+      if (const auto& f = nodes_[n]->failure())
+        return fmt::format("node {}: the spec stopped: {} (line {}, column {})", n, f->message,
+                           f->loc.line, f->loc.column);
+    return std::nullopt;
+  }
+
+private:
+  std::string name_ = "spec";
+  std::vector<std::unique_ptr<spec::StackSim>> nodes_;
+};
+
+} // namespace
+
+void register_layer_ops(const LayerOps& ops) { ops_table()[*ops.self] = &ops; }
+
+const LayerOps* find_layer_ops(const std::type_info& type) {
+  // The mutants register their types when the set is first built.
+  (void)mutants();
+  const auto& table = ops_table();
+  auto it = table.find(type);
+  return it == table.end() ? nullptr : it->second;
+}
+
+std::vector<std::byte> Implementation::canonical(const Msg& packet) const {
+  const auto bytes = packet.bytes();
+  return {bytes.begin(), bytes.end()};
+}
+
+std::unique_ptr<Implementation> make_implementation(std::string_view name, const StackDecl& stack,
+                                                    std::uint32_t nodes) {
+  if (name == "spec") return std::make_unique<SpecImplementation>(stack, nodes);
+  if (name == "static") return static_stacks().build(stack.stack_string, nodes);
+  if (name == "dynamic")
+    return std::make_unique<DynamicImplementation>("dynamic", stack.stack_string, nodes, nullptr);
+  if (name.starts_with("mutant:")) {
+    const std::string_view which = name.substr(7);
+    const Mutant* m = find_mutant(which);
+    if (m == nullptr)
+      throw std::runtime_error(fmt::format("no mutant named '{}' (lamina difftest --list-mutants "
+                                           "lists them)",
+                                           which));
+    return std::make_unique<DynamicImplementation>(std::string(name), stack.stack_string, nodes, m);
+  }
+  throw std::runtime_error(fmt::format("unknown implementation '{}' (known: {})", name,
+                                       fmt::join(implementation_names(), ", ")));
+}
+
+std::vector<std::string> implementation_names() {
+  return {"spec", "static", "dynamic", "mutant:NAME"};
+}
+
+} // namespace lamina::difftest

@@ -1,0 +1,69 @@
+// One implementation of a stack, as difftest drives it: a group of nodes, each an Endpoint,
+// whose layers' state can be read and compared.
+//
+// The implementations Lamina has: the spec simulator (spec), the static composition (static),
+// the dynamic composition (dynamic), and the dynamic composition with one layer replaced by a
+// mutant (mutant:NAME). The fused stack of lamina-opt is one more.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "difftest/layer_ops.hpp"
+#include "runtime/host.hpp"
+#include "spec/program.hpp"
+
+namespace lamina::difftest {
+
+// The state of one layer of one node: a C++ layer object with its operations, or the
+// variables of a spec layer.
+struct LayerView {
+  std::string_view name; // "Seqno"
+  const void* object = nullptr;
+  const LayerOps* ops = nullptr;
+  std::vector<spec::NamedValue> values; // spec layers (object == nullptr)
+};
+
+class Implementation {
+public:
+  virtual ~Implementation() = default;
+  // "static", "dynamic", "spec", "mutant:seqno_off_by_one"
+  [[nodiscard]] virtual const std::string& name() const = 0;
+  [[nodiscard]] virtual std::uint32_t nodes() const = 0;
+  [[nodiscard]] virtual Endpoint& endpoint(PeerId node) = 0;
+  [[nodiscard]] virtual std::size_t depth() const = 0;
+  // Layer `layer` (top = 0) of node `node`, valid until the node next handles an event.
+  [[nodiscard]] virtual LayerView layer(PeerId node, std::size_t layer) const = 0;
+  // Whether packets on the wire differ in layout from the layered stacks' (a fused stack's
+  // compressed header); if so, canonical() expands them for the comparison.
+  [[nodiscard]] virtual bool own_wire_format() const { return false; }
+  // A packet as the layered stacks would have put it on the wire: what the comparison sees.
+  [[nodiscard]] virtual std::vector<std::byte> canonical(const Msg& packet) const;
+  // What stopped this implementation, if something did (a spec's run-time error).
+  [[nodiscard]] virtual std::optional<std::string> failure() const { return std::nullopt; }
+};
+
+// What an implementation is built from: the stack as the spec declares it, and its stack
+// string for the C++ compositions.
+struct StackDecl {
+  const spec::Program* program = nullptr;
+  std::string stack;        // the spec's name for it: "ReliableFifo"
+  spec::LayerArgs args;     // the stack's parameters that differ from their defaults
+  std::string stack_string; // "Top:Frag(mtu=1400):Seqno:...:Bottom"
+};
+
+// Builds implementation `name` of `stack` for `nodes` nodes: "spec", "static", "dynamic", or
+// "mutant:NAME" (see mutants.hpp). Throws std::runtime_error with a message for the user when
+// `name` is unknown or the stack has no such implementation (a static build of a stack whose
+// layers no lamina_add_stack declared).
+std::unique_ptr<Implementation> make_implementation(std::string_view name, const StackDecl& stack,
+                                                    std::uint32_t nodes);
+
+// The implementation names make_implementation knows, for help texts.
+std::vector<std::string> implementation_names();
+
+} // namespace lamina::difftest

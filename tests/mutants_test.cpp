@@ -1,0 +1,460 @@
+// The mutants of the layers, the test of difftest: each is made like its layer, starts in its
+// layer's state, and behaves differently from it; and lamina-mutate, which writes them, refuses
+// a mutant that no longer fits its layer's source.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include "components/checksum.hpp"
+#include "components/standard_layers.hpp"
+#include "difftest/layer_ops.hpp"
+#include "difftest/mutants.hpp"
+#include "runtime/host.hpp"
+
+#ifndef LAMINA_MUTATE
+#error "LAMINA_MUTATE, the path of lamina-mutate, is defined by difftest/mutants/mutants.cmake"
+#endif
+
+namespace lamina::difftest {
+namespace {
+
+// The wire under the layer on the bench: passes packets straight through, so that what leaves
+// the node is what the layer sent. Promises every guarantee, so that any layer may stand on it.
+struct Wire {
+  static constexpr std::string_view name = "Wire";
+  static constexpr Place place = Place::bottom;
+  static constexpr Guarantees provides =
+      Guarantee::integrity | Guarantee::reliable | Guarantee::fifo;
+  using Header = NoHeader;
+
+  std::uint64_t packets = 0; // passed either way
+
+  [[nodiscard]] bool ccp_down(const Event&) const { return true; }
+  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return true; }
+  template <class Ports>
+  void down(Event& ev, Ports& io) {
+    ++packets;
+    io.down(ev);
+  }
+  template <class Ports>
+  void up(Event& ev, Ports& io) {
+    ++packets;
+    io.up(ev);
+  }
+};
+
+} // namespace
+} // namespace lamina::difftest
+
+BOOST_HANA_ADAPT_STRUCT(lamina::difftest::Wire, packets);
+
+namespace lamina::difftest {
+namespace {
+
+using namespace std::chrono_literals;
+
+Msg bytes_of(std::string_view text) {
+  return Msg::copy_of(std::as_bytes(std::span(text.data(), text.size())));
+}
+
+std::string hex(const Msg& m) {
+  std::string out;
+  for (std::byte b : m.bytes())
+    fmt::format_to(std::back_inserter(out), "{}{:02x}", out.empty() ? "" : " ",
+                   static_cast<unsigned>(b));
+  return out;
+}
+
+// The layer `spec` names, or `mutant` in its place when it mutates that layer.
+std::unique_ptr<DynLayer> make_layer(const LayerSpec& spec, const Mutant* mutant) {
+  if (mutant == nullptr || spec.name != mutant->layer) return standard_layers().make(spec);
+  LayerArgs args(spec.name, spec.args);
+  return mutant->make(args);
+}
+
+// One node of group {0, 1, 2}: a dynamic stack on the test wire, whose packets, timers and
+// deliveries are recorded in order. Time stands still unless the scenario runs it on.
+class Node final : public Host {
+public:
+  // `stack` is the stack string above the wire ("Frag(mtu=2)"); `mutant`, if given, replaces
+  // its layer.
+  Node(std::string_view stack, const Mutant* mutant) {
+    std::vector<std::unique_ptr<DynLayer>> layers;
+    for (const LayerSpec& spec : parse_stack_string(stack))
+      layers.push_back(make_layer(spec, mutant));
+    if (layers.back()->place() != Place::bottom)
+      layers.push_back(std::make_unique<DynLayerOf<Wire>>(Wire{}));
+    stack_ = std::make_unique<DynamicStack>(std::move(layers));
+    stack_->attach(*this);
+  }
+
+  [[nodiscard]] PeerId me() const override { return 0; }
+  [[nodiscard]] std::uint32_t group_size() const override { return 3; }
+  [[nodiscard]] Time now() const override { return clock_; }
+  void transmit(PeerId to, Msg packet) override {
+    log_.push_back(fmt::format("{}ms: wire to {}: {}", clock_ / 1ms, to, hex(packet)));
+    wire_.push_back(std::move(packet));
+  }
+  void set_timer(Time at, std::uint32_t timer) override {
+    log_.push_back(fmt::format("{}ms: timer {} for {}ms", clock_ / 1ms, timer, at / 1ms));
+    timers_.emplace(at, timer);
+  }
+  void deliver(Event& ev) override {
+    log_.push_back(fmt::format("{}ms: deliver from {} at lamport {}: {}", clock_ / 1ms, ev.peer,
+                               ev.lamport, hex(ev.msg)));
+  }
+
+  void send(PeerId to, std::string_view text) { stack_->send(to, bytes_of(text)); }
+  void receive(PeerId from, const Msg& packet) { stack_->receive(from, packet.clone()); }
+  // Runs the clock on to `t`, firing the timers due on the way.
+  void run_until(Time t) {
+    while (!timers_.empty() && timers_.begin()->first <= t) {
+      const auto [at, timer] = *timers_.begin();
+      timers_.erase(timers_.begin());
+      clock_ = at;
+      stack_->expire(timer);
+    }
+    clock_ = t;
+  }
+  // The packets this node sent, oldest first.
+  [[nodiscard]] const std::vector<Msg>& wire() const { return wire_; }
+
+  // What the node did, then the state of every layer: what a scenario compares.
+  [[nodiscard]] std::vector<std::string> record() const {
+    std::vector<std::string> out = log_;
+    for (std::size_t i = 0; i < stack_->depth(); ++i)
+      for (const Field& f : stack_->layer(i).fields())
+        out.push_back(fmt::format("{}.{} = {}", stack_->layer(i).name(), f.name, f.value));
+    return out;
+  }
+
+private:
+  std::unique_ptr<DynamicStack> stack_;
+  Time clock_{};
+  std::multimap<Time, std::uint32_t> timers_;
+  std::vector<Msg> wire_;
+  std::vector<std::string> log_;
+};
+
+// `m` with byte `i` flipped, as a noisy link would deliver it.
+Msg damaged(const Msg& m, std::size_t i) {
+  Msg out = m.clone();
+  out.bytes()[i] ^= std::byte{0xFF};
+  return out;
+}
+
+// A few events on which a mutant and its layer part ways: `run` drives one node whose stack is
+// `stack` (over the test wire), with the mutant or with the correct layer.
+struct Scenario {
+  std::string_view mutant;
+  std::string_view stack;
+  std::string_view difference; // what the mutant does differently
+  void (*run)(Node&);
+};
+
+// How GoogleTest prints a scenario; the name is GoogleTest's.
+// NOLINTNEXTLINE(readability-identifier-naming)
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.mutant << " on " << s.stack; }
+
+const std::vector<Scenario>& scenarios() {
+  static const std::vector<Scenario> all = {
+      {"bottom_accepts_foreign_format", "Bottom", "passes up a packet marked 0x00",
+       [](Node& n) { n.receive(1, bytes_of(std::string("\0a", 2))); }},
+      {"bottom_refuses_full_packet", "Bottom(max_packet=4)",
+       "refuses 3 bytes, which with the marker make max_packet", [](Node& n) { n.send(1, "abc"); }},
+      {"checksum_passes_corrupt", "Checksum", "passes up its own packet with the last byte damaged",
+       [](Node& n) {
+         n.send(1, "abc");
+         n.receive(1, damaged(n.wire()[0], n.wire()[0].size() - 1));
+       }},
+      {"checksum_skips_first_byte", "Checksum",
+       "puts another CRC on the wire, and passes up its own packet damaged behind the header",
+       [](Node& n) {
+         n.send(1, "abc");
+         n.receive(1, damaged(n.wire()[0], sizeof(Checksum::Header)));
+       }},
+      {"frag_arrival_order", "Frag(mtu=2)",
+       "joins fragments 0, 2, 1 into aaccbb where the layer drops them",
+       [](Node& n) {
+         n.send(1, "aabbcc");
+         for (int i : {0, 2, 1}) n.receive(1, n.wire()[i]);
+       }},
+      {"frag_extra_fragment", "Frag(mtu=2)", "cuts 4 bytes into 3 fragments, not 2",
+       [](Node& n) { n.send(1, "aabb"); }},
+      {"lamport_receive_does_not_tick", "LamportClock",
+       "delivers its own stamp 1 at clock 1, not 2",
+       [](Node& n) {
+         n.send(1, "a");
+         n.receive(1, n.wire()[0]);
+       }},
+      {"lamport_send_does_not_tick", "LamportClock", "stamps its first send 0, not 1",
+       [](Node& n) { n.send(1, "a"); }},
+      {"retransmit_no_ack_for_duplicate", "Retransmit",
+       "acknowledges a message that arrives twice once, not twice",
+       [](Node& n) {
+         n.send(1, "a"); // the data packet that peer 1 would send this node
+         n.receive(1, n.wire()[0]);
+         n.receive(1, n.wire()[0]);
+       }},
+      {"retransmit_resends_late", "Retransmit(timeout=20ms)",
+       "does not resend when its timer fires, 20ms after the send",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(20ms);
+       }},
+      {"retransmit_timer_not_rearmed", "Retransmit(timeout=20ms)",
+       "resends once at 20ms and never again",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(60ms);
+       }},
+      {"seqno_first_is_one", "Seqno", "numbers its first message 1",
+       [](Node& n) { n.send(1, "a"); }},
+      {"seqno_releases_one", "Seqno", "delivers a and b but holds back c when 2, 1, 0 arrive",
+       [](Node& n) {
+         for (std::string_view m : {"a", "b", "c"}) n.send(1, m);
+         for (int i : {2, 1, 0}) n.receive(1, n.wire()[i]);
+       }},
+      {"top_forgets_deliveries", "Top", "does not count a delivery",
+       [](Node& n) { n.receive(1, bytes_of("a")); }},
+  };
+  return all;
+}
+
+std::vector<std::string> layer_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, params] : standard_layers().layers()) names.push_back(name);
+  return names;
+}
+
+TEST(Mutants, AreAtLeastTwelveAndMutateEveryLayer) {
+  EXPECT_GE(mutants().size(), 12u);
+  std::set<std::string> mutated;
+  for (const Mutant& m : mutants()) mutated.insert(m.layer);
+  EXPECT_THAT(mutated, ::testing::UnorderedElementsAreArray(layer_names()));
+}
+
+TEST(Mutants, HaveUniqueNamesInOrderAndADescriptionEach) {
+  const auto& all = mutants();
+  for (std::size_t i = 1; i < all.size(); ++i)
+    EXPECT_LT(all[i - 1].name, all[i].name) << "the names are sorted and unique";
+  for (const Mutant& m : all) {
+    EXPECT_FALSE(m.description.empty()) << m.name;
+    EXPECT_TRUE(m.make) << m.name;
+  }
+}
+
+TEST(Mutants, AreFoundByNameAndNothingElseIs) {
+  for (const Mutant& m : mutants()) {
+    const Mutant* found = find_mutant(m.name);
+    ASSERT_NE(found, nullptr) << m.name;
+    EXPECT_EQ(found, &m);
+  }
+  EXPECT_EQ(find_mutant(""), nullptr);
+  EXPECT_EQ(find_mutant("seqno"), nullptr);
+  EXPECT_EQ(find_mutant("zzz_no_such_mutant"), nullptr);
+}
+
+TEST(Mutants, EachHasAScenarioInThisTest) {
+  std::set<std::string> covered;
+  for (const Scenario& s : scenarios()) {
+    EXPECT_NE(find_mutant(s.mutant), nullptr)
+        << "a scenario for a mutant that is gone: " << s.mutant;
+    covered.insert(std::string(s.mutant));
+  }
+  for (const Mutant& m : mutants())
+    EXPECT_TRUE(covered.contains(m.name)) << "add a scenario for mutant " << m.name;
+}
+
+class EachMutant : public ::testing::TestWithParam<Scenario> {
+protected:
+  const Mutant& mutant() const {
+    const Mutant* m = find_mutant(GetParam().mutant);
+    if (m == nullptr) throw std::logic_error("no mutant " + std::string(GetParam().mutant));
+    return *m;
+  }
+};
+
+// Made from the same stack-string parameters, the mutant starts field for field where its layer
+// does: every difference difftest sees later comes from its code.
+TEST_P(EachMutant, StartsInTheStateOfItsLayer) {
+  const Mutant& m = mutant();
+  for (const LayerSpec& spec : parse_stack_string(GetParam().stack)) {
+    if (spec.name != m.layer) continue;
+    const std::unique_ptr<DynLayer> mutated = make_layer(spec, &m);
+    const std::unique_ptr<DynLayer> correct = make_layer(spec, nullptr);
+    EXPECT_EQ(mutated->name(), m.layer);
+    EXPECT_TRUE(mutated->type() != correct->type());
+    const LayerOps* ops = find_layer_ops(mutated->type());
+    ASSERT_NE(ops, nullptr) << "the mutant's operations are registered";
+    ASSERT_NE(ops->twin, nullptr);
+    EXPECT_TRUE(*ops->twin == correct->type());
+    EXPECT_TRUE(ops->equal_twin(mutated->object(), correct->object()));
+    std::vector<std::pair<std::string, std::string>> a, b;
+    for (const Field& f : mutated->fields()) a.emplace_back(f.name, f.value);
+    for (const Field& f : correct->fields()) b.emplace_back(f.name, f.value);
+    EXPECT_EQ(a, b);
+    return;
+  }
+  FAIL() << "the scenario's stack " << GetParam().stack << " has no layer " << m.layer;
+}
+
+TEST_P(EachMutant, BehavesDifferentlyFromItsLayer) {
+  const Scenario& s = GetParam();
+  const auto record = [&](const Mutant* m) {
+    Node n(s.stack, m);
+    s.run(n);
+    return n.record();
+  };
+  const std::vector<std::string> correct = record(nullptr);
+  ASSERT_EQ(correct, record(nullptr)) << "the scenario must be deterministic";
+  EXPECT_NE(record(&mutant()), correct) << "the mutant " << s.difference;
+}
+
+INSTANTIATE_TEST_SUITE_P(Mutants, EachMutant, ::testing::ValuesIn(scenarios()),
+                         [](const ::testing::TestParamInfo<Scenario>& info) {
+                           return std::string(info.param.mutant);
+                         });
+
+// lamina-mutate run on .mutant files written by the test, in a directory of their own.
+class LaminaMutate : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("lamina_mutants_test_{}_{}", getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes `text` as <name>.mutant and runs lamina-mutate on it; its exit status and output.
+  std::pair<int, std::string> run(const std::string& name, std::string_view text) {
+    const std::filesystem::path file = dir_ / (name + ".mutant");
+    std::ofstream(file) << text;
+    const std::string command =
+        fmt::format("'{}' --source-dir '{}' --output-dir '{}' '{}' 2>&1", LAMINA_MUTATE,
+                    LAMINA_SOURCE_DIR, (dir_ / "out").string(), file.string());
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return {-1, "cannot run " + command};
+    char buf[4096];
+    for (std::size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  }
+
+  [[nodiscard]] std::string where(const std::string& name) const {
+    return (dir_ / (name + ".mutant")).string();
+  }
+  [[nodiscard]] std::filesystem::path out() const { return dir_ / "out"; }
+
+private:
+  std::filesystem::path dir_;
+};
+
+TEST_F(LaminaMutate, RejectsAFromTextThatTheLayerDoesNotHave) {
+  const auto [status, output] = run("stale", R"(# A mutant whose layer has changed under it.
+layer Seqno
+file components/seqno.hpp
+from
+    ev.msg.push(Header{next_seq[ev.peer]++});
+to
+    ev.msg.push(Header{++next_seq[ev.peer]});
+)");
+  EXPECT_EQ(status, 1);
+  EXPECT_THAT(output,
+              ::testing::HasSubstr(where("stale") + ":4: the text after 'from' is not in "
+                                                    "components/seqno.hpp; update the mutant"));
+  EXPECT_FALSE(std::filesystem::exists(out() / "mutants.cpp")) << "nothing is written";
+}
+
+TEST_F(LaminaMutate, RejectsAFromTextThatOccursMoreThanOnce) {
+  const auto [status, output] = run("vague", R"(# Returns too early, somewhere.
+layer Seqno
+file components/seqno.hpp
+from
+      return;
+to
+)");
+  EXPECT_EQ(status, 1);
+  EXPECT_THAT(output, ::testing::ContainsRegex(
+                          ":4: the text after 'from' occurs [0-9]+ times in components/seqno.hpp; "
+                          "update the mutant"));
+}
+
+TEST_F(LaminaMutate, NamesTheLineOfEveryMistakeInAMutant) {
+  const auto [status, output] = run("sloppy", R"(layer Seqno
+file components/seqno.hpp
+colour blue
+to
+from
+    ++reordered;
+)");
+  EXPECT_EQ(status, 1);
+  const std::string file = where("sloppy");
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":3: expected 'layer NAME', 'file PATH', 'from' "
+                                                  "or a '#' comment, found 'colour blue'"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":4: 'to' without a 'from' before it"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":5: this 'from' has no 'to' after it"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":1: a mutant opens with a '#' comment"));
+}
+
+TEST_F(LaminaMutate, RefusesAChangeToAStructThatMutantsShareWithTheirLayer) {
+  const auto [status, output] = run("partial", R"(# Partial compares nothing.
+layer Frag
+file components/frag.hpp
+from
+    friend bool operator==(const Partial&, const Partial&) = default;
+to
+)");
+  EXPECT_EQ(status, 1);
+  EXPECT_THAT(output, ::testing::HasSubstr(":4: the text after 'from' overlaps struct "
+                                           "Frag::Partial, which mutants share"));
+}
+
+TEST_F(LaminaMutate, MovesTheLayerIntoANamespaceOfItsOwnAndSharesItsNestedStructs) {
+  const auto [status, output] = run("late_ack", R"(# Retransmit acknowledges after delivering.
+layer Retransmit
+file components/retransmit.hpp
+from
+    send_ack(ev.peer, h.id, ev.time, io); // even for a duplicate: the first ack may be lost
+to
+)");
+  ASSERT_EQ(status, 0) << output;
+  std::ifstream in(out() / "mutants" / "late_ack.hpp");
+  const std::string header{std::istreambuf_iterator<char>(in), {}};
+  using ::testing::HasSubstr;
+  using ::testing::Not;
+  EXPECT_THAT(header, HasSubstr("// Mutant late_ack of Retransmit: Retransmit acknowledges after "
+                                "delivering.\n"));
+  EXPECT_THAT(header, HasSubstr("#include \"runtime/layer.hpp\"\n\n#include "
+                                "\"components/retransmit.hpp\""));
+  EXPECT_THAT(header, HasSubstr("\nnamespace lamina::mutants::late_ack {\n"));
+  EXPECT_THAT(header, HasSubstr("\n} // namespace lamina::mutants::late_ack\n"));
+  EXPECT_THAT(header, HasSubstr("  using Unacked = ::lamina::Retransmit::Unacked;"));
+  EXPECT_THAT(header, HasSubstr("\nBOOST_HANA_ADAPT_STRUCT(lamina::mutants::late_ack::Retransmit, "
+                                "timeout, next_id,"));
+  EXPECT_THAT(header, Not(HasSubstr("BOOST_HANA_ADAPT_STRUCT(lamina::Retransmit")));
+  EXPECT_THAT(header, Not(HasSubstr("send_ack(ev.peer, h.id")));
+  std::ifstream list(out() / "mutants.cpp");
+  const std::string cpp{std::istreambuf_iterator<char>(list), {}};
+  EXPECT_THAT(cpp, HasSubstr("mutant<::lamina::mutants::late_ack::Retransmit, "
+                             "::lamina::Retransmit>(\n          \"late_ack\",\n"));
+}
+
+} // namespace
+} // namespace lamina::difftest
