@@ -156,7 +156,8 @@ Outcome replay(const LoadedStack& stack, const Trace& trace, bool shrink,
   const auto began = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < trace.events.size(); ++i) {
     out.events = i + 1;
-    if ((out.divergence = lockstep->step(trace.events[i], i))) break;
+    out.divergence = lockstep->step(trace.events[i], i);
+    if (out.divergence) break;
   }
   out.seconds = seconds_since(began);
   out.comparisons = lockstep->comparisons();

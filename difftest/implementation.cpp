@@ -74,7 +74,7 @@ public:
               fmt::format("difftest cannot compare layer {}: its type has no registered "
                           "operations (register_layer_ops)",
                           l.name()));
-        views.push_back({l.name(), l.object(), ops, {}});
+        views.push_back({l.name(), l.object(), ops, nullptr});
       }
       views_.push_back(std::move(views));
     }
@@ -102,6 +102,7 @@ public:
   SpecImplementation(const StackDecl& stack, std::uint32_t nodes) {
     for (std::uint32_t n = 0; n < nodes; ++n)
       nodes_.push_back(std::make_unique<spec::StackSim>(*stack.program, stack.stack, stack.args));
+    state_.resize(nodes_.front()->depth());
   }
 
   [[nodiscard]] const std::string& name() const override { return name_; }
@@ -111,7 +112,9 @@ public:
   [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
   [[nodiscard]] std::size_t depth() const override { return nodes_.front()->depth(); }
   [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
-    return {nodes_[node]->layer_name(layer), nullptr, nullptr, nodes_[node]->state(layer)};
+    std::vector<spec::VariableView>& values = state_[layer];
+    values = nodes_[node]->variables(layer);
+    return {nodes_[node]->layer_name(layer), nullptr, nullptr, &values};
   }
   [[nodiscard]] std::optional<std::string> failure() const override {
     for (std::size_t n = 0; n < nodes_.size(); ++n)
@@ -124,6 +127,7 @@ public:
 private:
   std::string name_ = "spec";
   std::vector<std::unique_ptr<spec::StackSim>> nodes_;
+  mutable std::vector<std::vector<spec::VariableView>> state_; // of the layer last asked for
 };
 
 } // namespace

@@ -25,7 +25,7 @@ struct LayerView {
   std::string_view name; // "Seqno"
   const void* object = nullptr;
   const LayerOps* ops = nullptr;
-  std::vector<spec::NamedValue> values; // spec layers (object == nullptr)
+  const std::vector<spec::VariableView>* values = nullptr; // spec layers (object == nullptr)
 };
 
 class Implementation {

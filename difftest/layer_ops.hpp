@@ -35,8 +35,8 @@ struct LayerOps {
   bool (*equal_twin)(const void* a, const void* b) = nullptr;
   std::vector<FieldDiff> (*diff_twin)(const void* a, const void* b) = nullptr;
   // a is `self`; the first field that differs from the spec's state (left: C++, right: spec).
-  std::optional<FieldDiff> (*spec_difference)(const void* a,
-                                              const std::vector<spec::NamedValue>& spec) = nullptr;
+  std::optional<FieldDiff> (*spec_difference)(
+      const void* a, const std::vector<spec::VariableView>& spec) = nullptr;
 };
 
 namespace detail {
@@ -85,7 +85,7 @@ std::vector<FieldDiff> diff_fields(const void* a, const void* b) {
 }
 
 template <class L>
-std::optional<FieldDiff> spec_difference(const void* a, const std::vector<spec::NamedValue>& s) {
+std::optional<FieldDiff> spec_difference(const void* a, const std::vector<spec::VariableView>& s) {
   return state_difference(*static_cast<const L*>(a), s);
 }
 

@@ -288,18 +288,23 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
         diff = FieldDiff{"(layer type)", "one C++ type", "another, not its mutant"};
       }
     } else if (a.object != nullptr) {
-      diff = a.ops->spec_difference(a.object, b.values);
+      diff = a.ops->spec_difference(a.object, *b.values);
     } else if (b.object != nullptr) {
-      diff = b.ops->spec_difference(b.object, a.values);
+      diff = b.ops->spec_difference(b.object, *a.values);
       swapped = true;
     } else {
-      for (std::size_t v = 0; !diff && v < std::max(a.values.size(), b.values.size()); ++v) {
-        if (v < a.values.size() && v < b.values.size() && a.values[v].name == b.values[v].name &&
-            a.values[v].value == b.values[v].value)
+      const auto& va = *a.values;
+      const auto& vb = *b.values;
+      for (std::size_t v = 0; !diff && v < std::max(va.size(), vb.size()); ++v) {
+        if (v < va.size() && v < vb.size() && va[v].name == vb[v].name &&
+            va[v].value == vb[v].value)
           continue;
-        diff = FieldDiff{v < a.values.size() ? a.values[v].name : b.values[v].name,
-                         v < a.values.size() ? a.values[v].to_string() : "(none)",
-                         v < b.values.size() ? b.values[v].to_string() : "(none)"};
+        const auto show = [](const spec::VariableView& x) {
+          return spec::to_string(x.value, *x.type);
+        };
+        diff = FieldDiff{std::string(v < va.size() ? va[v].name : vb[v].name),
+                         v < va.size() ? show(va[v]) : "(none)",
+                         v < vb.size() ? show(vb[v]) : "(none)"};
       }
     }
     if (!diff) continue;

@@ -178,14 +178,16 @@ bool same_value(const T& x, const spec::Type& t, const spec::Value& v) {
   } else if constexpr (boost::hana::Struct<T>::value) {
     if (t.kind != TypeKind::Record || v.items().size() != t.fields.size()) return false;
     std::size_t matched = 0;
+    std::size_t k = 0; // the accessor's position: fields are usually in the spec's order
     bool same = true;
     boost::hana::for_each(boost::hana::accessors<T>(), [&](auto acc) {
       const std::string_view name = boost::hana::to<const char*>(boost::hana::first(acc));
-      for (std::size_t i = 0; same && i < t.fields.size(); ++i) {
-        if (t.fields[i].first != name) continue;
-        ++matched;
-        same = same_value(boost::hana::second(acc)(x), *t.fields[i].second, v.items()[i]);
-      }
+      std::size_t i = k < t.fields.size() && t.fields[k].first == name ? k : 0;
+      while (i < t.fields.size() && t.fields[i].first != name) ++i;
+      ++k;
+      if (!same || i == t.fields.size()) return;
+      ++matched;
+      same = same_value(boost::hana::second(acc)(x), *t.fields[i].second, v.items()[i]);
     });
     return same && matched == t.fields.size();
   } else {
@@ -196,15 +198,15 @@ bool same_value(const T& x, const spec::Type& t, const spec::Value& v) {
 // The first field in which the C++ layer's state differs from the spec's (`left` the C++ value,
 // `right` the spec's), or nullopt. A field that one side lacks, or whose C++ type does not
 // correspond to the spec's, is a difference too.
-template <class L>
-std::optional<FieldDiff> state_difference(const L& layer,
-                                          const std::vector<spec::NamedValue>& spec_state) {
+// `Variables` is a range of spec::NamedValue or spec::VariableView.
+template <class L, class Variables>
+std::optional<FieldDiff> state_difference(const L& layer, const Variables& spec_state) {
   // The common case, everything equal, without building a single value.
   std::size_t matched = 0;
   bool same = true;
   boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
     const std::string_view name = boost::hana::to<const char*>(boost::hana::first(acc));
-    for (const spec::NamedValue& sv : spec_state) {
+    for (const auto& sv : spec_state) {
       if (!same || sv.name != name) continue;
       ++matched;
       same = same_value(boost::hana::second(acc)(layer), *sv.type, sv.value);
@@ -219,10 +221,11 @@ std::optional<FieldDiff> state_difference(const L& layer,
   boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
     cpp_fields.insert(boost::hana::to<const char*>(boost::hana::first(acc)));
   });
-  for (const spec::NamedValue& sv : spec_state) {
+  for (const auto& sv : spec_state) {
     if (diff) break;
-    if (!cpp_fields.erase(sv.name)) {
-      diff = FieldDiff{sv.name, "(no C++ field of that name)", spec::to_string(sv.value, *sv.type)};
+    if (!cpp_fields.erase(std::string(sv.name))) {
+      diff = FieldDiff{std::string(sv.name), "(no C++ field of that name)",
+                       spec::to_string(sv.value, *sv.type)};
       break;
     }
     boost::hana::for_each(boost::hana::accessors<L>(), [&](auto acc) {
@@ -230,10 +233,10 @@ std::optional<FieldDiff> state_difference(const L& layer,
       spec::Value cpp;
       std::string why;
       if (!to_value(boost::hana::second(acc)(layer), *sv.type, cpp, why))
-        diff = FieldDiff{sv.name, why, spec::to_string(sv.value, *sv.type)};
+        diff = FieldDiff{std::string(sv.name), why, spec::to_string(sv.value, *sv.type)};
       else if (!(cpp == sv.value))
-        diff =
-            FieldDiff{sv.name, spec::to_string(cpp, *sv.type), spec::to_string(sv.value, *sv.type)};
+        diff = FieldDiff{std::string(sv.name), spec::to_string(cpp, *sv.type),
+                         spec::to_string(sv.value, *sv.type)};
     });
   }
   if (!diff && !cpp_fields.empty())

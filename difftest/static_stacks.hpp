@@ -34,7 +34,7 @@ public:
       std::vector<LayerView> views;
       node->for_each_layer([&](const auto& layer) {
         using L = std::remove_cvref_t<decltype(layer)>;
-        views.push_back({L::name, &layer, &layer_ops<L>(), {}});
+        views.push_back({L::name, &layer, &layer_ops<L>(), nullptr});
       });
       views_.push_back(std::move(views));
     }

@@ -4,9 +4,11 @@
 #include "difftest/trace.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <concepts>
 #include <cstddef>
+#include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <iterator>
@@ -28,6 +30,10 @@ std::vector<std::byte> payload(std::uint32_t size, std::uint64_t fill) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     z ^= z >> 31;
+    if (std::endian::native == std::endian::little && i + 8 <= bytes.size()) {
+      std::memcpy(&bytes[i], &z, 8); // the same bytes as the loop below, eight at a time
+      continue;
+    }
     for (std::size_t k = 0; k < 8 && i + k < bytes.size(); ++k)
       bytes[i + k] = static_cast<std::byte>(z >> (8 * k)); // little-endian
   }

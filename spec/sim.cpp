@@ -1591,6 +1591,12 @@ public:
 
   std::vector<NamedValue> state() const {
     std::vector<NamedValue> out;
+    for (const VariableView& v : variables()) out.push_back({std::string(v.name), v.value, v.type});
+    return out;
+  }
+  std::vector<VariableView> variables() const {
+    std::vector<VariableView> out;
+    out.reserve(vars_.size());
     for (std::size_t i = 0; i < def_->params.size(); ++i)
       out.push_back({def_->params[i].name, vars_[i], def_->params[i].type.resolved});
     for (std::size_t j = 0; j < def_->states.size(); ++j)
@@ -1814,6 +1820,9 @@ public:
   [[nodiscard]] std::vector<NamedValue> state(std::size_t i) const {
     return i < layers_.size() ? layers_[i].state() : std::vector<NamedValue>{};
   }
+  [[nodiscard]] std::vector<VariableView> variables(std::size_t i) const {
+    return i < layers_.size() ? layers_[i].variables() : std::vector<VariableView>{};
+  }
   [[nodiscard]] const std::optional<Failure>& failure() const { return failure_; }
 
 private:
@@ -1895,6 +1904,9 @@ const std::string& StackSim::layer_name(std::size_t layer) const {
   return impl_->layer_name(layer);
 }
 std::vector<NamedValue> StackSim::state(std::size_t layer) const { return impl_->state(layer); }
+std::vector<VariableView> StackSim::variables(std::size_t layer) const {
+  return impl_->variables(layer);
+}
 const std::optional<Failure>& StackSim::failure() const { return impl_->failure(); }
 
 } // namespace lamina::spec

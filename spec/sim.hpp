@@ -65,6 +65,13 @@ struct NamedValue {
   [[nodiscard]] std::string to_string() const; // "A.count = 6"
 };
 
+// A variable seen in place, without a copy of its value: valid until the simulator next runs.
+struct VariableView {
+  std::string_view name;
+  const Value& value;
+  const TypeRef& type;
+};
+
 // ------------------------------------------------------------------------------ automata
 
 // An action of an automaton with its parameter values.
@@ -229,6 +236,8 @@ public:
   [[nodiscard]] const std::string& layer_name(std::size_t layer) const;
   // The parameters and state variables of layer `layer` (top = 0); empty before attach.
   [[nodiscard]] std::vector<NamedValue> state(std::size_t layer) const;
+  // The same, in place: valid until the stack next handles an event.
+  [[nodiscard]] std::vector<VariableView> variables(std::size_t layer) const;
   [[nodiscard]] const std::optional<Failure>& failure() const;
 
   class Impl;

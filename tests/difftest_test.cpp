@@ -9,7 +9,7 @@
 namespace lamina::difftest {
 namespace {
 
-const std::string kFifo = std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa";
+const std::string fifo_spec = std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa";
 
 Options quick(std::vector<std::string> impls, std::uint64_t events, std::uint64_t seed = 1) {
   Options o;
@@ -21,9 +21,9 @@ Options quick(std::vector<std::string> impls, std::uint64_t events, std::uint64_
 }
 
 TEST(Difftest, SpecStaticAndDynamicAgreeOnTheReliableFifo) {
-  const LoadedStack stack(kFifo, "ReliableFifo");
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
   const Outcome out = run(stack, quick({"spec", "static", "dynamic"}, 20'000));
-  ASSERT_FALSE(out.divergence) << out.divergence->format();
+  ASSERT_FALSE(out.divergence) << out.divergence.value().format();
   EXPECT_EQ(out.events, 20'000u);
   // Every event compares the six layers of one node, for two pairs of implementations.
   EXPECT_EQ(out.comparisons, 20'000u * 6 * 2);
@@ -31,9 +31,9 @@ TEST(Difftest, SpecStaticAndDynamicAgreeOnTheReliableFifo) {
 
 // Any seed, any group size, any network: the three implementations of every stack agree.
 RC_GTEST_PROP(Difftest, ImplementationsAgreeOnAnyNetwork, ()) {
-  static const LoadedStack reliable(kFifo, "ReliableFifo", {{"mtu", 64}});
-  static const LoadedStack clocked(kFifo, "ClockedFifo");
-  static const LoadedStack unreliable(kFifo, "Unreliable");
+  static const LoadedStack reliable(fifo_spec, "ReliableFifo", {{"mtu", 64}});
+  static const LoadedStack clocked(fifo_spec, "ClockedFifo");
+  static const LoadedStack unreliable(fifo_spec, "Unreliable");
   const LoadedStack* stacks[] = {&reliable, &clocked, &unreliable};
   const LoadedStack& stack = *stacks[*rc::gen::inRange(0, 3)];
   Options o = quick({"spec", "static", "dynamic"}, 600, *rc::gen::arbitrary<std::uint64_t>());
@@ -48,7 +48,7 @@ RC_GTEST_PROP(Difftest, ImplementationsAgreeOnAnyNetwork, ()) {
 }
 
 TEST(Difftest, TheSameSeedGivesTheSameTrace) {
-  const LoadedStack stack(kFifo, "ReliableFifo");
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
   Options o = quick({"static", "mutant:seqno_releases_one"}, 100'000, 7);
   o.shrink = false;
   const Outcome a = run(stack, o);
@@ -61,11 +61,11 @@ TEST(Difftest, TheSameSeedGivesTheSameTrace) {
 }
 
 TEST(Difftest, AWrongLayerIsCaughtLocatedAndShrunkToAMinimalTrace) {
-  const LoadedStack stack(kFifo, "ReliableFifo");
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
   const Outcome out = run(stack, quick({"static", "mutant:seqno_releases_one"}, 100'000));
   ASSERT_TRUE(out.divergence);
-  EXPECT_EQ(out.divergence->left_impl, "static");
-  EXPECT_EQ(out.divergence->right_impl, "mutant:seqno_releases_one");
+  EXPECT_EQ(out.divergence.value().left_impl, "static");
+  EXPECT_EQ(out.divergence.value().right_impl, "mutant:seqno_releases_one");
   EXPECT_LE(out.trace.events.size(), out.original_length);
   EXPECT_TRUE(out.shrink.minimal);
   // 1-minimal: without any one of its events, the trace no longer shows a divergence.
@@ -77,10 +77,10 @@ TEST(Difftest, AWrongLayerIsCaughtLocatedAndShrunkToAMinimalTrace) {
 }
 
 TEST(Difftest, AStateDivergenceNamesTheLayerTheFieldAndBothValues) {
-  const LoadedStack stack(kFifo, "ReliableFifo");
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
   const Outcome out = run(stack, quick({"spec", "mutant:top_forgets_deliveries"}, 10'000));
   ASSERT_TRUE(out.divergence);
-  const Divergence& d = *out.divergence;
+  const Divergence& d = out.divergence.value();
   EXPECT_EQ(d.kind, "state");
   EXPECT_EQ(d.layer, "Top");
   EXPECT_EQ(d.field, "delivered");
@@ -89,13 +89,13 @@ TEST(Difftest, AStateDivergenceNamesTheLayerTheFieldAndBothValues) {
 }
 
 TEST(Difftest, ASavedTraceReplaysToTheSameDivergence) {
-  const LoadedStack stack(kFifo, "ReliableFifo");
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
   const Outcome out = run(stack, quick({"static", "mutant:checksum_skips_first_byte"}, 10'000));
   ASSERT_TRUE(out.divergence);
   const Trace again = read_trace(write_trace(out.trace), "saved.trace");
   const Outcome replayed = replay(stack, again, false, {});
   ASSERT_TRUE(replayed.divergence);
-  EXPECT_EQ(replayed.divergence->format(), out.divergence->format());
+  EXPECT_EQ(replayed.divergence.value().format(), out.divergence.value().format());
   EXPECT_EQ(replayed.events, again.events.size());
 }
 
@@ -115,11 +115,11 @@ TEST(Difftest, EveryMutantIsCaught) {
 }
 
 TEST(Difftest, ImplementationsOfDifferentStacksCannotBeCompared) {
-  const LoadedStack stack(kFifo, "Unreliable");
+  const LoadedStack stack(fifo_spec, "Unreliable");
   EXPECT_THROW(run(stack, quick({"static", "mutant:seqno_first_is_one"}, 10)), std::runtime_error);
   EXPECT_THROW(run(stack, quick({"static", "fast"}, 10)), std::runtime_error);
-  EXPECT_THROW(LoadedStack(kFifo, "NoSuchStack"), std::runtime_error);
-  EXPECT_THROW(LoadedStack(kFifo, "ReliableFifo", {{"no_such_param", 1}}), std::runtime_error);
+  EXPECT_THROW(LoadedStack(fifo_spec, "NoSuchStack"), std::runtime_error);
+  EXPECT_THROW(LoadedStack(fifo_spec, "ReliableFifo", {{"no_such_param", 1}}), std::runtime_error);
 }
 
 } // namespace

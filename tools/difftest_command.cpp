@@ -72,8 +72,9 @@ private:
   double last_ = 0;
 };
 
+// Prints the divergence of `out` (which must have one) and its trace, and saves the trace.
 void print_divergence(const Outcome& out, const std::string& save) {
-  fmt::print("{}", out.divergence->format());
+  if (out.divergence) fmt::print("{}", out.divergence->format());
   const Trace& t = out.trace;
   if (out.original_length != t.events.size())
     fmt::print("minimal trace: {} events, shrunk from {} in {} runs{}\n", t.events.size(),
