@@ -6,7 +6,6 @@
 #include <map>
 #include <stdexcept>
 
-#include "components/standard_layers.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/registry.hpp"
 #include "spec/stack_string.hpp"
@@ -51,9 +50,10 @@ std::vector<std::string> declared_stacks(const std::string& spec_file) {
 }
 
 bool LoadedStack::has_integrity() const {
-  const auto layers = standard_layers().build(decl_.stack_string);
-  for (std::size_t i = 0; i < layers->depth(); ++i)
-    if (layers->layer(i).provides().covers(Guarantee::integrity)) return true;
+  for (const spec::LayerRef& ref : program_->stack(decl_.stack)->layers)
+    if (const spec::Layer* l = program_->layer(ref.layer))
+      if (std::find(l->provides.begin(), l->provides.end(), "integrity") != l->provides.end())
+        return true;
   return false;
 }
 

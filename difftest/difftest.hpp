@@ -38,7 +38,7 @@ public:
   }
   // The stack's mtu parameter, if a layer of it has one (the generator's size boundaries).
   [[nodiscard]] std::optional<std::uint32_t> mtu() const;
-  // Whether a layer of the stack provides integrity (drops damaged packets).
+  // Whether a layer of the stack provides integrity (drops damaged packets), as the spec says.
   [[nodiscard]] bool has_integrity() const;
 
 private:

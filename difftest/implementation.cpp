@@ -147,8 +147,10 @@ std::vector<std::byte> Implementation::canonical(const Msg& packet) const {
   return {bytes.begin(), bytes.end()};
 }
 
-std::unique_ptr<Implementation> make_implementation(std::string_view name, const StackDecl& stack,
-                                                    std::uint32_t nodes) {
+namespace {
+
+std::unique_ptr<Implementation> make(std::string_view name, const StackDecl& stack,
+                                     std::uint32_t nodes) {
   if (name == "spec") return std::make_unique<SpecImplementation>(stack, nodes);
   if (name == "static") return static_stacks().build(stack.stack_string, nodes);
   if (name == "dynamic")
@@ -164,6 +166,18 @@ std::unique_ptr<Implementation> make_implementation(std::string_view name, const
   }
   throw std::runtime_error(fmt::format("unknown implementation '{}' (known: {})", name,
                                        fmt::join(implementation_names(), ", ")));
+}
+
+} // namespace
+
+std::unique_ptr<Implementation> make_implementation(std::string_view name, const StackDecl& stack,
+                                                    std::uint32_t nodes) {
+  try {
+    return make(name, stack, nodes);
+  } catch (const StackError& e) {
+    throw std::runtime_error(fmt::format("the {} implementation of stack {} ({}): {}", name,
+                                         stack.stack, stack.stack_string, e.what()));
+  }
 }
 
 std::vector<std::string> implementation_names() {

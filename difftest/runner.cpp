@@ -31,7 +31,7 @@ public:
     effects_.deliveries.push_back({me_, ev.peer, std::move(ev.msg), ev.lamport});
   }
 
-  // Removes and returns the earliest pending timer `timer` due at or before `now`.
+  // Removes the earliest pending timer `timer` due at or before `now`; false if there is none.
   bool take_timer(std::uint32_t timer, Time now) {
     auto best = pending.end();
     for (auto it = pending.begin(); it != pending.end(); ++it)

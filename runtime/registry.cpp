@@ -3,8 +3,29 @@
 #include <cctype>
 #include <charconv>
 #include <fmt/format.h>
+#include <limits>
 
 namespace lamina {
+
+std::optional<std::uint64_t> parse_nanoseconds(std::string_view text, bool unit_required) {
+  std::uint64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+  std::uint64_t scale = 0;
+  if (unit == "ns" || (unit.empty() && !unit_required))
+    scale = 1;
+  else if (unit == "us")
+    scale = 1'000;
+  else if (unit == "ms")
+    scale = 1'000'000;
+  else if (unit == "s")
+    scale = 1'000'000'000;
+  if (ec != std::errc{} || ptr == text.data() || scale == 0 ||
+      n > std::numeric_limits<std::uint64_t>::max() / scale)
+    return std::nullopt;
+  return n * scale;
+}
 
 std::uint64_t LayerArgs::get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
                                   std::uint64_t max) {
@@ -32,25 +53,12 @@ Duration LayerArgs::get_duration(std::string_view key, Duration fallback, Durati
   for (Arg& a : args_) {
     if (a.key != key) continue;
     a.used = true;
-    std::uint64_t n = 0;
-    const char* end = a.value.data() + a.value.size();
-    auto [ptr, ec] = std::from_chars(a.value.data(), end, n);
-    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
-    std::uint64_t scale = 0;
-    if (unit == "ns")
-      scale = 1;
-    else if (unit == "us")
-      scale = 1'000;
-    else if (unit == "ms")
-      scale = 1'000'000;
-    else if (unit == "s")
-      scale = 1'000'000'000;
-    if (ec != std::errc{} || ptr == a.value.data() || scale == 0 ||
-        n > static_cast<std::uint64_t>(max.count()) / scale)
+    const std::optional<std::uint64_t> ns = parse_nanoseconds(a.value, true);
+    if (!ns || *ns > static_cast<std::uint64_t>(max.count()))
       throw StackError(fmt::format("column {}: {}({}={}): expected a duration such as 20ms, "
                                    "5s, 100us or 7ns, at most {}ns",
                                    a.column, layer_, a.key, a.value, max.count()));
-    const Duration d(static_cast<Duration::rep>(n * scale));
+    const Duration d(static_cast<Duration::rep>(*ns));
     if (d < min)
       throw StackError(fmt::format("column {}: {}({}={}): too short, at least {}ns", a.column,
                                    layer_, a.key, a.value, min.count()));

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,10 @@
 #include "runtime/dynamic_stack.hpp"
 
 namespace lamina {
+
+// A count with an optional time unit — 20ms, 5s, 100us, 7ns, or 7 (nanoseconds when
+// `unit_required` is false) — in nanoseconds; nullopt if it is not one or does not fit.
+std::optional<std::uint64_t> parse_nanoseconds(std::string_view text, bool unit_required);
 
 // The parameters given to one layer in a stack string, read by the layer's factory.
 class LayerArgs {

@@ -4,11 +4,13 @@
 #include <charconv>
 #include <fmt/format.h>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unistd.h>
 
 #include "difftest/difftest.hpp"
 #include "difftest/mutants.hpp"
+#include "runtime/registry.hpp"
 
 namespace lamina::tools {
 
@@ -21,24 +23,11 @@ std::pair<std::string, std::int64_t> parse_param(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw std::runtime_error(fmt::format("--param {}: expected NAME=VALUE, e.g. mtu=512", text));
-  const std::string value = text.substr(eq + 1);
-  std::int64_t n = 0;
-  const char* end = value.data() + value.size();
-  auto [ptr, ec] = std::from_chars(value.data(), end, n);
-  const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
-  std::int64_t scale = 0;
-  if (unit.empty() || unit == "ns")
-    scale = 1;
-  else if (unit == "us")
-    scale = 1'000;
-  else if (unit == "ms")
-    scale = 1'000'000;
-  else if (unit == "s")
-    scale = 1'000'000'000;
-  if (ec != std::errc{} || ptr == value.data() || scale == 0 || n < 0 || n > INT64_MAX / scale)
+  const std::optional<std::uint64_t> n = parse_nanoseconds(text.substr(eq + 1), false);
+  if (!n || *n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     throw std::runtime_error(fmt::format(
         "--param {}: expected a non-negative integer, or a duration such as 20ms", text));
-  return {text.substr(0, eq), n * scale};
+  return {text.substr(0, eq), static_cast<std::int64_t>(*n)};
 }
 
 std::string thousands(std::uint64_t n) {
