@@ -34,6 +34,7 @@ LoadedStack::LoadedStack(const std::string& spec_file, const std::string& stack,
   } catch (const spec::StackStringError& e) {
     throw std::runtime_error(fmt::format("{}: {}", spec_file, e.what()));
   }
+  packets_ = std::make_unique<PacketDecoder>(decl_);
   for (const auto& [name, value] : params_)
     decl_.args.emplace_back(name, spec::Value::integer(value));
 }
@@ -74,7 +75,7 @@ std::unique_ptr<Lockstep> start(const LoadedStack& stack, const std::vector<std:
                                 std::uint32_t nodes) {
   std::vector<std::unique_ptr<Implementation>> made;
   for (const auto& name : impls) made.push_back(make_implementation(name, stack.decl(), nodes));
-  return std::make_unique<Lockstep>(std::move(made));
+  return std::make_unique<Lockstep>(std::move(made), &stack.packets());
 }
 
 // Runs `events` on fresh implementations; the first divergence, if any.

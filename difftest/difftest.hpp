@@ -13,6 +13,7 @@
 
 #include "difftest/implementation.hpp"
 #include "difftest/network.hpp"
+#include "difftest/packet.hpp"
 #include "difftest/runner.hpp"
 #include "difftest/shrink.hpp"
 #include "difftest/trace.hpp"
@@ -32,6 +33,7 @@ public:
   LoadedStack& operator=(const LoadedStack&) = delete;
 
   [[nodiscard]] const StackDecl& decl() const { return decl_; }
+  [[nodiscard]] const PacketDecoder& packets() const { return *packets_; }
   [[nodiscard]] const std::string& spec_file() const { return file_; }
   [[nodiscard]] const std::vector<std::pair<std::string, std::int64_t>>& params() const {
     return params_;
@@ -47,6 +49,7 @@ private:
   spec::Sources sources_;
   std::optional<spec::Program> program_;
   StackDecl decl_;
+  std::unique_ptr<PacketDecoder> packets_;
 };
 
 // The stacks `spec_file` declares (not those it imports), in the order declared. Throws

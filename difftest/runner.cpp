@@ -53,7 +53,8 @@ private:
   const Implementation& impl_;
 };
 
-Lockstep::Lockstep(std::vector<std::unique_ptr<Implementation>> impls) : impls_(std::move(impls)) {
+Lockstep::Lockstep(std::vector<std::unique_ptr<Implementation>> impls, const PacketDecoder* decoder)
+    : impls_(std::move(impls)), decoder_(decoder) {
   if (impls_.size() < 2)
     throw std::invalid_argument("difftest compares at least two implementations");
   nodes_ = impls_.front()->nodes();
@@ -226,6 +227,15 @@ std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t ind
           same_bytes(a.transmits[j].canonical(), b.transmits[j].canonical()))
         continue;
       std::string where = fmt::format("packet {} of this event", j);
+      if (j < a.transmits.size() && j < b.transmits.size() && decoder_ != nullptr) {
+        const auto pa = a.transmits[j].canonical();
+        const auto pb = b.transmits[j].canonical();
+        const PacketDecoder::Difference diff = decoder_->first_difference(pa, pb);
+        d.layer = diff.layer;
+        d.detail = fmt::format("  packets:\n    {}: {}\n    {}: {}\n", d.left_impl,
+                               decoder_->describe(pa), d.right_impl, decoder_->describe(pb));
+        return diverged("network", where + ", " + diff.field, diff.left, diff.right);
+      }
       if (j < a.transmits.size() && j < b.transmits.size())
         where += ", " + first_difference(a.transmits[j].canonical(), b.transmits[j].canonical());
       return diverged("network", where, show(a, j), show(b, j));
@@ -328,8 +338,8 @@ std::string Divergence::format() const {
   if (!field.empty()) where += kind == "state" ? ", field " + field : ", " + field;
   const std::size_t w = std::max(left_impl.size(), right_impl.size());
   return fmt::format(
-      "divergence after event {} ({}): {} differs\n  at {}\n  {:<{}} : {}\n  {:<{}} : {}\n", event,
-      to_text(what_ran), kind, where, left_impl, w, left, right_impl, w, right);
+      "divergence after event {} ({}): {} differs\n  at {}\n  {:<{}} : {}\n  {:<{}} : {}\n{}",
+      event, to_text(what_ran), kind, where, left_impl, w, left, right_impl, w, right, detail);
 }
 
 } // namespace lamina::difftest

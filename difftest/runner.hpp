@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "difftest/implementation.hpp"
+#include "difftest/packet.hpp"
 #include "difftest/trace.hpp"
 
 namespace lamina::difftest {
@@ -29,6 +30,7 @@ struct Divergence {
   std::string right_impl; // the one that disagrees with it
   std::string left;       // the values on each side
   std::string right;
+  std::string detail; // more lines: the two packets decoded, for a network divergence
 
   // Several lines: the event, where, the field, both values.
   [[nodiscard]] std::string format() const;
@@ -75,8 +77,10 @@ struct PacketId {
 class Lockstep {
 public:
   // Takes the implementations to compare; the first is the reference. All must have the same
-  // number of nodes (at least 2) and the same depth.
-  explicit Lockstep(std::vector<std::unique_ptr<Implementation>> impls);
+  // number of nodes (at least 2) and the same depth. `decoder`, if given, names the header
+  // field where two packets differ; it must outlive the Lockstep.
+  explicit Lockstep(std::vector<std::unique_ptr<Implementation>> impls,
+                    const PacketDecoder* decoder = nullptr);
   Lockstep(const Lockstep&) = delete;
   Lockstep& operator=(const Lockstep&) = delete;
   ~Lockstep();
@@ -119,6 +123,7 @@ private:
   };
 
   std::vector<std::unique_ptr<Implementation>> impls_;
+  const PacketDecoder* decoder_;
   std::vector<std::vector<std::unique_ptr<Host>>> hosts_; // [impl][node]
   std::vector<Effects> effects_;                          // [impl], of the current step
   std::uint32_t nodes_ = 0;

@@ -88,6 +88,19 @@ TEST(Difftest, AStateDivergenceNamesTheLayerTheFieldAndBothValues) {
   EXPECT_NE(d.format().find("field delivered"), std::string::npos) << d.format();
 }
 
+TEST(Difftest, APacketDivergenceNamesTheLayerAndTheHeaderField) {
+  const LoadedStack stack(fifo_spec, "ReliableFifo");
+  const Outcome out = run(stack, quick({"static", "mutant:seqno_first_is_one"}, 1'000));
+  ASSERT_TRUE(out.divergence);
+  const Divergence& d = out.divergence.value();
+  EXPECT_EQ(d.kind, "network");
+  EXPECT_EQ(d.layer, "Seqno"); // not Checksum, whose CRC differs only because Seqno's header does
+  EXPECT_NE(d.field.find("Data.seq"), std::string::npos) << d.field;
+  EXPECT_EQ(d.left, "0");
+  EXPECT_EQ(d.right, "1");
+  EXPECT_NE(d.detail.find("Seqno{seq: 1}"), std::string::npos) << d.detail;
+}
+
 TEST(Difftest, ASavedTraceReplaysToTheSameDivergence) {
   const LoadedStack stack(fifo_spec, "ReliableFifo");
   const Outcome out = run(stack, quick({"static", "mutant:checksum_skips_first_byte"}, 10'000));
