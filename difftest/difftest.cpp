@@ -119,31 +119,46 @@ Trace empty_trace(const LoadedStack& stack, const std::vector<std::string>& impl
 
 } // namespace
 
-Outcome run(const LoadedStack& stack, const Options& o) {
-  Outcome out;
-  out.trace = empty_trace(stack, o.impls, o.nodes, o.seed);
+namespace {
+
+// Draws and runs up to `limit` events of the random trace of `o`; stops at a divergence.
+// Keeps the events in `out.trace` only if `keep`: a long run does not hold its trace, and a
+// failing one is drawn again up to the divergence (the same seed, the same trace).
+void drive(const LoadedStack& stack, const Options& o, std::uint64_t limit, bool keep,
+           Outcome& out) {
   NetworkOptions net = o.network;
   if (auto mtu = stack.mtu()) net.mtu = *mtu;
   if (!net.corrupt) net.corrupt = stack.has_integrity() ? 0.01 : 0.0;
   auto lockstep = start(stack, o.impls, o.nodes);
   TraceGenerator gen(o.seed, o.nodes, net);
-  std::vector<TraceEvent>& events = out.trace.events;
   const auto began = std::chrono::steady_clock::now();
-  for (std::uint64_t i = 0; i < o.events; ++i) {
-    events.push_back(gen.next());
-    out.divergence = lockstep->step(events.back(), i);
+  for (std::uint64_t i = 0; i < limit; ++i) {
+    const TraceEvent e = gen.next();
+    if (keep) out.trace.events.push_back(e);
+    out.divergence = lockstep->step(e, i);
     out.events = i + 1;
     if (out.divergence) break;
     gen.observe(*lockstep);
-    if (o.progress && (i & 0xFFFF) == 0xFFFF) o.progress({i + 1, o.events, seconds_since(began)});
+    if (o.progress && (i & 0xFFFF) == 0xFFFF) o.progress({i + 1, limit, seconds_since(began)});
   }
   out.seconds = seconds_since(began);
   out.comparisons = lockstep->comparisons();
-  if (!out.divergence) {
-    events.clear();
-    return out;
-  }
-  out.original_length = events.size();
+}
+
+} // namespace
+
+Outcome run(const LoadedStack& stack, const Options& o) {
+  Outcome out;
+  out.trace = empty_trace(stack, o.impls, o.nodes, o.seed);
+  drive(stack, o, o.events, false, out);
+  if (!out.divergence) return out;
+  Outcome again;
+  again.trace = out.trace;
+  Options quiet = o;
+  quiet.progress = nullptr;
+  drive(stack, quiet, out.events, true, again);
+  out.trace = std::move(again.trace);
+  out.original_length = out.trace.events.size();
   if (o.shrink) shrink_outcome(stack, out, o.shrink_budget);
   return out;
 }

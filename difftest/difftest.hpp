@@ -86,7 +86,8 @@ struct Outcome {
   ShrinkStats shrink;
 };
 
-// A random run of options.events events.
+// A random run of options.events events. The trace is not kept while the implementations
+// agree (a long run needs no memory for it); on a divergence it is drawn again from the seed.
 Outcome run(const LoadedStack& stack, const Options& options);
 // Runs a saved trace (its implementations, nodes and events) and, if it fails and `shrink`,
 // shrinks it.
