@@ -39,11 +39,11 @@ std::map<std::type_index, const LayerOps*>& ops_table() {
 }
 
 // A group of dynamic stacks; `swap` replaces one layer (by name) with a mutant.
-class DynamicImplementation final : public Implementation {
+class DynamicImplementation final : public NodeGroup<DynamicStack> {
 public:
   DynamicImplementation(std::string name, const std::string& stack_string, std::uint32_t nodes,
                         const Mutant* mutant)
-      : name_(std::move(name)) {
+      : NodeGroup(std::move(name)) {
     const std::vector<LayerSpec> layers = parse_stack_string(stack_string);
     bool replaced = false;
     for (std::uint32_t n = 0; n < nodes; ++n) {
@@ -80,36 +80,24 @@ public:
     }
   }
 
-  [[nodiscard]] const std::string& name() const override { return name_; }
-  [[nodiscard]] std::uint32_t nodes() const override {
-    return static_cast<std::uint32_t>(nodes_.size());
-  }
-  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
   [[nodiscard]] std::size_t depth() const override { return nodes_.front()->depth(); }
   [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
     return views_[node][layer];
   }
 
 private:
-  std::string name_;
-  std::vector<std::unique_ptr<DynamicStack>> nodes_;
   std::vector<std::vector<LayerView>> views_;
 };
 
 // The spec simulator: one StackSim per node.
-class SpecImplementation final : public Implementation {
+class SpecImplementation final : public NodeGroup<spec::StackSim> {
 public:
-  SpecImplementation(const StackDecl& stack, std::uint32_t nodes) {
+  SpecImplementation(const StackDecl& stack, std::uint32_t nodes) : NodeGroup("spec") {
     for (std::uint32_t n = 0; n < nodes; ++n)
       nodes_.push_back(std::make_unique<spec::StackSim>(*stack.program, stack.stack, stack.args));
     state_.resize(nodes_.front()->depth());
   }
 
-  [[nodiscard]] const std::string& name() const override { return name_; }
-  [[nodiscard]] std::uint32_t nodes() const override {
-    return static_cast<std::uint32_t>(nodes_.size());
-  }
-  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
   [[nodiscard]] std::size_t depth() const override { return nodes_.front()->depth(); }
   [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
     std::vector<spec::VariableView>& values = state_[layer];
@@ -125,8 +113,6 @@ public:
   }
 
 private:
-  std::string name_ = "spec";
-  std::vector<std::unique_ptr<spec::StackSim>> nodes_;
   mutable std::vector<std::vector<spec::VariableView>> state_; // of the layer last asked for
 };
 

@@ -47,6 +47,22 @@ public:
   [[nodiscard]] virtual std::optional<std::string> failure() const { return std::nullopt; }
 };
 
+// An implementation that is a group of nodes of type Node, each an Endpoint.
+template <class Node>
+class NodeGroup : public Implementation {
+public:
+  [[nodiscard]] const std::string& name() const override { return name_; }
+  [[nodiscard]] std::uint32_t nodes() const override {
+    return static_cast<std::uint32_t>(nodes_.size());
+  }
+  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
+
+protected:
+  explicit NodeGroup(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
 // What an implementation is built from: the stack as the spec declares it, and its stack
 // string for the C++ compositions.
 struct StackDecl {

@@ -23,12 +23,13 @@
 namespace lamina::difftest {
 
 template <Layer... Ls>
-class StaticImplementation final : public Implementation {
+class StaticImplementation final : public NodeGroup<lamina::stack<Ls...>> {
 public:
   using Stack = lamina::stack<Ls...>;
 
   // `layers` are the stack string's layers, top first, with their parameters.
-  StaticImplementation(const std::vector<LayerSpec>& layers, std::uint32_t nodes) {
+  StaticImplementation(const std::vector<LayerSpec>& layers, std::uint32_t nodes)
+      : NodeGroup<Stack>("static") {
     for (std::uint32_t n = 0; n < nodes; ++n) nodes_.push_back(make(layers));
     for (auto& node : nodes_) {
       std::vector<LayerView> views;
@@ -40,11 +41,6 @@ public:
     }
   }
 
-  [[nodiscard]] const std::string& name() const override { return name_; }
-  [[nodiscard]] std::uint32_t nodes() const override {
-    return static_cast<std::uint32_t>(nodes_.size());
-  }
-  [[nodiscard]] Endpoint& endpoint(PeerId node) override { return *nodes_[node]; }
   [[nodiscard]] std::size_t depth() const override { return Stack::depth; }
   [[nodiscard]] LayerView layer(PeerId node, std::size_t layer) const override {
     return views_[node][layer];
@@ -62,8 +58,7 @@ private:
     return std::unique_ptr<Stack>(new Stack{next(std::type_identity<Ls>{})...});
   }
 
-  std::string name_ = "static";
-  std::vector<std::unique_ptr<Stack>> nodes_;
+  using NodeGroup<Stack>::nodes_;
   std::vector<std::vector<LayerView>> views_;
 };
 
