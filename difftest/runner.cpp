@@ -105,9 +105,9 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
   switch (e.kind) {
   case TraceEvent::Kind::Send:
   case TraceEvent::Kind::Cast: {
-    const std::vector<std::byte> bytes = payload(e.size, e.fill);
+    const Msg message = Msg::copy_of(payload(e.size, e.fill));
     const PeerId to = e.kind == TraceEvent::Kind::Cast ? kAllPeers : e.peer;
-    for (auto& impl : impls_) impl->endpoint(e.node).send(to, Msg::copy_of(bytes));
+    for (auto& impl : impls_) impl->endpoint(e.node).send(to, message.clone());
     break;
   }
   case TraceEvent::Kind::Arrive: {
@@ -144,7 +144,8 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
 void Lockstep::keep_packets() {
   for (std::size_t j = 0; j < effects_.front().transmits.size(); ++j) {
     const Effects::Transmit& t = effects_.front().transmits[j];
-    std::vector<PacketId> ids;
+    std::vector<PacketId>& ids = receivers_;
+    ids.clear();
     for (PeerId to = 0; to < nodes_; ++to)
       if (to != t.from && (t.to == kAllPeers || t.to == to))
         ids.push_back(
@@ -195,13 +196,13 @@ std::string first_difference(std::span<const std::byte> a, std::span<const std::
 std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t index) {
   const Effects& a = effects_.front();
   for (std::size_t k = 1; k < impls_.size(); ++k) {
-    Divergence d;
-    d.event = index;
-    d.what_ran = e;
-    d.node = e.node;
-    d.left_impl = impls_.front()->name();
-    d.right_impl = impls_[k]->name();
+    Divergence d; // filled in only when there is one
     auto diverged = [&](std::string kind, std::string field, std::string left, std::string right) {
+      d.event = index;
+      d.what_ran = e;
+      d.node = e.node;
+      d.left_impl = impls_.front()->name();
+      d.right_impl = impls_[k]->name();
       d.kind = std::move(kind);
       d.field = std::move(field);
       d.left = std::move(left);
@@ -232,8 +233,8 @@ std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t ind
         const auto pb = b.transmits[j].canonical();
         const PacketDecoder::Difference diff = decoder_->first_difference(pa, pb);
         d.layer = diff.layer;
-        d.detail = fmt::format("  packets:\n    {}: {}\n    {}: {}\n", d.left_impl,
-                               decoder_->describe(pa), d.right_impl, decoder_->describe(pb));
+        d.detail = fmt::format("  packets:\n    {}: {}\n    {}: {}\n", impls_.front()->name(),
+                               decoder_->describe(pa), impls_[k]->name(), decoder_->describe(pb));
         return diverged("network", where + ", " + diff.field, diff.left, diff.right);
       }
       if (j < a.transmits.size() && j < b.transmits.size())

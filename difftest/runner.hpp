@@ -134,6 +134,7 @@ private:
   std::unordered_map<std::uint64_t, std::uint32_t> expected_;
   bool replaying_ = false;
   std::vector<PacketId> new_packets_;
+  std::vector<PacketId> receivers_; // keep_packets' scratch: the receivers of one packet
   std::uint64_t comparisons_ = 0;
 };
 
