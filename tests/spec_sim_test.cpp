@@ -467,65 +467,8 @@ TEST(SpecSimHeaders, ALayerPushesAndPopsTheSameBytesAsTheCppHeader) {
 
 // -------------------------------------------------------------------------------- layers
 
-constexpr std::string_view kNumbered = R"(
-% Per-sender FIFO order, Seqno's way: numbers per destination, early arrivals held back.
-layer Numbered
-  header Data { seq: u32 }
-  states
-    next_out: Map[Peer, u32] := {},
-    next_in: Map[Peer, u32] := {},
-    early: Map[Peer, Map[u32, Msg]] := {},
-    dropped_short: u64 := 0
-  transitions
-    input down.send(p, m)
-      eff let seq := next_out[p];
-          next_out[p] := seq +% 1;
-          emit down.send(p, push(m, Data{seq = seq}))
-    input down.cast(m)
-      eff for q in peers do
-            if q ≠ me then
-              let seq := next_out[q];
-              next_out[q] := seq +% 1;
-              emit down.send(q, push(m, Data{seq = seq}))
-            fi
-          od
-    input up.deliver(p, m)
-      eff if ¬fits(m, Data) then dropped_short := dropped_short + 1
-          else
-            let seq := top(m, Data).seq;
-            if seq = next_in[p] then
-              next_in[p] := seq +% 1;
-              emit up.deliver(p, pop(m, Data));
-              for k in keys(early[p]) do
-                if k = next_in[p] then
-                  let waiting := early[p][k];
-                  early[p] := remove(early[p], k);
-                  next_in[p] := next_in[p] +% 1;
-                  emit up.deliver(p, waiting, lamport = 0)
-                fi
-              od
-            else early[p][seq] := pop(m, Data)
-            fi
-          fi
-  ccp up.deliver: fits(m, Data) ∧ top(m, Data).seq = next_in[p] ∧ empty(early[p])
-
-% Marks packets with a format byte and drops the ones without it.
-layer Mark
-  header Marker { format: u8 }
-  states
-    dropped: u64 := 0
-  transitions
-    input down.send(p, m)
-      eff emit down.send(p, push(m, Marker{format = 76}))
-    input down.cast(m)
-      eff emit down.cast(push(m, Marker{format = 76}))
-    input up.deliver(p, m)
-      eff if fits(m, Marker) ∧ top(m, Marker).format = 76 then emit up.deliver(p, pop(m, Marker))
-          else dropped := dropped + 1
-          fi
-
-stack Two = Numbered : Mark
-)";
+// tests/specs/numbered.ioa: layers Numbered and Mark, and stack Two = Numbered : Mark.
+std::unique_ptr<Loaded> load_numbered() { return load_file("tests/specs/numbered.ioa"); }
 
 // Packet `text` numbered `seq`, as Numbered (and C++ Seqno) send it.
 std::vector<std::byte> numbered(std::uint32_t seq, std::string_view text) {
@@ -552,7 +495,7 @@ LayerOutput up_deliver(PeerId from, std::vector<std::byte> msg, std::uint64_t la
 }
 
 TEST(SpecSimLayer, NumbersMessagesPerDestinationAndCarriesTheEventsLamport) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   LayerSim sim(l->program, "Numbered");
   EXPECT_EQ(sim.down_send(1, bytes("a"), 11, Time{}),
@@ -566,7 +509,7 @@ TEST(SpecSimLayer, NumbersMessagesPerDestinationAndCarriesTheEventsLamport) {
 }
 
 TEST(SpecSimLayer, ACastBecomesOneSendPerOtherMemberLikeSeqno) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   LayerSim sim(l->program, "Numbered", {}, /*me=*/1, /*group_size=*/4);
   const auto out = sim.down_cast(bytes("all"), 0, Time{});
@@ -576,7 +519,7 @@ TEST(SpecSimLayer, ACastBecomesOneSendPerOtherMemberLikeSeqno) {
 }
 
 TEST(SpecSimLayer, HoldsBackALaterMessageUntilTheGapIsFilled) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   LayerSim sim(l->program, "Numbered");
   EXPECT_TRUE(sim.up_deliver(0, numbered(1, "second"), 5, Time{}).empty());
@@ -596,7 +539,7 @@ TEST(SpecSimLayer, HoldsBackALaterMessageUntilTheGapIsFilled) {
 }
 
 TEST(SpecSimLayer, APacketTooShortForItsHeaderIsCountedNotACrash) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   LayerSim sim(l->program, "Numbered");
   EXPECT_TRUE(sim.up_deliver(0, bytes("ab"), 0, Time{}).empty());
@@ -659,7 +602,7 @@ TEST(SpecSimLayer, TimersAreOutputsWithTheirDelay) {
 }
 
 TEST(SpecSimLayer, UnknownLayerOrParameterIsRefusedWithItsName) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   EXPECT_THROW(LayerSim(l->program, "Numberd"), SimError);
   try {
@@ -690,7 +633,7 @@ TEST(SpecSimLayer, LamportClockSpecStampsLikeTheCppLayer) {
 // --------------------------------------------------------------------------------- stacks
 
 TEST(SpecSimStack, ATwoLayerSpecStackDeliversAMessageEndToEndOnSimNet) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   SimNet net(1, 2, LinkConfig{.delay = std::chrono::microseconds(50)});
   StackSim a(l->program, "Two");
@@ -900,7 +843,7 @@ TEST(SpecSimStack, FoundationSpecsBehaveLikeTheCppLayersPacketForPacket) {
 }
 
 TEST(SpecSimStack, AnUnknownStackOrLayerArgumentIsRefused) {
-  auto l = load_spec(std::string(kNumbered));
+  auto l = load_numbered();
   ASSERT_TRUE(l);
   EXPECT_THROW(StackSim(l->program, "Three"), SimError);
   EXPECT_THROW(StackSim(l->program, "Two", {{"mtu", Value::integer(3)}}), SimError);

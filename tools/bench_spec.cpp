@@ -20,72 +20,13 @@ namespace {
 using namespace lamina;
 using namespace lamina::spec;
 
-// Seqno as components/seqno.ioa has it (send, cast, in-order delivery with early arrivals held
-// back), and a one-byte marker below it for the stack benchmark.
-constexpr std::string_view kSpec = R"(
-layer Numbered
-  header Data { seq: u32 }
-  states
-    next_out: Map[Peer, u32] := {},
-    next_in: Map[Peer, u32] := {},
-    early: Map[Peer, Map[u32, Msg]] := {},
-    dropped_short: u64 := 0
-  transitions
-    input down.send(p, m)
-      eff let seq := next_out[p];
-          next_out[p] := seq +% 1;
-          emit down.send(p, push(m, Data{seq = seq}))
-    input down.cast(m)
-      eff for q in peers do
-            if q ≠ me then
-              let seq := next_out[q];
-              next_out[q] := seq +% 1;
-              emit down.send(q, push(m, Data{seq = seq}))
-            fi
-          od
-    input up.deliver(p, m)
-      eff if ¬fits(m, Data) then dropped_short := dropped_short + 1
-          else
-            let seq := top(m, Data).seq;
-            if seq = next_in[p] then
-              next_in[p] := seq +% 1;
-              emit up.deliver(p, pop(m, Data));
-              for k in keys(early[p]) do
-                if k = next_in[p] then
-                  let waiting := early[p][k];
-                  early[p] := remove(early[p], k);
-                  next_in[p] := next_in[p] +% 1;
-                  emit up.deliver(p, waiting, lamport = 0)
-                fi
-              od
-            else early[p][seq] := pop(m, Data)
-            fi
-          fi
-  ccp up.deliver: fits(m, Data) ∧ top(m, Data).seq = next_in[p] ∧ empty(early[p])
-
-layer Mark
-  header Marker { format: u8 }
-  states
-    dropped: u64 := 0
-  transitions
-    input down.send(p, m)
-      eff emit down.send(p, push(m, Marker{format = 76}))
-    input down.cast(m)
-      eff emit down.cast(push(m, Marker{format = 76}))
-    input up.deliver(p, m)
-      eff if fits(m, Marker) ∧ top(m, Marker).format = 76 then emit up.deliver(p, pop(m, Marker))
-          else dropped := dropped + 1
-          fi
-
-stack Two = Numbered : Mark
-)";
-
 // The program, loaded once; exits with the diagnostics if it does not load.
 const Program& program() {
   static Sources sources;
   static Diagnostics diags(sources);
+  // Numbered (Seqno's numbering and holding back), Mark below it, stack Two = Numbered : Mark.
   static const std::optional<Program> p =
-      load_text("bench.ioa", std::string(kSpec), sources, diags);
+      load(std::string(LAMINA_SOURCE_DIR) + "/tests/specs/numbered.ioa", sources, diags);
   if (!p) {
     std::fprintf(stderr, "lamina_spec_bench: the benchmark's spec does not load:\n%s",
                  diags.format().c_str());
