@@ -127,6 +127,21 @@ TEST(Difftest, EveryMutantIsCaught) {
   }
 }
 
+TEST(Difftest, DamagesPacketsOnlyForAStackThatCanTellADamagedOne) {
+  EXPECT_TRUE(LoadedStack(fifo_spec, "ReliableFifo").has_integrity()); // it has Checksum
+  const LoadedStack bare(std::string(LAMINA_SOURCE_DIR) + "/tests/specs/seqno.ioa", "Fifo");
+  EXPECT_FALSE(bare.has_integrity());
+}
+
+TEST(Difftest, StackParametersReachEveryImplementation) {
+  const LoadedStack stack(fifo_spec, "ReliableFifo", {{"mtu", 300}, {"timeout", 5'000'000}});
+  EXPECT_EQ(stack.mtu(), 300u);
+  EXPECT_EQ(stack.decl().stack_string,
+            "Top:Frag(mtu=300):Seqno:Retransmit(timeout=5000000ns):Checksum:Bottom");
+  const Outcome out = run(stack, quick({"spec", "static", "dynamic"}, 3'000));
+  EXPECT_FALSE(out.divergence) << out.divergence.value().format();
+}
+
 TEST(Difftest, ImplementationsOfDifferentStacksCannotBeCompared) {
   const LoadedStack stack(fifo_spec, "Unreliable");
   EXPECT_THROW(run(stack, quick({"static", "mutant:seqno_first_is_one"}, 10)), std::runtime_error);
