@@ -57,8 +57,7 @@ public:
   [[nodiscard]] bool ccp_down(const Event& ev) const { return ev.msg.size() <= mtu; }
   // Up: straight for a whole message while nothing is being reassembled from its sender.
   [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
-    const Partial* p = partial.find(ev.peer);
-    return h.count == 1 && h.index == 0 && (p == nullptr || p->count == 0);
+    return h.count == 1 && h.index == 0 && partial.get(ev.peer).count == 0;
   }
 
   template <class Ports>

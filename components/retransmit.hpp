@@ -59,10 +59,8 @@ public:
   [[nodiscard]] bool ccp_down(const Event& ev) const { return ev.type == EventType::Send; }
   // Up: the next data in order with no gap behind it (it is acked and passed up at once).
   [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
-    const std::uint32_t* below = received_below.find(ev.peer);
-    const auto* above = received_above.find(ev.peer);
-    return h.kind == Kind::data && h.id == (below ? *below : 0) &&
-           (above == nullptr || above->empty());
+    return h.kind == Kind::data && h.id == received_below.get(ev.peer) &&
+           received_above.get(ev.peer).empty();
   }
 
   template <class Ports>

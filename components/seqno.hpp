@@ -37,9 +37,7 @@ public:
   [[nodiscard]] bool ccp_down(const Event& ev) const { return ev.type == EventType::Send; }
   // Up: the expected number, and nothing waiting behind it.
   [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
-    const std::uint32_t* expected = next_in.find(ev.peer);
-    const auto* waiting = early.find(ev.peer);
-    return h.seq == (expected ? *expected : 0) && (waiting == nullptr || waiting->empty());
+    return h.seq == next_in.get(ev.peer) && early.get(ev.peer).empty();
   }
 
   template <class Ports>

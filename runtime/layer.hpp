@@ -126,6 +126,11 @@ public:
   [[nodiscard]] const T* find(PeerId p) const {
     return p < entries_.size() ? &entries_[p] : nullptr;
   }
+  // The entry of `p` without adding it: what operator[] would read, T{} if never touched.
+  [[nodiscard]] const T& get(PeerId p) const {
+    static const T untouched{};
+    return p < entries_.size() ? entries_[p] : untouched;
+  }
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }

@@ -118,6 +118,35 @@ public:
 
   [[nodiscard]] Host& host() const { return *host_; }
 
+  // Hands `ev` to layer I's down (or up) handler: the layered path from layer I on, for a fused
+  // stack whose bypass gives way at that layer.
+  template <std::size_t I>
+  void enter_down(Event& ev) {
+    Ports<I> io(*this);
+    layer<I>().down(ev, io);
+  }
+  template <std::size_t I>
+  void enter_up(Event& ev) {
+    Ports<I> io(*this);
+    layer<I>().up(ev, io);
+  }
+  // Hands `ev` to the transport as layer I would pass it down, or to the application as layer
+  // I would pass it up: what layer I's `io.down(ev)` or `io.up(ev)` does.
+  template <std::size_t I>
+  void leave_down(Event& ev) {
+    if constexpr (I + 1 == depth)
+      host_->transmit(ev.type == EventType::Cast ? kAllPeers : ev.peer, std::move(ev.msg));
+    else
+      enter_down<I + 1>(ev);
+  }
+  template <std::size_t I>
+  void leave_up(Event& ev) {
+    if constexpr (I == 0)
+      host_->deliver(ev);
+    else
+      enter_up<I - 1>(ev);
+  }
+
 private:
   // What a handler of layer I sees of its neighbours and of the host.
   template <std::size_t I>
@@ -134,33 +163,6 @@ private:
   private:
     stack& s_;
   };
-
-  template <std::size_t I>
-  void enter_down(Event& ev) {
-    Ports<I> io(*this);
-    layer<I>().down(ev, io);
-  }
-  template <std::size_t I>
-  void enter_up(Event& ev) {
-    Ports<I> io(*this);
-    layer<I>().up(ev, io);
-  }
-  // An event leaves layer I downward: to layer I+1, or from the last layer to the wire.
-  template <std::size_t I>
-  void leave_down(Event& ev) {
-    if constexpr (I + 1 == depth)
-      host_->transmit(ev.type == EventType::Cast ? kAllPeers : ev.peer, std::move(ev.msg));
-    else
-      enter_down<I + 1>(ev);
-  }
-  // An event leaves layer I upward: to layer I-1, or from the first layer to the application.
-  template <std::size_t I>
-  void leave_up(Event& ev) {
-    if constexpr (I == 0)
-      host_->deliver(ev);
-    else
-      enter_up<I - 1>(ev);
-  }
 
   template <std::size_t I>
   void expire_at(std::uint32_t timer, Event& ev) {
