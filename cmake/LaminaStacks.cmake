@@ -1,8 +1,10 @@
-# lamina_add_stack(<target> SPEC <file.ioa> [SPEC <file.ioa> ...] [STACK <name> ...])
+# lamina_add_stack(<target> SPEC <file.ioa> [SPEC <file.ioa> ...] [STACK <name> ...]
+#                  [MUTANTS <file.mutant> ...])
 #
 # Compiles the static composition (lamina::stack<Top, ..., Bottom>) of every stack declared in
 # the SPEC files, or only of the stacks named by STACK, and registers each with difftest's
-# static_stacks(), so that difftest and the tests can run "static" for those stacks.
+# static_stacks(), so that difftest and the tests can run "static" for those stacks; and runs
+# lamina-opt to fuse each of those stacks, registering the fused stacks as "fused".
 #
 # <target> is an OBJECT library whose one source, <target>_static.cpp in the build directory,
 # lamina-stackgen writes from the specs (see difftest/stackgen.cpp for how a spec layer names
@@ -16,7 +18,7 @@
 # that does not check, or a layer without a C++ header, fails the build with the diagnostics
 # at the stack declaration.
 function(lamina_add_stack target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SPEC;STACK")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SPEC;STACK;MUTANTS")
   if(NOT arg_SPEC)
     message(FATAL_ERROR "lamina_add_stack(${target}): give at least one SPEC <file.ioa>")
   endif()
@@ -52,6 +54,22 @@ function(lamina_add_stack target)
     DEPENDS lamina-stackgen ${inputs}
     COMMENT "Generating the static stacks of ${target}"
     VERBATIM)
-  add_library(${target} OBJECT "${output}")
+  # The fused stacks: lamina-opt writes a header per stack beside this file, which includes them
+  # and registers each with difftest as "fused"; and the MUTANTS of that generated code (see
+  # optimizer/README.md), each registered as "fused-mutant:<name>".
+  set(fused "${CMAKE_CURRENT_BINARY_DIR}/${target}_fused.cpp")
+  set(mutant_options "")
+  if(arg_MUTANTS)
+    set(mutant_options --mutants ${arg_MUTANTS})
+  endif()
+  add_custom_command(
+    OUTPUT "${fused}"
+    COMMAND lamina-opt --source-dir "${PROJECT_SOURCE_DIR}" --registry "${fused}" ${specs}
+            ${stack_options} ${mutant_options}
+    DEPENDS lamina-opt ${inputs} ${arg_MUTANTS}
+    COMMENT "Fusing the stacks of ${target} (lamina-opt)"
+    VERBATIM)
+  add_library(${target} OBJECT "${output}" "${fused}")
+  target_include_directories(${target} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}")
   target_link_libraries(${target} PUBLIC lamina_difftest)
 endfunction()

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/registry.hpp"
 #include "spec/stack_string.hpp"
@@ -209,6 +210,37 @@ std::vector<MutantResult> run_mutants(const std::vector<const LoadedStack*>& sta
       r.minimal_length = out.trace.events.size();
       r.divergence = out.divergence;
       if (r.caught) break;
+    }
+    if (each) each(r);
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+std::vector<MutantResult> run_fused_mutants(const std::vector<const LoadedStack*>& stacks,
+                                            const Options& o,
+                                            const std::function<void(const MutantResult&)>& each) {
+  std::vector<MutantResult> results;
+  for (const std::string& kind : fused_stacks().kinds("fused-mutant:")) {
+    MutantResult r;
+    r.name = kind.substr(std::string_view("fused-mutant:").size());
+    r.layer = "generated";
+    r.description = fused_stacks().description(kind);
+    const std::vector<std::string> strings = fused_stacks().stack_strings(kind);
+    for (const LoadedStack* stack : stacks) {
+      if (std::find(strings.begin(), strings.end(), stack->decl().stack_string) == strings.end())
+        continue;
+      Options mo = o;
+      mo.impls = {o.impls.front(), kind};
+      mo.progress = nullptr;
+      const Outcome out = run(*stack, mo);
+      r.applicable = true;
+      r.stack = stack->decl().stack;
+      r.caught = out.divergence.has_value();
+      r.events_to_catch = out.events;
+      r.minimal_length = out.trace.events.size();
+      r.divergence = out.divergence;
+      break;
     }
     if (each) each(r);
     results.push_back(std::move(r));

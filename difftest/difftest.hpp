@@ -106,6 +106,12 @@ struct MutantResult {
   std::size_t minimal_length = 0;    // events in the shrunk trace
   std::optional<Divergence> divergence;
 };
+// Runs every mutant of the generated code ("fused-mutant:NAME", optimizer/mutants/*.mutant)
+// against options.impls.front() on the stack it was made for, if `stacks` has it. The result's
+// `layer` is "generated".
+std::vector<MutantResult> run_fused_mutants(const std::vector<const LoadedStack*>& stacks,
+                                            const Options& options,
+                                            const std::function<void(const MutantResult&)>& each);
 // Runs every mutant against options.impls.front() on each of `stacks` that has its layer, in
 // order, until one run catches it; each run is at most options.events events. `each` is told
 // of every result as it comes.

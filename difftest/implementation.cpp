@@ -13,6 +13,7 @@
 #include "components/seqno.hpp"
 #include "components/standard_layers.hpp"
 #include "components/top.hpp"
+#include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
 #include "difftest/static_stacks.hpp"
 #include "runtime/dynamic_stack.hpp"
@@ -135,12 +136,39 @@ std::vector<std::byte> Implementation::canonical(const Msg& packet) const {
 
 namespace {
 
+// The fused build of `kind` ("fused", "hand-fused") for the stack's string, parameters included.
+std::unique_ptr<Implementation> make_fused(std::string_view kind, const StackDecl& stack,
+                                           std::uint32_t nodes) {
+  if (auto impl = fused_stacks().build(kind, stack.stack_string, nodes)) return impl;
+  const std::vector<std::string> built = fused_stacks().stack_strings(kind);
+  const std::string have = built.empty() ? "none" : fmt::format("{}", fmt::join(built, "; "));
+  if (kind.starts_with("fused-mutant:"))
+    throw std::runtime_error(fmt::format(
+        "no {} of stack {}: mutants of the generated code (optimizer/mutants/*.mutant) exist "
+        "only for the stacks they name; fused mutants compiled: {}",
+        kind, stack.stack, fmt::join(fused_stacks().kinds("fused-mutant:"), ", ")));
+  if (kind == "fused")
+    throw std::runtime_error(fmt::format(
+        "no fused build of stack {} with the stack string {}: lamina-opt generates a fused stack "
+        "for each stack declared in a spec given to lamina_add_stack() in CMake (see "
+        "stacks/CMakeLists.txt), for its parameters as they are there; declare it there, or "
+        "drop the --param that changes them, and rebuild. Fused builds compiled: {}",
+        stack.stack, stack.stack_string, have));
+  throw std::runtime_error(fmt::format(
+      "no hand-fused build of stack {} with the stack string {}: the hand-fused stack "
+      "(stacks/fifo/hand_fused.hpp) exists only for ReliableFifo at its default parameters. "
+      "Hand-fused builds compiled: {}",
+      stack.stack, stack.stack_string, have));
+}
+
 std::unique_ptr<Implementation> make(std::string_view name, const StackDecl& stack,
                                      std::uint32_t nodes) {
   if (name == "spec") return std::make_unique<SpecImplementation>(stack, nodes);
   if (name == "static") return static_stacks().build(stack.stack_string, nodes);
   if (name == "dynamic")
     return std::make_unique<DynamicImplementation>("dynamic", stack.stack_string, nodes, nullptr);
+  if (name == "fused" || name == "hand-fused" || name.starts_with("fused-mutant:"))
+    return make_fused(name, stack, nodes);
   if (name.starts_with("mutant:")) {
     const std::string_view which = name.substr(7);
     const Mutant* m = find_mutant(which);
@@ -167,7 +195,7 @@ std::unique_ptr<Implementation> make_implementation(std::string_view name, const
 }
 
 std::vector<std::string> implementation_names() {
-  return {"spec", "static", "dynamic", "mutant:NAME"};
+  return {"spec", "static", "dynamic", "fused", "hand-fused", "mutant:NAME", "fused-mutant:NAME"};
 }
 
 } // namespace lamina::difftest

@@ -117,6 +117,11 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
     const bool last = --p.arrivals_left == 0;
     for (std::size_t i = 0; i < impls_.size(); ++i) {
       Msg m = last ? std::move(p.copies[i]) : p.copies[i].clone();
+      // A damaged compressed packet has no layered counterpart to compare with: an
+      // implementation with a wire format of its own gets the layered packet, damaged alike,
+      // and its layered path must treat it as the layered stacks do.
+      if (e.damage.kind != Damage::Kind::None && impls_[i]->own_wire_format())
+        m = Msg::copy_of(impls_[i]->canonical(m));
       if (e.damage.kind == Damage::Kind::Flip && e.damage.offset < m.size())
         m.bytes()[e.damage.offset] ^= std::byte{e.damage.mask};
       else if (e.damage.kind == Damage::Kind::Truncate && e.damage.offset < m.size())
@@ -149,7 +154,7 @@ void Lockstep::keep_packets() {
     for (PeerId to = 0; to < nodes_; ++to)
       if (to != t.from && (t.to == kAllPeers || t.to == to))
         ids.push_back(
-            {t.from, to, link_count_[std::size_t{t.from} * nodes_ + to]++, t.wire.size()});
+            {t.from, to, link_count_[std::size_t{t.from} * nodes_ + to]++, t.canonical().size()});
     for (std::size_t r = 0; r < ids.size(); ++r) {
       std::uint32_t arrivals = 0;
       if (replaying_) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "difftest/difftest.hpp"
+#include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/registry.hpp"
 
@@ -83,15 +84,16 @@ void print_divergence(const Outcome& out, const std::string& save) {
   fmt::print("saved to {}; run it again with: lamina difftest --replay {}\n", save, save);
 }
 
-int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options& o) {
+int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options& o, bool fused) {
   std::vector<std::string> names;
   for (const LoadedStack* s : stacks) names.push_back(s->decl().stack);
-  fmt::print("mutants of the layers, each against {} on the stacks {} until one catches it; at "
+  fmt::print("mutants of the {}, each against {} on the stacks {} until one catches it; at "
              "most {} events a run, seed {}:\n",
-             o.impls.front(), fmt::join(names, ", "), thousands(o.events), o.seed);
+             fused ? "generated code (lamina-opt)" : "layers", o.impls.front(),
+             fmt::join(names, ", "), thousands(o.events), o.seed);
   std::vector<std::uint64_t> caught_after;
   std::size_t applicable = 0;
-  run_mutants(stacks, o, [&](const MutantResult& r) {
+  (fused ? run_fused_mutants : run_mutants)(stacks, o, [&](const MutantResult& r) {
     if (!r.applicable) {
       fmt::print("  {:<31} {:<12} not applicable: no stack has {}\n", r.name, r.layer, r.layer);
       return;
@@ -126,7 +128,8 @@ int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options&
 CLI::App* add_difftest_command(CLI::App& app, DifftestOptions& o) {
   auto* cmd = app.add_subcommand(
       "difftest",
-      "run the implementations of a stack (spec simulator, static and dynamic composition) on "
+      "run the implementations of a stack (spec simulator, static and dynamic composition, fused) "
+      "on "
       "the same random trace and compare them after every event: deliveries, packets, timers "
       "and the state of every layer; on a divergence, shrink the trace and save it (exit 1)");
   cmd->add_option("file", o.file, "the spec file declaring the stack (.ioa)")
@@ -135,7 +138,8 @@ CLI::App* add_difftest_command(CLI::App& app, DifftestOptions& o) {
                   "the name of a stack declared in FILE (default: every stack FILE declares)");
   cmd->add_option("--impl", o.impls,
                   "implementations to compare, the first the reference: spec, static, dynamic, "
-                  "mutant:NAME (default spec,static,dynamic; with --mutants, static)")
+                  "fused, hand-fused, mutant:NAME, fused-mutant:NAME (default spec,static,dynamic; "
+                  "with --mutants or --fused-mutants, static)")
       ->delimiter(',');
   cmd->add_option("--param", o.params, "a stack parameter, NAME=VALUE (e.g. mtu=512, timeout=5ms)");
   cmd->add_option("--events", o.events, "events in the random trace")
@@ -164,6 +168,9 @@ CLI::App* add_difftest_command(CLI::App& app, DifftestOptions& o) {
   cmd->add_flag("--mutants", o.mutants,
                 "run every mutant of the stack's layers against the first --impl and report "
                 "which were caught, and after how many events");
+  cmd->add_flag("--fused-mutants", o.fused_mutants,
+                "run every mutant of lamina-opt's generated code (optimizer/mutants) against the "
+                "first --impl on the stack it was made for, and report which were caught");
   cmd->add_flag("--list-mutants", o.list_mutants, "list the mutants and exit");
   return cmd;
 }
@@ -172,6 +179,8 @@ int difftest_command(DifftestOptions o) {
   if (o.list_mutants) {
     for (const Mutant& m : mutants())
       fmt::print("{:<28} {:<12} {}\n", m.name, m.layer, m.description);
+    for (const std::string& kind : fused_stacks().kinds("fused-mutant:"))
+      fmt::print("{:<28} {:<12} {}\n", kind, "generated", fused_stacks().description(kind));
     return 0;
   }
   const auto shrink_budget = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -201,8 +210,9 @@ int difftest_command(DifftestOptions o) {
   Options run_options;
   run_options.impls = o.impls;
   if (run_options.impls.empty())
-    run_options.impls = o.mutants ? std::vector<std::string>{"static"}
-                                  : std::vector<std::string>{"spec", "static", "dynamic"};
+    run_options.impls = o.mutants || o.fused_mutants
+                            ? std::vector<std::string>{"static"}
+                            : std::vector<std::string>{"spec", "static", "dynamic"};
   run_options.events = o.events;
   run_options.seed = o.seed;
   run_options.nodes = o.nodes;
@@ -213,7 +223,7 @@ int difftest_command(DifftestOptions o) {
       std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(o.jitter_ms));
   run_options.shrink = !o.no_shrink;
   run_options.shrink_budget = shrink_budget;
-  if (!o.mutants && run_options.impls.size() < 2) {
+  if (!o.mutants && !o.fused_mutants && run_options.impls.size() < 2) {
     fmt::print(stderr, "lamina: error: --impl needs at least two implementations to compare\n");
     return 2;
   }
@@ -225,14 +235,14 @@ int difftest_command(DifftestOptions o) {
     fmt::print(stderr, "lamina: error: {} declares no stack\n", o.file);
     return 2;
   }
-  if (o.mutants) {
+  if (o.mutants || o.fused_mutants) {
     std::vector<std::unique_ptr<LoadedStack>> loaded;
     std::vector<const LoadedStack*> stacks;
     for (const std::string& name : names) {
       loaded.push_back(std::make_unique<LoadedStack>(o.file, name, params));
       stacks.push_back(loaded.back().get());
     }
-    return run_mutant_set(stacks, run_options);
+    return run_mutant_set(stacks, run_options, o.fused_mutants);
   }
   for (const std::string& name : names) {
     const LoadedStack stack(o.file, name, params);

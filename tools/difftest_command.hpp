@@ -26,6 +26,7 @@ struct DifftestOptions {
   bool no_shrink = false;
   double shrink_seconds = 60;
   bool mutants = false;
+  bool fused_mutants = false;
   bool list_mutants = false;
 };
 

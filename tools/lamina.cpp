@@ -16,6 +16,7 @@
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/bench_command.hpp"
 #include "tools/difftest_command.hpp"
 #include "tools/spec_commands.hpp"
 
@@ -324,6 +325,9 @@ int main(int argc, char** argv) try {
   tools::DifftestOptions difftest_opts;
   auto* difftest_cmd = tools::add_difftest_command(app, difftest_opts);
 
+  tools::BenchOptions bench_opts;
+  auto* bench_cmd = tools::add_bench_command(app, bench_opts);
+
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
 
@@ -341,6 +345,8 @@ int main(int argc, char** argv) try {
   }
   if (*node_cmd) return node(node_opts);
   if (*difftest_cmd) return tools::difftest_command(difftest_opts);
+  if (*bench_cmd)
+    return tools::bench_command(bench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*layers_cmd) {
     for (const auto& [name, params] : standard_layers().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

@@ -1,0 +1,746 @@
+#include "optimizer/collapse.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <functional>
+#include <set>
+
+#include "optimizer/passes.hpp"
+
+namespace lamina::opt {
+
+namespace {
+
+NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f) {
+  if (!n) return n;
+  NodeRef c = n->copy();
+  for (auto& k : c->kids) k = transform(k, f);
+  return f(c);
+}
+
+// Whether `n` returns from the function it is in (a helper inlined as a lambda has its own).
+bool has_return(const NodeRef& n) {
+  if (!n || n->kind == Kind::Inlined) return false;
+  if (n->kind == Kind::Return) return true;
+  for (const auto& k : n->kids)
+    if (has_return(k)) return true;
+  return false;
+}
+
+bool mentions_word(const std::string& text, const std::string& word) {
+  for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    auto ident = [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
+    };
+    const bool before =
+        at > 0 && (ident(text[at - 1]) || text[at - 1] == ':' || text[at - 1] == '.');
+    const bool after = at + word.size() < text.size() && ident(text[at + word.size()]);
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
+bool mentions_local(const NodeRef& n, const std::string& name) {
+  if (!n) return false;
+  if ((n->kind == Kind::Local || n->kind == Kind::Pop) && n->name == name) return true;
+  if (n->kind == Kind::Text && mentions_word(n->text, name)) return true;
+  for (const auto& k : n->kids)
+    if (mentions_local(k, name)) return true;
+  return false;
+}
+
+// The per-layer pipeline: lower (done by the front end), inline, params, fold.
+struct Prepared {
+  NodeRef lowered, inlined, params, folded;
+  NodeRef ccp; // bound, parameters substituted
+};
+
+Prepared prepare(const StackLayer& l, bool down, const FoldContext& base) {
+  const LayerModel& m = *l.model;
+  const Handler& h = down ? m.down : m.up;
+  Prepared p;
+  p.lowered = h.body;
+  if (h.event != "ev") p.lowered = rename_local(p.lowered, h.event, local("ev"));
+  p.inlined = inline_helpers(p.lowered, m);
+  p.params = substitute_params(p.inlined, l.params);
+  p.ccp = substitute_params(bind_ccp(down ? m.ccp_down : m.ccp_up, "ev"), l.params);
+  FoldContext ctx = base;
+  ctx.assume = p.ccp;
+  ctx.header_size = m.header_size;
+  for (const HeaderField& f : m.header_fields) ctx.header_fields.push_back(f.name);
+  p.folded = fold(p.params, ctx);
+  return p;
+}
+
+class Generator {
+public:
+  explicit Generator(const StackInput& in) : in_(in) {}
+
+  Generated run();
+
+private:
+  struct Field {
+    std::size_t layer;
+    const HeaderField* field;
+    NodeRef value; // a constant, or Local("f.<var>_<field>")
+  };
+
+  [[nodiscard]] std::size_t depth() const { return in_.layers.size(); }
+  const LayerModel& model(std::size_t i) const { return *in_.layers[i].model; }
+  [[nodiscard]] std::string var_of(std::size_t i, const std::string& field) const {
+    return fmt::format("f.{}_{}", in_.layers[i].var, field);
+  }
+
+  void problem(Explanation::Direction& d, const std::string& who, const NodeRef& n,
+               const std::string& why) {
+    const std::string where = n && !n->where.empty() ? n->where : model_where_;
+    d.why_not.push_back(fmt::format("{}: {}", who, why));
+    diags_.push_back(
+        {Diagnostic::Level::warning, where,
+         fmt::format("lamina-opt cannot collapse {}: {}; it stays on the layered path", who, why)});
+    d.collapsed = false;
+  }
+
+  // Pushes, as code, the layered header of layer i with the values the fields have.
+  std::string push_layered(std::size_t i, const std::string& msg) {
+    std::string values;
+    for (const Field& f : fields_)
+      if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
+    return fmt::format("{}.push({}::Header{{{}}});\n", msg, model(i).qualified, values);
+  }
+
+  // Down: the code of layer i on the bypass, and of the layers below it.
+  std::string chain_down(std::size_t i, Explanation::Direction& d);
+  std::string transmit(Explanation::Direction& d);
+  // Up: the code of layer i on the bypass, and of the layers above it.
+  std::string chain_up(std::size_t i, Explanation::Direction& d);
+
+  // Rewrites what the bypass does differently from the layer: neighbours, the host, the message.
+  NodeRef rewrite(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
+                  Explanation::Direction& d, const std::string& who, std::string& before);
+  // Makes the physical message hold at least `need` layered bytes in front of the payload.
+  std::string materialise_down(std::int64_t need);
+  std::string materialise_up(std::int64_t need);
+
+  std::string aliases(std::size_t i, const std::string& code) {
+    std::string out;
+    for (const std::string& t : model(i).nested_types)
+      if (mentions_word(code, t))
+        out += fmt::format("using {} = {}::{};\n", t, model(i).qualified, t);
+    return out;
+  }
+
+  const StackInput& in_;
+  std::vector<Prepared> down_, up_;
+  std::vector<Field> fields_;       // every field of every header the down bypass pushes
+  std::vector<std::size_t> pushed_; // down: layers whose header is pushed, in order
+  std::size_t materialised_ = 0;    // down: how many of pushed_ are on the message
+  std::size_t up_materialised_ = 0; // up: layers 0..n-1 whose header is on the message
+  std::int64_t physical_ = 0;       // layered bytes physically in front of the payload
+  bool compress_ = false;
+  std::vector<Diagnostic> diags_;
+  std::string model_where_;
+};
+
+std::int64_t front_down(const StackInput& in, std::size_t i) {
+  std::int64_t f = 0;
+  for (std::size_t j = 0; j < i; ++j) f += in.layers[j].model->header_size;
+  return f;
+}
+std::int64_t front_up(const StackInput& in, std::size_t i) { return front_down(in, i + 1); }
+
+NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
+                           Explanation::Direction& d, const std::string& who, std::string& before) {
+  bool failed = false;
+  auto fail = [&](const NodeRef& n, const std::string& why) {
+    if (!failed) problem(d, who, n, why);
+    failed = true;
+  };
+  // bytes().subspan(k): the bytes k further on.
+  NodeRef r = transform(s, [&](NodeRef x) -> NodeRef {
+    if (x->kind == Kind::Text && x->text == "$0.subspan($1)" && x->kids.size() == 2 &&
+        x->kids[0]->kind == Kind::MsgBytes && x->kids[0]->value &&
+        x->kids[1]->kind == Kind::Constant && x->kids[1]->value) {
+      auto b = x->kids[0]->copy();
+      b->value = *b->value + *x->kids[1]->value;
+      return b;
+    }
+    return x;
+  });
+  // The message must be laid out as the layer expects wherever it reads its bytes.
+  std::int64_t need = -1;
+  std::function<void(const NodeRef&)> scan = [&](const NodeRef& x) {
+    if (!x) return;
+    if (x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef) {
+      if (!x->value) return fail(x, "it reads the message where its position is not known");
+      need = std::max(need, front - *x->value);
+    }
+    for (const auto& k : x->kids) scan(k);
+  };
+  scan(r);
+  if (need >= 0) before += down ? materialise_down(need) : materialise_up(need);
+  r = transform(r, [&](NodeRef x) -> NodeRef {
+    if (!x->problem.empty()) fail(x, x->problem);
+    switch (x->kind) {
+    case Kind::Neighbour: {
+      const bool main = x->kids[0]->kind == Kind::Local && x->kids[0]->name == "ev";
+      if (main) {
+        fail(x, "it passes the message on only on some of its common paths");
+        return x;
+      }
+      d.layered_exits.push_back(
+          fmt::format("{} passes `{}` {}: the layered code of the layers {} it", who,
+                      print_expr(x->kids[0], {}), x->text, x->text == "down" ? "below" : "above"));
+      return text(fmt::format("layered_.leave_{}<{}>($0)", x->text, i), {x->kids[0]}, false);
+    }
+    case Kind::Ports:
+      if (x->text == "now") return text("host_->now()", {}, true);
+      if (x->text == "me") return text("host_->me()", {}, true);
+      if (x->text == "group_size") return text("host_->group_size()", {}, true);
+      if (x->text == "set_timer")
+        return text(fmt::format("host_->set_timer(host_->now() + $0, {})", i), {x->kids[0]}, false);
+      fail(x, fmt::format("it calls io.{}, which lamina-opt does not know", x->text));
+      return x;
+    case Kind::MsgSize: {
+      if (!x->value) {
+        fail(x, "it reads the message's size where its position is not known");
+        return x;
+      }
+      const std::int64_t k = front - *x->value - physical_;
+      auto size = text("ev.msg.size()", {}, true);
+      if (k == 0) return size;
+      auto n = Node::make(Kind::Binary);
+      n->text = k > 0 ? "+" : "-";
+      n->kids = {size, constant(std::to_string(k > 0 ? k : -k), k > 0 ? k : -k)};
+      return n;
+    }
+    case Kind::MsgBytes: {
+      const std::int64_t skip = physical_ - (front - x->value.value_or(0));
+      if (skip == 0) return text("ev.msg.bytes()", {}, true);
+      return text(fmt::format("ev.msg.bytes().subspan({})", skip), {}, true);
+    }
+    case Kind::MsgRef:
+      if (physical_ != front - x->value.value_or(0))
+        fail(x, "it uses the message where its layout is not the layered one");
+      for (const auto& w : x->writes) (void)w;
+      return text("ev.msg", {}, true);
+    case Kind::Push:
+    case Kind::Pop:
+    case Kind::DropHeader:
+      if (x->event == "ev")
+        fail(x, "it pushes or pops its header on only some of its common paths");
+      return x;
+    case Kind::Call:
+      fail(x, fmt::format("it calls `{}`, which lamina-opt could not inline", x->name));
+      return x;
+    default:
+      return x;
+    }
+  });
+  // Changing the message other than by its header defeats the bookkeeping of its layout.
+  std::function<void(const NodeRef&)> writes_msg = [&](const NodeRef& x) {
+    if (!x) return;
+    if (x->kind == Kind::Text && x->writes.count("ev") != 0 &&
+        mentions_word(x->text, "ev.msg") == false) {
+      for (const auto& k : x->kids)
+        if (k && k->kind == Kind::Text && k->text == "ev.msg")
+          fail(x, "it changes the message other than by pushing or popping its header");
+    }
+    for (const auto& k : x->kids) writes_msg(k);
+  };
+  writes_msg(r);
+  return failed ? nullptr : r;
+}
+
+std::string Generator::materialise_down(std::int64_t need) {
+  std::string out;
+  while (physical_ < need && materialised_ < pushed_.size()) {
+    const std::size_t l = pushed_[materialised_++];
+    out += push_layered(l, "ev.msg");
+    physical_ += model(l).header_size;
+  }
+  return out;
+}
+
+std::string Generator::materialise_up(std::int64_t need) {
+  std::string out;
+  while (physical_ < need && up_materialised_ < depth()) {
+    const std::size_t l = up_materialised_++;
+    if (model(l).header_size == 0) continue;
+    out += push_layered(l, "ev.msg");
+    physical_ += model(l).header_size;
+  }
+  return out;
+}
+
+std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
+  if (i == depth()) return transmit(d);
+  const StackLayer& l = in_.layers[i];
+  const std::string who = l.model->name + "::down";
+  const NodeRef& body = down_[i].folded;
+  const std::int64_t front = front_down(in_, i);
+  std::string code;
+  std::string own; // this layer's code, without the layers it passes the message to
+  bool passed = false;
+  bool early_return = false;
+  PrintContext ctx{l.var};
+  for (std::size_t k = 0; k < body->kids.size(); ++k) {
+    const NodeRef& s = body->kids[k];
+    if (s->kind == Kind::Push && s->event == "ev") {
+      if (passed) problem(d, who, s, "it pushes its header after passing the message on");
+      for (std::size_t j = 0; j < s->kids.size() && j < l.model->header_fields.size(); ++j) {
+        const HeaderField& hf = l.model->header_fields[j];
+        std::string before;
+        NodeRef v = rewrite(s->kids[j], i, true, front, d, who, before);
+        if (!v) return code;
+        code += before;
+        if (v->kind == Kind::Constant) {
+          fields_.push_back({i, &hf, v});
+        } else {
+          code += fmt::format("{} = {};\n", var_of(i, hf.name), print_expr(v, ctx));
+          fields_.push_back({i, &hf, local(var_of(i, hf.name))});
+        }
+      }
+      pushed_.push_back(i);
+      continue;
+    }
+    if (s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
+        s->kids[0]->text == "down" && s->kids[0]->kids[0]->kind == Kind::Local &&
+        s->kids[0]->kids[0]->name == "ev") {
+      if (l.model->header_size != 0 &&
+          std::find(pushed_.begin(), pushed_.end(), i) == pushed_.end())
+        problem(d, who, s, "it passes the message on without pushing its header");
+      passed = true;
+      d.layers_collapsed.push_back(l.model->name);
+      code += chain_down(i + 1, d);
+      continue;
+    }
+    if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
+    if (has_return(s)) early_return = true;
+    std::string before;
+    NodeRef r = rewrite(s, i, true, front, d, who, before);
+    if (!r) return code;
+    code += before + print_stmt(r, ctx, 0);
+    own += print_stmt(r, ctx, 0);
+  }
+  if (!passed) problem(d, who, body, "its common path does not pass the message down");
+  if (early_return) code = "[&] {\n" + code + "}();\n";
+  return fmt::format("{{ // {}\n{}{}}}\n", l.model->name, aliases(i, own), code);
+}
+
+std::string Generator::transmit(Explanation::Direction&) {
+  const std::string to = "ev.type == EventType::Cast ? kAllPeers : ev.peer";
+  std::string code;
+  if (compress_) {
+    const std::int64_t saved_physical = physical_;
+    const std::size_t saved = materialised_;
+    code += fmt::format("if (compresses_to({})) {{\n", to);
+    if (physical_ > 0) code += fmt::format("(void)ev.msg.drop_front({});\n", physical_);
+    code += "pack(ev.msg, f);\n} else {\n";
+    code += materialise_down(1 << 30);
+    code += "}\n";
+    physical_ = saved_physical;
+    materialised_ = saved;
+  } else {
+    code += materialise_down(1 << 30);
+  }
+  code += fmt::format("host_->transmit({}, std::move(ev.msg));\n", to);
+  return code;
+}
+
+std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
+  const StackLayer& l = in_.layers[i];
+  const std::string who = l.model->name + "::up";
+  const NodeRef& body = up_[i].folded;
+  const std::int64_t front = front_up(in_, i);
+  std::string code;
+  std::string own; // this layer's code, without the layers it passes the message to
+  bool passed = false;
+  bool early_return = false;
+  PrintContext ctx{l.var};
+  for (std::size_t k = 0; k < body->kids.size(); ++k) {
+    const NodeRef& s = body->kids[k];
+    if (s->kind == Kind::ExprStmt &&
+        (s->kids[0]->kind == Kind::Pop || s->kids[0]->kind == Kind::DropHeader) &&
+        s->kids[0]->event == "ev") {
+      const NodeRef& op = s->kids[0];
+      if (!op->position) {
+        problem(d, who, op, "it pops its header where the message's layout is not known");
+        return code;
+      }
+      if (op->kind == Kind::DropHeader || !op->peek) {
+        // The header is on the message only if it was materialised: then it is in front.
+        const std::int64_t size = op->kind == Kind::DropHeader ? *op->value : l.model->header_size;
+        if (physical_ > 0 && physical_ == front - *op->position) {
+          code += fmt::format("(void)ev.msg.drop_front({});\n", size);
+          physical_ -= size;
+          up_materialised_ = i;
+        }
+      }
+      if (op->kind == Kind::Pop) {
+        bool used = false;
+        for (std::size_t j = k + 1; j < body->kids.size() && !used; ++j)
+          used = mentions_local(body->kids[j], op->name);
+        if (used) {
+          std::string values;
+          for (const Field& f : fields_)
+            if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
+          code += fmt::format("{} = {}::Header{{{}}};\n", op->name, l.model->qualified, values);
+        }
+      }
+      continue;
+    }
+    if (s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
+        s->kids[0]->text == "up" && s->kids[0]->kids[0]->kind == Kind::Local &&
+        s->kids[0]->kids[0]->name == "ev") {
+      passed = true;
+      d.layers_collapsed.push_back(l.model->name);
+      if (i == 0) {
+        if (physical_ != 0)
+          problem(d, who, s, "the message still holds headers when it reaches the application");
+        code += "host_->deliver(ev);\n";
+      } else {
+        code += chain_up(i - 1, d);
+      }
+      continue;
+    }
+    if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
+    if (s->kind == Kind::Decl && s->init_braced) {
+      // A header variable that only a pop (now gone) would have filled.
+      bool used = false;
+      for (std::size_t j = k + 1; j < body->kids.size() && !used; ++j) {
+        const NodeRef& t = body->kids[j];
+        const bool its_pop = t->kind == Kind::ExprStmt && t->kids[0]->kind == Kind::Pop &&
+                             t->kids[0]->name == s->name;
+        used = !its_pop && mentions_local(t, s->name);
+      }
+      if (!used) continue;
+    }
+    if (has_return(s)) early_return = true;
+    std::string before;
+    NodeRef r = rewrite(s, i, false, front, d, who, before);
+    if (!r) return code;
+    code += before + print_stmt(r, ctx, 0);
+    own += print_stmt(r, ctx, 0);
+  }
+  if (!passed) problem(d, who, body, "its common path does not pass the message up");
+  if (early_return) code = "[&] {\n" + code + "}();\n";
+  return fmt::format("{{ // {}\n{}{}}}\n", l.model->name, aliases(i, own), code);
+}
+
+Generated Generator::run() {
+  Generated out;
+  Explanation& ex = out.explain;
+  model_where_ = in_.layers.empty() ? "" : in_.layers.front().model->where;
+  FoldContext base;
+  for (const StackLayer& l : in_.layers) {
+    down_.push_back(prepare(l, true, base));
+    ex.layered_header_bytes += l.model->header_size;
+    for (const auto& [name, value] : l.params)
+      ex.params.push_back(fmt::format("{}.{} = {}", l.model->name, name, print_expr(value, {})));
+  }
+
+  // Down: the bypass for sends.
+  std::string down_code;
+  {
+    Explanation::Direction& d = ex.down;
+    d.collapsed = true;
+    std::string before;
+    // The guard is printed per layer (members are qualified by each layer's variable).
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < depth(); ++i) {
+      NodeRef c = down_[i].ccp->deep_copy();
+      set_positions(c, 0);
+      if (auto v = decide_under(c, nullptr); v && *v) continue;
+      NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
+      if (!r) break;
+      parts.push_back(print_expr(simplify(r), {in_.layers[i].var}));
+    }
+    std::sort(parts.begin(), parts.end());
+    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+    for (const auto& p : parts) d.guard += (d.guard.empty() ? "" : " && ") + p;
+    if (d.guard.empty()) d.guard = "true";
+    down_code = chain_down(0, d);
+  }
+  // The compressed header: the fields the down bypass pushes that are not constants.
+  std::vector<const Field*> packed;
+  for (const Field& f : fields_) {
+    if (f.value->kind == Kind::Constant)
+      ex.constant_fields.push_back(
+          fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
+    else
+      packed.push_back(&f);
+  }
+  std::uint32_t compressed_size = 1;
+  for (const Field* f : packed) {
+    ex.packed_fields.push_back(
+        fmt::format("{}.{} ({} bytes)", model(f->layer).name, f->field->name, f->field->size));
+    compressed_size += f->field->size;
+  }
+
+  // Up: the bypass for packets in the compressed format.
+  std::string up_code;
+  std::string up_guard;
+  std::string integrity_guard; // the CCPs that read the message's bytes (a CRC): checked first
+  std::string up_before;
+  std::int64_t guard_physical = 0;
+  std::size_t guard_materialised = 0;
+  if (ex.down.collapsed) {
+    Explanation::Direction& d = ex.up;
+    d.collapsed = true;
+    physical_ = 0;
+    up_materialised_ = 0;
+    for (std::size_t i = 0; i < depth(); ++i) {
+      FoldContext ctx;
+      ctx.pops_succeed = true;
+      for (const Field& f : fields_)
+        if (f.layer == i) ctx.header_values[f.field->name] = f.value;
+      up_.push_back(prepare(in_.layers[i], false, ctx));
+    }
+    // Guard parts, each printed with its layer's variable.
+    std::vector<std::string> cheap, reading;
+    for (std::size_t n = 0; n < depth(); ++n) {
+      const std::size_t i = depth() - 1 - n;
+      NodeRef c = up_[i].ccp->deep_copy();
+      c = transform(c, [&](NodeRef x) -> NodeRef {
+        if (x->kind == Kind::Text && x->kids.size() == 1 && x->kids[0] &&
+            x->kids[0]->kind == Kind::Local && x->kids[0]->name == "$hdr" &&
+            x->text.rfind("$0.", 0) == 0) {
+          const std::string field = x->text.substr(3);
+          for (const Field& f : fields_)
+            if (f.layer == i && f.field->name == field) return f.value->deep_copy();
+        }
+        return x;
+      });
+      set_positions(c, 0);
+      // A compressed packet holds every layered header: the layered message at layer i is at
+      // least as long as the headers from layer i up.
+      const std::int64_t front = front_up(in_, i);
+      c = transform(c, [&](NodeRef x) -> NodeRef {
+        if (x->kind == Kind::Binary && (x->text == ">=" || x->text == "<") &&
+            x->kids[0]->kind == Kind::MsgSize && x->kids[0]->value &&
+            x->kids[1]->kind == Kind::Constant && x->kids[1]->value &&
+            *x->kids[1]->value <= front - *x->kids[0]->value)
+          return boolean(x->text == ">=");
+        return x;
+      });
+      c = simplify(c);
+      if (auto v = decide_under(c, nullptr); v && *v) continue;
+      if (mentions_local(c, "$hdr")) {
+        problem(d, model(i).name + "::ccp_up", c,
+                "its CCP reads a header field that the down bypass does not push");
+        break;
+      }
+      NodeRef r = rewrite(c, i, false, front_up(in_, i), d, model(i).name + "::ccp_up", up_before);
+      if (!r) break;
+      r = simplify(r);
+      if (auto v = decide_under(r, nullptr); v && *v) continue;
+      (contains(c, Kind::MsgBytes) ? reading : cheap).push_back(print_expr(r, {in_.layers[i].var}));
+    }
+    for (const auto& p : reading)
+      integrity_guard += (integrity_guard.empty() ? "" : " &&\n      ") + p;
+    for (const auto& p : cheap) up_guard += (up_guard.empty() ? "" : " &&\n      ") + p;
+    if (up_guard.empty()) up_guard = "true";
+    d.guard = integrity_guard.empty() ? up_guard : integrity_guard + " &&\n      " + up_guard;
+    guard_physical = physical_;
+    guard_materialised = up_materialised_;
+    if (d.collapsed) up_code = chain_up(depth() - 1, d);
+  }
+  if (!ex.down.collapsed)
+    ex.up.why_not.push_back(
+        "the send bypass is not collapsed, so no packet arrives in the compressed format");
+  compress_ = ex.down.collapsed && ex.up.collapsed;
+  ex.compressed = compress_;
+  ex.compressed_header_bytes = compress_ ? compressed_size : ex.layered_header_bytes;
+  if (compress_) {
+    // The down bypass again, now that it may compress.
+    fields_.clear();
+    pushed_.clear();
+    materialised_ = 0;
+    physical_ = 0;
+    ex.down.layers_collapsed.clear();
+    ex.down.layered_exits.clear();
+    down_code = chain_down(0, ex.down);
+  }
+
+  // The header file.
+  std::string layers_list;
+  for (const StackLayer& l : in_.layers)
+    layers_list += (layers_list.empty() ? "" : ", ") + l.model->qualified;
+  std::set<std::string> includes;
+  for (const StackLayer& l : in_.layers) includes.insert(l.model->file);
+  std::string c;
+  c += fmt::format("// Generated by lamina-opt from {}, stack {}. Do not edit.\n", in_.spec_file,
+                   in_.stack);
+  c += fmt::format("// Stack string: {}\n", in_.stack_string);
+  c += "#pragma once\n\n#include <array>\n#include <cstddef>\n#include <cstdint>\n#include "
+       "<cstring>\n"
+       "#include <span>\n#include <string_view>\n#include <vector>\n\n#include "
+       "\"runtime/fused.hpp\"\n";
+  for (const auto& inc : includes) c += fmt::format("#include \"{}\"\n", inc);
+  c += fmt::format("\nnamespace {} {{\n\n", in_.name_space);
+  c += fmt::format("class {} final : public FusedStack<lamina::stack<{}>> {{\npublic:\n",
+                   in_.class_name, layers_list);
+  c +=
+      fmt::format("  static constexpr std::string_view stack_string = \"{}\";\n", in_.stack_string);
+  c += "  // The first byte of a packet with the compressed header ('F'; layered packets start "
+       "'L').\n";
+  c += "  static constexpr std::byte kMarker{0x46};\n";
+  c += fmt::format(
+      "  // The compressed header: the marker, then the fields the bypass pushes that are not\n"
+      "  // constant on it ({} bytes, against {} layered).\n",
+      compressed_size, ex.layered_header_bytes);
+  c += fmt::format("  static constexpr std::size_t kCompressedSize = {};\n\n",
+                   compress_ ? compressed_size : 0);
+  // Constructor: the layers with the stack's parameters.
+  c += fmt::format("  {}()\n      : FusedStack(", in_.class_name);
+  for (std::size_t i = 0; i < depth(); ++i) {
+    const StackLayer& l = in_.layers[i];
+    std::string body = fmt::format("{} l;", l.model->qualified);
+    for (const auto& [name, value] : l.params)
+      body += fmt::format(" l.{} = {};", name, print_expr(value, {}));
+    c += fmt::format("{}[] {{ {} return l; }}()", i ? ",\n                   " : "", body);
+  }
+  c += ") {}\n\n";
+  // Fields of the headers that travel in the compressed header.
+  c += "  // The values of the header fields the bypass pushes that are not constants.\n  struct "
+       "Fields {\n";
+  for (const Field* f : packed)
+    c += fmt::format("    {} {}_{}{{}};\n", f->field->type, in_.layers[f->layer].var,
+                     f->field->name);
+  c += "  };\n\n";
+
+  // send()
+  c += "  void send(PeerId to, Msg payload) override {\n"
+       "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : Event::send(to, "
+       "std::move(payload));\n"
+       "    ev.time = host_->now();\n";
+  if (ex.down.collapsed) {
+    for (std::size_t i = 0; i < depth(); ++i)
+      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
+                       i);
+    c +=
+        fmt::format("    if (!({})) {{\n      layered_.enter_down<0>(ev);\n      return;\n    }}\n",
+                    ex.down.guard);
+    c += "    [[maybe_unused]] Fields f;\n";
+    c += down_code;
+  } else {
+    c += "    layered_.enter_down<0>(ev);\n";
+  }
+  c += "  }\n\n";
+
+  // receive()
+  c += "  void receive(PeerId from, Msg packet) override {\n"
+       "    Event ev = Event::deliver(from, std::move(packet));\n"
+       "    ev.time = host_->now();\n";
+  if (compress_) {
+    c += "    Fields f;\n";
+    c += fmt::format(
+        "    if (!unpack(ev.msg, f)) {{\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
+        depth() - 1);
+    for (std::size_t i = 0; i < depth(); ++i)
+      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
+                       i);
+    c += up_before;
+    if (!integrity_guard.empty()) {
+      // A packet that is not intact may not be compressed at all (a damaged layered packet whose
+      // first byte became the marker): the layered code decides, on the packet as it arrived.
+      c += fmt::format("    if (!({})) {{\n", integrity_guard);
+      if (guard_physical > 0)
+        c += fmt::format("      (void)ev.msg.drop_front({});\n", guard_physical);
+      c += fmt::format(
+          "      pack(ev.msg, f);\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
+          depth() - 1);
+    }
+    c += "    heard_compressed_from(from);\n";
+    // On a failed guard: the rest of the layered headers, and the layered path from Bottom.
+    std::string expand_rest;
+    {
+      const std::int64_t p = physical_;
+      const std::size_t m = up_materialised_;
+      physical_ = guard_physical;
+      up_materialised_ = guard_materialised;
+      expand_rest = materialise_up(1 << 30);
+      physical_ = p;
+      up_materialised_ = m;
+    }
+    c += fmt::format(
+        "    if (!({})) {{\n{}      layered_.enter_up<{}>(ev);\n      return;\n    }}\n", up_guard,
+        expand_rest, depth() - 1);
+    c += up_code;
+  } else {
+    c += fmt::format("    layered_.enter_up<{}>(ev);\n", depth() - 1);
+  }
+  c += "  }\n\n";
+
+  // canonical(), pack(), unpack(), expand()
+  c += "  // A packet as the layered stack puts it on the wire: compressed ones expanded.\n"
+       "  static std::vector<std::byte> canonical(std::span<const std::byte> packet) {\n";
+  if (compress_) {
+    c += "    Msg m = Msg::copy_of(packet);\n    Fields f;\n"
+         "    if (unpack(m, f)) expand(m, f);\n"
+         "    return {m.bytes().begin(), m.bytes().end()};\n";
+  } else {
+    c += "    return {packet.begin(), packet.end()};\n";
+  }
+  c += "  }\n\n";
+  if (compress_) {
+    c += "private:\n";
+    c += "  struct Compressed {\n    std::array<std::byte, kCompressedSize> bytes;\n  };\n\n";
+    c += "  static void pack(Msg& msg, const Fields& f) {\n    Compressed c;\n    c.bytes[0] = "
+         "kMarker;\n";
+    std::uint32_t at = 1;
+    for (const Field* fp : packed) {
+      c += fmt::format("    std::memcpy(&c.bytes[{}], &f.{}_{}, {});\n", at,
+                       in_.layers[fp->layer].var, fp->field->name, fp->field->size);
+      at += fp->field->size;
+    }
+    c += "    msg.push(c);\n  }\n\n";
+    c += "  // Takes the compressed header off `msg` into `f`; false (and `msg` untouched) if it "
+         "has none.\n";
+    c += "  static bool unpack(Msg& msg, Fields& f) {\n"
+         "    Compressed c;\n"
+         "    if (!msg.peek(c) || c.bytes[0] != kMarker) return false;\n";
+    at = 1;
+    for (const Field* fp : packed) {
+      c += fmt::format("    std::memcpy(&f.{}_{}, &c.bytes[{}], {});\n", in_.layers[fp->layer].var,
+                       fp->field->name, at, fp->field->size);
+      at += fp->field->size;
+    }
+    c += "    return msg.drop_front(kCompressedSize);\n  }\n\n";
+    c += "  // Pushes the layered headers the compressed header stands for.\n"
+         "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
+    for (std::size_t i = 0; i < depth(); ++i)
+      if (model(i).header_size != 0) c += "    " + push_layered(i, "msg");
+    c += "  }\n";
+  }
+  c += fmt::format("}};\n\n}} // namespace {}\n", in_.name_space);
+  out.code = c;
+  ex.code_bytes = c.size();
+  ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
+  out.diagnostics = diags_;
+  return out;
+}
+
+} // namespace
+
+Generated generate(const StackInput& input) {
+  Generator g(input);
+  return g.run();
+}
+
+std::string print_after(const StackInput& input, const std::string& pass, const std::string& layer,
+                        const std::string& direction) {
+  for (const StackLayer& l : input.layers) {
+    if (l.model->name != layer) continue;
+    const Prepared p = prepare(l, direction == "down", FoldContext{});
+    const NodeRef& n = pass == "lower"    ? p.lowered
+                       : pass == "inline" ? p.inlined
+                       : pass == "params" ? p.params
+                                          : p.folded;
+    return print_stmt(n, PrintContext{""}, 0);
+  }
+  return {};
+}
+
+} // namespace lamina::opt

@@ -1,0 +1,67 @@
+// The collapse: the layers' folded common-case bodies chained into one bypass per direction,
+// behind one guard, with one compressed header; and the C++ header that defines the fused stack.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optimizer/frontend.hpp"
+#include "optimizer/ir.hpp"
+
+namespace lamina::opt {
+
+// One layer of the stack being fused.
+struct StackLayer {
+  const LayerModel* model = nullptr;
+  std::string var;                       // its name in the generated code: "frag"
+  std::map<std::string, NodeRef> params; // parameter members, as constants
+  std::string param_where;               // where the stack declaration gives them
+};
+
+struct StackInput {
+  std::string spec_file;    // as given on the command line
+  std::string stack;        // "ReliableFifo"
+  std::string stack_string; // "Top:Frag(mtu=1400):...:Bottom"
+  std::string class_name;   // "ReliableFifo"
+  std::string name_space = "lamina::fused";
+  std::vector<StackLayer> layers;
+};
+
+// What the collapse found, for --explain and for the tests.
+struct Explanation {
+  struct Direction {
+    bool collapsed = false;
+    std::vector<std::string> layers_collapsed;
+    std::vector<std::string> why_not; // "Frag::down: it calls a virtual function (at ...)"
+    std::string guard;                // C++ text of the guard
+    std::vector<std::string>
+        layered_exits; // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
+  };
+  Direction down, up;
+  bool compressed = false;
+  std::uint32_t layered_header_bytes = 0;
+  std::uint32_t compressed_header_bytes = 0;
+  std::vector<std::string> constant_fields; // "Frag.index = 0"
+  std::vector<std::string> packed_fields;   // "Seqno.seq (4 bytes)"
+  std::vector<std::string> params;          // "Frag.mtu = 1400"
+  std::size_t code_lines = 0;
+  std::size_t code_bytes = 0;
+};
+
+struct Generated {
+  std::string code; // the header
+  Explanation explain;
+  std::vector<Diagnostic> diagnostics; // warnings: what stays on the layered path, and why
+};
+
+// Generates the fused stack. Throws nothing: what cannot be collapsed is reported and left to
+// the layered code.
+Generated generate(const StackInput& input);
+
+// Each pass's output for one layer of the stack, for --print-after and the pass tests:
+// pass is "lower", "inline", "params" or "fold"; direction "down" or "up".
+std::string print_after(const StackInput& input, const std::string& pass, const std::string& layer,
+                        const std::string& direction);
+
+} // namespace lamina::opt

@@ -1,0 +1,779 @@
+#include "optimizer/frontend.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/DeclCXX.h>
+#include <clang/AST/DeclTemplate.h>
+#include <clang/AST/Expr.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/QualTypeNames.h>
+#include <clang/AST/RecordLayout.h>
+#include <clang/AST/StmtCXX.h>
+#include <clang/ASTMatchers/ASTMatchFinder.h>
+#include <clang/ASTMatchers/ASTMatchers.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Frontend/ASTUnit.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Tooling/Tooling.h>
+#include <filesystem>
+#include <fmt/format.h>
+
+#ifndef LAMINA_CLANG_RESOURCE_DIR
+#error "the build defines LAMINA_CLANG_RESOURCE_DIR: Clang's resource directory (stddef.h, ...)"
+#endif
+
+namespace lamina::opt {
+
+std::string Diagnostic::str() const {
+  static constexpr const char* names[] = {"error", "warning", "note"};
+  return fmt::format("{}: {}: {}", where, names[static_cast<int>(level)], message);
+}
+
+bool FrontendResult::ok() const {
+  return std::none_of(diagnostics.begin(), diagnostics.end(),
+                      [](const Diagnostic& d) { return d.level == Diagnostic::Level::error; });
+}
+
+std::string header_of(std::string_view layer) {
+  std::string out = "components/";
+  for (std::size_t i = 0; i < layer.size(); ++i) {
+    const auto c = static_cast<unsigned char>(layer[i]);
+    if (std::isupper(c) != 0 && i > 0) {
+      const auto before = static_cast<unsigned char>(layer[i - 1]);
+      const bool after_lower =
+          i + 1 < layer.size() && std::islower(static_cast<unsigned char>(layer[i + 1])) != 0;
+      if (std::islower(before) != 0 || std::isdigit(before) != 0 ||
+          (std::isupper(before) != 0 && after_lower))
+        out += '_';
+    }
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out + ".hpp";
+}
+
+namespace {
+
+using namespace clang;
+namespace fs = std::filesystem;
+
+// Source text and locations, as the author wrote them.
+class Source {
+public:
+  explicit Source(const ASTContext& ctx) : sm_(ctx.getSourceManager()), lo_(ctx.getLangOpts()) {}
+
+  [[nodiscard]] bool in_macro(SourceRange r) const {
+    return r.getBegin().isMacroID() || r.getEnd().isMacroID();
+  }
+  [[nodiscard]] unsigned begin(SourceRange r) const { return sm_.getFileOffset(r.getBegin()); }
+  [[nodiscard]] unsigned end(SourceRange r) const {
+    return sm_.getFileOffset(Lexer::getLocForEndOfToken(r.getEnd(), 0, sm_, lo_));
+  }
+  [[nodiscard]] llvm::StringRef buffer(SourceRange r) const {
+    return sm_.getBufferData(sm_.getFileID(r.getBegin()));
+  }
+  [[nodiscard]] std::string text(SourceRange r) const {
+    return buffer(r).substr(begin(r), end(r) - begin(r)).str();
+  }
+  [[nodiscard]] std::string where(SourceLocation l) const {
+    const PresumedLoc p = sm_.getPresumedLoc(sm_.getSpellingLoc(l));
+    if (p.isInvalid()) return "<unknown>";
+    std::error_code ec;
+    fs::path file = p.getFilename();
+    const fs::path rel = fs::relative(file, fs::current_path(ec), ec);
+    if (!ec && !rel.empty() && rel.native().rfind("..", 0) != 0) file = rel;
+    return fmt::format("{}:{}:{}", file.string(), p.getLine(), p.getColumn());
+  }
+
+private:
+  const SourceManager& sm_;
+  const LangOptions& lo_;
+};
+
+bool is_named(const NamedDecl* d, std::string_view qualified) {
+  return d != nullptr && d->getQualifiedNameAsString() == qualified;
+}
+
+// The class a type names, through references and qualifiers.
+const CXXRecordDecl* record_of(QualType t) { return t.getNonReferenceType()->getAsCXXRecordDecl(); }
+bool is_event(QualType t) { return is_named(record_of(t), "lamina::Event"); }
+bool is_ports(QualType t) { return is_named(record_of(t), "lamina::PortsArchetype"); }
+bool is_peer_table(QualType t) {
+  const auto* r = record_of(t);
+  return r != nullptr && r->getQualifiedNameAsString() == "lamina::PeerTable";
+}
+
+// Lowers one function's body (a handler, a helper or a CCP) of a layer to the IR.
+class Lowerer {
+public:
+  Lowerer(ASTContext& ctx, const Source& src, const CXXRecordDecl* layer, const FunctionDecl* fn)
+      : ctx_(ctx), src_(src), layer_(layer) {
+    for (const ParmVarDecl* p : fn->parameters()) {
+      if (is_event(p->getType())) events_.insert(p);
+      if (is_ports(p->getType())) ports_.insert(p);
+    }
+  }
+
+  std::set<const CXXMethodDecl*> helpers_called;
+
+  NodeRef stmt(const Stmt* s) {
+    if (s == nullptr) return nullptr;
+    if (const auto* c = dyn_cast<CompoundStmt>(s)) {
+      std::vector<NodeRef> kids;
+      for (const Stmt* k : c->body())
+        if (!isa<NullStmt>(k)) kids.push_back(stmt(k));
+      return block(std::move(kids));
+    }
+    if (const auto* i = dyn_cast<IfStmt>(s); i && !i->getInit() && !i->getConditionVariable() &&
+                                             !i->isConstexpr() && !i->isConsteval()) {
+      auto n = Node::make(Kind::If);
+      n->kids = {expr(i->getCond()), stmt(i->getThen()), stmt(i->getElse())};
+      n->where = src_.where(i->getBeginLoc());
+      return n;
+    }
+    if (const auto* r = dyn_cast<ReturnStmt>(s)) {
+      auto n = Node::make(Kind::Return);
+      n->kids = {r->getRetValue() ? expr(r->getRetValue()) : nullptr};
+      return n;
+    }
+    if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl()) {
+      // A static local is state, unless it is a constant.
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
+          v && (!v->isStaticLocal() || v->isConstexpr() || v->getType().isConstQualified()) &&
+          v->getInitStyle() != VarDecl::CallInit) {
+        auto n = Node::make(Kind::Decl);
+        const unsigned b = src_.begin(d->getSourceRange());
+        const unsigned e = src_.begin(SourceRange(v->getLocation()));
+        n->text = llvm::StringRef(src_.buffer(d->getSourceRange()).substr(b, e - b)).trim().str();
+        n->name = v->getNameAsString();
+        n->is_reference = v->getType()->isReferenceType();
+        n->init_braced = v->getInitStyle() == VarDecl::ListInit;
+        n->kids = {v->getInit() ? expr(v->getInit()) : nullptr};
+        n->where = src_.where(v->getLocation());
+        return n;
+      }
+    }
+    if (const auto* e = dyn_cast<Expr>(s)) {
+      // `(void)ev.msg.drop_front(4)`: the message operation, whose value is ignored.
+      if (const auto* cast = dyn_cast<ExplicitCastExpr>(e->IgnoreImplicit());
+          cast && cast->getTypeAsWritten()->isVoidType()) {
+        NodeRef inner = expr(cast->getSubExpr());
+        if (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop) {
+          auto n = Node::make(Kind::ExprStmt);
+          n->kids = {inner};
+          return n;
+        }
+      }
+      if (auto push = message_push(e)) return push;
+      auto n = Node::make(Kind::ExprStmt);
+      n->kids = {expr(e)};
+      return n;
+    }
+    if (isa<GotoStmt, IndirectGotoStmt, LabelStmt>(s)) return problem(s, "it uses goto");
+    if (isa<CXXTryStmt>(s)) return problem(s, "it catches an exception");
+    if (const auto* d = dyn_cast<DeclStmt>(s)) {
+      for (const Decl* x : d->decls())
+        if (const auto* v = dyn_cast<VarDecl>(x);
+            v && v->isStaticLocal() && !v->isConstexpr() && !v->getType().isConstQualified())
+          return problem(
+              s, fmt::format("it keeps state in the static local `{}`", v->getNameAsString()));
+    }
+    // Loops, switches and the rest: as written, with their insides lowered.
+    return generic(s, true);
+  }
+
+  NodeRef expr(const Expr* e0) {
+    const Expr* e = e0->IgnoreImplicit();
+    if (const auto* p = dyn_cast<ParenExpr>(e)) return expr(p->getSubExpr());
+    if (src_.in_macro(e->getSourceRange())) return problem(e, "it uses a macro");
+
+    // A value the compiler knows: an integer, an enumerator, sizeof, a static constant.
+    if (!e->isValueDependent() && !e->getType()->isRecordType() && !e->HasSideEffects(ctx_) &&
+        (e->getType()->isIntegralOrEnumerationType()) && !isa<CXXNullPtrLiteralExpr>(e)) {
+      Expr::EvalResult r;
+      if (e->EvaluateAsInt(r, ctx_)) {
+        const std::int64_t v = r.Val.getInt().getExtValue();
+        if (isa<IntegerLiteral, CXXBoolLiteralExpr>(e))
+          return constant(src_.text(e->getSourceRange()), v);
+        if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
+          if (const auto* var = dyn_cast<VarDecl>(d->getDecl()); var && var->isStaticDataMember())
+            return constant(var->getQualifiedNameAsString(), v);
+          if (const auto* ec = dyn_cast<EnumConstantDecl>(d->getDecl()))
+            return constant(ec->getQualifiedNameAsString(), v);
+          if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v);
+        }
+        if (isa<UnaryExprOrTypeTraitExpr>(e)) return constant(std::to_string(v), v);
+      }
+    }
+
+    if (const auto* r = dyn_cast<CXXRewrittenBinaryOperator>(e)) {
+      // `a != b` that C++20 rewrote to `!(a == b)`: as written.
+      const auto d = r->getDecomposedForm();
+      return text(fmt::format("$0 {} $1", BinaryOperator::getOpcodeStr(d.Opcode).str()),
+                  {expr(d.LHS), expr(d.RHS)}, true);
+    }
+    if (const auto* m = dyn_cast<MemberExpr>(e)) {
+      const Expr* base = m->getBase()->IgnoreImplicit();
+      if (isa<CXXThisExpr>(base) && isa<FieldDecl>(m->getMemberDecl())) {
+        auto n = Node::make(Kind::Member);
+        n->name = m->getMemberDecl()->getNameAsString();
+        return n;
+      }
+      if (m->getMemberDecl()->getName() == "msg" && is_event_ref(base)) {
+        auto n = Node::make(Kind::MsgRef);
+        n->event = event_name(base);
+        return n;
+      }
+    }
+    if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
+      if (const auto* v = dyn_cast<VarDecl>(d->getDecl())) {
+        if (v->isLocalVarDeclOrParm() && !v->isStaticLocal()) return local(v->getNameAsString());
+        if (v->hasGlobalStorage() && !v->getType().isConstQualified() && !v->isConstexpr())
+          return problem(e, fmt::format("it uses the global mutable variable `{}`",
+                                        v->getQualifiedNameAsString()));
+      }
+      return text(src_.text(e->getSourceRange()), {}, true);
+    }
+    if (isa<CXXThisExpr>(e)) return problem(e, "it uses `this` other than to reach its members");
+    if (isa<CXXThrowExpr>(e)) return problem(e, "it throws an exception");
+
+    if (const auto* c = dyn_cast<CXXMemberCallExpr>(e)) return member_call(c);
+    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(e)) {
+      if (op->getOperator() == OO_Subscript && op->getNumArgs() == 2) {
+        const Expr* table = op->getArg(0)->IgnoreImplicit();
+        if (is_peer_table(table->getType())) {
+          auto n = Node::make(Kind::Entry);
+          n->text = "[]";
+          n->kids = {expr(table), expr(op->getArg(1))};
+          return n;
+        }
+      }
+      return generic(e, !op->isAssignmentOp() && op->getOperator() != OO_PlusPlus &&
+                            op->getOperator() != OO_MinusMinus);
+    }
+    if (const auto* c = dyn_cast<CallExpr>(e)) {
+      if (const auto* m = dyn_cast_or_null<CXXMethodDecl>(c->getDirectCallee());
+          m && m->isStatic() && m->getParent() == layer_)
+        return helper_call(m, c->arguments(), e);
+      return generic(e, free_call_is_pure(c));
+    }
+    if (const auto* b = dyn_cast<BinaryOperator>(e)) {
+      if (!b->isAssignmentOp() && !b->isCommaOp()) {
+        auto n = Node::make(Kind::Binary);
+        n->text = b->getOpcodeStr().str();
+        n->kids = {expr(b->getLHS()), expr(b->getRHS())};
+        n->pure = n->kids[0]->pure && n->kids[1]->pure;
+        return n;
+      }
+      auto n = generic(e, false);
+      n->writes.insert(root(b->getLHS()));
+      return n;
+    }
+    if (const auto* u = dyn_cast<UnaryOperator>(e)) {
+      if (u->getOpcode() == UO_LNot || u->getOpcode() == UO_Minus || u->getOpcode() == UO_Not) {
+        auto n = Node::make(Kind::Unary);
+        n->text = UnaryOperator::getOpcodeStr(u->getOpcode()).str();
+        n->kids = {expr(u->getSubExpr())};
+        n->pure = n->kids[0]->pure;
+        return n;
+      }
+      if (u->isIncrementDecrementOp()) {
+        auto n = generic(e, false);
+        n->writes.insert(root(u->getSubExpr()));
+        return n;
+      }
+      return generic(e, true);
+    }
+    if (const auto* l = dyn_cast<LambdaExpr>(e)) {
+      if (l->capture_size() != 0)
+        return problem(e, "it passes a lambda that captures (its body is not inlined)");
+      return text(src_.text(e->getSourceRange()), {}, true);
+    }
+    return generic(e, true);
+  }
+
+private:
+  NodeRef problem(const Stmt* s, std::string why) {
+    auto n =
+        text(src_.in_macro(s->getSourceRange()) ? "/* a macro */" : src_.text(s->getSourceRange()),
+             {}, false);
+    n->problem = std::move(why);
+    n->where = src_.where(s->getBeginLoc());
+    n->writes.insert("*");
+    return n;
+  }
+
+  [[nodiscard]] bool is_event_ref(const Expr* e) const {
+    const auto* d = dyn_cast<DeclRefExpr>(e->IgnoreImplicit());
+    return d != nullptr && events_.count(dyn_cast<ParmVarDecl>(d->getDecl())) != 0;
+  }
+  [[nodiscard]] static std::string event_name(const Expr* e) {
+    return cast<DeclRefExpr>(e->IgnoreImplicit())->getDecl()->getNameAsString();
+  }
+  [[nodiscard]] bool is_ports_ref(const Expr* e) const {
+    const auto* d = dyn_cast<DeclRefExpr>(e->IgnoreImplicit());
+    return d != nullptr && ports_.count(dyn_cast<ParmVarDecl>(d->getDecl())) != 0;
+  }
+
+  // The member or local an lvalue names: `next_out[ev.peer]` -> "next_out".
+  std::string root(const Expr* e) {
+    e = e->IgnoreImplicit();
+    if (const auto* p = dyn_cast<ParenExpr>(e)) return root(p->getSubExpr());
+    if (const auto* m = dyn_cast<MemberExpr>(e)) {
+      if (isa<CXXThisExpr>(m->getBase()->IgnoreImplicit()))
+        return m->getMemberDecl()->getNameAsString();
+      return root(m->getBase());
+    }
+    if (const auto* d = dyn_cast<DeclRefExpr>(e)) return d->getDecl()->getNameAsString();
+    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(e)) return root(op->getArg(0));
+    if (const auto* a = dyn_cast<ArraySubscriptExpr>(e)) return root(a->getBase());
+    if (const auto* u = dyn_cast<UnaryOperator>(e)) return root(u->getSubExpr());
+    if (const auto* c = dyn_cast<CXXMemberCallExpr>(e)) return root(c->getImplicitObjectArgument());
+    return "*";
+  }
+
+  // A free function is pure if it cannot change what its arguments refer to.
+  static bool free_call_is_pure(const CallExpr* c) {
+    const FunctionDecl* f = c->getDirectCallee();
+    if (f == nullptr) return false;
+    for (const ParmVarDecl* p : f->parameters()) {
+      const QualType t = p->getType();
+      if ((t->isReferenceType() || t->isPointerType()) && !t->getPointeeType().isConstQualified())
+        return false;
+    }
+    return true;
+  }
+
+  // `ev.msg.push(Header{a, b, c})`: a Push with one kid per header field.
+  NodeRef message_push(const Expr* e) {
+    const auto* c = dyn_cast<CXXMemberCallExpr>(e->IgnoreImplicit());
+    if (c == nullptr || c->getMethodDecl()->getName() != "push" || c->getNumArgs() != 1)
+      return nullptr;
+    const auto* obj = dyn_cast<MemberExpr>(c->getImplicitObjectArgument()->IgnoreImplicit());
+    if (obj == nullptr || obj->getMemberDecl()->getName() != "msg" || !is_event_ref(obj->getBase()))
+      return nullptr;
+    const Expr* arg = c->getArg(0)->IgnoreImplicit();
+    if (const auto* f = dyn_cast<CXXFunctionalCastExpr>(arg))
+      arg = f->getSubExpr()->IgnoreImplicit();
+    const auto* init = dyn_cast<InitListExpr>(arg);
+    const CXXRecordDecl* type = record_of(c->getArg(0)->getType());
+    if (init == nullptr || type == nullptr || type->getParent() != layer_)
+      return problem(e, "it pushes a header that is not written `Header{...}`");
+    auto n = Node::make(Kind::Push);
+    n->text = type->getNameAsString();
+    n->event = event_name(obj->getBase());
+    if (init->isSemanticForm() && init->getSyntacticForm() != nullptr)
+      init = init->getSyntacticForm();
+    std::size_t field_count = 0;
+    for (const FieldDecl* f : type->fields()) {
+      (void)f;
+      ++field_count;
+    }
+    for (std::size_t i = 0; i < field_count; ++i) {
+      if (i < init->getNumInits()) {
+        const Expr* x = init->getInit(i);
+        if (const auto* list = dyn_cast<InitListExpr>(x->IgnoreImplicit());
+            list && list->getNumInits() == 0)
+          n->kids.push_back(constant("{}", 0));
+        else
+          n->kids.push_back(expr(x));
+      } else {
+        n->kids.push_back(constant("{}", 0));
+      }
+    }
+    n->pure = false;
+    n->writes.insert(n->event);
+    n->where = src_.where(e->getBeginLoc());
+    return n;
+  }
+
+  NodeRef member_call(const CXXMemberCallExpr* c) {
+    const CXXMethodDecl* m = c->getMethodDecl();
+    const Expr* obj = c->getImplicitObjectArgument()->IgnoreImplicit();
+    const std::string name = m->getNameAsString();
+    // io.down(x), io.up(x), io.now(), ...
+    if (is_ports_ref(obj)) {
+      if (name == "down" || name == "up") {
+        auto n = Node::make(Kind::Neighbour);
+        n->text = name;
+        n->kids = {expr(c->getArg(0))};
+        n->pure = false;
+        n->writes.insert(name == "up"                      ? "*"
+                         : n->kids[0]->kind == Kind::Local ? n->kids[0]->name
+                                                           : "*");
+        n->where = src_.where(c->getBeginLoc());
+        return n;
+      }
+      auto n = Node::make(Kind::Ports);
+      n->text = name;
+      for (const Expr* a : c->arguments()) n->kids.push_back(expr(a));
+      n->pure = name != "set_timer";
+      return n;
+    }
+    // ev.msg.pop(h), .peek(h), .drop_front(n), .size(), .bytes()
+    if (const auto* me = dyn_cast<MemberExpr>(obj);
+        me && me->getMemberDecl()->getName() == "msg" && is_event_ref(me->getBase())) {
+      const std::string ev = event_name(me->getBase());
+      if ((name == "pop" || name == "peek") && c->getNumArgs() == 1) {
+        if (const auto* h = dyn_cast<DeclRefExpr>(c->getArg(0)->IgnoreImplicit());
+            h && record_of(h->getType()) && record_of(h->getType())->getParent() == layer_) {
+          auto n = Node::make(Kind::Pop);
+          n->peek = name == "peek";
+          n->name = h->getDecl()->getNameAsString();
+          n->event = ev;
+          n->pure = false;
+          n->writes = {n->name, ev};
+          return n;
+        }
+      }
+      if (name == "drop_front" && c->getNumArgs() == 1) {
+        Expr::EvalResult r;
+        if (c->getArg(0)->EvaluateAsInt(r, ctx_)) {
+          auto n = Node::make(Kind::DropHeader);
+          n->value = r.Val.getInt().getExtValue();
+          n->text = src_.text(c->getArg(0)->getSourceRange());
+          n->event = ev;
+          n->pure = false;
+          n->writes = {ev};
+          return n;
+        }
+      }
+      if ((name == "size" || name == "bytes") && c->getNumArgs() == 0) {
+        auto n = Node::make(name == "size" ? Kind::MsgSize : Kind::MsgBytes);
+        n->event = ev;
+        return n;
+      }
+    }
+    // A helper or a CCP of the layer itself.
+    if (isa<CXXThisExpr>(obj) && m->getParent() == layer_) return helper_call(m, c->arguments(), c);
+    // A PeerTable's entry, read without adding it.
+    if (name == "get" && c->getNumArgs() == 1 && is_peer_table(obj->getType())) {
+      auto n = Node::make(Kind::Entry);
+      n->text = "get";
+      n->kids = {expr(obj), expr(c->getArg(0))};
+      return n;
+    }
+    if (m->isVirtual() && !m->hasAttr<FinalAttr>() && !m->getParent()->hasAttr<FinalAttr>())
+      return problem(
+          c, fmt::format("it calls the virtual function `{}`", m->getQualifiedNameAsString()));
+    auto n = generic(c, m->isConst());
+    if (!m->isConst()) n->writes.insert(root(obj));
+    // Arguments passed by non-const reference may be changed too.
+    for (unsigned i = 0; i < c->getNumArgs() && i < m->getNumParams(); ++i) {
+      const QualType t = m->getParamDecl(i)->getType();
+      if (t->isReferenceType() && !t->getPointeeType().isConstQualified()) {
+        n->pure = false;
+        n->writes.insert(root(c->getArg(i)));
+      }
+    }
+    return n;
+  }
+
+  template <class Args>
+  NodeRef helper_call(const CXXMethodDecl* m, Args args, const Expr* e) {
+    auto n = Node::make(Kind::Call);
+    n->name = m->getNameAsString();
+    for (const Expr* a : args) n->kids.push_back(expr(a));
+    n->pure = m->isConst();
+    if (!n->pure) n->writes.insert("*");
+    n->where = src_.where(e->getBeginLoc());
+    helpers_called.insert(m);
+    return n;
+  }
+
+  // As written, with holes for the children (in source order).
+  NodeRef generic(const Stmt* s, bool pure) {
+    const SourceRange range = s->getSourceRange();
+    if (range.isInvalid() || src_.in_macro(range)) {
+      auto n = text("/* ? */", {}, false);
+      n->problem = "it uses a macro or a construct without source text";
+      n->where = src_.where(s->getBeginLoc());
+      return n;
+    }
+    const unsigned b = src_.begin(range);
+    const unsigned e = src_.end(range);
+    const llvm::StringRef buf = src_.buffer(range);
+    std::vector<std::pair<unsigned, const Stmt*>> children;
+    for (const Stmt* k : s->children()) {
+      if (k == nullptr) continue;
+      const Stmt* kid = k;
+      if (const auto* x = dyn_cast<Expr>(k)) kid = x->IgnoreImplicit();
+      if (isa<CXXDefaultArgExpr, CXXDefaultInitExpr>(kid)) continue;
+      const SourceRange kr = kid->getSourceRange();
+      if (kr.isInvalid() || src_.in_macro(kr)) continue;
+      const unsigned kb = src_.begin(kr);
+      const unsigned ke = src_.end(kr);
+      if (kb < b || ke > e || ke <= kb) continue;
+      // The callee of an operator call is the operator token itself: keep it as text.
+      if (const auto* op = dyn_cast<CXXOperatorCallExpr>(s); op && k == op->getCallee()) continue;
+      // A member call's callee `obj.f`: the object is the child, so that the text reads
+      // `$0.f($1)`.
+      if (const auto* mc = dyn_cast<CXXMemberCallExpr>(s); mc && k == mc->getCallee())
+        if (const auto* me = dyn_cast<MemberExpr>(kid); me && !me->isImplicitAccess())
+          kid = me->getBase()->IgnoreImplicit();
+      children.emplace_back(kb, kid);
+    }
+    std::sort(children.begin(), children.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::string t;
+    std::vector<NodeRef> kids;
+    unsigned at = b;
+    for (const auto& [kb, kid] : children) {
+      if (kb < at) continue; // overlapping: keep the earlier one's text
+      t += buf.substr(at, kb - at).str();
+      t += "$" + std::to_string(kids.size());
+      NodeRef lowered = isa<Expr>(kid) ? expr(cast<Expr>(kid)) : stmt(kid);
+      if (!lowered->pure) pure = false;
+      kids.push_back(lowered);
+      at = src_.end(kid->getSourceRange());
+    }
+    t += buf.substr(at, e - at).str();
+    auto n = text(t, std::move(kids), pure);
+    for (const auto& k : n->kids) {
+      n->writes.insert(k->writes.begin(), k->writes.end());
+      if (!k->problem.empty() && n->problem.empty()) {
+        n->problem = k->problem;
+        n->where = k->where;
+      }
+    }
+    if (const auto* st = dyn_cast<Stmt>(s);
+        isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt, SwitchStmt>(st))
+      n->name = "statement";
+    return n;
+  }
+
+  ASTContext& ctx_;
+  const Source& src_;
+  const CXXRecordDecl* layer_;
+  std::set<const ParmVarDecl*> events_;
+  std::set<const ParmVarDecl*> ports_;
+};
+
+// The instantiation of member function template `name` of `layer` with PortsArchetype, or the
+// plain member function of that name.
+const FunctionDecl* function_named(const CXXRecordDecl* layer, llvm::StringRef name) {
+  for (const Decl* d : layer->decls()) {
+    if (const auto* t = dyn_cast<FunctionTemplateDecl>(d); t && t->getName() == name)
+      for (const FunctionDecl* s : t->specializations())
+        if (s->hasBody()) return s;
+    if (const auto* m = dyn_cast<CXXMethodDecl>(d); m && m->getName() == name && m->hasBody())
+      return m;
+  }
+  return nullptr;
+}
+
+std::string type_name(QualType t, const ASTContext& ctx) {
+  PrintingPolicy p(ctx.getLangOpts());
+  p.SuppressTagKeyword = true;
+  return TypeName::getFullyQualifiedName(t, ctx, p);
+}
+
+class LayerReader {
+public:
+  LayerReader(ASTContext& ctx, std::vector<Diagnostic>& diags)
+      : ctx_(ctx), src_(ctx), diags_(diags) {}
+
+  std::optional<LayerModel> read(const LayerSource& source) {
+    using namespace clang::ast_matchers;
+    const std::string qualified = "::lamina::" + source.name;
+    auto found = match(cxxRecordDecl(hasName(qualified), isDefinition()).bind("layer"), ctx_);
+    if (found.empty()) {
+      error(source.spec_where,
+            fmt::format("lamina-opt: no class lamina::{} in {}", source.name, source.header));
+      return std::nullopt;
+    }
+    const auto* layer = found.front().getNodeAs<CXXRecordDecl>("layer");
+    LayerModel m;
+    m.name = source.name;
+    m.qualified = "lamina::" + source.name;
+    m.file = source.header;
+    m.where = src_.where(layer->getLocation());
+
+    for (const Decl* d : layer->decls()) {
+      if (const auto* f = dyn_cast<FieldDecl>(d)) {
+        m.members[f->getNameAsString()] = type_name(f->getType(), ctx_);
+        if (f->getType()->isIntegralOrEnumerationType())
+          m.integral_members.insert(f->getNameAsString());
+        if (const Expr* init = f->getInClassInitializer()) {
+          Expr::EvalResult r;
+          if (f->getType()->isIntegralOrEnumerationType() && init->EvaluateAsInt(r, ctx_))
+            m.defaults[f->getNameAsString()] = std::to_string(r.Val.getInt().getExtValue());
+        }
+      }
+      if (const auto* t = dyn_cast<TypeDecl>(d)) {
+        const auto* r = dyn_cast<CXXRecordDecl>(d);
+        if ((r == nullptr || !r->isInjectedClassName()) && d->getAccess() == AS_public &&
+            !t->getName().empty())
+          m.nested_types.push_back(t->getNameAsString());
+      }
+    }
+    std::sort(m.nested_types.begin(), m.nested_types.end());
+    m.nested_types.erase(std::unique(m.nested_types.begin(), m.nested_types.end()),
+                         m.nested_types.end());
+
+    // The header.
+    const TypeDecl* header = nullptr;
+    for (const Decl* d : layer->decls())
+      if (const auto* t = dyn_cast<TypeDecl>(d); t && t->getName() == "Header") header = t;
+    if (header == nullptr) {
+      error(m.where, fmt::format("lamina-opt: layer {} has no member type `Header`", m.name));
+      return std::nullopt;
+    }
+    const QualType ht = ctx_.getTypeDeclType(header);
+    const CXXRecordDecl* hr = ht->getAsCXXRecordDecl();
+    if (hr == nullptr || !hr->isStandardLayout() || !ht.isTriviallyCopyableType(ctx_)) {
+      error(
+          src_.where(header->getLocation()),
+          fmt::format("lamina-opt: {}::Header must be a trivially copyable standard-layout struct",
+                      m.name));
+      return std::nullopt;
+    }
+    if (!is_named(hr, "lamina::NoHeader")) {
+      const ASTRecordLayout& layout = ctx_.getASTRecordLayout(hr);
+      m.header_size = static_cast<std::uint32_t>(layout.getSize().getQuantity());
+      unsigned i = 0;
+      for (const FieldDecl* f : hr->fields()) {
+        HeaderField hf;
+        hf.name = f->getNameAsString();
+        hf.type = type_name(f->getType(), ctx_);
+        hf.offset = static_cast<std::uint32_t>(layout.getFieldOffset(i++) / 8);
+        hf.size = static_cast<std::uint32_t>(ctx_.getTypeSizeInChars(f->getType()).getQuantity());
+        m.header_fields.push_back(hf);
+      }
+    }
+
+    // CCPs and handlers.
+    bool ok = ccp(layer, "ccp_down", m.ccp_down, m);
+    ok = ccp(layer, "ccp_up", m.ccp_up, m) && ok;
+    ok = handler(layer, "down", m.down, m) && ok;
+    ok = handler(layer, "up", m.up, m) && ok;
+    m.has_timer = function_named(layer, "timer") != nullptr;
+    if (!ok) return std::nullopt;
+    return m;
+  }
+
+private:
+  void error(std::string where, std::string message) {
+    diags_.push_back({Diagnostic::Level::error, std::move(where), std::move(message)});
+  }
+
+  bool ccp(const CXXRecordDecl* layer, llvm::StringRef name, Ccp& out, LayerModel& m) {
+    const FunctionDecl* f = function_named(layer, name);
+    if (f == nullptr) {
+      error(m.where, fmt::format("lamina-opt: layer {} has no {}", m.name, name.str()));
+      return false;
+    }
+    out.where = src_.where(f->getLocation());
+    for (const ParmVarDecl* p : f->parameters()) {
+      if (is_event(p->getType()))
+        out.event = p->getNameAsString();
+      else
+        out.header = p->getNameAsString();
+    }
+    // Exactly `return e;`.
+    const auto* body = dyn_cast<CompoundStmt>(f->getBody());
+    const auto* ret = body && body->size() == 1 ? dyn_cast<ReturnStmt>(body->body_back()) : nullptr;
+    if (ret == nullptr || ret->getRetValue() == nullptr) {
+      error(out.where, fmt::format("lamina-opt cannot use {}::{}: a CCP must be one `return "
+                                   "expression;`",
+                                   m.name, name.str()));
+      return false;
+    }
+    Lowerer lower(ctx_, src_, layer, f);
+    out.expr = lower.expr(ret->getRetValue());
+    if (!out.expr->problem.empty() || !out.expr->pure) {
+      error(out.where, fmt::format("lamina-opt cannot use {}::{}: {}", m.name, name.str(),
+                                   out.expr->problem.empty() ? "a CCP must not change anything"
+                                                             : out.expr->problem));
+      return false;
+    }
+    return true;
+  }
+
+  bool handler(const CXXRecordDecl* layer, llvm::StringRef name, Handler& out, LayerModel& m) {
+    const FunctionDecl* f = function_named(layer, name);
+    if (f == nullptr) {
+      error(m.where, fmt::format("lamina-opt: layer {} has no handler {}", m.name, name.str()));
+      return false;
+    }
+    out.where = src_.where(f->getLocation());
+    for (const ParmVarDecl* p : f->parameters())
+      if (is_event(p->getType())) out.event = p->getNameAsString();
+    Lowerer lower(ctx_, src_, layer, f);
+    out.body = lower.stmt(f->getBody());
+    helpers(layer, lower.helpers_called, m);
+    return true;
+  }
+
+  // Lowers the helpers a function calls, and those they call.
+  void helpers(const CXXRecordDecl* layer, const std::set<const CXXMethodDecl*>& called,
+               LayerModel& m) {
+    for (const CXXMethodDecl* h : called) {
+      const std::string name = h->getNameAsString();
+      if (m.helpers.count(name) != 0 || name == "ccp_down" || name == "ccp_up") continue;
+      const FunctionDecl* def = h->getDefinition();
+      if (def == nullptr || !def->hasBody()) continue;
+      Helper helper;
+      helper.name = name;
+      helper.result = def->getReturnType().getAsString(PrintingPolicy(ctx_.getLangOpts()));
+      for (const ParmVarDecl* p : def->parameters()) {
+        Helper::Param param;
+        param.name = p->getNameAsString();
+        param.ports = is_ports(p->getType());
+        const unsigned b = src_.begin(p->getSourceRange());
+        const unsigned e = src_.begin(SourceRange(p->getLocation()));
+        param.type =
+            llvm::StringRef(src_.buffer(p->getSourceRange()).substr(b, e - b)).trim().str();
+        helper.params.push_back(param);
+      }
+      m.helpers[name] = helper; // a placeholder first: recursion stops here
+      Lowerer lower(ctx_, src_, layer, def);
+      m.helpers[name].body = lower.stmt(def->getBody());
+      helpers(layer, lower.helpers_called, m);
+    }
+  }
+
+  ASTContext& ctx_;
+  Source src_;
+  std::vector<Diagnostic>& diags_;
+};
+
+} // namespace
+
+FrontendResult read_layers(const std::vector<LayerSource>& layers, const FrontendOptions& options) {
+  FrontendResult result;
+  std::string code = "#include \"runtime/layer.hpp\"\n";
+  for (const LayerSource& l : layers) code += fmt::format("#include \"{}\"\n", l.header);
+  // Every handler instantiated with PortsArchetype, so that its AST is fully resolved.
+  code += "template <class L>\n"
+          "void lamina_opt_instantiate(L& l, lamina::Event& ev, lamina::PortsArchetype& io) {\n"
+          "  l.down(ev, io);\n  l.up(ev, io);\n"
+          "  if constexpr (lamina::has_timer<L>) l.timer(ev, io);\n}\n";
+  std::set<std::string> instantiated;
+  for (const LayerSource& l : layers)
+    if (instantiated.insert(l.name).second)
+      code += fmt::format("template void lamina_opt_instantiate(lamina::{0}&, lamina::Event&, "
+                          "lamina::PortsArchetype&);\n",
+                          l.name);
+  std::vector<std::string> args = {"-std=c++20", "-fsyntax-only", "-Wno-everything",
+                                   "-resource-dir=" LAMINA_CLANG_RESOURCE_DIR};
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+  args.push_back("-I" + options.source_dir);
+  std::unique_ptr<clang::ASTUnit> ast =
+      clang::tooling::buildASTFromCodeWithArgs(code, args, "lamina-opt-layers.cpp", "lamina-opt");
+  if (!ast || ast->getDiagnostics().hasErrorOccurred()) {
+    result.diagnostics.push_back(
+        {Diagnostic::Level::error, layers.empty() ? "lamina-opt" : layers.front().spec_where,
+         "lamina-opt: the layers' headers do not compile (see the compiler's errors above)"});
+    return result;
+  }
+  LayerReader reader(ast->getASTContext(), result.diagnostics);
+  std::set<std::string> seen;
+  for (const LayerSource& l : layers) {
+    if (!seen.insert(l.name).second) continue;
+    if (auto m = reader.read(l)) result.layers.push_back(std::move(*m));
+  }
+  return result;
+}
+
+} // namespace lamina::opt

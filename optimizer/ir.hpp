@@ -1,0 +1,102 @@
+// The optimiser's intermediate form of a layer's code: a tree of statements and expressions.
+//
+// The nodes the passes reason about have their own kinds: the layer's state, constants, the
+// message's header operations, calls to neighbours, helpers and CCPs, and the control flow that
+// folding removes. Every other piece of C++ is a Text node: its source text with holes ($0, $1,
+// ...) for its children, so that a pass can rewrite what lies inside (a member reference deep in
+// a loop) and print everything else exactly as the layer's author wrote it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lamina::opt {
+
+struct Node;
+using NodeRef = std::shared_ptr<Node>;
+
+enum class Kind : std::uint8_t {
+  // Statements
+  Block,    // { kids... }
+  If,       // if (kids[0]) kids[1] else kids[2] (kids[2] may be null)
+  Return,   // return kids[0]; (kids[0] may be null)
+  ExprStmt, // kids[0];
+  Decl,     // `text` is the type as written, `name`; kids[0] the initialiser (may be null);
+            // `init_braced`: written `T x{...}` rather than `T x = ...`
+  Push,     // ev.msg.push(Header{kids...}): one kid per header field, in field order
+  // Expressions
+  Constant,   // a compile-time value: `text` as printed, `value` when it is an integer
+  Member,     // the layer's data member `name`
+  Entry,      // a PeerTable member's entry: kids[0] the table (Member), kids[1] the key;
+              // `text` is "[]" (may add the entry) or "get" (reads it)
+  Local,      // a local variable or parameter `name` (the handler's event: name "ev")
+  Unary,      // `text` kids[0]: ! - ~
+  Binary,     // kids[0] `text` kids[1]: arithmetic, comparison, && ||
+  MsgSize,    // ev.msg.size(), `value` bytes past the layer's entry position (see Position)
+  MsgBytes,   // ev.msg.bytes(), likewise
+  MsgRef,     // ev.msg used otherwise (the object of a call that reads or changes it)
+  Pop,        // ev.msg.pop(name) or, with `peek`, ev.msg.peek(name): a bool
+  DropHeader, // ev.msg.drop_front(value): the layer's own header, after a peek
+  Neighbour,  // io.down(kids[0]) or io.up(kids[0]); `text` is "down" or "up"
+  Ports,      // io.now(), io.me(), io.group_size(), io.set_timer(kids[0]); `text` the name
+  Call,       // a call of the layer's own member function `name` (a helper or a CCP)
+  Inlined,    // a helper's body put in place of its call: kids[0] a Block; `text` its result
+              // type ("void" for none)
+  Text,       // C++ text with holes $0..$n for kids; `pure`: reads only
+};
+
+struct Node {
+  Kind kind = Kind::Text;
+  std::string text;
+  std::string name;
+  std::string event = "ev"; // Msg*, Pop, DropHeader, Push: the event whose message it is
+  std::optional<std::int64_t> value;
+  std::optional<std::int64_t> position; // Pop, DropHeader: bytes past the layer's entry position
+  std::vector<NodeRef> kids;
+  bool pure = true;             // evaluating it changes nothing
+  bool peek = false;            // Pop: a peek
+  bool init_braced = false;     // Decl
+  bool is_reference = false;    // Decl: binds a reference
+  std::set<std::string> writes; // members and locals an impure node may write ("*" = any)
+  std::string where;            // file:line:col of the construct, for diagnostics
+  std::string problem;          // why this construct is outside the dialect ("" if it is not)
+
+  static NodeRef make(Kind k) {
+    auto n = std::make_shared<Node>();
+    n->kind = k;
+    return n;
+  }
+  [[nodiscard]] NodeRef copy() const { return std::make_shared<Node>(*this); }
+  [[nodiscard]] NodeRef deep_copy() const;
+};
+
+// Helpers to build nodes.
+NodeRef block(std::vector<NodeRef> stmts);
+NodeRef constant(std::string text, std::optional<std::int64_t> value);
+NodeRef boolean(bool b);
+NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure);
+NodeRef local(std::string name);
+
+// Whether `n` (recursively) contains a node of kind `k`.
+bool contains(const NodeRef& n, Kind k);
+// Whether `n` is a statement that cannot complete normally (a return, or a block ending in one).
+bool ends_in_return(const NodeRef& n);
+
+// How the printer names things outside a layer's own code.
+struct PrintContext {
+  std::string self; // expression for the layer object: "frag"; empty: members unqualified
+  std::string indent_unit = "  ";
+};
+
+// C++ text of an expression, or of a statement at `indent` levels.
+std::string print_expr(const NodeRef& n, const PrintContext& ctx);
+std::string print_stmt(const NodeRef& n, const PrintContext& ctx, int indent);
+
+// A canonical key of a pure expression, for comparing two expressions: equal keys, equal values.
+std::string key(const NodeRef& n);
+
+} // namespace lamina::opt

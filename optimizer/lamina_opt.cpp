@@ -1,0 +1,267 @@
+// lamina-opt: the source-to-source optimiser. Reads a stack declaration and the C++ sources of
+// its layers through Clang's AST and writes a header defining the fused stack (README.md).
+//
+//   lamina-opt FILE.ioa --stack NAME -o OUT.hpp [--explain] [-p BUILD_DIR]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "optimizer/optimize.hpp"
+
+namespace {
+
+// Writes `text` to `path` unless the file already holds it (so that the build does not
+// recompile what did not change).
+bool write_if_changed(const std::string& path, const std::string& text) {
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      std::ostringstream old;
+      old << in.rdbuf();
+      if (old.str() == text) return true;
+    }
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+} // namespace
+
+// A mutant of generated code (optimizer/mutants/*.mutant): a text replacement in the fused
+// stack of one stack, the test of difftest on the optimiser's output.
+//
+//   # What is wrong with it, one sentence.
+//   stack ReliableFifo
+//   from
+//   <lines of the generated header, exactly>
+//   to
+//   <their replacement>
+struct Mutant {
+  std::string name;
+  std::string description;
+  std::string stack;
+  std::string from;
+  std::string to;
+};
+
+std::optional<Mutant> read_mutant(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = fmt::format("{}: error: cannot read the mutant", path);
+    return std::nullopt;
+  }
+  Mutant m;
+  m.name = std::filesystem::path(path).stem().string();
+  std::string line;
+  std::string* block = nullptr;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (block == nullptr && line.rfind("#", 0) == 0) {
+      m.description +=
+          (m.description.empty() ? "" : " ") + line.substr(line.find_first_not_of("# "));
+    } else if (block == nullptr && line.rfind("stack ", 0) == 0) {
+      m.stack = line.substr(6);
+    } else if (line == "from" && block == nullptr) {
+      block = &m.from;
+    } else if (line == "to" && block == &m.from) {
+      block = &m.to;
+    } else if (block != nullptr) {
+      *block += line + "\n";
+    } else if (!line.empty()) {
+      error = fmt::format("{}:{}:1: error: expected `# description`, `stack NAME`, `from` or `to`",
+                          path, number);
+      return std::nullopt;
+    }
+  }
+  if (m.stack.empty() || m.from.empty() || block != &m.to) {
+    error = fmt::format("{}: error: a mutant needs `stack NAME`, a `from` block and a `to` block",
+                        path);
+    return std::nullopt;
+  }
+  return m;
+}
+
+// --registry: the fused stack of every stack in `specs` (or those named), each in a header
+// beside `output`, and `output` a .cpp that registers them all with difftest as "fused".
+// Each mutant applies to the header of its stack and is registered as "fused-mutant:NAME".
+int registry(const std::vector<std::string>& specs, const std::vector<std::string>& only,
+             const std::vector<std::string>& mutant_files, const lamina::opt::Options& base,
+             const std::string& output) {
+  namespace fs = std::filesystem;
+  std::string includes;
+  std::string registrations;
+  const fs::path out(output);
+  std::vector<Mutant> mutants;
+  for (const std::string& file : mutant_files) {
+    std::string error;
+    auto m = read_mutant(file, error);
+    if (!m) {
+      std::cerr << error << "\n";
+      return 1;
+    }
+    mutants.push_back(std::move(*m));
+  }
+  std::set<std::string> applied;
+  for (const std::string& spec : specs) {
+    std::string errors;
+    const auto stacks = lamina::opt::stacks_of(spec, errors);
+    if (!errors.empty()) {
+      std::cerr << errors;
+      return 1;
+    }
+    const std::string stem = fs::path(spec).stem().string();
+    for (const std::string& stack : stacks) {
+      if (!only.empty() && std::find(only.begin(), only.end(), stack) == only.end()) continue;
+      lamina::opt::Options o = base;
+      o.spec = spec;
+      o.stack = stack;
+      o.name_space = "lamina::fused::" + stem;
+      const auto r = lamina::opt::optimize(o);
+      if (!r.ok) {
+        std::cerr << r.errors;
+        return 1;
+      }
+      const fs::path header =
+          out.parent_path() / fmt::format("{}_{}_{}.hpp", out.stem().string(), stem, stack);
+      if (!write_if_changed(header.string(), r.generated.code)) {
+        std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", header.string());
+        return 1;
+      }
+      includes += fmt::format("#include \"{}\"\n", header.filename().string());
+      registrations += fmt::format("  lamina::difftest::register_fused<{}::{}>(\"fused\");\n",
+                                   o.name_space, stack);
+      for (const Mutant& m : mutants) {
+        if (m.stack != stack || applied.count(m.name) != 0) continue;
+        std::string code = r.generated.code;
+        const auto at = code.find(m.from);
+        if (at == std::string::npos || code.find(m.from, at + 1) != std::string::npos) {
+          std::cerr << fmt::format(
+              "lamina-opt: error: mutant {}: its `from` text occurs {} in the fused "
+              "stack {}; the generated code changed: update the mutant\n",
+              m.name, at == std::string::npos ? "nowhere" : "more than once", stack);
+          return 1;
+        }
+        code.replace(at, m.from.size(), m.to);
+        const std::string space = "lamina::fused_mutants::" + m.name;
+        for (std::size_t p = code.find(o.name_space); p != std::string::npos;
+             p = code.find(o.name_space, p))
+          code.replace(p, o.name_space.size(), space), p += space.size();
+        code.insert(code.find('\n') + 1, fmt::format("// Mutant {}: {}\n", m.name, m.description));
+        const fs::path mheader =
+            out.parent_path() / fmt::format("{}_mutant_{}.hpp", out.stem().string(), m.name);
+        if (!write_if_changed(mheader.string(), code)) {
+          std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", mheader.string());
+          return 1;
+        }
+        includes += fmt::format("#include \"{}\"\n", mheader.filename().string());
+        std::string quoted;
+        for (char ch : m.description)
+          quoted += ch == '"' || ch == '\\' ? std::string("\\") + ch : std::string(1, ch);
+        registrations += fmt::format(
+            "  lamina::difftest::register_fused<{}::{}>(\"fused-mutant:{}\", \"{}\");\n", space,
+            stack, m.name, quoted);
+        applied.insert(m.name);
+      }
+    }
+  }
+  for (const Mutant& m : mutants)
+    if (applied.count(m.name) == 0) {
+      std::cerr << fmt::format("lamina-opt: error: mutant {}: no stack {} among those fused\n",
+                               m.name, m.stack);
+      return 1;
+    }
+  const std::string cpp = fmt::format("// Generated by lamina-opt: the fused stacks, registered "
+                                      "with difftest as \"fused\". Do not edit.\n"
+                                      "#include \"difftest/fused_stacks.hpp\"\n{}\n"
+                                      "namespace {{\n\n[[maybe_unused]] const bool registered = [] "
+                                      "{{\n{}  return true;\n}}();\n\n}} // namespace\n",
+                                      includes, registrations);
+  if (!write_if_changed(output, cpp)) {
+    std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", output);
+    return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"lamina-opt: fuses the layers of a stack into one bypass per direction, behind one "
+               "guard, with one compressed header, falling back to the layered code"};
+  lamina::opt::Options o;
+  std::vector<std::string> specs;
+  std::vector<std::string> stacks;
+  std::string registry_out;
+  std::vector<std::string> mutant_files;
+  std::string output;
+  bool show = false;
+  std::string pass;
+  std::string layer;
+  std::string direction = "down";
+  app.add_option("spec", specs, "the spec file that declares the stack (with --registry: several)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--stack", stacks, "the stack to fuse (with --registry: only these)");
+  app.add_option("--registry", registry_out,
+                 "fuse every stack of the specs: a header each beside OUT.cpp, which registers "
+                 "them with difftest");
+  app.add_option("-o,--output", output, "the header to write (the fused stack)");
+  app.add_flag("--explain", show, "print what was collapsed and why, the guards, the header bytes");
+  app.add_option("-p", o.build_dir,
+                 "a build directory with compile_commands.json (its include flags)");
+  app.add_option("--source-dir", o.source_dir,
+                 "where components/ and runtime/ are (default: found above the spec)");
+  app.add_option("--mutants", mutant_files,
+                 "with --registry: mutants of the generated code (*.mutant)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--layers-dir", o.layer_dirs,
+                 "a directory searched first for components/<layer>.hpp (several allowed)");
+  app.add_option("--class", o.class_name, "the fused stack's class name (default: the stack's)");
+  app.add_option("--print-after", pass,
+                 "print one layer's handler after a pass instead: lower, inline, params, fold")
+      ->check(CLI::IsMember({"lower", "inline", "params", "fold"}));
+  app.add_option("--layer", layer, "with --print-after: the layer");
+  app.add_option("--direction", direction, "with --print-after: down or up")
+      ->check(CLI::IsMember({"down", "up"}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (!registry_out.empty()) return registry(specs, stacks, mutant_files, o, registry_out);
+  if (specs.size() != 1 || stacks.size() != 1) {
+    std::cerr << "lamina-opt: error: give one spec file and one --stack (or --registry)\n";
+    return 2;
+  }
+  o.spec = specs.front();
+  o.stack = stacks.front();
+
+  if (!pass.empty()) {
+    if (layer.empty()) {
+      std::cerr << "lamina-opt: error: --print-after needs --layer\n";
+      return 2;
+    }
+    std::string out;
+    const auto r = lamina::opt::print_pass(o, pass, layer, direction, out);
+    std::cerr << r.errors;
+    if (!r.ok) return 1;
+    std::cout << out;
+    return 0;
+  }
+  if (output.empty() && !show) {
+    std::cerr << "lamina-opt: error: give -o OUT.hpp, --explain, or both\n";
+    return 2;
+  }
+  const auto r = lamina::opt::optimize(o);
+  std::cerr << r.errors;
+  if (!r.ok) return 1;
+  if (!output.empty() && !write_if_changed(output, r.generated.code)) {
+    std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", output);
+    return 1;
+  }
+  if (show) std::cout << lamina::opt::explain(r, o);
+  return 0;
+}

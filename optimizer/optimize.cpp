@@ -1,0 +1,357 @@
+#include "optimizer/optimize.hpp"
+
+#include <chrono>
+#include <clang/Format/Format.h>
+#include <clang/Tooling/CompilationDatabase.h>
+#include <clang/Tooling/Core/Replacement.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "optimizer/passes.hpp"
+#include "runtime/registry.hpp"
+#include "spec/program.hpp"
+#include "spec/stack_string.hpp"
+
+namespace lamina::opt {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The directory above `from` that holds runtime/layer.hpp.
+std::string find_source_dir(const std::string& from) {
+  std::error_code ec;
+  for (fs::path p = fs::absolute(from, ec).parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p / "runtime" / "layer.hpp", ec)) return p.string();
+    if (p == p.parent_path()) break;
+  }
+  return {};
+}
+
+// The include and define flags of the first command in BUILD_DIR/compile_commands.json.
+std::vector<std::string> flags_from(const std::string& build_dir, std::string& error) {
+  std::string message;
+  auto db = clang::tooling::CompilationDatabase::loadFromDirectory(build_dir, message);
+  if (!db) {
+    error = fmt::format("lamina-opt: error: -p {}: {}", build_dir, message);
+    return {};
+  }
+  std::vector<std::string> out;
+  for (const auto& cmd : db->getAllCompileCommands()) {
+    const auto& a = cmd.CommandLine;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::string& x = a[i];
+      if ((x == "-I" || x == "-isystem" || x == "-D") && i + 1 < a.size()) {
+        std::string value = a[i + 1];
+        if (x != "-D" && fs::path(value).is_relative())
+          value = (fs::path(cmd.Directory) / value).string();
+        out.push_back(x);
+        out.push_back(value);
+        ++i;
+      } else if (x.rfind("-I", 0) == 0 || x.rfind("-D", 0) == 0 || x.rfind("-std=", 0) == 0) {
+        out.push_back(x);
+      }
+    }
+    break;
+  }
+  return out;
+}
+
+// Formats generated code with the repository's .clang-format (or LLVM's style).
+std::string formatted(const std::string& code, const std::string& source_dir) {
+  auto style =
+      clang::format::getStyle("file", (fs::path(source_dir) / "generated.hpp").string(), "LLVM");
+  if (!style) {
+    llvm::consumeError(style.takeError());
+    return code;
+  }
+  const clang::tooling::Range all(0, static_cast<unsigned>(code.size()));
+  const auto replacements = clang::format::reformat(*style, code, {all}, "generated.hpp");
+  auto result = clang::tooling::applyAllReplacements(code, replacements);
+  if (!result) {
+    llvm::consumeError(result.takeError());
+    return code;
+  }
+  return *result;
+}
+
+std::string snake(std::string_view name) {
+  std::string h = header_of(name); // components/lamport_clock.hpp
+  return h.substr(std::string("components/").size(),
+                  h.size() - std::string("components/").size() - 4);
+}
+
+// Every layer the program declares that has a C++ header: read with the stack's own layers,
+// so that one parse serves every stack of the spec (the build fuses them in one run).
+std::vector<LayerSource> program_layers(const spec::Program& program, const Options& o,
+                                        const std::string& where) {
+  std::vector<LayerSource> out;
+  for (const auto& file : program.files)
+    for (const auto& d : file.decls)
+      if (const auto* layer = std::get_if<spec::Layer>(&d)) {
+        const std::string header = header_of(layer->name);
+        std::error_code ec;
+        bool found = fs::exists(fs::path(o.source_dir) / header, ec);
+        for (const std::string& dir : o.layer_dirs)
+          found = found || fs::exists(fs::path(dir) / header, ec);
+        if (found) out.push_back({layer->name, header, where});
+      }
+  return out;
+}
+
+// The layers read last, by the flags they were read with: lamina-opt --registry fuses several
+// stacks in one process.
+FrontendResult read_cached(const std::vector<LayerSource>& wanted,
+                           const std::vector<LayerSource>& also, const FrontendOptions& fo) {
+  static std::string cached_key;
+  static std::set<std::string> cached_names;
+  static FrontendResult cached;
+  std::string key = fo.source_dir;
+  for (const auto& a : fo.extra_args) key += "\n" + a;
+  const bool hit =
+      key == cached_key && std::all_of(wanted.begin(), wanted.end(), [&](const LayerSource& l) {
+        return cached_names.count(l.name) != 0;
+      });
+  if (hit) return cached;
+  std::vector<LayerSource> all = wanted;
+  for (const LayerSource& l : also)
+    if (std::none_of(all.begin(), all.end(),
+                     [&](const LayerSource& x) { return x.name == l.name; }))
+      all.push_back(l);
+  FrontendResult r = read_layers(all, fo);
+  if (!r.ok()) return read_layers(wanted, fo); // a layer the stack does not use may not read
+  cached_key = key;
+  cached_names.clear();
+  for (const auto& l : r.layers) cached_names.insert(l.name);
+  cached = r;
+  return r;
+}
+
+struct Loaded {
+  std::optional<spec::Program> program;
+  StackInput input;
+  FrontendResult layers;
+};
+
+bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
+  const auto start = std::chrono::steady_clock::now();
+  (void)start;
+  spec::Sources sources;
+  spec::Diagnostics diags(sources);
+  l.program = spec::load(o.spec, sources, diags);
+  if (!l.program || diags.has_errors()) {
+    r.errors = diags.format();
+    return false;
+  }
+  const spec::Stack* stack = l.program->stack(o.stack);
+  if (stack == nullptr) {
+    std::string names;
+    for (const auto& f : l.program->files)
+      for (const auto& d : f.decls)
+        if (const auto* s = std::get_if<spec::Stack>(&d))
+          names += (names.empty() ? "" : ", ") + s->name;
+    r.errors = fmt::format("{}: error: lamina-opt: no stack `{}` in this file (stacks: {})\n",
+                           o.spec, o.stack, names.empty() ? "none" : names);
+    return false;
+  }
+  const std::string stack_where =
+      fmt::format("{}:{}:{}", sources.path(stack->loc.file), stack->loc.line, stack->loc.column);
+  try {
+    r.stack_string = spec::stack_string(*l.program, o.stack);
+  } catch (const std::exception& e) {
+    r.errors = fmt::format("{}: error: {}\n", stack_where, e.what());
+    return false;
+  }
+  resolved = o;
+  if (resolved.source_dir.empty()) resolved.source_dir = find_source_dir(o.spec);
+  if (resolved.source_dir.empty()) {
+    r.errors =
+        fmt::format("{}: error: lamina-opt: cannot find the layers' sources (runtime/layer.hpp) "
+                    "in a directory above the spec; give --source-dir\n",
+                    o.spec);
+    return false;
+  }
+  FrontendOptions fo;
+  fo.source_dir = resolved.source_dir;
+  if (!o.build_dir.empty()) {
+    std::string error;
+    fo.extra_args = flags_from(o.build_dir, error);
+    if (!error.empty()) {
+      r.errors = error + "\n";
+      return false;
+    }
+  }
+  std::vector<LayerSpec> specs;
+  try {
+    specs = parse_stack_string(r.stack_string);
+  } catch (const std::exception& e) {
+    r.errors = fmt::format("{}: error: {}\n", stack_where, e.what());
+    return false;
+  }
+  std::vector<LayerSource> sources_list;
+  std::string missing;
+  for (const std::string& dir : o.layer_dirs)
+    fo.extra_args.push_back("-I" + fs::absolute(dir).string());
+  for (const LayerSpec& s : specs) {
+    const std::string header = header_of(s.name);
+    std::error_code ec;
+    bool found = fs::exists(fs::path(resolved.source_dir) / header, ec);
+    for (const std::string& dir : o.layer_dirs)
+      found = found || fs::exists(fs::path(dir) / header, ec);
+    if (!found)
+      missing +=
+          fmt::format("{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n",
+                      stack_where, s.name, header, s.name);
+    sources_list.push_back({s.name, header, stack_where});
+  }
+  if (!missing.empty()) {
+    r.errors = missing;
+    return false;
+  }
+  l.layers = read_cached(sources_list, program_layers(*l.program, resolved, stack_where), fo);
+  for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
+  if (!l.layers.ok()) return false;
+
+  // The stack, with its parameters as constants.
+  l.input.spec_file = o.spec;
+  l.input.stack = o.stack;
+  l.input.stack_string = r.stack_string;
+  l.input.class_name = o.class_name.empty() ? o.stack : o.class_name;
+  l.input.name_space = o.name_space;
+  std::map<std::string, int> uses;
+  for (const LayerSpec& s : specs) ++uses[s.name];
+  std::map<std::string, int> seen;
+  for (const LayerSpec& s : specs) {
+    const LayerModel* m = nullptr;
+    for (const auto& lm : l.layers.layers)
+      if (lm.name == s.name) m = &lm;
+    StackLayer sl;
+    sl.model = m;
+    sl.var = snake(s.name);
+    if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
+    sl.param_where = stack_where;
+    const std::set<std::string> written = written_members(*m);
+    std::vector<std::string> names;
+    if (const spec::Layer* decl = l.program->layer(s.name))
+      for (const auto& p : decl->params) names.push_back(p.name);
+    for (const std::string& name : names) {
+      if (m->members.count(name) == 0 || written.count(name) != 0) continue;
+      std::optional<std::string> given;
+      for (const auto& a : s.args)
+        if (a.key == name) given = a.value;
+      if (m->integral_members.count(name) == 0) {
+        // A duration: a constant only when the stack gives it.
+        if (!given) continue;
+        const auto ns = parse_nanoseconds(*given, true);
+        if (!ns) continue;
+        sl.params[name] =
+            constant(fmt::format("std::chrono::nanoseconds{{{}}}", *ns), std::nullopt);
+        continue;
+      }
+      std::optional<std::int64_t> v;
+      if (given) {
+        try {
+          v = std::stoll(*given);
+        } catch (...) {
+        }
+      } else if (auto d = m->defaults.find(name); d != m->defaults.end()) {
+        v = std::stoll(d->second);
+      }
+      if (v) sl.params[name] = constant(std::to_string(*v), *v);
+    }
+    l.input.layers.push_back(std::move(sl));
+  }
+  return true;
+}
+
+} // namespace
+
+Result optimize(const Options& options) {
+  const auto start = std::chrono::steady_clock::now();
+  Result r;
+  Loaded l;
+  Options resolved;
+  if (!load(options, l, r, resolved)) return r;
+  r.generated = generate(l.input);
+  for (const auto& d : r.generated.diagnostics) r.errors += d.str() + "\n";
+  r.generated.code = formatted(r.generated.code, resolved.source_dir);
+  r.generated.explain.code_bytes = r.generated.code.size();
+  r.generated.explain.code_lines =
+      static_cast<std::size_t>(std::count(r.generated.code.begin(), r.generated.code.end(), '\n'));
+  r.ok = true;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+Result print_pass(const Options& options, const std::string& pass, const std::string& layer,
+                  const std::string& direction, std::string& out) {
+  Result r;
+  Loaded l;
+  Options resolved;
+  if (!load(options, l, r, resolved)) return r;
+  out = print_after(l.input, pass, layer, direction);
+  if (out.empty()) {
+    r.errors += fmt::format("lamina-opt: error: stack {} has no layer {}\n", options.stack, layer);
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+std::vector<std::string> stacks_of(const std::string& spec, std::string& errors) {
+  spec::Sources sources;
+  spec::Diagnostics diags(sources);
+  const auto program = spec::load(spec, sources, diags);
+  if (!program || diags.has_errors()) {
+    errors = diags.format();
+    return {};
+  }
+  std::vector<std::string> names;
+  if (program->files.empty()) return names;
+  for (const auto& d : program->files.front().decls)
+    if (const auto* s = std::get_if<spec::Stack>(&d)) names.push_back(s->name);
+  return names;
+}
+
+std::string explain(const Result& r, const Options& o) {
+  const Explanation& e = r.generated.explain;
+  std::string s = fmt::format("lamina-opt: stack {} of {}\n  stack string: {}\n", o.stack, o.spec,
+                              r.stack_string);
+  if (!e.params.empty()) {
+    s += "  parameters as constants:";
+    for (const auto& p : e.params) s += " " + p;
+    s += "\n";
+  }
+  auto direction = [&](const char* name, const Explanation::Direction& d) {
+    s += fmt::format("\n{}: {}\n", name,
+                     d.collapsed ? "collapsed" : "not collapsed (the layered code runs)");
+    if (!d.layers_collapsed.empty()) {
+      s += "  layers on the bypass:";
+      for (const auto& l : d.layers_collapsed) s += " " + l;
+      s += "\n";
+    }
+    for (const auto& w : d.why_not) s += "  not collapsed: " + w + "\n";
+    if (!d.guard.empty()) s += "  guard: " + d.guard + "\n";
+    for (const auto& x : d.layered_exits) s += "  to the layered code: " + x + "\n";
+  };
+  direction("down (send)", e.down);
+  direction("up (receive)", e.up);
+  s += fmt::format("\nheader on the common path: {} bytes layered, {} bytes {}\n",
+                   e.layered_header_bytes, e.compressed_header_bytes,
+                   e.compressed ? "compressed" : "(not compressed)");
+  if (e.compressed) {
+    s += "  compressed: marker (1 byte)";
+    for (const auto& f : e.packed_fields) s += ", " + f;
+    s += "\n  constant on the bypass, not sent:";
+    for (const auto& f : e.constant_fields) s += " " + f + ";";
+    s += "\n";
+  }
+  s += fmt::format("generated code: {} lines, {} bytes; {:.2f} s\n", e.code_lines, e.code_bytes,
+                   r.seconds);
+  return s;
+}
+
+} // namespace lamina::opt

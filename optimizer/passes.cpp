@@ -1,0 +1,824 @@
+#include "optimizer/passes.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <functional>
+
+namespace lamina::opt {
+
+namespace {
+
+NodeRef simplify_node(const NodeRef& e);
+
+// Rebuilds `n` bottom-up: `f` sees each node after its kids were rebuilt.
+NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f) {
+  if (!n) return n;
+  NodeRef c = n->copy();
+  for (auto& k : c->kids) k = transform(k, f);
+  return f(c);
+}
+
+void collect_writes(const NodeRef& n, std::set<std::string>& out) {
+  if (!n) return;
+  out.insert(n->writes.begin(), n->writes.end());
+  for (const auto& k : n->kids) collect_writes(k, out);
+}
+
+// Names a node reads: members ("self.x"), locals, "msg@".
+void collect_roots(const NodeRef& n, std::set<std::string>& out) {
+  if (!n) return;
+  switch (n->kind) {
+  case Kind::Member:
+    out.insert(n->name);
+    break;
+  case Kind::Local:
+    out.insert(n->name);
+    break;
+  case Kind::MsgSize:
+  case Kind::MsgBytes:
+  case Kind::MsgRef:
+    out.insert(n->event);
+    break;
+  default:
+    break;
+  }
+  for (const auto& k : n->kids) collect_roots(k, out);
+}
+
+bool is_comparison(const std::string& op) {
+  return op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=";
+}
+std::string negated(const std::string& op) {
+  if (op == "==") return "!=";
+  if (op == "!=") return "==";
+  if (op == "<") return ">=";
+  if (op == ">=") return "<";
+  if (op == ">") return "<=";
+  return ">";
+}
+
+std::optional<std::int64_t> as_number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size()) return std::nullopt;
+  for (std::size_t j = i; j < s.size(); ++j)
+    if (std::isdigit(static_cast<unsigned char>(s[j])) == 0) return std::nullopt;
+  try {
+    return std::stoll(s);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::int64_t> arithmetic(const std::string& op, std::int64_t a, std::int64_t b) {
+  if (op == "+") return a + b;
+  if (op == "-") return a - b >= 0 ? std::optional<std::int64_t>(a - b) : std::nullopt;
+  if (op == "*") return a * b;
+  if (op == "/") return b != 0 ? std::optional<std::int64_t>(a / b) : std::nullopt;
+  if (op == "%") return b != 0 ? std::optional<std::int64_t>(a % b) : std::nullopt;
+  if (op == "==") return a == b;
+  if (op == "!=") return a != b;
+  if (op == "<") return a < b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  if (op == ">=") return a >= b;
+  if (op == "&&") return (a != 0) && (b != 0);
+  if (op == "||") return (a != 0) || (b != 0);
+  if (op == "&") return a & b;
+  if (op == "|") return a | b;
+  return std::nullopt;
+}
+
+// What is known at a point of the code: equalities (a union-find over canonical keys, with a
+// constant as the representative of its class) and the truth of other atoms. Every fact
+// remembers the names it depends on and is dropped when one of them is written.
+class Facts {
+public:
+  void add(const NodeRef& e, bool truth) {
+    std::set<std::string> deps;
+    collect_roots(e, deps);
+    facts_.push_back({e, truth, deps});
+    apply(e, truth);
+  }
+
+  // `name` is a reference to what `init` names: writing it writes that.
+  void alias(const std::string& name, const NodeRef& init) {
+    std::set<std::string> roots;
+    collect_roots(init, roots);
+    aliases_[name] = roots;
+  }
+
+  // A new variable `name`: what was known of an earlier one of that name no longer applies.
+  void forget(const std::string& name) {
+    aliases_.erase(name);
+    const auto before = facts_.size();
+    std::erase_if(facts_, [&](const Fact& f) { return f.deps.count(name) != 0; });
+    if (facts_.size() != before) rebuild();
+  }
+
+  void invalidate(std::set<std::string> writes) {
+    if (writes.empty()) return;
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [name, roots] : aliases_)
+        if (writes.count(name) != 0)
+          for (const auto& r : roots) grew = writes.insert(r).second || grew;
+    }
+    const bool all = writes.count("*") != 0;
+    auto before = facts_.size();
+    std::erase_if(facts_, [&](const Fact& f) {
+      if (all) return !f.deps.empty() && !only_constants(f.deps);
+      return std::any_of(f.deps.begin(), f.deps.end(),
+                         [&](const std::string& d) { return writes.count(d) != 0; });
+    });
+    if (facts_.size() != before) rebuild();
+  }
+
+  // The canonical key of a pure expression under the equalities.
+  std::string canon(const NodeRef& n) {
+    switch (n->kind) {
+    case Kind::Constant:
+      return n->value ? std::to_string(*n->value) : find(n->text);
+    case Kind::Binary: {
+      const std::string a = canon(n->kids[0]);
+      const std::string b = canon(n->kids[1]);
+      if (auto x = as_number(a), y = as_number(b); x && y)
+        if (auto r = arithmetic(n->text, *x, *y)) return std::to_string(*r);
+      if (a == b && pure(n)) {
+        if (n->text == "-") return "0";
+        if (n->text == "==" || n->text == "<=" || n->text == ">=") return "1";
+        if (n->text == "!=" || n->text == "<" || n->text == ">") return "0";
+      }
+      return find(fmt::format("({} {} {})", a, n->text, b));
+    }
+    case Kind::Unary: {
+      const std::string a = canon(n->kids[0]);
+      if (auto x = as_number(a); x && n->text == "!") return *x != 0 ? "0" : "1";
+      return find(fmt::format("({}{})", n->text, a));
+    }
+    case Kind::Entry:
+      return find(fmt::format("{}[{}]", canon(n->kids[0]), canon(n->kids[1])));
+    case Kind::Text: {
+      if (!n->pure) return fmt::format("<impure {}>", static_cast<const void*>(n.get()));
+      std::string t;
+      for (std::size_t i = 0; i < n->text.size(); ++i) {
+        if (n->text[i] == '$' && i + 1 < n->text.size() &&
+            std::isdigit(static_cast<unsigned char>(n->text[i + 1]))) {
+          std::size_t j = i + 1;
+          std::size_t index = 0;
+          while (j < n->text.size() && std::isdigit(static_cast<unsigned char>(n->text[j])))
+            index = index * 10 + static_cast<std::size_t>(n->text[j++] - '0');
+          t += index < n->kids.size() && n->kids[index] ? canon(n->kids[index]) : "?";
+          i = j - 1;
+        } else {
+          t += n->text[i];
+        }
+      }
+      // bytes().subspan(k): the bytes k further on.
+      if (n->kids.size() == 2 && n->kids[0]->kind == Kind::MsgBytes && n->kids[0]->value &&
+          n->text == "$0.subspan($1)")
+        if (auto k2 = as_number(canon(n->kids[1])))
+          return fmt::format("msg.bytes@{}", *n->kids[0]->value + *k2);
+      return find(t);
+    }
+    case Kind::MsgSize:
+    case Kind::MsgBytes:
+      if (!n->value)
+        return fmt::format("<msg at an unknown position {}>", static_cast<const void*>(n.get()));
+      return find(key(n));
+    default:
+      if (!pure(n)) return fmt::format("<impure {}>", static_cast<const void*>(n.get()));
+      return find(key(n));
+    }
+  }
+
+  std::optional<bool> decide(const NodeRef& n) {
+    if (n->kind == Kind::Binary && (n->text == "&&" || n->text == "||")) {
+      const auto a = decide(n->kids[0]);
+      const bool is_and = n->text == "&&";
+      if (a && *a != is_and) return !is_and;
+      const auto b = decide(n->kids[1]);
+      if (b && *b != is_and && (a || pure(n->kids[0]))) return !is_and;
+      if (a && b) return is_and;
+      return std::nullopt;
+    }
+    if (n->kind == Kind::Unary && n->text == "!") {
+      auto a = decide(n->kids[0]);
+      if (a) return !*a;
+      return std::nullopt;
+    }
+    const std::string k = canon(n);
+    if (auto x = as_number(k)) return *x != 0;
+    if (auto it = atoms_.find(k); it != atoms_.end()) return it->second;
+    if (n->kind == Kind::Binary && is_comparison(n->text)) {
+      const std::string a = canon(n->kids[0]);
+      const std::string b = canon(n->kids[1]);
+      const std::string neg = find(fmt::format("({} {} {})", a, negated(n->text), b));
+      if (auto it = atoms_.find(neg); it != atoms_.end()) return !it->second;
+      // Two different constants.
+      if (n->text == "==" || n->text == "!=") {
+        auto x = as_number(a);
+        auto y = as_number(b);
+        if (x && y) return (*x == *y) == (n->text == "==");
+      }
+    }
+    return std::nullopt;
+  }
+
+  static bool pure(const NodeRef& n) {
+    if (!n) return true;
+    if (!n->pure) return false;
+    if (n->kind == Kind::Pop || n->kind == Kind::DropHeader || n->kind == Kind::Neighbour ||
+        n->kind == Kind::Inlined || n->kind == Kind::Call)
+      return false;
+    return std::all_of(n->kids.begin(), n->kids.end(), [](const NodeRef& k) { return pure(k); });
+  }
+
+private:
+  struct Fact {
+    NodeRef e;
+    bool truth;
+    std::set<std::string> deps;
+  };
+
+  static bool only_constants(const std::set<std::string>&) { return false; }
+
+  void apply(const NodeRef& e, bool truth) {
+    if (e->kind == Kind::Binary && e->text == (truth ? "&&" : "||")) {
+      apply(e->kids[0], truth);
+      apply(e->kids[1], truth);
+      return;
+    }
+    if (e->kind == Kind::Unary && e->text == "!") {
+      apply(e->kids[0], !truth);
+      return;
+    }
+    if (e->kind == Kind::Binary && is_comparison(e->text)) {
+      const std::string op = truth ? e->text : negated(e->text);
+      const std::string a = canon(e->kids[0]);
+      const std::string b = canon(e->kids[1]);
+      if (op == "==") unite(a, b);
+      atoms_[find(fmt::format("({} {} {})", a, op, b))] = true;
+      atoms_[find(fmt::format("({} {} {})", a, negated(op), b))] = false;
+      return;
+    }
+    if (pure(e)) atoms_[canon(e)] = truth;
+  }
+
+  std::string find(const std::string& k) {
+    auto it = parent_.find(k);
+    if (it == parent_.end() || it->second == k) return k;
+    const std::string root = find(it->second);
+    parent_[k] = root;
+    return root;
+  }
+  void unite(const std::string& a, const std::string& b) {
+    const std::string ra = find(a);
+    const std::string rb = find(b);
+    if (ra == rb) return;
+    // A constant is the representative of its class.
+    if (as_number(ra))
+      parent_[rb] = ra;
+    else
+      parent_[ra] = rb;
+  }
+  void rebuild() {
+    parent_.clear();
+    atoms_.clear();
+    for (const Fact& f : facts_) apply(f.e, f.truth);
+  }
+
+  std::vector<Fact> facts_;
+  std::map<std::string, std::set<std::string>> aliases_;
+  std::map<std::string, std::string> parent_;
+  std::map<std::string, bool> atoms_;
+};
+
+class Folder {
+public:
+  explicit Folder(const FoldContext& ctx) : ctx_(ctx) {}
+
+  NodeRef run(const NodeRef& body) {
+    Facts facts;
+    if (ctx_.assume) {
+      NodeRef a = ctx_.assume->deep_copy();
+      set_positions(a, 0); // the CCP sees the message as the layer receives it
+      facts.add(a, true);
+    }
+    for (const auto& [field, value] : ctx_.header_values)
+      facts.add(equal(field_of("$hdr", field), value), true);
+    std::int64_t pos = 0;
+    bool pos_known = true;
+    NodeRef out = stmt(body, facts, pos, pos_known);
+    return prune_unused(out);
+  }
+
+private:
+  static NodeRef field_of(const std::string& var, const std::string& field) {
+    return text("$0." + field, {local(var)}, true);
+  }
+  static NodeRef equal(NodeRef a, NodeRef b) {
+    auto n = Node::make(Kind::Binary);
+    n->text = "==";
+    n->kids = {std::move(a), std::move(b)};
+    return n;
+  }
+
+  // After `pop(h)` or `peek(h)` succeeded: h is the header the CCP speaks of.
+  void header_popped(const std::string& var, Facts& facts) {
+    for (const auto& [field, value] : ctx_.header_values)
+      facts.add(equal(field_of(var, field), value), true);
+    for (const std::string& f : fields_)
+      facts.add(equal(field_of(var, f), field_of("$hdr", f)), true);
+  }
+
+public:
+  std::vector<std::string> fields_;
+
+private:
+  // Expression: annotate positions, fold what is decided, simplify.
+  NodeRef expr(const NodeRef& e, Facts& facts, std::int64_t pos, bool pos_known) {
+    if (!e) return e;
+    NodeRef c = e->copy();
+    if (c->kind == Kind::MsgSize || c->kind == Kind::MsgBytes || c->kind == Kind::MsgRef) {
+      if (pos_known) c->value = pos;
+      return c;
+    }
+    if (c->kind == Kind::Inlined) {
+      // A helper called for its value: fold its body with what is known here.
+      Facts inner = facts;
+      std::int64_t p = pos;
+      bool known = pos_known;
+      c->kids[0] = stmt(c->kids[0], inner, p, known);
+      return c;
+    }
+    for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
+    if (c->kind == Kind::Binary || c->kind == Kind::Unary) {
+      if (c->text == "&&" || c->text == "||" || c->text == "!" || is_comparison(c->text)) {
+        if (auto d = facts.decide(c); d && Facts::pure(c)) return boolean(*d);
+      }
+      c = simplify(c);
+      if (Facts::pure(c) && c->kind == Kind::Binary && !is_comparison(c->text) && c->text != "&&" &&
+          c->text != "||") {
+        if (auto v = as_number(facts.canon(c))) return constant(std::to_string(*v), *v);
+      }
+    }
+    return c;
+  }
+
+  static bool is_pop_cond(const NodeRef& cond, bool& negated_out) {
+    if (cond->kind == Kind::Pop) {
+      negated_out = false;
+      return true;
+    }
+    if (cond->kind == Kind::Unary && cond->text == "!" && cond->kids[0]->kind == Kind::Pop) {
+      negated_out = true;
+      return true;
+    }
+    return false;
+  }
+
+  // The value every `return` of an inlined helper's body gives, if they all give one constant.
+  static std::optional<std::int64_t> constant_result(const NodeRef& n) {
+    std::optional<std::int64_t> result;
+    bool ok = true;
+    std::function<void(const NodeRef&)> walk = [&](const NodeRef& x) {
+      if (!x || !ok) return;
+      if (x->kind == Kind::Return) {
+        if (x->kids.empty() || !x->kids[0] || x->kids[0]->kind != Kind::Constant ||
+            !x->kids[0]->value) {
+          ok = false;
+          return;
+        }
+        if (result && *result != *x->kids[0]->value) ok = false;
+        result = x->kids[0]->value;
+        return;
+      }
+      if (x->kind == Kind::Inlined) return; // its returns are its own
+      for (const auto& k : x->kids) walk(k);
+    };
+    walk(n);
+    return ok ? result : std::nullopt;
+  }
+
+  // A helper's body used as a statement: its returns give nothing.
+  static NodeRef as_statement(const NodeRef& inlined) {
+    NodeRef c = inlined->copy();
+    c->text = "void";
+    c->kids[0] = transform(c->kids[0], [](NodeRef x) {
+      if (x->kind == Kind::Return) x->kids = {nullptr};
+      return x;
+    });
+    auto s = Node::make(Kind::ExprStmt);
+    s->kids = {c};
+    return s;
+  }
+
+  NodeRef stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    if (!s) return s;
+    switch (s->kind) {
+    case Kind::Block: {
+      std::vector<NodeRef> out;
+      for (const auto& k : s->kids) {
+        NodeRef f = stmt(k, facts, pos, pos_known);
+        if (!f) continue;
+        if (f->kind == Kind::Block && !has_decl(f)) {
+          for (auto& x : f->kids) out.push_back(x);
+        } else {
+          out.push_back(f);
+        }
+        if (ends_in_return(f)) break; // the rest cannot run
+      }
+      return block(std::move(out));
+    }
+    case Kind::If: {
+      NodeRef cond = s->kids[0];
+      // `if (!helper(...))` where the helper returns one constant: run it, then decide.
+      {
+        bool neg = false;
+        NodeRef inner = cond;
+        if (inner->kind == Kind::Unary && inner->text == "!") {
+          neg = true;
+          inner = inner->kids[0];
+        }
+        if (inner->kind == Kind::Inlined) {
+          NodeRef folded = expr(inner, facts, pos, pos_known);
+          if (auto r = constant_result(folded->kids[0])) {
+            std::vector<NodeRef> out;
+            NodeRef call = stmt(as_statement(folded), facts, pos, pos_known);
+            out.push_back(call);
+            auto rest = s->copy();
+            rest->kids[0] = boolean(neg ? *r == 0 : *r != 0);
+            NodeRef f = stmt(rest, facts, pos, pos_known);
+            if (f) out.push_back(f);
+            return block(std::move(out));
+          }
+        }
+      }
+      bool pop_negated = false;
+      if (is_pop_cond(cond, pop_negated)) {
+        NodeRef pop = (pop_negated ? cond->kids[0] : cond)->copy();
+        if (pos_known) pop->position = pos;
+        apply_message_op(pop, pos, pos_known);
+        if (ctx_.pops_succeed) {
+          // The pop stays, as a statement: the collapse gives the header its values there.
+          header_popped(pop->name, facts);
+          auto at = Node::make(Kind::ExprStmt);
+          at->kids = {pop};
+          NodeRef rest = stmt(pop_negated ? s->kids[2] : s->kids[1], facts, pos, pos_known);
+          return rest ? block({at, rest}) : block({at});
+        }
+        // Only the branch where it succeeded knows the header.
+        Facts yes = facts;
+        header_popped(pop->name, yes);
+        Facts no = facts;
+        std::int64_t p1 = pos;
+        std::int64_t p2 = pos;
+        bool k1 = pos_known;
+        bool k2 = pos_known;
+        auto c = s->copy();
+        NodeRef then_b = stmt(s->kids[1], pop_negated ? no : yes, p1, k1);
+        NodeRef else_b = stmt(s->kids[2], pop_negated ? yes : no, p2, k2);
+        c->kids = {cond, then_b, else_b};
+        // Continue with what the branch that does not return knows.
+        if (ends_in_return(then_b)) {
+          facts = pop_negated ? yes : no;
+          pos = p2;
+          pos_known = k2;
+        } else if (else_b && ends_in_return(else_b)) {
+          facts = pop_negated ? no : yes;
+          pos = p1;
+          pos_known = k1;
+        } else {
+          merge(facts, s, pos, pos_known);
+        }
+        return c;
+      }
+      cond = expr(cond, facts, pos, pos_known);
+      if (auto d = facts.decide(cond); d && Facts::pure(cond)) {
+        const NodeRef& taken = *d ? s->kids[1] : s->kids[2];
+        return taken ? stmt(taken, facts, pos, pos_known) : nullptr;
+      }
+      Facts yes = facts;
+      yes.add(cond, true);
+      Facts no = facts;
+      no.add(cond, false);
+      std::int64_t p1 = pos;
+      std::int64_t p2 = pos;
+      bool k1 = pos_known;
+      bool k2 = pos_known;
+      auto c = s->copy();
+      NodeRef then_b = stmt(s->kids[1], yes, p1, k1);
+      NodeRef else_b = s->kids[2] ? stmt(s->kids[2], no, p2, k2) : nullptr;
+      c->kids = {cond, then_b ? then_b : block({}), else_b};
+      if (ends_in_return(then_b)) {
+        facts = no;
+        pos = p2;
+        pos_known = k2;
+      } else if (else_b && ends_in_return(else_b)) {
+        facts = yes;
+        pos = p1;
+        pos_known = k1;
+      } else {
+        merge(facts, s, pos, pos_known);
+        if (p1 != p2 || k1 != k2) pos_known = false;
+      }
+      return c;
+    }
+    case Kind::Decl: {
+      auto c = s->copy();
+      if (c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+      facts.forget(c->name);
+      if (c->kids[0]) {
+        std::set<std::string> w;
+        collect_writes(c->kids[0], w);
+        facts.invalidate(w);
+        if (c->is_reference) facts.alias(c->name, c->kids[0]);
+        if (Facts::pure(c->kids[0]) && !c->init_braced)
+          facts.add(equal(local(c->name), c->kids[0]), true);
+      }
+      return c;
+    }
+    case Kind::ExprStmt: {
+      auto c = s->copy();
+      if (c->kids[0]->kind == Kind::Inlined) {
+        // Inline in place: what is known flows through the helper's body.
+        auto in = c->kids[0]->copy();
+        in->kids[0] = stmt(in->kids[0], facts, pos, pos_known);
+        c->kids[0] = in;
+        if (!contains(in->kids[0], Kind::Return)) return in->kids[0];
+        std::set<std::string> w;
+        collect_writes(in->kids[0], w);
+        facts.invalidate(w);
+        return c;
+      }
+      if ((c->kids[0]->kind == Kind::Pop || c->kids[0]->kind == Kind::DropHeader) && pos_known) {
+        c->kids[0] = c->kids[0]->copy();
+        c->kids[0]->position = pos;
+      }
+      apply_message_op(c->kids[0], pos, pos_known);
+      c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+      std::set<std::string> w;
+      collect_writes(c->kids[0], w);
+      facts.invalidate(w);
+      return c;
+    }
+    case Kind::Push: {
+      auto c = s->copy();
+      for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
+      std::set<std::string> w;
+      for (const auto& k : c->kids) collect_writes(k, w);
+      facts.invalidate(w);
+      pos -= ctx_.header_size;
+      return c;
+    }
+    case Kind::Return: {
+      auto c = s->copy();
+      if (!c->kids.empty() && c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+      return c;
+    }
+    default: {
+      // Loops and other statements as written: positions inside them are unknown.
+      auto c = s->copy();
+      bool k = false;
+      std::int64_t p = pos;
+      for (auto& kid : c->kids) {
+        if (!kid) continue;
+        Facts none; // nothing is known inside a loop body, which may run many times
+        kid = kid->kind == Kind::Block || kid->kind == Kind::If || kid->kind == Kind::ExprStmt ||
+                      kid->kind == Kind::Decl || kid->kind == Kind::Return
+                  ? stmt(kid, none, p, k)
+                  : kid;
+      }
+      std::set<std::string> w;
+      collect_writes(c, w);
+      facts.invalidate(w);
+      if (contains(c, Kind::Pop) || contains(c, Kind::DropHeader) || contains(c, Kind::Push))
+        pos_known = false;
+      return c;
+    }
+    }
+  }
+
+  // The message operations of an expression statement move the position.
+  void apply_message_op(const NodeRef& e, std::int64_t& pos, bool& pos_known) {
+    if (!e) return;
+    if (e->kind == Kind::Pop && !e->peek) pos += ctx_.header_size;
+    if (e->kind == Kind::DropHeader) pos += e->value.value_or(0);
+    if (e->kind == Kind::Text || e->kind == Kind::Unary)
+      for (const auto& k : e->kids) apply_message_op(k, pos, pos_known);
+    (void)pos_known;
+  }
+
+  // After an if whose branches both fall through: forget what either may have changed.
+  static void merge(Facts& facts, const NodeRef& s, std::int64_t&, bool&) {
+    std::set<std::string> w;
+    collect_writes(s, w);
+    facts.invalidate(w);
+  }
+
+  static bool has_decl(const NodeRef& b) {
+    return std::any_of(b->kids.begin(), b->kids.end(),
+                       [](const NodeRef& k) { return k && k->kind == Kind::Decl; });
+  }
+
+  // Removes locals whose initialiser is pure and whose name nothing after them mentions.
+  static NodeRef prune_unused(const NodeRef& n) {
+    if (!n) return n;
+    NodeRef c = n->copy();
+    for (auto& k : c->kids) k = prune_unused(k);
+    if (c->kind != Kind::Block) return c;
+    std::vector<NodeRef> out;
+    for (std::size_t i = 0; i < c->kids.size(); ++i) {
+      const NodeRef& k = c->kids[i];
+      if (k && k->kind == Kind::Decl && (!k->kids[0] || Facts::pure(k->kids[0])) &&
+          !k->init_braced) {
+        bool used = false;
+        for (std::size_t j = i + 1; j < c->kids.size() && !used; ++j)
+          used = mentions(c->kids[j], k->name);
+        if (!used) continue;
+      }
+      if (k && k->kind == Kind::Decl && k->init_braced && k->kids[0] &&
+          k->kids[0]->kind == Kind::Text && k->kids[0]->text == "{}") {
+        bool used = false;
+        for (std::size_t j = i + 1; j < c->kids.size() && !used; ++j)
+          used = mentions(c->kids[j], k->name);
+        if (!used) continue;
+      }
+      out.push_back(k);
+    }
+    c->kids = std::move(out);
+    return c;
+  }
+
+  static bool mentions(const NodeRef& n, const std::string& name) {
+    if (!n) return false;
+    if (n->kind == Kind::Block) {
+      // Up to a declaration of another variable of that name, which hides it.
+      for (const auto& k : n->kids) {
+        if (k && k->kind == Kind::Decl && k->name == name) return mentions(k->kids[0], name);
+        if (mentions(k, name)) return true;
+      }
+      return false;
+    }
+    if (n->kind == Kind::Local && n->name == name) return true;
+    if ((n->kind == Kind::Pop) && n->name == name) return true;
+    if (n->kind == Kind::Text && n->kids.empty() && n->text.find(name) != std::string::npos)
+      return true; // verbatim text (a lambda): be safe
+    for (const auto& k : n->kids)
+      if (mentions(k, name)) return true;
+    return false;
+  }
+
+  const FoldContext& ctx_;
+};
+
+} // namespace
+
+NodeRef rename_local(const NodeRef& n, const std::string& from, const NodeRef& to) {
+  return transform(n, [&](NodeRef x) -> NodeRef {
+    if (x->kind == Kind::Local && x->name == from) return to->deep_copy();
+    if ((x->kind == Kind::MsgSize || x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef ||
+         x->kind == Kind::Push || x->kind == Kind::DropHeader || (x->kind == Kind::Pop)) &&
+        x->event == from && to->kind == Kind::Local)
+      x->event = to->name;
+    if (x->writes.count(from) != 0 && to->kind == Kind::Local) {
+      x->writes.erase(from);
+      x->writes.insert(to->name);
+    }
+    return x;
+  });
+}
+
+NodeRef bind_ccp(const Ccp& ccp, const std::string& event) {
+  NodeRef e = ccp.expr->deep_copy();
+  if (!ccp.header.empty()) e = rename_local(e, ccp.header, local("$hdr"));
+  if (ccp.event != event) e = rename_local(e, ccp.event, local(event));
+  return e;
+}
+
+NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) {
+  return transform(body, [&](NodeRef x) -> NodeRef {
+    if (x->kind != Kind::Call) return x;
+    const Ccp* ccp = x->name == "ccp_down" ? &layer.ccp_down
+                     : x->name == "ccp_up" ? &layer.ccp_up
+                                           : nullptr;
+    if (ccp != nullptr) {
+      NodeRef e = ccp->expr->deep_copy();
+      if (!x->kids.empty()) e = rename_local(e, ccp->event, x->kids[0]);
+      if (x->kids.size() > 1 && !ccp->header.empty()) e = rename_local(e, ccp->header, x->kids[1]);
+      return e;
+    }
+    auto it = layer.helpers.find(x->name);
+    if (it == layer.helpers.end() || !it->second.body || depth <= 0) return x;
+    const Helper& h = it->second;
+    if (h.params.size() != x->kids.size()) return x;
+    NodeRef b = inline_helpers(h.body, layer, depth - 1);
+    std::vector<NodeRef> stmts;
+    for (std::size_t i = 0; i < h.params.size(); ++i) {
+      const Helper::Param& p = h.params[i];
+      if (p.ports) continue;
+      const NodeRef& arg = x->kids[i];
+      // An argument that is a plain name is substituted; others are bound to the parameter.
+      std::set<std::string> written;
+      collect_writes(b, written);
+      const bool by_reference = p.type.find('&') != std::string::npos;
+      if (arg->kind == Kind::Local && (by_reference || written.count(p.name) == 0)) {
+        if (p.name != arg->name) b = rename_local(b, p.name, arg);
+        continue;
+      }
+      auto d = Node::make(Kind::Decl);
+      d->text = by_reference ? "auto&&" : p.type;
+      d->name = p.name;
+      d->is_reference = by_reference;
+      d->kids = {arg};
+      stmts.push_back(d);
+    }
+    for (auto& k : b->kids) stmts.push_back(k);
+    auto n = Node::make(Kind::Inlined);
+    n->text = h.result;
+    n->name = h.name;
+    n->kids = {block(std::move(stmts))};
+    n->pure = false;
+    n->writes.insert("*");
+    return n;
+  });
+}
+
+NodeRef substitute_params(const NodeRef& body, const std::map<std::string, NodeRef>& params) {
+  return transform(body, [&](NodeRef x) -> NodeRef {
+    if (x->kind == Kind::Member)
+      if (auto it = params.find(x->name); it != params.end()) return it->second->deep_copy();
+    return x;
+  });
+}
+
+std::set<std::string> written_members(const LayerModel& layer) {
+  std::set<std::string> w;
+  collect_writes(layer.down.body, w);
+  collect_writes(layer.up.body, w);
+  for (const auto& [name, h] : layer.helpers) collect_writes(h.body, w);
+  return w;
+}
+
+NodeRef fold(const NodeRef& body, const FoldContext& ctx) {
+  Folder f(ctx);
+  f.fields_ = ctx.header_fields;
+  return f.run(body);
+}
+
+std::optional<bool> decide_under(const NodeRef& e, const NodeRef& assume) {
+  Facts facts;
+  if (assume) facts.add(assume, true);
+  return facts.decide(e);
+}
+
+NodeRef simplify(const NodeRef& e) {
+  return transform(e, [](NodeRef x) { return simplify_node(x); });
+}
+
+namespace {
+NodeRef simplify_node(const NodeRef& e) {
+  if (!e || e->kind != Kind::Binary) return e;
+  const NodeRef& a = e->kids[0];
+  const NodeRef& b = e->kids[1];
+  if (a->kind == Kind::Constant && b->kind == Kind::Constant && a->value && b->value)
+    if (auto r = arithmetic(e->text, *a->value, *b->value)) {
+      if (is_comparison(e->text) || e->text == "&&" || e->text == "||") return boolean(*r != 0);
+      return constant(std::to_string(*r), *r);
+    }
+  if (e->text == "&&" || e->text == "||") {
+    const bool is_and = e->text == "&&";
+    if (a->kind == Kind::Constant && a->value) return (*a->value != 0) == is_and ? b : a;
+    if (b->kind == Kind::Constant && b->value && Facts::pure(a))
+      return (*b->value != 0) == is_and ? a : b;
+  }
+  // (x + a) <= b -> x <= b - a, for a size, which does not wrap.
+  if (is_comparison(e->text) && e->text != "==" && e->text != "!=" && b->kind == Kind::Constant &&
+      b->value && a->kind == Kind::Binary && a->text == "+" && a->kids[1]->kind == Kind::Constant &&
+      a->kids[1]->value && *b->value >= *a->kids[1]->value && a->kids[0]->kind == Kind::Text &&
+      a->kids[0]->text == "ev.msg.size()") {
+    auto n = e->copy();
+    const std::int64_t rest = *b->value - *a->kids[1]->value;
+    n->kids = {a->kids[0], constant(std::to_string(rest), rest)};
+    return n;
+  }
+  // (x + a) + b -> x + (a + b)
+  if (e->text == "+" && b->kind == Kind::Constant && b->value && a->kind == Kind::Binary &&
+      a->text == "+" && a->kids[1]->kind == Kind::Constant && a->kids[1]->value) {
+    auto n = a->copy();
+    const std::int64_t sum = *a->kids[1]->value + *b->value;
+    n->kids = {a->kids[0], constant(std::to_string(sum), sum)};
+    return n;
+  }
+  return e;
+}
+} // namespace
+
+void set_positions(const NodeRef& n, std::int64_t offset) {
+  if (!n) return;
+  if (n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes) n->value = offset;
+  for (const auto& k : n->kids) set_positions(k, offset);
+}
+
+} // namespace lamina::opt

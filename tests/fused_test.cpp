@@ -1,0 +1,480 @@
+// The hand-fused ReliableFifo (stacks/fifo/hand_fused.hpp): its compressed packets expand to
+// exactly what the layered stack sends; it interoperates with a layered node on a lossy network
+// in both directions, and two fused nodes talk compressed; a damaged compressed packet is never
+// delivered and no packet crashes it; and difftest finds it equal to the static stack, with the
+// registry refusing, with a message, the stacks it has no fused build of.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <map>
+#include <memory>
+#include <rapidcheck/gtest.h>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "difftest/difftest.hpp"
+#include "difftest/fused_stacks.hpp"
+#include "difftest/implementation.hpp"
+#include "difftest/layer_ops.hpp"
+#include "runtime/simnet.hpp"
+#include "runtime/stack.hpp"
+#include "spec/stack_string.hpp"
+#include "stacks/fifo/hand_fused.hpp"
+
+namespace lamina {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+using Layered = stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>;
+using Fused = hand::ReliableFifo;
+
+const std::string fifo_spec = std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa";
+
+// A node's world that keeps what the stack does: its packets, deliveries and timers.
+class RecordingHost final : public Host {
+public:
+  [[nodiscard]] PeerId me() const override { return 0; }
+  [[nodiscard]] std::uint32_t group_size() const override { return 2; }
+  [[nodiscard]] Time now() const override { return clock; }
+  void transmit(PeerId, Msg packet) override { sent.push_back(std::move(packet)); }
+  void set_timer(Time at, std::uint32_t timer) override { timers.emplace_back(at, timer); }
+  void deliver(Event& ev) override { delivered.push_back(std::move(ev.msg)); }
+
+  Time clock = 5ms;
+  std::vector<Msg> sent;
+  std::vector<Msg> delivered;
+  std::vector<std::pair<Time, std::uint32_t>> timers;
+};
+
+std::vector<std::byte> bytes_of(std::span<const std::byte> b) { return {b.begin(), b.end()}; }
+
+Msg payload(std::size_t size, std::uint32_t seed) {
+  Msg m = Msg::with_size(size);
+  auto b = m.bytes();
+  for (std::size_t i = 0; i < size; ++i)
+    b[i] = static_cast<std::byte>((std::size_t{seed} * 2654435761u + i * 131) >> 7);
+  return m;
+}
+
+bool compressed(std::span<const std::byte> packet) {
+  return !packet.empty() && packet[0] == std::byte{Fused::kCompressed};
+}
+
+// What a fused and a layered node put on the wire for the same messages to peer 1.
+struct Sent {
+  std::vector<Msg> fused;
+  std::vector<Msg> layered;
+};
+Sent send_both(const std::vector<Msg>& messages) {
+  RecordingHost fh, lh;
+  Fused fused;
+  Layered layered;
+  fused.attach(fh);
+  layered.attach(lh);
+  for (const Msg& m : messages) {
+    fused.send(1, m.clone());
+    layered.send(1, m.clone());
+  }
+  return {std::move(fh.sent), std::move(lh.sent)};
+}
+
+TEST(HandFused, ServesExactlyTheStackStringOfReliableFifoAtItsDefaults) {
+  const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
+  EXPECT_EQ(Fused::stack_string, stack.decl().stack_string);
+}
+
+TEST(HandFused, CanonicalOfACompressedPacketIsThePacketTheLayeredStackSends) {
+  std::vector<Msg> messages;
+  const std::size_t sizes[] = {0, 1, 2, 24, 100, 1399, 1400, 1400, 0};
+  std::uint32_t seed = 0;
+  for (std::size_t size : sizes) messages.push_back(payload(size, ++seed));
+  const Sent sent = send_both(messages);
+  ASSERT_EQ(sent.fused.size(), messages.size());
+  ASSERT_EQ(sent.layered.size(), messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    SCOPED_TRACE(::testing::Message()
+                 << "message " << i << " of " << messages[i].size() << " bytes");
+    EXPECT_TRUE(compressed(sent.fused[i].bytes()));
+    EXPECT_EQ(sent.fused[i].size(), messages[i].size() + 13);
+    EXPECT_EQ(sent.layered[i].size(), messages[i].size() + 29);
+    EXPECT_EQ(Fused::canonical(sent.fused[i].bytes()), bytes_of(sent.layered[i].bytes()));
+  }
+}
+
+RC_GTEST_PROP(HandFused, CanonicalOfAnyCompressedPacketIsThePacketTheLayeredStackSends, ()) {
+  const auto before = *rc::gen::inRange(0, 5); // earlier messages: seq and id not 0
+  std::vector<Msg> messages;
+  for (int i = 0; i < before; ++i) messages.push_back(payload(static_cast<std::size_t>(i), 7));
+  const auto content = *rc::gen::container<std::vector<std::uint8_t>>(
+      *rc::gen::inRange<std::size_t>(0, Fused::kMtu + 1), rc::gen::arbitrary<std::uint8_t>());
+  messages.push_back(Msg::copy_of(std::as_bytes(std::span(content))));
+  const Sent sent = send_both(messages);
+  RC_ASSERT(sent.fused.size() == messages.size());
+  RC_ASSERT(compressed(sent.fused.back().bytes()));
+  RC_ASSERT(Fused::canonical(sent.fused.back().bytes()) == bytes_of(sent.layered.back().bytes()));
+}
+
+TEST(HandFused, SendsLayeredPacketsToAPeerThatReadsOnlyLayeredHeaders) {
+  RecordingHost fh, lh;
+  Fused fused;
+  Layered layered;
+  fused.attach(fh);
+  layered.attach(lh);
+  fused.compress_to(1, false);
+  for (std::size_t size : {0, 700, 1400, 1401, 4000}) {
+    fused.send(1, payload(size, 3));
+    layered.send(1, payload(size, 3));
+  }
+  ASSERT_EQ(fh.sent.size(), lh.sent.size());
+  for (std::size_t i = 0; i < fh.sent.size(); ++i) {
+    EXPECT_FALSE(compressed(fh.sent[i].bytes())) << "packet " << i;
+    EXPECT_EQ(fh.sent[i], lh.sent[i]) << "packet " << i;
+    EXPECT_EQ(Fused::canonical(fh.sent[i].bytes()), bytes_of(lh.sent[i].bytes()));
+  }
+}
+
+TEST(HandFused, CanonicalLeavesAPacketTooShortToBeCompressedAsItIs) {
+  const std::vector<std::byte> short_one(12, std::byte{Fused::kCompressed});
+  EXPECT_EQ(Fused::canonical(short_one), short_one);
+  EXPECT_TRUE(Fused::canonical({}).empty());
+}
+
+// Per (receiver, sender), the payloads delivered, in order.
+using Deliveries = std::map<std::pair<PeerId, PeerId>, std::vector<std::vector<std::byte>>>;
+
+const std::vector<std::size_t> message_sizes = {0, 1, 700, 1400, 1401, 3000, 64};
+
+// Sends `per_direction` messages each way between nodes 0 and 1 of `net` over a lossy,
+// reordering, duplicating link, runs until idle, and checks that each node got the other's
+// messages exactly once, in order.
+void exchange_and_check(SimNet& net, std::uint32_t per_direction) {
+  Deliveries got;
+  net.on_deliver([&](PeerId node, Event& ev) {
+    got[std::pair(node, ev.peer)].push_back(bytes_of(ev.msg.bytes()));
+  });
+  for (std::uint32_t k = 0; k < per_direction; ++k) {
+    net.at(Time(k * 300us), [&net, k] {
+      for (PeerId from : {0u, 1u})
+        net.send(from, 1 - from, payload(message_sizes[k % message_sizes.size()], k * 2 + from));
+    });
+  }
+  ASSERT_TRUE(net.run_until_idle(Time(600s)));
+  for (PeerId from : {0u, 1u}) {
+    std::vector<std::vector<std::byte>> sent;
+    for (std::uint32_t k = 0; k < per_direction; ++k)
+      sent.push_back(
+          bytes_of(payload(message_sizes[k % message_sizes.size()], k * 2 + from).bytes()));
+    const auto& received = got[std::pair(1 - from, from)];
+    EXPECT_TRUE(received == sent) << "node " << 1 - from << " did not get the " << per_direction
+                                  << " messages of node " << from << " exactly once, in order (got "
+                                  << received.size() << ")";
+  }
+}
+
+LinkConfig lossy() { return {.delay = 1ms, .jitter = 2ms, .loss = 0.2, .duplicate = 0.05}; }
+
+TEST(HandFused, InteroperatesWithALayeredNodeBothWaysUnderTwentyPercentLoss) {
+  SimNet net(11, 2, lossy());
+  Fused fused;
+  Layered layered;
+  fused.compress_to(1, false);
+  std::uint64_t compressed_packets = 0;
+  net.on_packet([&](const SimNet::PacketRecord& p) { compressed_packets += compressed(p.bytes); });
+  net.attach(0, fused);
+  net.attach(1, layered);
+  exchange_and_check(net, 300);
+  EXPECT_EQ(compressed_packets, 0u);
+  EXPECT_EQ(fused.layered().get<Top>().delivered, 300u);
+  EXPECT_EQ(layered.get<Top>().delivered, 300u);
+}
+
+TEST(HandFused, TwoFusedNodesExchangeCompressedPacketsUnderTwentyPercentLoss) {
+  SimNet net(12, 2, lossy());
+  Fused a, b;
+  std::uint64_t compressed_packets = 0;
+  net.on_packet([&](const SimNet::PacketRecord& p) { compressed_packets += compressed(p.bytes); });
+  net.attach(0, a);
+  net.attach(1, b);
+  exchange_and_check(net, 300);
+  // Each way, the messages of up to one mtu went compressed (some more than once: resent).
+  EXPECT_GE(compressed_packets, 2u * 300 * 5 / 7);
+  EXPECT_TRUE(a.compresses_to(1) && b.compresses_to(0));
+}
+
+TEST(HandFused, APeerMarkedLayeredThatSendsCompressedIsTalkedToCompressed) {
+  RecordingHost h;
+  Fused fused;
+  fused.attach(h);
+  fused.compress_to(1, false);
+  RecordingHost peer_host;
+  Fused peer;
+  peer.attach(peer_host);
+  peer.send(0, payload(10, 1));
+  fused.receive(1, std::move(peer_host.sent.at(0)));
+  EXPECT_TRUE(fused.compresses_to(1));
+  EXPECT_EQ(h.delivered.size(), 1u);
+}
+
+// A compressed packet from peer 1 carrying `size` bytes: the first message of a fused sender.
+Msg compressed_packet(std::size_t size, std::uint32_t seed) {
+  RecordingHost h;
+  Fused sender;
+  sender.attach(h);
+  sender.send(0, payload(size, seed));
+  return std::move(h.sent.at(0));
+}
+
+TEST(HandFused, ACompressedPacketWithAnyByteFlippedOrCutShortIsNeverDelivered) {
+  for (std::size_t size : {0, 1, 50, 1400}) {
+    SCOPED_TRACE(::testing::Message() << "payload of " << size << " bytes");
+    const Msg packet = compressed_packet(size, 9);
+    RecordingHost h;
+    Fused receiver;
+    receiver.attach(h);
+    for (std::size_t offset = 0; offset < packet.size(); ++offset) {
+      for (std::uint8_t mask : {0x01, 0x04, 0x80, 0xFF}) {
+        Msg damaged = packet.clone();
+        damaged.bytes()[offset] ^= std::byte{mask};
+        receiver.receive(1, std::move(damaged));
+      }
+      Msg cut = packet.clone();
+      ASSERT_TRUE(cut.truncate(offset));
+      receiver.receive(1, std::move(cut));
+    }
+    EXPECT_TRUE(h.delivered.empty());
+    const auto& layers = receiver.layered();
+    EXPECT_EQ(layers.get<Retransmit>().received_below.get(1), 0u);
+    EXPECT_EQ(layers.get<Seqno>().next_in.get(1), 0u);
+    // The intact packet still goes up, once.
+    receiver.receive(1, packet.clone());
+    receiver.receive(1, packet.clone());
+    ASSERT_EQ(h.delivered.size(), 1u);
+    EXPECT_EQ(h.delivered[0], payload(size, 9));
+  }
+}
+
+RC_GTEST_PROP(HandFused, ADamagedCompressedPacketIsNeverDelivered, ()) {
+  const auto size = *rc::gen::inRange<std::size_t>(0, Fused::kMtu + 1);
+  Msg packet = compressed_packet(size, *rc::gen::arbitrary<std::uint32_t>());
+  const auto offset = *rc::gen::inRange<std::size_t>(0, packet.size());
+  if (*rc::gen::arbitrary<bool>())
+    packet.bytes()[offset] ^= std::byte{*rc::gen::inRange<std::uint8_t>(1, 255)};
+  else
+    RC_ASSERT(packet.truncate(offset));
+  RecordingHost h;
+  Fused receiver;
+  receiver.attach(h);
+  receiver.receive(1, std::move(packet));
+  RC_ASSERT(h.delivered.empty());
+}
+
+RC_GTEST_PROP(HandFused, RandomBytesNeverCrashTheReceiver, ()) {
+  auto bytes = *rc::gen::container<std::vector<std::uint8_t>>(rc::gen::arbitrary<std::uint8_t>());
+  if (!bytes.empty() && *rc::gen::arbitrary<bool>()) bytes[0] = Fused::kCompressed;
+  RecordingHost h;
+  Fused receiver;
+  receiver.attach(h);
+  receiver.receive(1, Msg::copy_of(std::as_bytes(std::span(bytes))));
+  (void)Fused::canonical(std::as_bytes(std::span(bytes)));
+  RC_ASSERT(h.delivered.empty());
+}
+
+// Packets that no sender running the stack sends — a Seqno number that is not the Retransmit
+// id, a whole message while a fragmented one is half reassembled — pass Retransmit's CCP but not
+// Seqno's or Frag's, which difftest's honest senders never show. A fused receiver given them
+// compressed, and a layered one given them in layered form, must end in the same state.
+class TwoReceivers {
+public:
+  TwoReceivers() {
+    fused_.attach(fused_host_);
+    layered_.attach(layered_host_);
+  }
+  void receive(const Msg& packet) {
+    fused_.receive(1, packet.clone());
+    layered_.receive(1, Msg::copy_of(Fused::canonical(packet.bytes())));
+  }
+  [[nodiscard]] std::size_t delivered() const { return layered_host_.delivered.size(); }
+  // "" if both delivered the same and are in the same state, else what differs first.
+  [[nodiscard]] std::string difference() const {
+    if (fused_host_.delivered != layered_host_.delivered) return "deliveries";
+    if (fused_host_.sent != layered_host_.sent) return "packets sent";
+    std::vector<std::pair<const void*, const difftest::LayerOps*>> a, b;
+    auto collect = [](auto& into) {
+      return [&into](const auto& layer) {
+        using L = std::remove_cvref_t<decltype(layer)>;
+        into.emplace_back(&layer, &difftest::layer_ops<L>());
+      };
+    };
+    fused_.layered().for_each_layer(collect(a));
+    layered_.for_each_layer(collect(b));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i].second->equal(a[i].first, b[i].first)) continue;
+      const FieldDiff d = a[i].second->diff(a[i].first, b[i].first).front();
+      return "layer " + std::to_string(i) + ", " + d.name + ": fused " + d.left + ", layered " +
+             d.right;
+    }
+    return "";
+  }
+
+private:
+  RecordingHost fused_host_, layered_host_;
+  Fused fused_;
+  Layered layered_;
+};
+
+// A fused node sending to node 0, whose layers' state the test may set between messages.
+struct Sender {
+  Sender() { node.attach(host); }
+  Msg send(std::size_t size, std::uint32_t seed) {
+    node.send(0, payload(size, seed));
+    Msg m = std::move(host.sent.back());
+    host.sent.pop_back();
+    return m;
+  }
+  RecordingHost host;
+  Fused node;
+};
+
+TEST(HandFused, AMessageAheadOfItsSeqnoTurnWaitsAsOnTheLayeredPath) {
+  Sender s;
+  auto& next_out = s.node.layered().get<Seqno>().next_out;
+  next_out[0] = 1;
+  const Msg ahead = s.send(10, 1); // id 0, seq 1
+  next_out[0] = 0;
+  const Msg first = s.send(20, 2); // id 1, seq 0: Seqno's turn, but number 1 waits in `early`
+  ASSERT_TRUE(compressed(ahead.bytes()) && compressed(first.bytes()));
+  TwoReceivers r;
+  r.receive(ahead);
+  EXPECT_EQ(r.difference(), "");
+  r.receive(first);
+  EXPECT_EQ(r.difference(), "");
+  EXPECT_EQ(r.delivered(), 2u);
+}
+
+TEST(HandFused, AMessageAheadOfItsRetransmitTurnIsHandledAsOnTheLayeredPath) {
+  Sender s;
+  auto& next_id = s.node.layered().get<Retransmit>().next_id;
+  next_id[0] = 1;
+  const Msg skipped = s.send(10, 5); // id 1 with id 0 not yet sent, seq 0: Seqno's turn
+  next_id[0] = 0;
+  const Msg filling = s.send(20, 6); // id 0, Retransmit's turn, but id 1 is recorded above it
+  ASSERT_TRUE(compressed(skipped.bytes()) && compressed(filling.bytes()));
+  TwoReceivers r;
+  r.receive(skipped);
+  EXPECT_EQ(r.difference(), "");
+  r.receive(filling);
+  EXPECT_EQ(r.difference(), "");
+  EXPECT_EQ(r.delivered(), 2u);
+}
+
+TEST(HandFused, AWholeMessageDuringReassemblyIsHandledAsOnTheLayeredPath) {
+  Sender s;
+  s.node.send(0, payload(3000, 3)); // three fragments, ids and numbers 0, 1, 2
+  ASSERT_EQ(s.host.sent.size(), 3u);
+  const Msg fragment = std::move(s.host.sent.front());
+  s.host.sent.clear();
+  s.node.layered().get<Retransmit>().next_id[0] = 1;
+  s.node.layered().get<Seqno>().next_out[0] = 1;
+  const Msg whole = s.send(30, 4); // id 1, seq 1, while fragment 0 waits for the rest
+  ASSERT_TRUE(compressed(whole.bytes()));
+  TwoReceivers r;
+  r.receive(fragment);
+  r.receive(whole);
+  EXPECT_EQ(r.difference(), "");
+  EXPECT_EQ(r.delivered(), 1u);
+}
+
+TEST(HandFused, MessagesOutOfOrderAndRepeatedAreHandledAsOnTheLayeredPath) {
+  Sender s;
+  std::vector<Msg> sent;
+  for (std::uint32_t k = 0; k < 4; ++k) sent.push_back(s.send(std::size_t{k} * 100, k));
+  TwoReceivers r;
+  for (std::size_t i : {1, 0, 0, 3, 2, 3}) {
+    r.receive(sent[i]);
+    EXPECT_EQ(r.difference(), "") << "after message " << i;
+  }
+  EXPECT_EQ(r.delivered(), 4u);
+}
+
+// difftest: the hand-fused stack against the layered ones, event by event.
+
+difftest::Options quick(std::vector<std::string> impls, std::uint64_t events, std::uint64_t seed) {
+  difftest::Options o;
+  o.impls = std::move(impls);
+  o.events = events;
+  o.seed = seed;
+  o.shrink_budget = std::chrono::seconds(30);
+  return o;
+}
+
+TEST(HandFusedDifftest, AgreesWithTheStaticStackOnTheReliableFifo) {
+  const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
+  const difftest::Outcome out = difftest::run(stack, quick({"static", "hand-fused"}, 20'000, 3));
+  ASSERT_FALSE(out.divergence) << (out.divergence ? out.divergence->format() : "");
+  EXPECT_EQ(out.events, 20'000u);
+}
+
+RC_GTEST_PROP(HandFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
+  static const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
+  difftest::Options o = quick({"static", "hand-fused"}, 800, *rc::gen::arbitrary<std::uint64_t>());
+  o.nodes = *rc::gen::inRange(2u, 6u);
+  o.network.loss = *rc::gen::inRange(0, 60) / 100.0;
+  o.network.duplicate = *rc::gen::inRange(0, 50) / 100.0;
+  o.network.corrupt = *rc::gen::inRange(0, 30) / 100.0;
+  o.network.jitter = std::chrono::microseconds(*rc::gen::inRange(0, 10'000));
+  o.shrink = false;
+  const difftest::Outcome out = difftest::run(stack, o);
+  RC_ASSERT(!out.divergence);
+}
+
+// The message make_implementation throws for `impl` of ReliableFifo with `params`.
+std::string refusal(const std::string& impl,
+                    std::vector<std::pair<std::string, std::int64_t>> params) {
+  const difftest::LoadedStack stack(fifo_spec, "ReliableFifo", std::move(params));
+  try {
+    (void)difftest::make_implementation(impl, stack.decl(), 2);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FusedRegistry, KnowsTheHandFusedReliableFifoByItsStackString) {
+  EXPECT_THAT(difftest::fused_stacks().stack_strings("hand-fused"),
+              Contains(std::string(Fused::stack_string)));
+  EXPECT_THAT(difftest::implementation_names(), Contains("hand-fused"));
+  EXPECT_THAT(difftest::implementation_names(), Contains("fused"));
+  const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
+  const auto impl = difftest::make_implementation("hand-fused", stack.decl(), 3);
+  EXPECT_EQ(impl->name(), "hand-fused");
+  EXPECT_EQ(impl->nodes(), 3u);
+  EXPECT_EQ(impl->depth(), 6u);
+  EXPECT_TRUE(impl->own_wire_format());
+  EXPECT_EQ(impl->layer(2, 1).name, "Frag");
+}
+
+TEST(FusedRegistry, RefusesAHandFusedBuildForOtherParametersNamingTheStackString) {
+  const std::string message = refusal("hand-fused", {{"mtu", 512}});
+  EXPECT_THAT(message, HasSubstr("ReliableFifo"));
+  EXPECT_THAT(message, HasSubstr("Frag(mtu=512)"));
+  EXPECT_THAT(message, HasSubstr("default parameters"));
+}
+
+TEST(FusedRegistry, RefusesAFusedBuildThatWasNotGeneratedSayingWhatBuildsOne) {
+  // lamina-opt does not generate mtu=333 for any stack of the repository.
+  const std::string message = refusal("fused", {{"mtu", 333}});
+  EXPECT_THAT(message, HasSubstr("ReliableFifo"));
+  EXPECT_THAT(message, HasSubstr("Frag(mtu=333)"));
+  EXPECT_THAT(message, HasSubstr("lamina_add_stack"));
+}
+
+} // namespace
+} // namespace lamina
