@@ -185,6 +185,25 @@ Outcome replay(const LoadedStack& stack, const Trace& trace, bool shrink,
   return out;
 }
 
+namespace {
+
+// Runs implementation `mutant` against options.impls.front() on `stack`, into `r`.
+void try_mutant(const LoadedStack& stack, const Options& o, const std::string& mutant,
+                MutantResult& r) {
+  Options mo = o;
+  mo.impls = {o.impls.front(), mutant};
+  mo.progress = nullptr;
+  const Outcome out = run(stack, mo);
+  r.applicable = true;
+  r.stack = stack.decl().stack;
+  r.caught = out.divergence.has_value();
+  r.events_to_catch = out.events;
+  r.minimal_length = out.trace.events.size();
+  r.divergence = out.divergence;
+}
+
+} // namespace
+
 std::vector<MutantResult> run_mutants(const std::vector<const LoadedStack*>& stacks,
                                       const Options& o,
                                       const std::function<void(const MutantResult&)>& each) {
@@ -199,16 +218,7 @@ std::vector<MutantResult> run_mutants(const std::vector<const LoadedStack*>& sta
       if (std::none_of(layers.begin(), layers.end(),
                        [&](const LayerSpec& l) { return l.name == m.layer; }))
         continue;
-      Options mo = o;
-      mo.impls = {o.impls.front(), "mutant:" + m.name};
-      mo.progress = nullptr;
-      const Outcome out = run(*stack, mo);
-      r.applicable = true;
-      r.stack = stack->decl().stack;
-      r.caught = out.divergence.has_value();
-      r.events_to_catch = out.events;
-      r.minimal_length = out.trace.events.size();
-      r.divergence = out.divergence;
+      try_mutant(*stack, o, "mutant:" + m.name, r);
       if (r.caught) break;
     }
     if (each) each(r);
@@ -230,16 +240,7 @@ std::vector<MutantResult> run_fused_mutants(const std::vector<const LoadedStack*
     for (const LoadedStack* stack : stacks) {
       if (std::find(strings.begin(), strings.end(), stack->decl().stack_string) == strings.end())
         continue;
-      Options mo = o;
-      mo.impls = {o.impls.front(), kind};
-      mo.progress = nullptr;
-      const Outcome out = run(*stack, mo);
-      r.applicable = true;
-      r.stack = stack->decl().stack;
-      r.caught = out.divergence.has_value();
-      r.events_to_catch = out.events;
-      r.minimal_length = out.trace.events.size();
-      r.divergence = out.divergence;
+      try_mutant(*stack, o, kind, r);
       break;
     }
     if (each) each(r);

@@ -122,6 +122,28 @@ private:
   std::string materialise_down(std::int64_t need);
   std::string materialise_up(std::int64_t need);
 
+  // One statement of layer i's own code on the bypass, rewritten, appended to `code` (with what
+  // it needs first) and to `own`; false if the layer cannot be collapsed.
+  bool layer_statement(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
+                       Explanation::Direction& d, const std::string& who, std::string& code,
+                       std::string& own, bool& early_return) {
+    if (has_return(s)) early_return = true;
+    std::string before;
+    const NodeRef r = rewrite(s, i, down, front, d, who, before);
+    if (!r) return false;
+    const std::string text = print_stmt(r, PrintContext{in_.layers[i].var}, 0);
+    code += before + text;
+    own += text;
+    return true;
+  }
+
+  // Layer i's block: the aliases of its member types that its own code uses, and its code (in a
+  // lambda if it returns early, so that a return leaves only this layer's code).
+  std::string chunk(std::size_t i, std::string code, const std::string& own, bool early_return) {
+    if (early_return) code = "[&] {\n" + code + "}();\n";
+    return fmt::format("{{ // {}\n{}{}}}\n", model(i).name, aliases(i, own), code);
+  }
+
   std::string aliases(std::size_t i, const std::string& code) {
     std::string out;
     for (const std::string& t : model(i).nested_types)
@@ -222,7 +244,6 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
     case Kind::MsgRef:
       if (physical_ != front - x->value.value_or(0))
         fail(x, "it uses the message where its layout is not the layered one");
-      for (const auto& w : x->writes) (void)w;
       return text("ev.msg", {}, true);
     case Kind::Push:
     case Kind::Pop:
@@ -240,12 +261,12 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   // Changing the message other than by its header defeats the bookkeeping of its layout.
   std::function<void(const NodeRef&)> writes_msg = [&](const NodeRef& x) {
     if (!x) return;
-    if (x->kind == Kind::Text && x->writes.count("ev") != 0 &&
-        mentions_word(x->text, "ev.msg") == false) {
+    // A call that may change what it is given, given the message (std::move(ev.msg), a
+    // non-const member function of it).
+    if (x->kind == Kind::Text && !x->pure)
       for (const auto& k : x->kids)
         if (k && k->kind == Kind::Text && k->text == "ev.msg")
           fail(x, "it changes the message other than by pushing or popping its header");
-    }
     for (const auto& k : x->kids) writes_msg(k);
   };
   writes_msg(r);
@@ -316,16 +337,10 @@ std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
       continue;
     }
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
-    if (has_return(s)) early_return = true;
-    std::string before;
-    NodeRef r = rewrite(s, i, true, front, d, who, before);
-    if (!r) return code;
-    code += before + print_stmt(r, ctx, 0);
-    own += print_stmt(r, ctx, 0);
+    if (!layer_statement(s, i, true, front, d, who, code, own, early_return)) return code;
   }
   if (!passed) problem(d, who, body, "its common path does not pass the message down");
-  if (early_return) code = "[&] {\n" + code + "}();\n";
-  return fmt::format("{{ // {}\n{}{}}}\n", l.model->name, aliases(i, own), code);
+  return chunk(i, code, own, early_return);
 }
 
 std::string Generator::transmit(Explanation::Direction&) {
@@ -357,7 +372,6 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
   std::string own; // this layer's code, without the layers it passes the message to
   bool passed = false;
   bool early_return = false;
-  PrintContext ctx{l.var};
   for (std::size_t k = 0; k < body->kids.size(); ++k) {
     const NodeRef& s = body->kids[k];
     if (s->kind == Kind::ExprStmt &&
@@ -416,16 +430,10 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
       }
       if (!used) continue;
     }
-    if (has_return(s)) early_return = true;
-    std::string before;
-    NodeRef r = rewrite(s, i, false, front, d, who, before);
-    if (!r) return code;
-    code += before + print_stmt(r, ctx, 0);
-    own += print_stmt(r, ctx, 0);
+    if (!layer_statement(s, i, false, front, d, who, code, own, early_return)) return code;
   }
   if (!passed) problem(d, who, body, "its common path does not pass the message up");
-  if (early_return) code = "[&] {\n" + code + "}();\n";
-  return fmt::format("{{ // {}\n{}{}}}\n", l.model->name, aliases(i, own), code);
+  return chunk(i, code, own, early_return);
 }
 
 Generated Generator::run() {

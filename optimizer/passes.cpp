@@ -127,7 +127,7 @@ public:
     const bool all = writes.count("*") != 0;
     auto before = facts_.size();
     std::erase_if(facts_, [&](const Fact& f) {
-      if (all) return !f.deps.empty() && !only_constants(f.deps);
+      if (all) return !f.deps.empty();
       return std::any_of(f.deps.begin(), f.deps.end(),
                          [&](const std::string& d) { return writes.count(d) != 0; });
     });
@@ -241,8 +241,6 @@ private:
     std::set<std::string> deps;
   };
 
-  static bool only_constants(const std::set<std::string>&) { return false; }
-
   void apply(const NodeRef& e, bool truth) {
     if (e->kind == Kind::Binary && e->text == (truth ? "&&" : "||")) {
       apply(e->kids[0], truth);
@@ -328,14 +326,10 @@ private:
   void header_popped(const std::string& var, Facts& facts) {
     for (const auto& [field, value] : ctx_.header_values)
       facts.add(equal(field_of(var, field), value), true);
-    for (const std::string& f : fields_)
+    for (const std::string& f : ctx_.header_fields)
       facts.add(equal(field_of(var, f), field_of("$hdr", f)), true);
   }
 
-public:
-  std::vector<std::string> fields_;
-
-private:
   // Expression: annotate positions, fold what is decided, simplify.
   NodeRef expr(const NodeRef& e, Facts& facts, std::int64_t pos, bool pos_known) {
     if (!e) return e;
@@ -490,7 +484,7 @@ private:
           pos = p1;
           pos_known = k1;
         } else {
-          merge(facts, s, pos, pos_known);
+          forget_writes(facts, s);
         }
         return c;
       }
@@ -520,7 +514,7 @@ private:
         pos = p1;
         pos_known = k1;
       } else {
-        merge(facts, s, pos, pos_known);
+        forget_writes(facts, s);
         if (p1 != p2 || k1 != k2) pos_known = false;
       }
       return c;
@@ -611,7 +605,7 @@ private:
   }
 
   // After an if whose branches both fall through: forget what either may have changed.
-  static void merge(Facts& facts, const NodeRef& s, std::int64_t&, bool&) {
+  static void forget_writes(Facts& facts, const NodeRef& s) {
     std::set<std::string> w;
     collect_writes(s, w);
     facts.invalidate(w);
@@ -763,7 +757,6 @@ std::set<std::string> written_members(const LayerModel& layer) {
 
 NodeRef fold(const NodeRef& body, const FoldContext& ctx) {
   Folder f(ctx);
-  f.fields_ = ctx.header_fields;
   return f.run(body);
 }
 
