@@ -1,8 +1,11 @@
-// The hand-fused ReliableFifo (stacks/fifo/hand_fused.hpp): its compressed packets expand to
-// exactly what the layered stack sends; it interoperates with a layered node on a lossy network
-// in both directions, and two fused nodes talk compressed; a damaged compressed packet is never
-// delivered and no packet crashes it; and difftest finds it equal to the static stack, with the
-// registry refusing, with a message, the stacks it has no fused build of.
+// The fused ReliableFifo, both the one fused by hand (stacks/fifo/hand_fused.hpp) and the one
+// lamina-opt generates (lamina_repository_stacks_fused_fifo_ReliableFifo.hpp, in the build's
+// stacks/): its compressed packets expand to exactly what the layered stack sends; it
+// interoperates with a layered node on a lossy network in both directions, and two fused nodes
+// talk compressed; a damaged compressed packet is never delivered and no packet crashes it;
+// crafted packets that no honest sender sends leave it in the layered stack's state; and difftest
+// finds it equal to the static stack. The registry refuses, with a message, the stacks it has no
+// fused build of.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +24,7 @@
 #include "difftest/fused_stacks.hpp"
 #include "difftest/implementation.hpp"
 #include "difftest/layer_ops.hpp"
+#include "lamina_repository_stacks_fused_fifo_ReliableFifo.hpp"
 #include "runtime/simnet.hpp"
 #include "runtime/stack.hpp"
 #include "spec/stack_string.hpp"
@@ -34,7 +38,30 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 
 using Layered = stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>;
-using Fused = hand::ReliableFifo;
+using Hand = hand::ReliableFifo;
+using Generated = fused::fifo::ReliableFifo;
+
+// Frag(mtu=1400), in the stack string both serve; the generated class has no constant for it.
+constexpr std::size_t kMtu = 1400;
+static_assert(Hand::kMtu == kMtu);
+
+// The first byte of F's compressed packets: lamina-opt names it kMarker, the hand kCompressed.
+template <class F>
+consteval std::byte marker_of() {
+  if constexpr (requires { F::kMarker; })
+    return F::kMarker;
+  else
+    return std::byte{F::kCompressed};
+}
+
+// Both hold the layered stack itself, which the tests read and set as a Layered (so that, in a
+// template, its get<L>() needs no `template`).
+static_assert(std::is_same_v<Hand::Layered, Layered> &&
+              std::is_same_v<Generated::Layered, Layered>);
+
+// The name difftest's registry knows F by.
+template <class F>
+constexpr const char* implementation_name = std::is_same_v<F, Hand> ? "hand-fused" : "fused";
 
 const std::string fifo_spec = std::string(LAMINA_SOURCE_DIR) + "/stacks/fifo/fifo.ioa";
 
@@ -64,8 +91,9 @@ Msg payload(std::size_t size, std::uint32_t seed) {
   return m;
 }
 
+template <class Fused>
 bool compressed(std::span<const std::byte> packet) {
-  return !packet.empty() && packet[0] == std::byte{Fused::kCompressed};
+  return !packet.empty() && packet[0] == marker_of<Fused>();
 }
 
 // What a fused and a layered node put on the wire for the same messages to peer 1.
@@ -73,6 +101,7 @@ struct Sent {
   std::vector<Msg> fused;
   std::vector<Msg> layered;
 };
+template <class Fused>
 Sent send_both(const std::vector<Msg>& messages) {
   RecordingHost fh, lh;
   Fused fused;
@@ -86,43 +115,65 @@ Sent send_both(const std::vector<Msg>& messages) {
   return {std::move(fh.sent), std::move(lh.sent)};
 }
 
-TEST(HandFused, ServesExactlyTheStackStringOfReliableFifoAtItsDefaults) {
+// The tests that hold for any fused ReliableFifo, run on each.
+template <class F>
+class FusedReliableFifo : public ::testing::Test {};
+struct ByOrigin {
+  template <class F>
+  static std::string GetName(int) { // NOLINT(readability-identifier-naming): GoogleTest's name
+    return std::is_same_v<F, Hand> ? "Hand" : "Generated";
+  }
+};
+using FusedReliableFifos = ::testing::Types<Hand, Generated>;
+TYPED_TEST_SUITE(FusedReliableFifo, FusedReliableFifos, ByOrigin);
+
+TYPED_TEST(FusedReliableFifo, ServesExactlyTheStackStringOfReliableFifoAtItsDefaults) {
+  using Fused = TypeParam;
   const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
   EXPECT_EQ(Fused::stack_string, stack.decl().stack_string);
 }
 
-TEST(HandFused, CanonicalOfACompressedPacketIsThePacketTheLayeredStackSends) {
+TYPED_TEST(FusedReliableFifo, CanonicalOfACompressedPacketIsThePacketTheLayeredStackSends) {
+  using Fused = TypeParam;
   std::vector<Msg> messages;
   const std::size_t sizes[] = {0, 1, 2, 24, 100, 1399, 1400, 1400, 0};
   std::uint32_t seed = 0;
   for (std::size_t size : sizes) messages.push_back(payload(size, ++seed));
-  const Sent sent = send_both(messages);
+  const Sent sent = send_both<Fused>(messages);
   ASSERT_EQ(sent.fused.size(), messages.size());
   ASSERT_EQ(sent.layered.size(), messages.size());
   for (std::size_t i = 0; i < messages.size(); ++i) {
     SCOPED_TRACE(::testing::Message()
                  << "message " << i << " of " << messages[i].size() << " bytes");
-    EXPECT_TRUE(compressed(sent.fused[i].bytes()));
+    EXPECT_TRUE(compressed<Fused>(sent.fused[i].bytes()));
     EXPECT_EQ(sent.fused[i].size(), messages[i].size() + 13);
     EXPECT_EQ(sent.layered[i].size(), messages[i].size() + 29);
     EXPECT_EQ(Fused::canonical(sent.fused[i].bytes()), bytes_of(sent.layered[i].bytes()));
   }
 }
 
-RC_GTEST_PROP(HandFused, CanonicalOfAnyCompressedPacketIsThePacketTheLayeredStackSends, ()) {
+template <class Fused>
+void canonical_of_any_compressed_packet_is_the_packet_the_layered_stack_sends() {
   const auto before = *rc::gen::inRange(0, 5); // earlier messages: seq and id not 0
   std::vector<Msg> messages;
   for (int i = 0; i < before; ++i) messages.push_back(payload(static_cast<std::size_t>(i), 7));
   const auto content = *rc::gen::container<std::vector<std::uint8_t>>(
-      *rc::gen::inRange<std::size_t>(0, Fused::kMtu + 1), rc::gen::arbitrary<std::uint8_t>());
+      *rc::gen::inRange<std::size_t>(0, kMtu + 1), rc::gen::arbitrary<std::uint8_t>());
   messages.push_back(Msg::copy_of(std::as_bytes(std::span(content))));
-  const Sent sent = send_both(messages);
+  const Sent sent = send_both<Fused>(messages);
   RC_ASSERT(sent.fused.size() == messages.size());
-  RC_ASSERT(compressed(sent.fused.back().bytes()));
+  RC_ASSERT(compressed<Fused>(sent.fused.back().bytes()));
   RC_ASSERT(Fused::canonical(sent.fused.back().bytes()) == bytes_of(sent.layered.back().bytes()));
 }
+RC_GTEST_PROP(HandFused, CanonicalOfAnyCompressedPacketIsThePacketTheLayeredStackSends, ()) {
+  canonical_of_any_compressed_packet_is_the_packet_the_layered_stack_sends<Hand>();
+}
+RC_GTEST_PROP(GeneratedFused, CanonicalOfAnyCompressedPacketIsThePacketTheLayeredStackSends, ()) {
+  canonical_of_any_compressed_packet_is_the_packet_the_layered_stack_sends<Generated>();
+}
 
-TEST(HandFused, SendsLayeredPacketsToAPeerThatReadsOnlyLayeredHeaders) {
+TYPED_TEST(FusedReliableFifo, SendsLayeredPacketsToAPeerThatReadsOnlyLayeredHeaders) {
+  using Fused = TypeParam;
   RecordingHost fh, lh;
   Fused fused;
   Layered layered;
@@ -135,14 +186,15 @@ TEST(HandFused, SendsLayeredPacketsToAPeerThatReadsOnlyLayeredHeaders) {
   }
   ASSERT_EQ(fh.sent.size(), lh.sent.size());
   for (std::size_t i = 0; i < fh.sent.size(); ++i) {
-    EXPECT_FALSE(compressed(fh.sent[i].bytes())) << "packet " << i;
+    EXPECT_FALSE(compressed<Fused>(fh.sent[i].bytes())) << "packet " << i;
     EXPECT_EQ(fh.sent[i], lh.sent[i]) << "packet " << i;
     EXPECT_EQ(Fused::canonical(fh.sent[i].bytes()), bytes_of(lh.sent[i].bytes()));
   }
 }
 
-TEST(HandFused, CanonicalLeavesAPacketTooShortToBeCompressedAsItIs) {
-  const std::vector<std::byte> short_one(12, std::byte{Fused::kCompressed});
+TYPED_TEST(FusedReliableFifo, CanonicalLeavesAPacketTooShortToBeCompressedAsItIs) {
+  using Fused = TypeParam;
+  const std::vector<std::byte> short_one(12, marker_of<Fused>());
   EXPECT_EQ(Fused::canonical(short_one), short_one);
   EXPECT_TRUE(Fused::canonical({}).empty());
 }
@@ -181,26 +233,31 @@ void exchange_and_check(SimNet& net, std::uint32_t per_direction) {
 
 LinkConfig lossy() { return {.delay = 1ms, .jitter = 2ms, .loss = 0.2, .duplicate = 0.05}; }
 
-TEST(HandFused, InteroperatesWithALayeredNodeBothWaysUnderTwentyPercentLoss) {
+TYPED_TEST(FusedReliableFifo, InteroperatesWithALayeredNodeBothWaysUnderTwentyPercentLoss) {
+  using Fused = TypeParam;
   SimNet net(11, 2, lossy());
   Fused fused;
   Layered layered;
   fused.compress_to(1, false);
   std::uint64_t compressed_packets = 0;
-  net.on_packet([&](const SimNet::PacketRecord& p) { compressed_packets += compressed(p.bytes); });
+  net.on_packet(
+      [&](const SimNet::PacketRecord& p) { compressed_packets += compressed<Fused>(p.bytes); });
   net.attach(0, fused);
   net.attach(1, layered);
   exchange_and_check(net, 300);
   EXPECT_EQ(compressed_packets, 0u);
-  EXPECT_EQ(fused.layered().get<Top>().delivered, 300u);
+  const Layered& fused_layers = fused.layered();
+  EXPECT_EQ(fused_layers.get<Top>().delivered, 300u);
   EXPECT_EQ(layered.get<Top>().delivered, 300u);
 }
 
-TEST(HandFused, TwoFusedNodesExchangeCompressedPacketsUnderTwentyPercentLoss) {
+TYPED_TEST(FusedReliableFifo, TwoFusedNodesExchangeCompressedPacketsUnderTwentyPercentLoss) {
+  using Fused = TypeParam;
   SimNet net(12, 2, lossy());
   Fused a, b;
   std::uint64_t compressed_packets = 0;
-  net.on_packet([&](const SimNet::PacketRecord& p) { compressed_packets += compressed(p.bytes); });
+  net.on_packet(
+      [&](const SimNet::PacketRecord& p) { compressed_packets += compressed<Fused>(p.bytes); });
   net.attach(0, a);
   net.attach(1, b);
   exchange_and_check(net, 300);
@@ -209,7 +266,8 @@ TEST(HandFused, TwoFusedNodesExchangeCompressedPacketsUnderTwentyPercentLoss) {
   EXPECT_TRUE(a.compresses_to(1) && b.compresses_to(0));
 }
 
-TEST(HandFused, APeerMarkedLayeredThatSendsCompressedIsTalkedToCompressed) {
+TYPED_TEST(FusedReliableFifo, APeerMarkedLayeredThatSendsCompressedIsTalkedToCompressed) {
+  using Fused = TypeParam;
   RecordingHost h;
   Fused fused;
   fused.attach(h);
@@ -224,6 +282,7 @@ TEST(HandFused, APeerMarkedLayeredThatSendsCompressedIsTalkedToCompressed) {
 }
 
 // A compressed packet from peer 1 carrying `size` bytes: the first message of a fused sender.
+template <class Fused>
 Msg compressed_packet(std::size_t size, std::uint32_t seed) {
   RecordingHost h;
   Fused sender;
@@ -232,10 +291,11 @@ Msg compressed_packet(std::size_t size, std::uint32_t seed) {
   return std::move(h.sent.at(0));
 }
 
-TEST(HandFused, ACompressedPacketWithAnyByteFlippedOrCutShortIsNeverDelivered) {
+TYPED_TEST(FusedReliableFifo, ACompressedPacketWithAnyByteFlippedOrCutShortIsNeverDelivered) {
+  using Fused = TypeParam;
   for (std::size_t size : {0, 1, 50, 1400}) {
     SCOPED_TRACE(::testing::Message() << "payload of " << size << " bytes");
-    const Msg packet = compressed_packet(size, 9);
+    const Msg packet = compressed_packet<Fused>(size, 9);
     RecordingHost h;
     Fused receiver;
     receiver.attach(h);
@@ -250,7 +310,7 @@ TEST(HandFused, ACompressedPacketWithAnyByteFlippedOrCutShortIsNeverDelivered) {
       receiver.receive(1, std::move(cut));
     }
     EXPECT_TRUE(h.delivered.empty());
-    const auto& layers = receiver.layered();
+    const Layered& layers = receiver.layered();
     EXPECT_EQ(layers.get<Retransmit>().received_below.get(1), 0u);
     EXPECT_EQ(layers.get<Seqno>().next_in.get(1), 0u);
     // The intact packet still goes up, once.
@@ -261,9 +321,10 @@ TEST(HandFused, ACompressedPacketWithAnyByteFlippedOrCutShortIsNeverDelivered) {
   }
 }
 
-RC_GTEST_PROP(HandFused, ADamagedCompressedPacketIsNeverDelivered, ()) {
-  const auto size = *rc::gen::inRange<std::size_t>(0, Fused::kMtu + 1);
-  Msg packet = compressed_packet(size, *rc::gen::arbitrary<std::uint32_t>());
+template <class Fused>
+void a_damaged_compressed_packet_is_never_delivered() {
+  const auto size = *rc::gen::inRange<std::size_t>(0, kMtu + 1);
+  Msg packet = compressed_packet<Fused>(size, *rc::gen::arbitrary<std::uint32_t>());
   const auto offset = *rc::gen::inRange<std::size_t>(0, packet.size());
   if (*rc::gen::arbitrary<bool>())
     packet.bytes()[offset] ^= std::byte{*rc::gen::inRange<std::uint8_t>(1, 255)};
@@ -275,10 +336,18 @@ RC_GTEST_PROP(HandFused, ADamagedCompressedPacketIsNeverDelivered, ()) {
   receiver.receive(1, std::move(packet));
   RC_ASSERT(h.delivered.empty());
 }
+RC_GTEST_PROP(HandFused, ADamagedCompressedPacketIsNeverDelivered, ()) {
+  a_damaged_compressed_packet_is_never_delivered<Hand>();
+}
+RC_GTEST_PROP(GeneratedFused, ADamagedCompressedPacketIsNeverDelivered, ()) {
+  a_damaged_compressed_packet_is_never_delivered<Generated>();
+}
 
-RC_GTEST_PROP(HandFused, RandomBytesNeverCrashTheReceiver, ()) {
+template <class Fused>
+void random_bytes_never_crash_the_receiver() {
   auto bytes = *rc::gen::container<std::vector<std::uint8_t>>(rc::gen::arbitrary<std::uint8_t>());
-  if (!bytes.empty() && *rc::gen::arbitrary<bool>()) bytes[0] = Fused::kCompressed;
+  if (!bytes.empty() && *rc::gen::arbitrary<bool>())
+    bytes[0] = std::to_integer<std::uint8_t>(marker_of<Fused>());
   RecordingHost h;
   Fused receiver;
   receiver.attach(h);
@@ -286,11 +355,18 @@ RC_GTEST_PROP(HandFused, RandomBytesNeverCrashTheReceiver, ()) {
   (void)Fused::canonical(std::as_bytes(std::span(bytes)));
   RC_ASSERT(h.delivered.empty());
 }
+RC_GTEST_PROP(HandFused, RandomBytesNeverCrashTheReceiver, ()) {
+  random_bytes_never_crash_the_receiver<Hand>();
+}
+RC_GTEST_PROP(GeneratedFused, RandomBytesNeverCrashTheReceiver, ()) {
+  random_bytes_never_crash_the_receiver<Generated>();
+}
 
 // Packets that no sender running the stack sends — a Seqno number that is not the Retransmit
 // id, a whole message while a fragmented one is half reassembled — pass Retransmit's CCP but not
 // Seqno's or Frag's, which difftest's honest senders never show. A fused receiver given them
 // compressed, and a layered one given them in layered form, must end in the same state.
+template <class Fused>
 class TwoReceivers {
 public:
   TwoReceivers() {
@@ -331,6 +407,7 @@ private:
 };
 
 // A fused node sending to node 0, whose layers' state the test may set between messages.
+template <class Fused>
 struct Sender {
   Sender() { node.attach(host); }
   Msg send(std::size_t size, std::uint32_t seed) {
@@ -343,15 +420,17 @@ struct Sender {
   Fused node;
 };
 
-TEST(HandFused, AMessageAheadOfItsSeqnoTurnWaitsAsOnTheLayeredPath) {
-  Sender s;
-  auto& next_out = s.node.layered().get<Seqno>().next_out;
+TYPED_TEST(FusedReliableFifo, AMessageAheadOfItsSeqnoTurnWaitsAsOnTheLayeredPath) {
+  using Fused = TypeParam;
+  Sender<Fused> s;
+  Layered& layers = s.node.layered();
+  auto& next_out = layers.get<Seqno>().next_out;
   next_out[0] = 1;
   const Msg ahead = s.send(10, 1); // id 0, seq 1
   next_out[0] = 0;
   const Msg first = s.send(20, 2); // id 1, seq 0: Seqno's turn, but number 1 waits in `early`
-  ASSERT_TRUE(compressed(ahead.bytes()) && compressed(first.bytes()));
-  TwoReceivers r;
+  ASSERT_TRUE(compressed<Fused>(ahead.bytes()) && compressed<Fused>(first.bytes()));
+  TwoReceivers<Fused> r;
   r.receive(ahead);
   EXPECT_EQ(r.difference(), "");
   r.receive(first);
@@ -359,15 +438,17 @@ TEST(HandFused, AMessageAheadOfItsSeqnoTurnWaitsAsOnTheLayeredPath) {
   EXPECT_EQ(r.delivered(), 2u);
 }
 
-TEST(HandFused, AMessageAheadOfItsRetransmitTurnIsHandledAsOnTheLayeredPath) {
-  Sender s;
-  auto& next_id = s.node.layered().get<Retransmit>().next_id;
+TYPED_TEST(FusedReliableFifo, AMessageAheadOfItsRetransmitTurnIsHandledAsOnTheLayeredPath) {
+  using Fused = TypeParam;
+  Sender<Fused> s;
+  Layered& layers = s.node.layered();
+  auto& next_id = layers.get<Retransmit>().next_id;
   next_id[0] = 1;
   const Msg skipped = s.send(10, 5); // id 1 with id 0 not yet sent, seq 0: Seqno's turn
   next_id[0] = 0;
   const Msg filling = s.send(20, 6); // id 0, Retransmit's turn, but id 1 is recorded above it
-  ASSERT_TRUE(compressed(skipped.bytes()) && compressed(filling.bytes()));
-  TwoReceivers r;
+  ASSERT_TRUE(compressed<Fused>(skipped.bytes()) && compressed<Fused>(filling.bytes()));
+  TwoReceivers<Fused> r;
   r.receive(skipped);
   EXPECT_EQ(r.difference(), "");
   r.receive(filling);
@@ -375,28 +456,31 @@ TEST(HandFused, AMessageAheadOfItsRetransmitTurnIsHandledAsOnTheLayeredPath) {
   EXPECT_EQ(r.delivered(), 2u);
 }
 
-TEST(HandFused, AWholeMessageDuringReassemblyIsHandledAsOnTheLayeredPath) {
-  Sender s;
+TYPED_TEST(FusedReliableFifo, AWholeMessageDuringReassemblyIsHandledAsOnTheLayeredPath) {
+  using Fused = TypeParam;
+  Sender<Fused> s;
   s.node.send(0, payload(3000, 3)); // three fragments, ids and numbers 0, 1, 2
   ASSERT_EQ(s.host.sent.size(), 3u);
   const Msg fragment = std::move(s.host.sent.front());
   s.host.sent.clear();
-  s.node.layered().get<Retransmit>().next_id[0] = 1;
-  s.node.layered().get<Seqno>().next_out[0] = 1;
+  Layered& layers = s.node.layered();
+  layers.get<Retransmit>().next_id[0] = 1;
+  layers.get<Seqno>().next_out[0] = 1;
   const Msg whole = s.send(30, 4); // id 1, seq 1, while fragment 0 waits for the rest
-  ASSERT_TRUE(compressed(whole.bytes()));
-  TwoReceivers r;
+  ASSERT_TRUE(compressed<Fused>(whole.bytes()));
+  TwoReceivers<Fused> r;
   r.receive(fragment);
   r.receive(whole);
   EXPECT_EQ(r.difference(), "");
   EXPECT_EQ(r.delivered(), 1u);
 }
 
-TEST(HandFused, MessagesOutOfOrderAndRepeatedAreHandledAsOnTheLayeredPath) {
-  Sender s;
+TYPED_TEST(FusedReliableFifo, MessagesOutOfOrderAndRepeatedAreHandledAsOnTheLayeredPath) {
+  using Fused = TypeParam;
+  Sender<Fused> s;
   std::vector<Msg> sent;
   for (std::uint32_t k = 0; k < 4; ++k) sent.push_back(s.send(std::size_t{k} * 100, k));
-  TwoReceivers r;
+  TwoReceivers<Fused> r;
   for (std::size_t i : {1, 0, 0, 3, 2, 3}) {
     r.receive(sent[i]);
     EXPECT_EQ(r.difference(), "") << "after message " << i;
@@ -404,7 +488,8 @@ TEST(HandFused, MessagesOutOfOrderAndRepeatedAreHandledAsOnTheLayeredPath) {
   EXPECT_EQ(r.delivered(), 4u);
 }
 
-// difftest: the hand-fused stack against the layered ones, event by event.
+// difftest: each fused stack, by the name the registry knows it by, against the static one,
+// event by event.
 
 difftest::Options quick(std::vector<std::string> impls, std::uint64_t events, std::uint64_t seed) {
   difftest::Options o;
@@ -415,16 +500,19 @@ difftest::Options quick(std::vector<std::string> impls, std::uint64_t events, st
   return o;
 }
 
-TEST(HandFusedDifftest, AgreesWithTheStaticStackOnTheReliableFifo) {
+TYPED_TEST(FusedReliableFifo, AgreesInDifftestWithTheStaticStackOnTheReliableFifo) {
   const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
-  const difftest::Outcome out = difftest::run(stack, quick({"static", "hand-fused"}, 20'000, 3));
+  const difftest::Outcome out =
+      difftest::run(stack, quick({"static", implementation_name<TypeParam>}, 20'000, 3));
   ASSERT_FALSE(out.divergence) << (out.divergence ? out.divergence->format() : "");
   EXPECT_EQ(out.events, 20'000u);
 }
 
-RC_GTEST_PROP(HandFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
+template <class Fused>
+void agrees_with_the_static_stack_on_any_network() {
   static const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
-  difftest::Options o = quick({"static", "hand-fused"}, 800, *rc::gen::arbitrary<std::uint64_t>());
+  difftest::Options o =
+      quick({"static", implementation_name<Fused>}, 800, *rc::gen::arbitrary<std::uint64_t>());
   o.nodes = *rc::gen::inRange(2u, 6u);
   o.network.loss = *rc::gen::inRange(0, 60) / 100.0;
   o.network.duplicate = *rc::gen::inRange(0, 50) / 100.0;
@@ -433,6 +521,12 @@ RC_GTEST_PROP(HandFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
   o.shrink = false;
   const difftest::Outcome out = difftest::run(stack, o);
   RC_ASSERT(!out.divergence);
+}
+RC_GTEST_PROP(HandFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
+  agrees_with_the_static_stack_on_any_network<Hand>();
+}
+RC_GTEST_PROP(GeneratedFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
+  agrees_with_the_static_stack_on_any_network<Generated>();
 }
 
 // The message make_implementation throws for `impl` of ReliableFifo with `params`.
@@ -449,7 +543,7 @@ std::string refusal(const std::string& impl,
 
 TEST(FusedRegistry, KnowsTheHandFusedReliableFifoByItsStackString) {
   EXPECT_THAT(difftest::fused_stacks().stack_strings("hand-fused"),
-              Contains(std::string(Fused::stack_string)));
+              Contains(std::string(Hand::stack_string)));
   EXPECT_THAT(difftest::implementation_names(), Contains("hand-fused"));
   EXPECT_THAT(difftest::implementation_names(), Contains("fused"));
   const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
