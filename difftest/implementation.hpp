@@ -2,8 +2,10 @@
 // whose layers' state can be read and compared.
 //
 // The implementations Lamina has: the spec simulator (spec), the static composition (static),
-// the dynamic composition (dynamic), and the dynamic composition with one layer replaced by a
-// mutant (mutant:NAME). The fused stack of lamina-opt is one more.
+// the dynamic composition (dynamic), the dynamic composition with one layer replaced by a
+// mutant (mutant:NAME), and the fused stacks (fused_stacks.hpp): lamina-opt's (fused), the
+// reliable FIFO stack fused by hand (hand-fused), and mutants of lamina-opt's output
+// (fused-mutant:NAME).
 #pragma once
 
 #include <cstdint>
@@ -72,10 +74,10 @@ struct StackDecl {
   std::string stack_string; // "Top:Frag(mtu=1400):Seqno:...:Bottom"
 };
 
-// Builds implementation `name` of `stack` for `nodes` nodes: "spec", "static", "dynamic", or
-// "mutant:NAME" (see mutants.hpp). Throws std::runtime_error with a message for the user when
-// `name` is unknown or the stack has no such implementation (a static build of a stack whose
-// layers no lamina_add_stack declared).
+// Builds implementation `name` of `stack` for `nodes` nodes: "spec", "static", "dynamic",
+// "mutant:NAME" (see mutants.hpp), "fused", "hand-fused" or "fused-mutant:NAME". Throws
+// std::runtime_error with a message for the user when `name` is unknown or the stack has no
+// such implementation (a static or fused build of a stack that no lamina_add_stack declared).
 std::unique_ptr<Implementation> make_implementation(std::string_view name, const StackDecl& stack,
                                                     std::uint32_t nodes);
 

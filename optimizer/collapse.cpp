@@ -11,13 +11,6 @@ namespace lamina::opt {
 
 namespace {
 
-NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f) {
-  if (!n) return n;
-  NodeRef c = n->copy();
-  for (auto& k : c->kids) k = transform(k, f);
-  return f(c);
-}
-
 // Whether `n` returns from the function it is in (a helper inlined as a lambda has its own).
 bool has_return(const NodeRef& n) {
   if (!n || n->kind == Kind::Inlined) return false;
@@ -384,8 +377,9 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
       }
       if (op->kind == Kind::DropHeader || !op->peek) {
         // The header is on the message only if it was materialised: then it is in front.
-        const std::int64_t size = op->kind == Kind::DropHeader ? *op->value : l.model->header_size;
-        if (physical_ > 0 && physical_ == front - *op->position) {
+        const std::int64_t size =
+            op->kind == Kind::DropHeader ? op->value.value_or(0) : l.model->header_size;
+        if (physical_ > 0 && physical_ == front - op->position.value_or(-1)) {
           code += fmt::format("(void)ev.msg.drop_front({});\n", size);
           physical_ -= size;
           up_materialised_ = i;

@@ -40,6 +40,13 @@ NodeRef local(std::string name) {
   return n;
 }
 
+NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f) {
+  if (!n) return n;
+  NodeRef c = n->copy();
+  for (auto& k : c->kids) k = transform(k, f);
+  return f(c);
+}
+
 bool contains(const NodeRef& n, Kind k) {
   if (!n) return false;
   if (n->kind == k) return true;
@@ -211,7 +218,7 @@ std::string print_stmt(const NodeRef& n, const PrintContext& ctx, int indent) {
 std::string key(const NodeRef& n) {
   switch (n->kind) {
   case Kind::Constant:
-    return n->value ? std::to_string(*n->value) : n->text;
+    return n->value.has_value() ? std::to_string(n->value.value_or(0)) : n->text;
   case Kind::Member:
     return "self." + n->name;
   case Kind::Entry:
@@ -224,9 +231,9 @@ std::string key(const NodeRef& n) {
   case Kind::Binary:
     return fmt::format("({} {} {})", key(n->kids[0]), n->text, key(n->kids[1]));
   case Kind::MsgSize:
-    return fmt::format("msg.size@{}", *n->value);
+    return fmt::format("msg.size@{}", n->value.value_or(0));
   case Kind::MsgBytes:
-    return fmt::format("msg.bytes@{}", *n->value);
+    return fmt::format("msg.bytes@{}", n->value.value_or(0));
   case Kind::Text: {
     std::vector<std::string> parts;
     for (const auto& k : n->kids) parts.push_back(k ? key(k) : std::string{});

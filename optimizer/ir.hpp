@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -80,6 +81,9 @@ NodeRef constant(std::string text, std::optional<std::int64_t> value);
 NodeRef boolean(bool b);
 NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure);
 NodeRef local(std::string name);
+
+// Rebuilds `n` bottom-up: `f` sees each node (a copy) after its kids were rebuilt.
+NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f);
 
 // Whether `n` (recursively) contains a node of kind `k`.
 bool contains(const NodeRef& n, Kind k);

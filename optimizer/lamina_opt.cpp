@@ -64,7 +64,7 @@ std::optional<Mutant> read_mutant(const std::string& path, std::string& error) {
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    if (block == nullptr && line.rfind("#", 0) == 0) {
+    if (block == nullptr && line.rfind('#', 0) == 0) {
       m.description +=
           (m.description.empty() ? "" : " ") + line.substr(line.find_first_not_of("# "));
     } else if (block == nullptr && line.rfind("stack ", 0) == 0) {
@@ -191,7 +191,7 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
   return 0;
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"lamina-opt: fuses the layers of a stack into one bypass per direction, behind one "
                "guard, with one compressed header, falling back to the layered code"};
   lamina::opt::Options o;
@@ -264,4 +264,7 @@ int main(int argc, char** argv) {
   }
   if (show) std::cout << lamina::opt::explain(r, o);
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "lamina-opt: error: " << e.what() << "\n";
+  return 1;
 }

@@ -1,5 +1,6 @@
 #include "optimizer/optimize.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <clang/Format/Format.h>
 #include <clang/Tooling/CompilationDatabase.h>
@@ -251,16 +252,13 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
             constant(fmt::format("std::chrono::nanoseconds{{{}}}", *ns), std::nullopt);
         continue;
       }
-      std::optional<std::int64_t> v;
-      if (given) {
-        try {
-          v = std::stoll(*given);
-        } catch (...) {
-        }
-      } else if (auto d = m->defaults.find(name); d != m->defaults.end()) {
-        v = std::stoll(d->second);
-      }
-      if (v) sl.params[name] = constant(std::to_string(*v), *v);
+      // An integer: as the stack gives it, or the member's default.
+      const auto d = m->defaults.find(name);
+      const std::string text = given ? *given : d != m->defaults.end() ? d->second : "";
+      std::int64_t v = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (!text.empty() && error == std::errc{} && end == text.data() + text.size())
+        sl.params[name] = constant(text, v);
     }
     l.input.layers.push_back(std::move(sl));
   }

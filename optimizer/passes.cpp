@@ -10,14 +10,6 @@ namespace {
 
 NodeRef simplify_node(const NodeRef& e);
 
-// Rebuilds `n` bottom-up: `f` sees each node after its kids were rebuilt.
-NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f) {
-  if (!n) return n;
-  NodeRef c = n->copy();
-  for (auto& k : c->kids) k = transform(k, f);
-  return f(c);
-}
-
 void collect_writes(const NodeRef& n, std::set<std::string>& out) {
   if (!n) return;
   out.insert(n->writes.begin(), n->writes.end());
@@ -29,8 +21,6 @@ void collect_roots(const NodeRef& n, std::set<std::string>& out) {
   if (!n) return;
   switch (n->kind) {
   case Kind::Member:
-    out.insert(n->name);
-    break;
   case Kind::Local:
     out.insert(n->name);
     break;
@@ -138,7 +128,8 @@ public:
   std::string canon(const NodeRef& n) {
     switch (n->kind) {
     case Kind::Constant:
-      return n->value ? std::to_string(*n->value) : find(n->text);
+      if (const auto v = n->value) return std::to_string(*v);
+      return find(n->text);
     case Kind::Binary: {
       const std::string a = canon(n->kids[0]);
       const std::string b = canon(n->kids[1]);
@@ -175,10 +166,11 @@ public:
         }
       }
       // bytes().subspan(k): the bytes k further on.
-      if (n->kids.size() == 2 && n->kids[0]->kind == Kind::MsgBytes && n->kids[0]->value &&
-          n->text == "$0.subspan($1)")
-        if (auto k2 = as_number(canon(n->kids[1])))
-          return fmt::format("msg.bytes@{}", *n->kids[0]->value + *k2);
+      if (const auto at = n->kids.size() == 2 && n->kids[0]->kind == Kind::MsgBytes
+                              ? n->kids[0]->value
+                              : std::nullopt;
+          at && n->text == "$0.subspan($1)")
+        if (auto k2 = as_number(canon(n->kids[1]))) return fmt::format("msg.bytes@{}", *at + *k2);
       return find(t);
     }
     case Kind::MsgSize:
@@ -354,7 +346,7 @@ private:
       c = simplify(c);
       if (Facts::pure(c) && c->kind == Kind::Binary && !is_comparison(c->text) && c->text != "&&" &&
           c->text != "||") {
-        if (auto v = as_number(facts.canon(c))) return constant(std::to_string(*v), *v);
+        if (auto v = as_number(facts.canon(c))) return constant(std::to_string(*v), v);
       }
     }
     return c;
@@ -767,40 +759,51 @@ std::optional<bool> decide_under(const NodeRef& e, const NodeRef& assume) {
 }
 
 NodeRef simplify(const NodeRef& e) {
-  return transform(e, [](NodeRef x) { return simplify_node(x); });
+  return transform(e, [](const NodeRef& x) { return simplify_node(x); });
 }
 
 namespace {
+// The value of a constant integer node.
+std::optional<std::int64_t> value_of(const NodeRef& n) {
+  if (n && n->kind == Kind::Constant) return n->value;
+  return std::nullopt;
+}
+
+// `x + k` with a constant k: k.
+std::optional<std::int64_t> added_constant(const NodeRef& n) {
+  if (n->kind == Kind::Binary && n->text == "+") return value_of(n->kids[1]);
+  return std::nullopt;
+}
+
 NodeRef simplify_node(const NodeRef& e) {
   if (!e || e->kind != Kind::Binary) return e;
   const NodeRef& a = e->kids[0];
   const NodeRef& b = e->kids[1];
-  if (a->kind == Kind::Constant && b->kind == Kind::Constant && a->value && b->value)
-    if (auto r = arithmetic(e->text, *a->value, *b->value)) {
+  const std::optional<std::int64_t> va = value_of(a);
+  const std::optional<std::int64_t> vb = value_of(b);
+  if (va && vb)
+    if (auto r = arithmetic(e->text, *va, *vb)) {
       if (is_comparison(e->text) || e->text == "&&" || e->text == "||") return boolean(*r != 0);
-      return constant(std::to_string(*r), *r);
+      return constant(std::to_string(*r), r);
     }
   if (e->text == "&&" || e->text == "||") {
     const bool is_and = e->text == "&&";
-    if (a->kind == Kind::Constant && a->value) return (*a->value != 0) == is_and ? b : a;
-    if (b->kind == Kind::Constant && b->value && Facts::pure(a))
-      return (*b->value != 0) == is_and ? a : b;
+    if (va) return (*va != 0) == is_and ? b : a;
+    if (vb && Facts::pure(a)) return (*vb != 0) == is_and ? a : b;
   }
-  // (x + a) <= b -> x <= b - a, for a size, which does not wrap.
-  if (is_comparison(e->text) && e->text != "==" && e->text != "!=" && b->kind == Kind::Constant &&
-      b->value && a->kind == Kind::Binary && a->text == "+" && a->kids[1]->kind == Kind::Constant &&
-      a->kids[1]->value && *b->value >= *a->kids[1]->value && a->kids[0]->kind == Kind::Text &&
-      a->kids[0]->text == "ev.msg.size()") {
+  const std::optional<std::int64_t> k = added_constant(a);
+  // (x + k) <= b -> x <= b - k, for a size, which does not wrap.
+  if (k && vb && is_comparison(e->text) && e->text != "==" && e->text != "!=" && *vb >= *k &&
+      a->kids[0]->kind == Kind::Text && a->kids[0]->text == "ev.msg.size()") {
     auto n = e->copy();
-    const std::int64_t rest = *b->value - *a->kids[1]->value;
+    const std::int64_t rest = *vb - *k;
     n->kids = {a->kids[0], constant(std::to_string(rest), rest)};
     return n;
   }
-  // (x + a) + b -> x + (a + b)
-  if (e->text == "+" && b->kind == Kind::Constant && b->value && a->kind == Kind::Binary &&
-      a->text == "+" && a->kids[1]->kind == Kind::Constant && a->kids[1]->value) {
+  // (x + k) + b -> x + (k + b)
+  if (k && vb && e->text == "+") {
     auto n = a->copy();
-    const std::int64_t sum = *a->kids[1]->value + *b->value;
+    const std::int64_t sum = *k + *vb;
     n->kids = {a->kids[0], constant(std::to_string(sum), sum)};
     return n;
   }
