@@ -4,6 +4,7 @@
 //   lamina-opt FILE.ioa --stack NAME -o OUT.hpp [--explain] [-p BUILD_DIR]
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -117,7 +118,12 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
       std::cerr << errors;
       return 1;
     }
-    const std::string stem = fs::path(spec).stem().string();
+    // The spec's name as a C++ identifier, for the namespace of its fused stacks.
+    std::string stem = fs::path(spec).stem().string();
+    for (char& ch : stem)
+      if (std::isalnum(static_cast<unsigned char>(ch)) == 0) ch = '_';
+    if (stem.empty() || std::isdigit(static_cast<unsigned char>(stem.front())) != 0)
+      stem.insert(0, "_");
     for (const std::string& stack : stacks) {
       if (!only.empty() && std::find(only.begin(), only.end(), stack) == only.end()) continue;
       lamina::opt::Options o = base;
