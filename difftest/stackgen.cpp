@@ -22,7 +22,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,28 +49,6 @@ struct Registrations {
   std::map<std::string, std::vector<std::string>> layers;
   std::map<std::string, std::set<std::string>> stacks;
 };
-
-// LamportClock -> lamport_clock; an acronym stays one word: UDPBottom -> udp_bottom.
-std::string snake_case(std::string_view name) {
-  std::string out;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const auto c = static_cast<unsigned char>(name[i]);
-    if (std::isupper(c) != 0 && i > 0) {
-      const auto before = static_cast<unsigned char>(name[i - 1]);
-      const bool after_lower =
-          i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1])) != 0;
-      if (std::islower(before) != 0 || std::isdigit(before) != 0 ||
-          (std::isupper(before) != 0 && after_lower))
-        out += '_';
-    }
-    out += static_cast<char>(std::tolower(c));
-  }
-  return out;
-}
-
-std::string header_of(std::string_view layer) {
-  return fmt::format("components/{}.hpp", snake_case(layer));
-}
 
 // `path` relative to the source dir, for the comment; as given if it lies elsewhere.
 std::string shown_path(const std::string& path, const std::string& source_dir) {
@@ -107,7 +84,7 @@ bool collect(const std::string& path, const Options& o, const std::set<std::stri
     std::vector<std::string> layers;
     bool complete = true;
     for (const spec::LayerRef& ref : stack->layers) {
-      const std::string header = header_of(ref.layer);
+      const std::string header = spec::layer_header(ref.layer);
       if (!fs::is_regular_file(fs::path(o.source_dir) / header)) {
         diags.error(ref.loc, fmt::format("layer '{}' has no C++ header {}", ref.layer, header));
         diags.note(ref.loc, fmt::format("a static stack takes layer {0} as the class lamina::{0} "
@@ -166,34 +143,6 @@ std::string render(const Registrations& r) {
   return out;
 }
 
-// Writes `text` to `path` unless the file already holds it, so that its time stamp, and with
-// it the build of everything compiled from it, moves only when the registrations change.
-bool write_if_changed(const std::string& path, const std::string& text) {
-  {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream old;
-    old << in.rdbuf();
-    if (in && old.str() == text) return true;
-  }
-  std::error_code ec;
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    if (!file.flush()) {
-      fmt::print(stderr, "lamina-stackgen: error: cannot write {}\n", temporary);
-      return false;
-    }
-  }
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    fmt::print(stderr, "lamina-stackgen: error: cannot write {}: {}\n", path, ec.message());
-    return false;
-  }
-  return true;
-}
-
 int generate(const Options& o) {
   const std::set<std::string> wanted(o.stacks.begin(), o.stacks.end());
   std::set<std::string> found;
@@ -208,7 +157,10 @@ int generate(const Options& o) {
     ok = false;
   }
   if (!ok) return 1;
-  return write_if_changed(o.output, render(registrations)) ? 0 : 1;
+  std::string error;
+  if (spec::write_if_changed(o.output, render(registrations), error)) return 0;
+  fmt::print(stderr, "lamina-stackgen: error: {}\n", error);
+  return 1;
 }
 
 } // namespace

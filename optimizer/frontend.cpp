@@ -35,23 +35,6 @@ bool FrontendResult::ok() const {
                       [](const Diagnostic& d) { return d.level == Diagnostic::Level::error; });
 }
 
-std::string header_of(std::string_view layer) {
-  std::string out = "components/";
-  for (std::size_t i = 0; i < layer.size(); ++i) {
-    const auto c = static_cast<unsigned char>(layer[i]);
-    if (std::isupper(c) != 0 && i > 0) {
-      const auto before = static_cast<unsigned char>(layer[i - 1]);
-      const bool after_lower =
-          i + 1 < layer.size() && std::islower(static_cast<unsigned char>(layer[i + 1])) != 0;
-      if (std::islower(before) != 0 || std::isdigit(before) != 0 ||
-          (std::isupper(before) != 0 && after_lower))
-        out += '_';
-    }
-    out += static_cast<char>(std::tolower(c));
-  }
-  return out + ".hpp";
-}
-
 namespace {
 
 using namespace clang;

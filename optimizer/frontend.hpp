@@ -101,7 +101,4 @@ struct FrontendResult {
 // inside a handler are recorded on the IR nodes (Node::problem) for the passes to judge.
 FrontendResult read_layers(const std::vector<LayerSource>& layers, const FrontendOptions& options);
 
-// The layer's header file by Lamina's convention: LamportClock -> components/lamport_clock.hpp.
-std::string header_of(std::string_view layer);
-
 } // namespace lamina::opt

@@ -11,26 +11,18 @@
 #include <iostream>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "optimizer/optimize.hpp"
+#include "spec/source.hpp"
 
 namespace {
 
-// Writes `text` to `path` unless the file already holds it (so that the build does not
-// recompile what did not change).
+// Writes a generated file unless it holds `text` already; false, with a message, if it cannot.
 bool write_if_changed(const std::string& path, const std::string& text) {
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (in) {
-      std::ostringstream old;
-      old << in.rdbuf();
-      if (old.str() == text) return true;
-    }
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
+  std::string error;
+  if (lamina::spec::write_if_changed(path, text, error)) return true;
+  std::cerr << "lamina-opt: error: " << error << "\n";
+  return false;
 }
 
 } // namespace
@@ -137,10 +129,7 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
       }
       const fs::path header =
           out.parent_path() / fmt::format("{}_{}_{}.hpp", out.stem().string(), stem, stack);
-      if (!write_if_changed(header.string(), r.generated.code)) {
-        std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", header.string());
-        return 1;
-      }
+      if (!write_if_changed(header.string(), r.generated.code)) return 1;
       includes += fmt::format("#include \"{}\"\n", header.filename().string());
       registrations += fmt::format("  lamina::difftest::register_fused<{}::{}>(\"fused\");\n",
                                    o.name_space, stack);
@@ -163,10 +152,7 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
         code.insert(code.find('\n') + 1, fmt::format("// Mutant {}: {}\n", m.name, m.description));
         const fs::path mheader =
             out.parent_path() / fmt::format("{}_mutant_{}.hpp", out.stem().string(), m.name);
-        if (!write_if_changed(mheader.string(), code)) {
-          std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", mheader.string());
-          return 1;
-        }
+        if (!write_if_changed(mheader.string(), code)) return 1;
         includes += fmt::format("#include \"{}\"\n", mheader.filename().string());
         std::string quoted;
         for (char ch : m.description)
@@ -190,10 +176,7 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
                                       "namespace {{\n\n[[maybe_unused]] const bool registered = [] "
                                       "{{\n{}  return true;\n}}();\n\n}} // namespace\n",
                                       includes, registrations);
-  if (!write_if_changed(output, cpp)) {
-    std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", output);
-    return 1;
-  }
+  if (!write_if_changed(output, cpp)) return 1;
   return 0;
 }
 
@@ -264,10 +247,7 @@ int main(int argc, char** argv) try {
   const auto r = lamina::opt::optimize(o);
   std::cerr << r.errors;
   if (!r.ok) return 1;
-  if (!output.empty() && !write_if_changed(output, r.generated.code)) {
-    std::cerr << fmt::format("lamina-opt: error: cannot write {}\n", output);
-    return 1;
-  }
+  if (!output.empty() && !write_if_changed(output, r.generated.code)) return 1;
   if (show) std::cout << lamina::opt::explain(r, o);
   return 0;
 } catch (const std::exception& e) {

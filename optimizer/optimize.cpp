@@ -79,12 +79,6 @@ std::string formatted(const std::string& code, const std::string& source_dir) {
   return *result;
 }
 
-std::string snake(std::string_view name) {
-  std::string h = header_of(name); // components/lamport_clock.hpp
-  return h.substr(std::string("components/").size(),
-                  h.size() - std::string("components/").size() - 4);
-}
-
 // Every layer the program declares that has a C++ header: read with the stack's own layers,
 // so that one parse serves every stack of the spec (the build fuses them in one run).
 std::vector<LayerSource> program_layers(const spec::Program& program, const Options& o,
@@ -93,7 +87,7 @@ std::vector<LayerSource> program_layers(const spec::Program& program, const Opti
   for (const auto& file : program.files)
     for (const auto& d : file.decls)
       if (const auto* layer = std::get_if<spec::Layer>(&d)) {
-        const std::string header = header_of(layer->name);
+        const std::string header = spec::layer_header(layer->name);
         std::error_code ec;
         bool found = fs::exists(fs::path(o.source_dir) / header, ec);
         for (const std::string& dir : o.layer_dirs)
@@ -197,7 +191,7 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   for (const std::string& dir : o.layer_dirs)
     fo.extra_args.push_back("-I" + fs::absolute(dir).string());
   for (const LayerSpec& s : specs) {
-    const std::string header = header_of(s.name);
+    const std::string header = spec::layer_header(s.name);
     std::error_code ec;
     bool found = fs::exists(fs::path(resolved.source_dir) / header, ec);
     for (const std::string& dir : o.layer_dirs)
@@ -231,7 +225,7 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
       if (lm.name == s.name) m = &lm;
     StackLayer sl;
     sl.model = m;
-    sl.var = snake(s.name);
+    sl.var = spec::snake_case(s.name);
     if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
     sl.param_where = stack_where;
     const std::set<std::string> written = written_members(*m);

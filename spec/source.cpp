@@ -1,6 +1,7 @@
 // Source files and diagnostics (spec/source.hpp).
 #include "spec/source.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -131,6 +132,57 @@ std::string Diagnostics::format() const {
     previous = &d;
   }
   return out;
+}
+
+bool write_if_changed(const std::string& path, const std::string& text, std::string& error) {
+  namespace fs = std::filesystem;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in && old == text) return true;
+  }
+  std::error_code ec;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file.flush()) {
+      error = fmt::format("cannot write {}", temporary);
+      return false;
+    }
+  }
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    error = fmt::format("cannot write {}: {}", path, ec.message());
+    return false;
+  }
+  return true;
+}
+
+std::string snake_case(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c) != 0 && i > 0) {
+      const auto before = static_cast<unsigned char>(name[i - 1]);
+      const bool after_lower =
+          i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1])) != 0;
+      if (std::islower(before) != 0 || std::isdigit(before) != 0 ||
+          (std::isupper(before) != 0 && after_lower))
+        out += '_';
+    }
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+std::string header_of(std::string_view layer) {
+  return fmt::format("components/{}.hpp", snake_case(layer));
+}
+
+std::string layer_header(std::string_view layer) {
+  return fmt::format("components/{}.hpp", snake_case(layer));
 }
 
 } // namespace lamina::spec

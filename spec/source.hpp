@@ -78,4 +78,14 @@ private:
   bool stopped_ = false;
 };
 
+// Writes `text` to `path` (through a temporary file, renamed into place) unless the file holds
+// it already, so that a generated file's time stamp, and the builds that depend on it, move only
+// when its content changes. False, with the reason in `error`, if it cannot be written.
+bool write_if_changed(const std::string& path, const std::string& text, std::string& error);
+
+// The C++ header of spec layer `layer`, by Lamina's convention: class lamina::LamportClock in
+// components/lamport_clock.hpp. An acronym stays one word: UDPBottom -> udp_bottom.
+std::string snake_case(std::string_view name);
+std::string layer_header(std::string_view layer);
+
 } // namespace lamina::spec
