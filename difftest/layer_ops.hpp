@@ -18,6 +18,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "difftest/same_state.hpp"
 #include "difftest/spec_values.hpp"
 #include "runtime/reflect.hpp"
 
@@ -28,11 +29,14 @@ namespace lamina::difftest {
 struct LayerOps {
   const std::type_info* self = nullptr;
   const std::type_info* twin = nullptr;
-  // a and b are both `self`.
-  bool (*equal)(const void* a, const void* b) = nullptr;
+  // a and b are both `self`. `memo` remembers messages already compared.
+  bool (*equal)(const void* a, const void* b, MsgMemo& memo) = nullptr;
   std::vector<FieldDiff> (*diff)(const void* a, const void* b) = nullptr;
   // a is `self`, b is `twin`.
-  bool (*equal_twin)(const void* a, const void* b) = nullptr;
+  bool (*equal_twin)(const void* a, const void* b, MsgMemo& memo) = nullptr;
+  // a is `self`: marks its per-peer tables unchanged (same_state.hpp), once a has been found
+  // equal to its counterparts.
+  void (*forget_changes)(const void* a) = nullptr;
   std::vector<FieldDiff> (*diff_twin)(const void* a, const void* b) = nullptr;
   // a is `self`; the first field that differs from the spec's state (left: C++, right: spec).
   std::optional<FieldDiff> (*spec_difference)(
@@ -42,10 +46,10 @@ struct LayerOps {
 namespace detail {
 
 // Compares two Hana structs whose fields have the same names and types in the same order (a
-// layer and a mutant made from its source); calls on_diff(name, x, y) for each field that
-// differs and returns whether all were equal.
-template <class A, class B, class OnDiff>
-bool compare_fields(const A& a, const B& b, OnDiff on_diff) {
+// layer and a mutant made from its source) with equal(x, y); calls on_diff(name, x, y) for
+// each field that differs and returns whether all were equal.
+template <class A, class B, class Equal, class OnDiff>
+bool compare_fields(const A& a, const B& b, Equal equal, OnDiff on_diff) {
   constexpr auto fa = boost::hana::accessors<A>();
   constexpr auto fb = boost::hana::accessors<B>();
   static_assert(decltype(boost::hana::length(fa))::value ==
@@ -60,7 +64,7 @@ bool compare_fields(const A& a, const B& b, OnDiff on_diff) {
         "a mutant must have the fields of the layer it mutates, in the same order");
     const auto& x = boost::hana::second(acc_a)(a);
     const auto& y = boost::hana::second(acc_b)(b);
-    if (!(x == y)) {
+    if (!equal(x, y)) {
       same = false;
       on_diff(boost::hana::to<const char*>(boost::hana::first(acc_a)), x, y);
     }
@@ -69,18 +73,22 @@ bool compare_fields(const A& a, const B& b, OnDiff on_diff) {
 }
 
 template <class A, class B>
-bool equal_fields(const void* a, const void* b) {
-  return compare_fields(*static_cast<const A*>(a), *static_cast<const B*>(b),
-                        [](const char*, const auto&, const auto&) {});
+bool equal_fields(const void* a, const void* b, MsgMemo& memo) {
+  return compare_fields(
+      *static_cast<const A*>(a), *static_cast<const B*>(b),
+      [&](const auto& x, const auto& y) { return same_state(x, y, memo); },
+      [](const char*, const auto&, const auto&) {});
 }
 
 template <class A, class B>
 std::vector<FieldDiff> diff_fields(const void* a, const void* b) {
   std::vector<FieldDiff> out;
-  compare_fields(*static_cast<const A*>(a), *static_cast<const B*>(b),
-                 [&](const char* name, const auto& x, const auto& y) {
-                   out.push_back({name, to_text(x), to_text(y)});
-                 });
+  compare_fields(
+      *static_cast<const A*>(a), *static_cast<const B*>(b),
+      [](const auto& x, const auto& y) { return x == y; },
+      [&](const char* name, const auto& x, const auto& y) {
+        out.push_back({name, to_text(x), to_text(y)});
+      });
   return out;
 }
 
@@ -100,6 +108,7 @@ const LayerOps& layer_ops() {
     o.equal = &detail::equal_fields<L, L>;
     o.diff = &detail::diff_fields<L, L>;
     o.spec_difference = &detail::spec_difference<L>;
+    o.forget_changes = [](const void* a) { difftest::forget_changes(*static_cast<const L*>(a)); };
     if constexpr (!std::is_void_v<Twin>) {
       o.twin = &typeid(Twin);
       o.equal_twin = &detail::equal_fields<L, Twin>;

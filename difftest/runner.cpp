@@ -105,9 +105,11 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
   switch (e.kind) {
   case TraceEvent::Kind::Send:
   case TraceEvent::Kind::Cast: {
-    const Msg message = Msg::copy_of(payload(e.size, e.fill));
+    Msg message = payload(e.size, e.fill);
     const PeerId to = e.kind == TraceEvent::Kind::Cast ? kAllPeers : e.peer;
-    for (auto& impl : impls_) impl->endpoint(e.node).send(to, message.clone());
+    for (std::size_t i = 0; i < impls_.size(); ++i)
+      impls_[i]->endpoint(e.node).send(to, i + 1 < impls_.size() ? message.clone()
+                                                                 : std::move(message));
     break;
   }
   case TraceEvent::Kind::Arrive: {
@@ -201,8 +203,8 @@ std::string first_difference(std::span<const std::byte> a, std::span<const std::
 std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t index) {
   const Effects& a = effects_.front();
   for (std::size_t k = 1; k < impls_.size(); ++k) {
-    Divergence d; // filled in only when there is one
     auto diverged = [&](std::string kind, std::string field, std::string left, std::string right) {
+      Divergence d;
       d.event = index;
       d.what_ran = e;
       d.node = e.node;
@@ -237,10 +239,11 @@ std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t ind
         const auto pa = a.transmits[j].canonical();
         const auto pb = b.transmits[j].canonical();
         const PacketDecoder::Difference diff = decoder_->first_difference(pa, pb);
+        Divergence d = diverged("network", where + ", " + diff.field, diff.left, diff.right);
         d.layer = diff.layer;
         d.detail = fmt::format("  packets:\n    {}: {}\n    {}: {}\n", impls_.front()->name(),
                                decoder_->describe(pa), impls_[k]->name(), decoder_->describe(pb));
-        return diverged("network", where + ", " + diff.field, diff.left, diff.right);
+        return d;
       }
       if (j < a.transmits.size() && j < b.transmits.size())
         where += ", " + first_difference(a.transmits[j].canonical(), b.transmits[j].canonical());
@@ -281,7 +284,7 @@ std::optional<Divergence> Lockstep::compare(const TraceEvent& e, std::size_t ind
   return std::nullopt;
 }
 
-std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other) const {
+std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other) {
   const Implementation& ia = *impls_.front();
   const Implementation& ib = *impls_[other];
   for (std::size_t l = 0; l < ia.depth(); ++l) {
@@ -291,12 +294,13 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
     bool swapped = false; // diff.left describes b
     if (a.object != nullptr && b.object != nullptr) {
       if (a.ops->self == b.ops->self) {
-        if (!a.ops->equal(a.object, b.object)) diff = a.ops->diff(a.object, b.object).front();
+        if (!a.ops->equal(a.object, b.object, memo_))
+          diff = a.ops->diff(a.object, b.object).front();
       } else if (a.ops->twin == b.ops->self) {
-        if (!a.ops->equal_twin(a.object, b.object))
+        if (!a.ops->equal_twin(a.object, b.object, memo_))
           diff = a.ops->diff_twin(a.object, b.object).front();
       } else if (b.ops->twin == a.ops->self) {
-        if (!b.ops->equal_twin(b.object, a.object)) {
+        if (!b.ops->equal_twin(b.object, a.object, memo_)) {
           diff = b.ops->diff_twin(b.object, a.object).front();
           swapped = true;
         }
@@ -323,7 +327,13 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
                          v < vb.size() ? show(vb[v]) : "(none)"};
       }
     }
-    if (!diff) continue;
+    if (!diff) {
+      // Equal: what stays untouched from here on need not be read again -- in the reference
+      // once it has been compared with the last of the others.
+      if (b.object != nullptr) b.ops->forget_changes(b.object);
+      if (a.object != nullptr && other + 1 == impls_.size()) a.ops->forget_changes(a.object);
+      continue;
+    }
     Divergence d;
     d.kind = "state";
     d.node = node;

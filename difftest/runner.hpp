@@ -14,6 +14,7 @@
 
 #include "difftest/implementation.hpp"
 #include "difftest/packet.hpp"
+#include "difftest/same_state.hpp"
 #include "difftest/trace.hpp"
 
 namespace lamina::difftest {
@@ -111,7 +112,7 @@ public:
 
 private:
   std::optional<Divergence> compare(const TraceEvent& e, std::size_t index);
-  std::optional<Divergence> compare_state(PeerId node, std::size_t other) const;
+  std::optional<Divergence> compare_state(PeerId node, std::size_t other);
   void keep_packets();
   static std::uint64_t key(const PacketId& p) {
     return (std::uint64_t{p.from} << 56) ^ (std::uint64_t{p.to} << 40) ^ p.index;
@@ -136,6 +137,7 @@ private:
   std::vector<PacketId> new_packets_;
   std::vector<PacketId> receivers_; // keep_packets' scratch: the receivers of one packet
   std::uint64_t comparisons_ = 0;
+  MsgMemo memo_; // the message copies in layer state, compared once while they stay unchanged
 };
 
 } // namespace lamina::difftest

@@ -21,23 +21,28 @@ namespace lamina::difftest {
 
 // splitmix64 (Steele, Lea, Flood): one multiply-xorshift step per 8 bytes, and the same
 // sequence on every platform, which std's distributions do not promise.
-std::vector<std::byte> payload(std::uint32_t size, std::uint64_t fill) {
-  std::vector<std::byte> bytes(size);
+Msg payload(std::uint32_t size, std::uint64_t fill) {
   std::uint64_t state = fill;
-  for (std::size_t i = 0; i < bytes.size(); i += 8) {
+  const auto next = [&state] {
     state += 0x9e3779b97f4a7c15u;
     std::uint64_t z = state;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    z ^= z >> 31;
-    if (std::endian::native == std::endian::little && i + 8 <= bytes.size()) {
-      std::memcpy(&bytes[i], &z, 8); // the same bytes as the loop below, eight at a time
-      continue;
-    }
-    for (std::size_t k = 0; k < 8 && i + k < bytes.size(); ++k)
-      bytes[i + k] = static_cast<std::byte>(z >> (8 * k)); // little-endian
+    return z ^ (z >> 31);
+  };
+  Msg m = Msg::with_size(size);
+  std::byte* bytes = m.data();
+  // Words are stored as the host has them: little-endian, which Msg asserts.
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    const std::uint64_t z = next();
+    std::memcpy(bytes + i, &z, 8);
   }
-  return bytes;
+  if (i < size) {
+    const std::uint64_t z = next();
+    std::memcpy(bytes + i, &z, size - i);
+  }
+  return m;
 }
 
 std::string to_text(const TraceEvent& e) {

@@ -51,7 +51,7 @@ struct TraceEvent {
 };
 
 // The payload of a Send or Cast: `size` bytes drawn from `fill`, the same on every platform.
-std::vector<std::byte> payload(std::uint32_t size, std::uint64_t fill);
+Msg payload(std::uint32_t size, std::uint64_t fill);
 
 // Everything needed to run a trace again.
 struct Trace {

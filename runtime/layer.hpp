@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "runtime/event.hpp"
@@ -116,10 +117,34 @@ constexpr Place place_of() {
 
 // A table indexed by peer id that grows on first use of a peer, so that a layer needs no
 // set-up with the group size. Entries never touched read as T{}.
+//
+// The table also notes which entries may have changed, for a checker that compares the same
+// state again and again (difftest): every mutable access -- operator[], or begin() and end()
+// for writing -- sets the entry's bit, and the checker reads changes() and clears them with
+// forget_changes(). A new table, or one assigned to, has every bit set. The bits are not part
+// of the table's value.
 template <class T>
 class PeerTable {
 public:
+  PeerTable() = default;
+  PeerTable(const PeerTable& other) : entries_(other.entries_) {}
+  PeerTable(PeerTable&& other) noexcept : entries_(std::move(other.entries_)) {
+    other.changed_ = kAll;
+  }
+  PeerTable& operator=(const PeerTable& other) {
+    entries_ = other.entries_;
+    changed_ = kAll;
+    return *this;
+  }
+  PeerTable& operator=(PeerTable&& other) noexcept {
+    entries_ = std::move(other.entries_);
+    changed_ = other.changed_ = kAll;
+    return *this;
+  }
+  ~PeerTable() = default;
+
   T& operator[](PeerId p) {
+    changed_ |= bit(p);
     if (p >= entries_.size()) entries_.resize(static_cast<std::size_t>(p) + 1);
     return entries_[p];
   }
@@ -134,8 +159,19 @@ public:
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }
-  auto begin() { return entries_.begin(); }
-  auto end() { return entries_.end(); }
+  auto begin() {
+    changed_ = kAll;
+    return entries_.begin();
+  }
+  auto end() {
+    changed_ = kAll;
+    return entries_.end();
+  }
+
+  // Whether the entry of `p` may have changed since forget_changes(). Peers 64 apart share a
+  // bit, so a set bit may stand for another peer's change; a clear one never hides a change.
+  [[nodiscard]] bool may_have_changed(PeerId p) const { return (changed_ & bit(p)) != 0; }
+  void forget_changes() const { changed_ = 0; }
 
   friend bool operator==(const PeerTable& a, const PeerTable& b) {
     static const T untouched{};
@@ -149,7 +185,11 @@ public:
   }
 
 private:
+  static constexpr std::uint64_t kAll = ~std::uint64_t{0};
+  static std::uint64_t bit(PeerId p) { return std::uint64_t{1} << (p % 64); }
+
   std::vector<T> entries_;
+  mutable std::uint64_t changed_ = kAll; // bookkeeping for checkers, not state
 };
 
 // Turns a Cast into one Send per other member of the group, each with its own copy of the

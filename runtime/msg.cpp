@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <new>
 #include <stdexcept>
 #include <vector>
@@ -124,20 +125,31 @@ Msg Msg::clone() const {
   return m;
 }
 
+std::uint64_t Msg::new_content_id() const {
+  // One counter for the process, so that a message moved to another thread keeps a number
+  // no message there has. Only a checker asks, and only for messages that changed.
+  static std::atomic<std::uint64_t> last{0};
+  id_ = last.fetch_add(1, std::memory_order_relaxed) + 1;
+  return id_;
+}
+
 bool Msg::drop_front(std::size_t n) {
   if (n > size()) return false;
   head_ += static_cast<std::uint32_t>(n);
+  id_ = 0;
   return true;
 }
 
 bool Msg::truncate(std::size_t n) {
   if (n > size()) return false;
   tail_ = head_ + static_cast<std::uint32_t>(n);
+  id_ = 0;
   return true;
 }
 
 void Msg::append(std::span<const std::byte> bytes) {
   if (bytes.empty()) return;
+  id_ = 0;
   reserve_back(bytes.size());
   std::memcpy(buf_ + tail_, bytes.data(), bytes.size());
   tail_ += static_cast<std::uint32_t>(bytes.size());

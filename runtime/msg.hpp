@@ -48,11 +48,23 @@ public:
 
   [[nodiscard]] std::size_t size() const { return tail_ - head_; }
   [[nodiscard]] bool empty() const { return head_ == tail_; }
-  [[nodiscard]] std::byte* data() { return buf_ + head_; }
+  // The mutable views count as writes: see content_id().
+  [[nodiscard]] std::byte* data() {
+    id_ = 0;
+    return buf_ + head_;
+  }
   [[nodiscard]] const std::byte* data() const { return buf_ + head_; }
   [[nodiscard]] std::span<const std::byte> bytes() const { return {data(), size()}; }
   [[nodiscard]] std::span<std::byte> bytes() { return {data(), size()}; }
   [[nodiscard]] std::size_t headroom() const { return head_; }
+
+  // A number that names the bytes the message holds now, for a checker that compares the
+  // same messages again and again (difftest): it stays while the message is unchanged, and
+  // every change -- push, pop, drop_front, truncate, append, or taking data() or bytes() for
+  // writing -- drops it, so that the next call gives a new one. A move takes the number along.
+  // Numbers are unique in the process and never 0. A write through a pointer taken from
+  // data() before the call is not seen: take the pointer again to write.
+  [[nodiscard]] std::uint64_t content_id() const { return id_ != 0 ? id_ : new_content_id(); }
 
   // Prepends `h`. Moves the payload only when the headroom is exhausted (never on a stack
   // whose headers fit in kHeadroom).
@@ -60,6 +72,7 @@ public:
   void push(const H& h) {
     if (head_ < sizeof(H)) grow_front(sizeof(H));
     head_ -= static_cast<std::uint32_t>(sizeof(H));
+    id_ = 0;
     std::memcpy(buf_ + head_, &h, sizeof(H));
   }
 
@@ -69,6 +82,7 @@ public:
   [[nodiscard]] bool pop(H& h) {
     if (!peek(h)) return false;
     head_ += static_cast<std::uint32_t>(sizeof(H));
+    id_ = 0;
     return true;
   }
 
@@ -98,19 +112,23 @@ private:
     capacity_ = other.capacity_;
     head_ = other.head_;
     tail_ = other.tail_;
+    id_ = other.id_;
     other.buf_ = nullptr;
     other.capacity_ = other.head_ = other.tail_ = 0;
+    other.id_ = 0;
   }
   void release();
   void grow_front(std::size_t need);
   void reserve_back(std::size_t need);
   // Moves the payload into a new buffer of at least `capacity` bytes, starting at `head`.
   void move_to(std::uint32_t capacity, std::uint32_t head);
+  std::uint64_t new_content_id() const;
 
   std::byte* buf_ = nullptr;
   std::uint32_t capacity_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t tail_ = 0;
+  mutable std::uint64_t id_ = 0; // content_id(), 0 until asked for or after a change
 };
 
 // Counters of the calling thread's buffer pool, for tests and benchmarks.

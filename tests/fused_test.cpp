@@ -391,8 +391,9 @@ public:
     };
     fused_.layered().for_each_layer(collect(a));
     layered_.for_each_layer(collect(b));
+    difftest::MsgMemo memo;
     for (std::size_t i = 0; i < a.size(); ++i) {
-      if (a[i].second->equal(a[i].first, b[i].first)) continue;
+      if (a[i].second->equal(a[i].first, b[i].first, memo)) continue;
       const FieldDiff d = a[i].second->diff(a[i].first, b[i].first).front();
       return "layer " + std::to_string(i) + ", " + d.name + ": fused " + d.left + ", layered " +
              d.right;

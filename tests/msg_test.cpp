@@ -106,5 +106,46 @@ RC_GTEST_PROP(Msg, AnySequenceOfPushesPopsBackInReverse,
   RC_ASSERT(m == Msg::copy_of(bytes_of(payload)));
 }
 
+TEST(Msg, ContentIdStaysWhileUnchangedAndIsNewAfterEveryChange) {
+  Msg m = Msg::with_size(16);
+  const std::uint64_t first = m.content_id();
+  EXPECT_NE(first, 0u);
+  Small h{};
+  const Msg& view = m;
+  (void)view.data();
+  (void)view.bytes();
+  (void)m.peek(h);
+  (void)m.size();
+  EXPECT_EQ(m.content_id(), first) << "reads keep the id";
+
+  std::vector<std::uint64_t> seen = {first};
+  const auto changes_id = [&](const char* what) {
+    const std::uint64_t id = m.content_id();
+    EXPECT_NE(id, 0u) << what;
+    for (const std::uint64_t old : seen) EXPECT_NE(id, old) << what;
+    seen.push_back(id);
+  };
+  m.push(Small{1});
+  changes_id("push");
+  (void)m.pop(h);
+  changes_id("pop");
+  (void)m.drop_front(1);
+  changes_id("drop_front");
+  (void)m.truncate(4);
+  changes_id("truncate");
+  m.append(std::as_bytes(std::span("x", 1)));
+  changes_id("append");
+  (void)m.data();
+  changes_id("data() for writing");
+  (void)m.bytes();
+  changes_id("bytes() for writing");
+
+  const Msg copy = m.clone();
+  EXPECT_NE(copy.content_id(), m.content_id()) << "a clone is another message";
+  const std::uint64_t id = m.content_id();
+  const Msg moved = std::move(m);
+  EXPECT_EQ(moved.content_id(), id) << "a move takes the id along";
+}
+
 } // namespace
 } // namespace lamina

@@ -302,7 +302,8 @@ TEST_P(EachMutant, StartsInTheStateOfItsLayer) {
     ASSERT_NE(ops, nullptr) << "the mutant's operations are registered";
     ASSERT_NE(ops->twin, nullptr);
     EXPECT_TRUE(*ops->twin == correct->type());
-    EXPECT_TRUE(ops->equal_twin(mutated->object(), correct->object()));
+    MsgMemo memo;
+    EXPECT_TRUE(ops->equal_twin(mutated->object(), correct->object(), memo));
     std::vector<std::pair<std::string, std::string>> a, b;
     for (const Field& f : mutated->fields()) a.emplace_back(f.name, f.value);
     for (const Field& f : correct->fields()) b.emplace_back(f.name, f.value);
