@@ -4,6 +4,7 @@
 // layer of the node that handled the event, field by field.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -119,7 +120,8 @@ private:
   }
 
   struct Packet {
-    std::vector<Msg> copies; // one per implementation, in its own wire format
+    // One per implementation, in its own wire format; held inline for up to three.
+    boost::container::small_vector<Msg, 3> copies;
     std::uint32_t arrivals_left = 0;
   };
 

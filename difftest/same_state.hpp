@@ -51,7 +51,7 @@ public:
 
 private:
   static constexpr std::size_t kShortest = 128;
-  static constexpr int kBits = 12;
+  static constexpr int kBits = 10;
   struct Pair {
     std::uint64_t a = 0; // content ids are never 0, so an empty slot matches nothing
     std::uint64_t b = 0;
