@@ -107,9 +107,10 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
   case TraceEvent::Kind::Cast: {
     Msg message = payload(e.size, e.fill);
     const PeerId to = e.kind == TraceEvent::Kind::Cast ? kAllPeers : e.peer;
-    for (std::size_t i = 0; i < impls_.size(); ++i)
-      impls_[i]->endpoint(e.node).send(to, i + 1 < impls_.size() ? message.clone()
-                                                                 : std::move(message));
+    // The last implementation takes the message itself, the others copies.
+    for (std::size_t i = 0; i + 1 < impls_.size(); ++i)
+      impls_[i]->endpoint(e.node).send(to, message.clone());
+    impls_.back()->endpoint(e.node).send(to, std::move(message));
     break;
   }
   case TraceEvent::Kind::Arrive: {

@@ -8,13 +8,12 @@
 //   are read once, not after every event.
 #pragma once
 
+#include <algorithm>
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/all_of.hpp>
 #include <boost/hana/any_of.hpp>
-#include <boost/hana/ext/std/integer_sequence.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/second.hpp>
-#include <boost/hana/transform.hpp>
 #include <cstdint>
 #include <cstring>
 #include <optional>

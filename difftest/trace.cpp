@@ -4,7 +4,6 @@
 #include "difftest/trace.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <concepts>
 #include <cstddef>

@@ -120,9 +120,9 @@ constexpr Place place_of() {
 //
 // The table also notes which entries may have changed, for a checker that compares the same
 // state again and again (difftest): every mutable access -- operator[], or begin() and end()
-// for writing -- sets the entry's bit, and the checker reads changes() and clears them with
-// forget_changes(). A new table, or one assigned to, has every bit set. The bits are not part
-// of the table's value.
+// for writing -- marks the entry, and the checker asks may_have_changed(p) and clears the
+// marks with forget_changes(). A new table, or one assigned to, has every bit set. The bits are not
+// part of the table's value.
 template <class T>
 class PeerTable {
 public:
