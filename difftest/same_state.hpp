@@ -26,6 +26,7 @@
 #include "difftest/spec_values.hpp"
 #include "runtime/layer.hpp"
 #include "runtime/msg.hpp"
+#include "runtime/reflect.hpp"
 
 namespace lamina::difftest {
 
@@ -64,14 +65,8 @@ private:
 
 namespace detail {
 
-template <class T>
-struct is_pair : std::false_type {};
-template <class A, class B>
-struct is_pair<std::pair<A, B>> : std::true_type {};
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+using lamina::detail::is_optional; // runtime/reflect.hpp
+using lamina::detail::is_pair;
 
 template <class T>
 constexpr bool is_byte_string = std::is_convertible_v<const T&, std::string_view>;
