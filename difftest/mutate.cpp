@@ -56,6 +56,8 @@
 #include <string_view>
 #include <vector>
 
+#include "spec/source.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -530,13 +532,6 @@ const Mutant* find_mutant(std::string_view name) {
 }
 
 // Writes `text` to `path` unless the file holds it already; false if it cannot be written.
-bool write_if_changed(const fs::path& path, const std::string& text) {
-  if (read_file(path) == text) return true;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out.flush());
-}
-
 // Reads the .mutant `files` and writes their headers and mutants.cpp into `output_dir`; the exit
 // status.
 int write_mutants(const std::string& source_dir, const std::string& output_dir,
@@ -573,12 +568,15 @@ int write_mutants(const std::string& source_dir, const std::string& output_dir,
   const fs::path out_dir(output_dir);
   std::error_code ec;
   fs::create_directories(out_dir / "mutants", ec);
+  std::string why = fmt::format("cannot make {}: {}", (out_dir / "mutants").string(), ec.message());
   bool written = !ec;
   for (const auto& [name, text] : headers)
-    written = written && write_if_changed(out_dir / "mutants" / (name + ".hpp"), text);
-  written = written && write_if_changed(out_dir / "mutants.cpp", mutants_cpp(all));
+    written = written && lamina::spec::write_if_changed(
+                             (out_dir / "mutants" / (name + ".hpp")).string(), text, why);
+  written = written && lamina::spec::write_if_changed((out_dir / "mutants.cpp").string(),
+                                                      mutants_cpp(all), why);
   if (!written) {
-    fmt::print(stderr, "lamina-mutate: cannot write into {}\n", out_dir.string());
+    fmt::print(stderr, "lamina-mutate: {}\n", why);
     return 1;
   }
   // The headers of mutants whose .mutant file is gone.

@@ -3,7 +3,7 @@
 # writes mutants/<name>.hpp, the mutated layer in namespace lamina::mutants::<name>, and
 # mutants.cpp, the list of them, into this directory's build directory.
 add_executable(lamina-mutate ${CMAKE_CURRENT_SOURCE_DIR}/mutate.cpp)
-target_link_libraries(lamina-mutate PRIVATE fmt::fmt CLI11::CLI11)
+target_link_libraries(lamina-mutate PRIVATE lamina_spec fmt::fmt CLI11::CLI11)
 
 file(GLOB LAMINA_MUTANT_FILES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/mutants/*.mutant)
 list(SORT LAMINA_MUTANT_FILES)
