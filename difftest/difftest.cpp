@@ -52,8 +52,9 @@ std::vector<std::string> declared_stacks(const std::string& spec_file) {
 }
 
 bool LoadedStack::has_integrity() const {
-  for (const spec::LayerRef& ref : program_->stack(decl_.stack)->layers)
-    if (const spec::Layer* l = program_->layer(ref.layer))
+  const spec::Program& program = *decl_.program; // program_, loaded by the constructor
+  for (const spec::LayerRef& ref : program.stack(decl_.stack)->layers)
+    if (const spec::Layer* l = program.layer(ref.layer))
       if (std::find(l->provides.begin(), l->provides.end(), "integrity") != l->provides.end())
         return true;
   return false;
