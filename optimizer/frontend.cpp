@@ -40,6 +40,12 @@ namespace {
 using namespace clang;
 namespace fs = std::filesystem;
 
+// Whether `d` is called `name`. getName() is for plain identifiers only (it asserts so):
+// operators, constructors and conversions have names of other kinds.
+bool has_name(const NamedDecl* d, llvm::StringRef name) {
+  return d->getDeclName().isIdentifier() && d->getName() == name;
+}
+
 // Source text and locations, as the author wrote them.
 class Source {
 public:
@@ -202,7 +208,7 @@ public:
         n->name = m->getMemberDecl()->getNameAsString();
         return n;
       }
-      if (m->getMemberDecl()->getName() == "msg" && is_event_ref(base)) {
+      if (has_name(m->getMemberDecl(), "msg") && is_event_ref(base)) {
         auto n = Node::make(Kind::MsgRef);
         n->event = event_name(base);
         return n;
@@ -330,10 +336,10 @@ private:
   // `ev.msg.push(Header{a, b, c})`: a Push with one kid per header field.
   NodeRef message_push(const Expr* e) {
     const auto* c = dyn_cast<CXXMemberCallExpr>(e->IgnoreImplicit());
-    if (c == nullptr || c->getMethodDecl()->getName() != "push" || c->getNumArgs() != 1)
+    if (c == nullptr || !has_name(c->getMethodDecl(), "push") || c->getNumArgs() != 1)
       return nullptr;
     const auto* obj = dyn_cast<MemberExpr>(c->getImplicitObjectArgument()->IgnoreImplicit());
-    if (obj == nullptr || obj->getMemberDecl()->getName() != "msg" || !is_event_ref(obj->getBase()))
+    if (obj == nullptr || !has_name(obj->getMemberDecl(), "msg") || !is_event_ref(obj->getBase()))
       return nullptr;
     const Expr* arg = c->getArg(0)->IgnoreImplicit();
     if (const auto* f = dyn_cast<CXXFunctionalCastExpr>(arg))
@@ -395,7 +401,7 @@ private:
     }
     // ev.msg.pop(h), .peek(h), .drop_front(n), .size(), .bytes()
     if (const auto* me = dyn_cast<MemberExpr>(obj);
-        me && me->getMemberDecl()->getName() == "msg" && is_event_ref(me->getBase())) {
+        me && has_name(me->getMemberDecl(), "msg") && is_event_ref(me->getBase())) {
       const std::string ev = event_name(me->getBase());
       if ((name == "pop" || name == "peek") && c->getNumArgs() == 1) {
         if (const auto* h = dyn_cast<DeclRefExpr>(c->getArg(0)->IgnoreImplicit());
@@ -536,10 +542,10 @@ private:
 // plain member function of that name.
 const FunctionDecl* function_named(const CXXRecordDecl* layer, llvm::StringRef name) {
   for (const Decl* d : layer->decls()) {
-    if (const auto* t = dyn_cast<FunctionTemplateDecl>(d); t && t->getName() == name)
+    if (const auto* t = dyn_cast<FunctionTemplateDecl>(d); t && has_name(t, name))
       for (const FunctionDecl* s : t->specializations())
         if (s->hasBody()) return s;
-    if (const auto* m = dyn_cast<CXXMethodDecl>(d); m && m->getName() == name && m->hasBody())
+    if (const auto* m = dyn_cast<CXXMethodDecl>(d); m && has_name(m, name) && m->hasBody())
       return m;
   }
   return nullptr;
