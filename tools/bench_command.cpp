@@ -326,7 +326,7 @@ std::pair<int, std::string> finish(const Child& child) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-// Instructions per message, counted by callgrind as tools/instructions.sh does: this program
+// Instructions per message, counted by callgrind: this program
 // run again with --count-messages, once for few messages and once for many; the difference
 // divided by the difference in messages, so that start-up and warm-up cancel out.
 class InstructionCounter {
