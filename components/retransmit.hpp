@@ -124,10 +124,8 @@ private:
   template <class Ports>
   void arm_timer(Ports& io) {
     if (timer_armed) return;
-    // Read through a const view: a mutable begin() would mark every peer's entry as changed.
-    const PeerTable<std::vector<Unacked>>& lists = unacked;
     const bool waiting =
-        std::any_of(lists.begin(), lists.end(), [](const auto& list) { return !list.empty(); });
+        std::any_of(unacked.begin(), unacked.end(), [](const auto& list) { return !list.empty(); });
     if (!waiting) return;
     timer_armed = true;
     io.set_timer(timeout);

@@ -119,8 +119,8 @@ constexpr Place place_of() {
 // set-up with the group size. Entries never touched read as T{}.
 //
 // The table also notes which entries may have changed, for a checker that compares the same
-// state again and again (difftest): every mutable access -- operator[], or begin() and end()
-// for writing -- marks the entry, and the checker asks may_have_changed(p) and clears the
+// state again and again (difftest): operator[], the only mutable access, marks the entry (a
+// walk over the table reads only), and the checker asks may_have_changed(p) and clears the
 // marks with forget_changes(). A new table, or one assigned to, has every bit set. The bits are not
 // part of the table's value.
 template <class T>
@@ -157,16 +157,9 @@ public:
     return p < entries_.size() ? entries_[p] : untouched;
   }
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  // Iteration reads only: an entry is changed through operator[], which marks it.
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }
-  auto begin() {
-    changed_ = kAll;
-    return entries_.begin();
-  }
-  auto end() {
-    changed_ = kAll;
-    return entries_.end();
-  }
 
   // Whether the entry of `p` may have changed since forget_changes(). Peers 64 apart share a
   // bit, so a set bit may stand for another peer's change; a clear one never hides a change.

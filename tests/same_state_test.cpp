@@ -107,7 +107,7 @@ void handle(Kept& k, PeerId peer, int kind, std::uint32_t value, bool all) {
     break;
   case 5:
     if (all)
-      for (auto& m : k.early) m.clear(); // a timer that walks every peer
+      for (PeerId p = 0; p < k.early.size(); ++p) k.early[p].clear(); // a timer: every peer
     break;
   default:
     (void)k.next.get(peer); // reads only
