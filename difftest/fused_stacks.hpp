@@ -49,14 +49,7 @@ public:
   // `kind` ("fused", "hand-fused") is the implementation's name.
   FusedImplementation(std::string kind, std::uint32_t nodes) : NodeGroup<Fused>(std::move(kind)) {
     for (std::uint32_t n = 0; n < nodes; ++n) nodes_.push_back(std::make_unique<Fused>());
-    for (auto& node : nodes_) {
-      std::vector<LayerView> views;
-      node->layered().for_each_layer([&](const auto& layer) {
-        using L = std::remove_cvref_t<decltype(layer)>;
-        views.push_back({L::name, &layer, &layer_ops<L>(), nullptr});
-      });
-      views_.push_back(std::move(views));
-    }
+    for (const auto& node : nodes_) views_.push_back(layer_views(node->layered()));
   }
 
   [[nodiscard]] std::size_t depth() const override { return Layered::depth; }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "difftest/layer_ops.hpp"
@@ -48,6 +49,18 @@ public:
   // What stopped this implementation, if something did (a spec's run-time error).
   [[nodiscard]] virtual std::optional<std::string> failure() const { return std::nullopt; }
 };
+
+// The views of the layers of a lamina::stack, top first: a static stack's, or the layered
+// stack inside a fused one.
+template <class Stack>
+std::vector<LayerView> layer_views(const Stack& stack) {
+  std::vector<LayerView> views;
+  stack.for_each_layer([&](const auto& layer) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    views.push_back({L::name, &layer, &layer_ops<L>(), nullptr});
+  });
+  return views;
+}
 
 // An implementation that is a group of nodes of type Node, each an Endpoint.
 template <class Node>

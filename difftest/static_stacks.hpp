@@ -31,14 +31,7 @@ public:
   StaticImplementation(const std::vector<LayerSpec>& layers, std::uint32_t nodes)
       : NodeGroup<Stack>("static") {
     for (std::uint32_t n = 0; n < nodes; ++n) nodes_.push_back(make(layers));
-    for (auto& node : nodes_) {
-      std::vector<LayerView> views;
-      node->for_each_layer([&](const auto& layer) {
-        using L = std::remove_cvref_t<decltype(layer)>;
-        views.push_back({L::name, &layer, &layer_ops<L>(), nullptr});
-      });
-      views_.push_back(std::move(views));
-    }
+    for (const auto& node : nodes_) views_.push_back(layer_views(*node));
   }
 
   [[nodiscard]] std::size_t depth() const override { return Stack::depth; }
