@@ -206,7 +206,9 @@ struct Param { // of an automaton, layer or stack
   SourceLoc loc;
   std::string name;
   TypeExpr type;
+  ExprPtr min, max;      // optional `in [min, max]`: the values a stack may give it
   ExprPtr default_value; // optional `:= e`
+  std::string help;      // optional "text": what it means, for `lamina layers`
 };
 
 struct Formal { // of an action in a signature
@@ -293,6 +295,8 @@ struct Layer {
   SourceLoc loc;
   std::string name;
   std::vector<Param> params;
+  std::string place; // `at top` or `at bottom`: where it must stand in a stack; "" anywhere
+  SourceLoc place_loc;
   std::vector<std::string> provides; // guarantee names: fifo, reliable, integrity
   std::vector<std::string> needs;
   std::vector<Header> headers;

@@ -657,6 +657,13 @@ private:
     return std::nullopt;
   }
 
+  // Whether `v` lies in the bounds of `p` (true where they are not constants: reported apart).
+  static bool within(const Param& p, i128 v) {
+    const std::optional<i128> lo = eval_const(p.min.get());
+    const std::optional<i128> hi = eval_const(p.max.get());
+    return (!lo || v >= *lo) && (!hi || v <= *hi);
+  }
+
   static std::vector<std::string> param_names(const std::vector<Param>& params) {
     std::vector<std::string> names;
     for (const Param& p : params) names.push_back(p.name);
@@ -672,12 +679,40 @@ private:
     Scope scope;
     scope.unit = &none;
     for (std::size_t i = 0; i < params.size(); ++i) {
-      if (!params[i].default_value) continue;
+      Param& p = params[i];
       with_scope(scope, [&] {
-        value_into(params[i].default_value.get(), unit.vars[i].type,
-                   fmt::format("the default of '{}'", params[i].name));
+        if (p.default_value)
+          value_into(p.default_value.get(), unit.vars[i].type,
+                     fmt::format("the default of '{}'", p.name));
+        if (p.min) {
+          value_into(p.min.get(), unit.vars[i].type,
+                     fmt::format("the least value of '{}'", p.name));
+          value_into(p.max.get(), unit.vars[i].type,
+                     fmt::format("the greatest value of '{}'", p.name));
+        }
       });
+      if (p.min) bounds(p);
     }
+  }
+
+  // `name: T in [min, max] := default`: constant bounds, in order, around the default.
+  void bounds(const Param& p) {
+    const std::optional<i128> lo = eval_const(p.min.get());
+    const std::optional<i128> hi = eval_const(p.max.get());
+    if (!lo) error(p.min->loc, fmt::format("the least value of '{}' must be a constant", p.name));
+    if (!hi)
+      error(p.max->loc, fmt::format("the greatest value of '{}' must be a constant", p.name));
+    if (!lo || !hi) return;
+    if (*lo > *hi) {
+      error(p.min->loc, fmt::format("the values of '{}' are empty: its least value {} is above "
+                                    "its greatest {}",
+                                    p.name, const_text(lo), const_text(hi)));
+      return;
+    }
+    if (const std::optional<i128> d = eval_const(p.default_value.get()); d && (*d < *lo || *d > *hi))
+      error(p.default_value->loc,
+            fmt::format("the default of '{}', {}, is outside its values [{}, {}]", p.name,
+                        const_text(d), const_text(lo), const_text(hi)));
   }
 
   void initial_values(Unit& unit, std::vector<StateVar>& states) {
@@ -1983,6 +2018,13 @@ private:
         }
         value_into(value.get(), units_[l].vars[*p].type,
                    fmt::format("the parameter '{}' of {}", name, l->name));
+        const Param& param = l->params[*p];
+        const std::optional<i128> v = eval_const(value.get());
+        if (param.min && v && !within(param, *v))
+          error(loc, fmt::format("{} = {} is outside the values of {}'s parameter '{}': [{}, {}]",
+                                 name, const_text(v), l->name, name,
+                                 const_text(eval_const(param.min.get())),
+                                 const_text(eval_const(param.max.get()))));
       }
     });
     if (!l) return;

@@ -435,7 +435,16 @@ private:
       p.name = std::string(name.text);
       expect(K::Colon, "after the parameter name '{}' (a parameter is 'name: type')", p.name);
       p.type = parse_type();
+      if (accept(K::In)) {
+        const Token& bracket =
+            expect(K::LBracket, "after 'in' (the values '{}' may take: in [min, max])", p.name);
+        p.min = parse_expr();
+        expect(K::Comma, "between the least and the greatest value of '{}'", p.name);
+        p.max = parse_expr();
+        expect_closing(K::RBracket, bracket, "", "to match this '['");
+      }
       if (accept(K::Assign)) p.default_value = parse_expr();
+      if (at(K::String)) p.help = advance().string;
       params.push_back(std::move(p));
     } while (accept(K::Comma));
     expect_list_end(K::RParen, open);
@@ -689,6 +698,15 @@ private:
     l.loc = name.loc;
     l.name = std::string(name.text);
     if (at(K::LParen)) l.params = parse_params();
+    if (at(K::Ident) && cur().text == "at") {
+      advance();
+      if (at(K::Ident) && cur().text != "top" && cur().text != "bottom")
+        fail(fmt::format("a layer stands 'at top' or 'at bottom', not 'at {}'", cur().text));
+      const Token& place = expect_name("'top' or 'bottom' (where the layer must stand)",
+                                       "after 'at'");
+      l.place = std::string(place.text);
+      l.place_loc = place.loc;
+    }
     if (accept(K::Provides)) l.provides = parse_guarantees("provides");
     if (accept(K::Needs)) l.needs = parse_guarantees("needs");
     while (at(K::Header)) {

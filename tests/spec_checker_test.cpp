@@ -1375,7 +1375,7 @@ TEST(SpecChecker, CheckToleratesNullExpressionsAndEmptyNames) {
   SpecFile file;
   Automaton a;
   a.name = "A";
-  a.params.push_back(Param{{}, "", TypeExpr{}, null_expr()});
+  a.params.push_back(Param{{}, "", TypeExpr{}, nullptr, nullptr, null_expr(), ""});
   a.signature.push_back(ActionSig{{}, ActionKind::Output, "", {Formal{{}, "", true, {}}}});
   a.signature.push_back(ActionSig{{}, ActionKind::Output, "go", {Formal{{}, "", false, {}}}});
   a.states.push_back(StateVar{{}, "", TypeExpr{{}, "Seq", {}, nullptr}, null_expr()});
