@@ -1,9 +1,41 @@
+# lamina_add_layers(<target> <layer.ioa>...)
+#
+# An OBJECT library <target> that registers every layer the given specs declare with the layer
+# registry (runtime/registry.hpp) as a program starts: lamina-stackgen --registry writes its one
+# source, <target>_registry.cpp, from the specs. A layer is two files, its spec and its class in
+# the header beside it with the same stem; nothing else names it. Link <target> directly into
+# each executable that builds stacks of these layers by name.
+function(lamina_add_layers target)
+  set(specs "")
+  set(inputs "")
+  foreach(spec IN LISTS ARGN)
+    cmake_path(ABSOLUTE_PATH spec BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+    cmake_path(REPLACE_EXTENSION spec LAST_ONLY .hpp OUTPUT_VARIABLE header)
+    list(APPEND specs "${spec}")
+    list(APPEND inputs "${spec}" "${header}")
+  endforeach()
+  if(NOT specs)
+    message(FATAL_ERROR "lamina_add_layers(${target}): give the specs of the layers (*.ioa)")
+  endif()
+  set(output "${CMAKE_CURRENT_BINARY_DIR}/${target}_registry.cpp")
+  add_custom_command(
+    OUTPUT "${output}"
+    COMMAND lamina-stackgen --registry --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}"
+            ${specs}
+    DEPENDS lamina-stackgen ${inputs}
+    COMMENT "Registering the layers of ${target}"
+    VERBATIM)
+  add_library(${target} OBJECT "${output}")
+  target_link_libraries(${target} PUBLIC lamina_runtime)
+endfunction()
+
 # lamina_add_stack(<target> SPEC <file.ioa> [SPEC <file.ioa> ...] [STACK <name> ...]
 #                  [MUTANTS <file.mutant> ...])
 #
 # Compiles the static composition (lamina::stack<Top, ..., Bottom>) of every stack declared in
 # the SPEC files, or only of the stacks named by STACK, and registers each with difftest's
-# static_stacks(), so that difftest and the tests can run "static" for those stacks; and runs
+# static_stacks(), so that difftest and the tests can run "static" for those stacks; registers
+# difftest's operations on those stacks' layers and on every layer of components/; and runs
 # lamina-opt to fuse each of those stacks, registering the fused stacks as "fused".
 #
 # <target> is an OBJECT library whose one source, <target>_static.cpp in the build directory,
@@ -11,6 +43,8 @@
 # its C++ class and header). Link <target> directly into an executable: an object library puts
 # its object file on the link line, so the registration that runs as the program starts is not
 # dropped, as it would be from a static library that nothing refers to.
+#
+# LAMINA_COMPONENT_SPECS (components/CMakeLists.txt) lists the specs of components/.
 #
 # The file is generated again when a SPEC file, a spec it may import (components/*.ioa and the
 # .ioa files beside each SPEC), a layer header (components/*.hpp) or lamina-stackgen itself
@@ -50,7 +84,7 @@ function(lamina_add_stack target)
   add_custom_command(
     OUTPUT "${output}"
     COMMAND lamina-stackgen --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}" ${specs}
-            ${stack_options}
+            ${stack_options} --layers ${LAMINA_COMPONENT_SPECS}
     DEPENDS lamina-stackgen ${inputs}
     COMMENT "Generating the static stacks of ${target}"
     VERBATIM)

@@ -5,37 +5,21 @@
 #include <stdexcept>
 #include <typeindex>
 
-#include "components/bottom.hpp"
-#include "components/checksum.hpp"
-#include "components/frag.hpp"
-#include "components/lamport_clock.hpp"
-#include "components/retransmit.hpp"
-#include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
-#include "components/top.hpp"
 #include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
 #include "difftest/static_stacks.hpp"
 #include "runtime/dynamic_stack.hpp"
+#include "runtime/registry.hpp"
 #include "spec/sim.hpp"
 
 namespace lamina::difftest {
 
 namespace {
 
+// The operations of every C++ layer type difftest may meet, registered as the program starts:
+// by the generated static stacks (lamina_add_stack), and by each mutant.
 std::map<std::type_index, const LayerOps*>& ops_table() {
-  static std::map<std::type_index, const LayerOps*> table = [] {
-    std::map<std::type_index, const LayerOps*> t;
-    auto add = [&]<class L>(std::type_identity<L>) { t[typeid(L)] = &layer_ops<L>(); };
-    add(std::type_identity<Top>{});
-    add(std::type_identity<Bottom>{});
-    add(std::type_identity<Frag>{});
-    add(std::type_identity<Seqno>{});
-    add(std::type_identity<Retransmit>{});
-    add(std::type_identity<Checksum>{});
-    add(std::type_identity<LamportClock>{});
-    return t;
-  }();
+  static std::map<std::type_index, const LayerOps*> table;
   return table;
 }
 
@@ -56,7 +40,7 @@ public:
           args.finish();
           replaced = true;
         } else {
-          made.push_back(standard_layers().make(l));
+          made.push_back(layer_registry().make(l));
         }
       }
       nodes_.push_back(std::make_unique<DynamicStack>(std::move(made)));
@@ -73,7 +57,8 @@ public:
         if (ops == nullptr)
           throw std::runtime_error(
               fmt::format("difftest cannot compare layer {}: its type has no registered "
-                          "operations (register_layer_ops)",
+                          "operations; lamina_add_stack() registers them for the layers of its "
+                          "stacks, of components/ and of its LAYERS folders",
                           l.name()));
         views.push_back({l.name(), l.object(), ops, nullptr});
       }

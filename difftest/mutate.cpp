@@ -472,7 +472,7 @@ std::string mutants_cpp(const std::vector<MutantFile>& all) {
 #include <utility>
 #include <vector>
 
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
 )";
@@ -490,7 +490,7 @@ Mutant mutant(const char* name, const char* description) {
   register_layer_ops(layer_ops<M, L>());
   return {name, std::string(L::name), description,
           [](LayerArgs& args) -> std::unique_ptr<DynLayer> {
-            L correct = standard_layers().make<L>(args);
+            L correct = layer_registry().make<L>(args);
             M mutated;
             namespace hana = boost::hana;
             hana::for_each(hana::zip(hana::accessors<M>(), hana::accessors<L>()), [&](auto pair) {

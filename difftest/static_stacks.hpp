@@ -15,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "components/standard_layers.hpp"
 #include "difftest/implementation.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/stack.hpp"
@@ -45,7 +44,7 @@ private:
     auto next = [&]<class L>(std::type_identity<L>) {
       const LayerSpec& spec = layers[i++];
       LayerArgs args(spec.name, spec.args);
-      return standard_layers().make<L>(args);
+      return layer_registry().make<L>(args);
     };
     // Braced initialisation evaluates the layers' arguments in order, top first.
     return std::unique_ptr<Stack>(new Stack{next(std::type_identity<Ls>{})...});

@@ -210,7 +210,8 @@ int main(int argc, char** argv) try {
                  "with --registry: mutants of the generated code (*.mutant)")
       ->check(CLI::ExistingFile);
   app.add_option("--layers-dir", o.layer_dirs,
-                 "a directory searched first for components/<layer>.hpp (several allowed)");
+                 "an include directory of layer headers, which stand beside their specs (several "
+                 "allowed)");
   app.add_option("--class", o.class_name, "the fused stack's class name (default: the stack's)");
   app.add_option("--print-after", pass,
                  "print one layer's handler after a pass instead: lower, inline, params, fold")

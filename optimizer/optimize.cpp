@@ -79,21 +79,32 @@ std::string formatted(const std::string& code, const std::string& source_dir) {
   return *result;
 }
 
+// The include roots of the layers' headers: the layer directories, then the source tree.
+std::vector<std::string> include_roots(const Options& o) {
+  std::vector<std::string> roots = o.layer_dirs;
+  roots.push_back(o.source_dir);
+  return roots;
+}
+
+// The C++ header of spec layer `layer` (beside its spec), as included; nullopt if it has none.
+std::optional<std::string> cpp_header(const spec::Layer& layer, const spec::Sources& sources,
+                                      const Options& o) {
+  const std::string header = spec::layer_header(sources.path(layer.loc.file));
+  std::error_code ec;
+  if (!fs::is_regular_file(header, ec)) return std::nullopt;
+  return spec::include_name(header, include_roots(o));
+}
+
 // Every layer the program declares that has a C++ header: read with the stack's own layers,
 // so that one parse serves every stack of the spec (the build fuses them in one run).
-std::vector<LayerSource> program_layers(const spec::Program& program, const Options& o,
-                                        const std::string& where) {
+std::vector<LayerSource> program_layers(const spec::Program& program, const spec::Sources& sources,
+                                        const Options& o, const std::string& where) {
   std::vector<LayerSource> out;
   for (const auto& file : program.files)
     for (const auto& d : file.decls)
-      if (const auto* layer = std::get_if<spec::Layer>(&d)) {
-        const std::string header = spec::layer_header(layer->name);
-        std::error_code ec;
-        bool found = fs::exists(fs::path(o.source_dir) / header, ec);
-        for (const std::string& dir : o.layer_dirs)
-          found = found || fs::exists(fs::path(dir) / header, ec);
-        if (found) out.push_back({layer->name, header, where});
-      }
+      if (const auto* layer = std::get_if<spec::Layer>(&d))
+        if (auto header = cpp_header(*layer, sources, o))
+          out.push_back({layer->name, *header, where});
   return out;
 }
 
@@ -191,22 +202,26 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   for (const std::string& dir : o.layer_dirs)
     fo.extra_args.push_back("-I" + fs::absolute(dir).string());
   for (const LayerSpec& s : specs) {
-    const std::string header = spec::layer_header(s.name);
-    std::error_code ec;
-    bool found = fs::exists(fs::path(resolved.source_dir) / header, ec);
-    for (const std::string& dir : o.layer_dirs)
-      found = found || fs::exists(fs::path(dir) / header, ec);
-    if (!found)
-      missing +=
-          fmt::format("{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n",
-                      stack_where, s.name, header, s.name);
-    sources_list.push_back({s.name, header, stack_where});
+    const spec::Layer* decl = l.program->layer(s.name);
+    const std::optional<std::string> header =
+        decl == nullptr ? std::nullopt : cpp_header(*decl, sources, resolved);
+    if (!header) {
+      missing += fmt::format(
+          "{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n",
+          stack_where, s.name,
+          decl == nullptr ? s.name
+                          : spec::include_name(spec::layer_header(sources.path(decl->loc.file)),
+                                               include_roots(resolved)),
+          s.name);
+      continue;
+    }
+    sources_list.push_back({s.name, *header, stack_where});
   }
   if (!missing.empty()) {
     r.errors = missing;
     return false;
   }
-  l.layers = read_cached(sources_list, program_layers(*l.program, resolved, stack_where), fo);
+  l.layers = read_cached(sources_list, program_layers(*l.program, sources, resolved, stack_where), fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
 

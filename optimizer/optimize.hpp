@@ -15,7 +15,7 @@ struct Options {
   std::string stack;      // its stack to fuse
   std::string source_dir; // where components/ and runtime/ are; empty: found above the spec
   std::string build_dir;  // -p: a compile_commands.json whose flags the parse uses
-  std::vector<std::string> layer_dirs; // searched before source_dir for components/<layer>.hpp
+  std::vector<std::string> layer_dirs; // include roots of layer headers, before source_dir
   std::string class_name;              // of the fused stack; empty: the stack's name
   std::string name_space = "lamina::fused";
 };

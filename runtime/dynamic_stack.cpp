@@ -12,30 +12,10 @@ std::uint32_t DynPorts::group_size() const { return s_->host_->group_size(); }
 void DynPorts::set_timer(Duration delay) { s_->host_->set_timer(now() + delay, index_); }
 
 void check_composition(const std::vector<std::unique_ptr<DynLayer>>& layers) {
-  if (layers.empty()) throw StackError("a stack needs at least a Bottom layer");
-  const std::size_t n = layers.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const DynLayer& l = *layers[i];
-    if (l.place() == Place::top && i != 0)
-      throw StackError(fmt::format("{} must be the top layer, but {} is above it", l.name(),
-                                   layers[i - 1]->name()));
-    if (l.place() == Place::bottom && i != n - 1)
-      throw StackError(fmt::format("{} must be the bottom layer, but {} is below it", l.name(),
-                                   layers[i + 1]->name()));
-    Guarantees below;
-    for (std::size_t j = i + 1; j < n; ++j) below = below | layers[j]->provides();
-    if (!below.covers(l.needs_below())) {
-      const std::string missing = l.needs_below().missing_from(below).names();
-      throw StackError(fmt::format(
-          "{} needs a {} channel below it, but no layer below {} provides it{}", l.name(), missing,
-          l.name(),
-          i + 1 < n ? fmt::format(" (directly below is {})", layers[i + 1]->name()) : ""));
-    }
-  }
-  if (layers.back()->place() != Place::bottom)
-    throw StackError(fmt::format("a stack must end with a bottom layer such as Bottom, but it "
-                                 "ends with {}",
-                                 layers.back()->name()));
+  std::vector<LayerFit> fits;
+  fits.reserve(layers.size());
+  for (const auto& l : layers) fits.push_back({l->name(), l->place(), l->provides(), l->needs_below()});
+  if (const Misfit m = misfit(fits)) throw StackError(describe(m, fits));
 }
 
 DynamicStack::DynamicStack(std::vector<std::unique_ptr<DynLayer>> layers)

@@ -25,45 +25,13 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/composition.hpp"
 #include "runtime/event.hpp"
 
 namespace lamina {
 
 // Header of a layer that puts nothing on the wire.
 struct NoHeader {};
-
-// Properties of the channel a layer offers to the layers above it.
-enum class Guarantee : std::uint8_t {
-  integrity = 1 << 0, // corrupt packets never pass up
-  reliable = 1 << 1,  // every message sent is delivered once, despite loss and duplication
-  fifo = 1 << 2,      // messages from one sender are delivered in the order sent
-};
-
-class Guarantees {
-public:
-  constexpr Guarantees() = default;
-  constexpr Guarantees(Guarantee g)
-      : bits_(static_cast<std::uint8_t>(g)) {} // NOLINT: implicit by design
-  constexpr Guarantees operator|(Guarantees o) const { return from_bits(bits_ | o.bits_); }
-  [[nodiscard]] constexpr bool covers(Guarantees o) const { return (bits_ & o.bits_) == o.bits_; }
-  [[nodiscard]] constexpr Guarantees missing_from(Guarantees have) const {
-    return from_bits(bits_ & ~have.bits_);
-  }
-  [[nodiscard]] constexpr bool empty() const { return bits_ == 0; }
-  [[nodiscard]] std::string names() const;
-
-private:
-  static constexpr Guarantees from_bits(unsigned bits) {
-    Guarantees g;
-    g.bits_ = static_cast<std::uint8_t>(bits);
-    return g;
-  }
-  std::uint8_t bits_ = 0;
-};
-constexpr Guarantees operator|(Guarantee a, Guarantee b) { return Guarantees(a) | Guarantees(b); }
-
-// Where a layer may stand in a stack.
-enum class Place : std::uint8_t { anywhere, top, bottom };
 
 // The Ports every handler is instantiated with when the concept is checked.
 struct PortsArchetype {

@@ -27,44 +27,57 @@ std::optional<std::uint64_t> parse_nanoseconds(std::string_view text, bool unit_
   return n * scale;
 }
 
-std::uint64_t LayerArgs::get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
-                                  std::uint64_t max) {
+LayerArgs::Arg* LayerArgs::find(std::string_view key, bool has_fallback) {
   known_.emplace_back(key);
   for (Arg& a : args_) {
     if (a.key != key) continue;
     a.used = true;
-    std::uint64_t v = 0;
-    const char* end = a.value.data() + a.value.size();
-    auto [ptr, ec] = std::from_chars(a.value.data(), end, v);
-    if (ec != std::errc{} || ptr != end || a.value.empty())
-      throw StackError(fmt::format("column {}: {}({}={}): expected an unsigned integer", a.column,
-                                   layer_, a.key, a.value));
-    if (v < min || v > max)
-      throw StackError(fmt::format("column {}: {}({}={}): out of range, expected {} to {}",
-                                   a.column, layer_, a.key, a.value, min, max));
-    return v;
+    return &a;
   }
-  return fallback;
+  if (has_fallback) return nullptr;
+  throw StackError(fmt::format("{} needs its parameter '{}': give it, as in {}({}=...)", layer_,
+                               key, layer_, key));
 }
 
-Duration LayerArgs::get_duration(std::string_view key, Duration fallback, Duration min,
-                                 Duration max) {
-  known_.emplace_back(key);
-  for (Arg& a : args_) {
-    if (a.key != key) continue;
-    a.used = true;
-    const std::optional<std::uint64_t> ns = parse_nanoseconds(a.value, true);
-    if (!ns || *ns > static_cast<std::uint64_t>(max.count()))
-      throw StackError(fmt::format("column {}: {}({}={}): expected a duration such as 20ms, "
-                                   "5s, 100us or 7ns, at most {}ns",
-                                   a.column, layer_, a.key, a.value, max.count()));
-    const Duration d(static_cast<Duration::rep>(*ns));
-    if (d < min)
-      throw StackError(fmt::format("column {}: {}({}={}): too short, at least {}ns", a.column,
-                                   layer_, a.key, a.value, min.count()));
-    return d;
-  }
-  return fallback;
+std::uint64_t LayerArgs::get_uint(std::string_view key, std::optional<std::uint64_t> fallback,
+                                  std::uint64_t min, std::uint64_t max) {
+  const Arg* a = find(key, fallback.has_value());
+  if (a == nullptr) return *fallback;
+  std::uint64_t v = 0;
+  const char* end = a->value.data() + a->value.size();
+  auto [ptr, ec] = std::from_chars(a->value.data(), end, v);
+  if (ec != std::errc{} || ptr != end || a->value.empty())
+    throw StackError(fmt::format("column {}: {}({}={}): expected an unsigned integer", a->column,
+                                 layer_, a->key, a->value));
+  if (v < min || v > max)
+    throw StackError(fmt::format("column {}: {}({}={}): out of range, expected {} to {}",
+                                 a->column, layer_, a->key, a->value, min, max));
+  return v;
+}
+
+Duration LayerArgs::get_duration(std::string_view key, std::optional<Duration> fallback,
+                                 Duration min, Duration max) {
+  const Arg* a = find(key, fallback.has_value());
+  if (a == nullptr) return *fallback;
+  const std::optional<std::uint64_t> ns = parse_nanoseconds(a->value, true);
+  if (!ns || *ns > static_cast<std::uint64_t>(max.count()))
+    throw StackError(fmt::format("column {}: {}({}={}): expected a duration such as 20ms, "
+                                 "5s, 100us or 7ns, at most {}ns",
+                                 a->column, layer_, a->key, a->value, max.count()));
+  const Duration d(static_cast<Duration::rep>(*ns));
+  if (d < min)
+    throw StackError(fmt::format("column {}: {}({}={}): too short, at least {}ns", a->column,
+                                 layer_, a->key, a->value, min.count()));
+  return d;
+}
+
+bool LayerArgs::get_bool(std::string_view key, std::optional<bool> fallback) {
+  const Arg* a = find(key, fallback.has_value());
+  if (a == nullptr) return *fallback;
+  if (a->value == "true") return true;
+  if (a->value == "false") return false;
+  throw StackError(fmt::format("column {}: {}({}={}): expected true or false", a->column, layer_,
+                               a->key, a->value));
 }
 
 void LayerArgs::finish() const {
@@ -174,6 +187,17 @@ std::unique_ptr<DynamicStack> Registry::build(std::string_view spec) const {
   std::vector<std::unique_ptr<DynLayer>> layers;
   for (const auto& item : parse_stack_string(spec)) layers.push_back(make(item));
   return std::make_unique<DynamicStack>(std::move(layers));
+}
+
+void Registry::duplicate(std::string_view name) {
+  throw StackError(fmt::format("two different layers are registered under the name {}: a layer's "
+                               "name must be unique among the layers a program is built with",
+                               name));
+}
+
+Registry& layer_registry() {
+  static Registry registry;
+  return registry;
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::layers() const {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -38,16 +39,23 @@ public:
   LayerArgs(std::string layer, std::vector<Arg> args)
       : layer_(std::move(layer)), args_(std::move(args)) {}
 
-  // The value of `key` as an unsigned integer in [min, max], or `fallback` when absent.
-  std::uint64_t get_uint(std::string_view key, std::uint64_t fallback, std::uint64_t min,
-                         std::uint64_t max);
+  // The value of `key` as an unsigned integer in [min, max], or `fallback` when absent (a
+  // StackError when there is none: the parameter must be given).
+  std::uint64_t get_uint(std::string_view key, std::optional<std::uint64_t> fallback,
+                         std::uint64_t min, std::uint64_t max);
   // The value of `key` as a duration with a unit — 20ms, 5s, 100us, 7ns — in [min, max], or
   // `fallback` when absent.
-  Duration get_duration(std::string_view key, Duration fallback, Duration min, Duration max);
+  Duration get_duration(std::string_view key, std::optional<Duration> fallback, Duration min,
+                        Duration max);
+  // The value of `key`, true or false, or `fallback` when absent.
+  bool get_bool(std::string_view key, std::optional<bool> fallback);
   // Throws if a parameter was given that no get_* asked for.
   void finish() const;
 
 private:
+  // The argument `key`, marked used; null when absent and `has_fallback`, else a StackError.
+  Arg* find(std::string_view key, bool has_fallback);
+
   std::string layer_;
   std::vector<Arg> args_;
   std::vector<std::string> known_; // the keys the factory asked for
@@ -68,13 +76,16 @@ public:
   using Factory = std::function<std::unique_ptr<DynLayer>(LayerArgs&)>;
 
   // Registers layer L under L::name; `make` reads its parameters and returns the layer;
-  // `params` documents them ("mtu: maximum fragment payload, bytes (default 1400)").
+  // `params` documents them ("mtu: maximum fragment payload, bytes (default 1400)"). A second
+  // layer type under a name already taken is a StackError.
   template <Layer L, class Make>
   void add(Make make, std::string params = "") {
-    entries_[std::string(L::name)] = {[make](LayerArgs& args) -> std::unique_ptr<DynLayer> {
-                                        return std::make_unique<DynLayerOf<L>>(make(args));
-                                      },
-                                      std::function<L(LayerArgs&)>(make), std::move(params)};
+    const auto [it, fresh] = entries_.try_emplace(std::string(L::name));
+    if (!fresh && it->second.type != &typeid(L)) duplicate(L::name);
+    it->second = {[make](LayerArgs& args) -> std::unique_ptr<DynLayer> {
+                    return std::make_unique<DynLayerOf<L>>(make(args));
+                  },
+                  std::function<L(LayerArgs&)>(make), std::move(params), &typeid(L)};
   }
   // Registers a layer without parameters.
   template <Layer L>
@@ -111,8 +122,15 @@ private:
     Factory make;
     std::any typed; // std::function<L(LayerArgs&)>, for make<L>
     std::string params;
+    const std::type_info* type = nullptr;
   };
+  [[noreturn]] static void duplicate(std::string_view name);
   std::map<std::string, Entry, std::less<>> entries_;
 };
+
+// The layers this program was built with, by name: those of components/ and of every layer
+// folder given to lamina_add_stack(... LAYERS ...). lamina-stackgen writes their registration
+// from their specs (cmake/LaminaStacks.cmake), which runs as the program starts.
+Registry& layer_registry();
 
 } // namespace lamina

@@ -10,6 +10,7 @@
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/tuple.hpp>
 #include <cstddef>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -20,38 +21,34 @@ namespace lamina {
 
 namespace detail {
 
-template <class... Below>
-constexpr Guarantees provided_by() {
-  return (Guarantees{} | ... | provides_of<Below>());
+template <class... Ls>
+constexpr Misfit misfit_of() {
+  const LayerFit fits[] = {{Ls::name, place_of<Ls>(), provides_of<Ls>(), needs_of<Ls>()}...};
+  return misfit(fits);
 }
 
-// Instantiated once per layer, with the layers below it: fails to compile, naming them, when
-// `Upper` needs a guarantee that none of `Below...` provides.
-template <class Upper, class... Below>
-struct NeedsMet {
-  static_assert(provided_by<Below...>().covers(needs_of<Upper>()),
-                "lamina::stack: the layer `Upper` needs a guarantee (its `needs_below`) that no "
-                "layer in `Below...` provides; see the template arguments of NeedsMet");
-  static constexpr bool value = true;
+template <std::size_t I, class... Ls>
+using nth = std::tuple_element_t<I, std::tuple<Ls...>>;
+
+template <class T>
+constexpr bool never = false;
+
+// Instantiated for a layer whose need no layer below it meets, so that the compiler's error
+// names it ("in instantiation of ... NeedNotMet<lamina::Seqno>").
+template <class Layer>
+struct NeedNotMet {
+  static_assert(never<Layer>, "lamina::stack: the layer NeedNotMet<...> names needs a guarantee "
+                              "(its `needs_below`) that no layer below it provides");
+  static constexpr bool value = false;
 };
 
 template <class... Ls>
-struct AllNeedsMet;
-template <>
-struct AllNeedsMet<> : std::true_type {};
-template <class L, class... Rest>
-struct AllNeedsMet<L, Rest...>
-    : std::bool_constant<NeedsMet<L, Rest...>::value && AllNeedsMet<Rest...>::value> {};
-
-template <class... Ls>
-constexpr bool places_ok() {
-  constexpr std::size_t n = sizeof...(Ls);
-  constexpr Place places[] = {place_of<Ls>()...};
-  for (std::size_t i = 0; i < n; ++i) {
-    if (places[i] == Place::top && i != 0) return false;
-    if (places[i] == Place::bottom && i != n - 1) return false;
-  }
-  return places[n - 1] == Place::bottom;
+constexpr bool needs_met() {
+  constexpr Misfit m = misfit_of<Ls...>();
+  if constexpr (m.kind == Misfit::Kind::need_unmet)
+    return NeedNotMet<nth<m.at, Ls...>>::value;
+  else
+    return true;
 }
 
 } // namespace detail
@@ -59,10 +56,11 @@ constexpr bool places_ok() {
 template <Layer... Ls>
 class stack final : public Endpoint {
   static_assert(sizeof...(Ls) > 0, "lamina::stack: a stack needs at least a Bottom layer");
-  static_assert(detail::places_ok<Ls...>(),
+  static constexpr Misfit misfit = detail::misfit_of<Ls...>();
+  static_assert(!misfit || misfit.kind == Misfit::Kind::need_unmet,
                 "lamina::stack: the last layer must be a bottom layer (Bottom), a top layer "
                 "(Top) may only be first, and a bottom layer only last");
-  static_assert(detail::AllNeedsMet<Ls...>::value);
+  static_assert(detail::needs_met<Ls...>());
 
 public:
   static constexpr std::size_t depth = sizeof...(Ls);

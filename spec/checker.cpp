@@ -22,6 +22,8 @@
 #include <set>
 #include <utility>
 
+#include "runtime/composition.hpp"
+
 namespace lamina::spec {
 
 namespace {
@@ -1992,6 +1994,25 @@ private:
     for (std::size_t i = 0; i < layers.size(); ++i) {
       if (layers[i]) neighbours(s, layers, i);
     }
+    fit(s, layers);
+  }
+
+  // The composition rule of runtime/composition.hpp, which the C++ stacks obey too.
+  void fit(const Stack& s, const std::vector<const Layer*>& layers) {
+    std::vector<LayerFit> fits;
+    for (const Layer* l : layers) {
+      if (l == nullptr) return; // reported
+      LayerFit f;
+      f.name = l->name;
+      f.place = l->place == "top" ? Place::top : l->place == "bottom" ? Place::bottom : Place::anywhere;
+      for (const std::string& g : l->provides)
+        if (auto known = guarantee_named(g)) f.provides = f.provides | *known;
+      for (const std::string& g : l->needs)
+        if (auto known = guarantee_named(g)) f.needs = f.needs | *known;
+      fits.push_back(f);
+    }
+    if (const Misfit m = misfit(fits))
+      error(s.layers[m.at].loc, describe(m, fits, fmt::format("stack {}", s.name)));
   }
 
   void layer_arguments(Unit& unit, LayerRef& ref, const Layer* l) {
@@ -2036,8 +2057,7 @@ private:
     }
   }
 
-  // Every event a layer emits is taken by the neighbour it goes to; what it needs is provided
-  // below it.
+  // Every event a layer emits is taken by the neighbour it goes to.
   void neighbours(const Stack& s, const std::vector<const Layer*>& layers, std::size_t i) {
     const Layer& l = *layers[i];
     const LayerRef& ref = s.layers[i];
@@ -2056,17 +2076,6 @@ private:
       error(ref.loc, fmt::format("{} emits {}, but {} {} it has no 'input {}'", l.name, what,
                                  next->name, down ? "below" : "above", what));
       note(st->loc, fmt::format("{} emits {} here", l.name, what));
-    }
-    for (const std::string& g : l.needs) {
-      bool met = false;
-      for (std::size_t j = i + 1; j < layers.size() && !met; ++j) {
-        met = layers[j] && std::find(layers[j]->provides.begin(), layers[j]->provides.end(), g) !=
-                               layers[j]->provides.end();
-      }
-      if (!met && !g.empty()) {
-        error(ref.loc, fmt::format("{} needs '{}', but no layer below it in {} provides it", l.name,
-                                   g, s.name));
-      }
     }
   }
 

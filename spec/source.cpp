@@ -11,6 +11,8 @@
 
 namespace lamina::spec {
 
+namespace fs = std::filesystem;
+
 FileId Sources::add(std::string path, std::string text) {
   File file{std::move(path), std::move(text), {0}};
   for (std::size_t i = 0; i < file.text.size(); ++i) {
@@ -135,7 +137,6 @@ std::string Diagnostics::format() const {
 }
 
 bool write_if_changed(const std::string& path, const std::string& text, std::string& error) {
-  namespace fs = std::filesystem;
   {
     std::ifstream in(path, std::ios::binary);
     std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -177,12 +178,21 @@ std::string snake_case(std::string_view name) {
   return out;
 }
 
-std::string header_of(std::string_view layer) {
-  return fmt::format("components/{}.hpp", snake_case(layer));
+std::string layer_header(std::string_view spec_path) {
+  return fs::path(spec_path).replace_extension(".hpp").string();
 }
 
-std::string layer_header(std::string_view layer) {
-  return fmt::format("components/{}.hpp", snake_case(layer));
+std::string include_name(const std::string& path, const std::vector<std::string>& roots) {
+  std::error_code ec;
+  const fs::path file = fs::weakly_canonical(path, ec);
+  if (ec) return path;
+  for (const std::string& root : roots) {
+    const fs::path base = fs::weakly_canonical(root, ec);
+    if (ec) continue;
+    const fs::path relative = file.lexically_relative(base);
+    if (!relative.empty() && *relative.begin() != "..") return relative.generic_string();
+  }
+  return file.generic_string();
 }
 
 } // namespace lamina::spec

@@ -83,9 +83,15 @@ private:
 // when its content changes. False, with the reason in `error`, if it cannot be written.
 bool write_if_changed(const std::string& path, const std::string& text, std::string& error);
 
-// The C++ header of spec layer `layer`, by Lamina's convention: class lamina::LamportClock in
-// components/lamport_clock.hpp. An acronym stays one word: UDPBottom -> udp_bottom.
+// A name in snake_case, as C++ identifiers and files of a layer are spelled: LamportClock ->
+// lamport_clock. An acronym stays one word: UDPBottom -> udp_bottom.
 std::string snake_case(std::string_view name);
-std::string layer_header(std::string_view layer);
+
+// A layer is two files: its spec and, beside it with the same stem, its C++ class lamina::<Name>
+// (components/lamport_clock.ioa declares LamportClock; components/lamport_clock.hpp defines it).
+// The header of the layer declared in `spec_path`.
+std::string layer_header(std::string_view spec_path);
+// `path` as an #include names it: relative to the first of `roots` that holds it, else absolute.
+std::string include_name(const std::string& path, const std::vector<std::string>& roots);
 
 } // namespace lamina::spec

@@ -10,7 +10,7 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "runtime/simnet.hpp"
 #include "runtime/stack.hpp"
@@ -66,7 +66,7 @@ TEST(Allocation, StaticStackSendsAndReceivesWithoutAllocating) {
 }
 
 TEST(Allocation, DynamicStackSendsAndReceivesWithoutAllocating) {
-  auto make = [] { return standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom"); };
+  auto make = [] { return layer_registry().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom"); };
   EXPECT_EQ(allocations_when_warm(make, 64), 0u);
 }
 

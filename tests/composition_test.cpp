@@ -10,7 +10,7 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 
@@ -70,7 +70,7 @@ TEST(StaticStack, HeadersOfAllLayersShareOneBufferWithoutMovingThePayload) {
 
 TEST(DynamicStack, BuildsFromAStackStringWithParameters) {
   auto s =
-      standard_layers().build("Top:Frag(mtu=100):Seqno:Retransmit(timeout=5ms):Checksum:Bottom");
+      layer_registry().build("Top:Frag(mtu=100):Seqno:Retransmit(timeout=5ms):Checksum:Bottom");
   EXPECT_EQ(s->describe(), "Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   EXPECT_EQ(s->find<Frag>()->mtu, 100u);
   EXPECT_EQ(s->find<Retransmit>()->timeout, std::chrono::milliseconds(5));
@@ -83,7 +83,7 @@ TEST(DynamicStack, BuildsFromAStackStringWithParameters) {
 TEST(DynamicStack, BehavesLikeTheStaticStackPacketForPacket) {
   RecordingHost static_host, dynamic_host;
   ReliableFifo a;
-  auto b = standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
+  auto b = layer_registry().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   a.attach(static_host);
   b->attach(dynamic_host);
   for (int i = 0; i < 20; ++i) {
@@ -114,7 +114,7 @@ TEST(Reflection, ListsAndComparesEveryFieldOfALayer) {
 }
 
 TEST(Reflection, DynamicLayersReportTheirFieldsToo) {
-  auto s = standard_layers().build("Top:Seqno:Retransmit:Bottom");
+  auto s = layer_registry().build("Top:Seqno:Retransmit:Bottom");
   RecordingHost host;
   s->attach(host);
   s->send(1, text("a"));
@@ -140,7 +140,7 @@ class RefusedStack : public ::testing::TestWithParam<BadStack> {};
 
 TEST_P(RefusedStack, WithAMessageThatSaysWhatAndWhere) {
   try {
-    (void)standard_layers().build(GetParam().spec);
+    (void)layer_registry().build(GetParam().spec);
     FAIL() << "built " << GetParam().spec;
   } catch (const StackError& e) {
     EXPECT_THAT(e.what(), HasSubstr(GetParam().message));

@@ -10,7 +10,7 @@
 #include "components/lamport_clock.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "spec/stack_string.hpp"
 #include "tests/conformance.hpp"
@@ -91,7 +91,7 @@ TEST(SpecStacks, DynamicCompositionBuildsTheStacksDeclaredInSpecFiles) {
             "Top:Frag(mtu=1400):Seqno:Retransmit(timeout=20000000ns):Checksum:Bottom");
   EXPECT_EQ(spec::stack_string(*program, "ReliableFifo", {{"mtu", 512}}),
             "Top:Frag(mtu=512):Seqno:Retransmit(timeout=20000000ns):Checksum:Bottom");
-  auto stack = standard_layers().build(spec::stack_string(*program, "ClockedFifo"));
+  auto stack = layer_registry().build(spec::stack_string(*program, "ClockedFifo"));
   EXPECT_EQ(stack->describe(), "Top:LamportClock:Frag:Seqno:Retransmit:Checksum:Bottom");
   EXPECT_EQ(stack->find<Frag>()->mtu, 1400u);
   EXPECT_THROW((void)spec::stack_string(*program, "Nope"), spec::StackStringError);

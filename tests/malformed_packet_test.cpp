@@ -12,7 +12,7 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 
@@ -71,7 +71,7 @@ Msg bytes(const std::vector<std::uint8_t>& v) {
 template <class S>
 std::unique_ptr<S> make_stack() {
   if constexpr (std::is_same_v<S, DynamicStack>)
-    return standard_layers().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
+    return layer_registry().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom");
   else
     return std::make_unique<S>();
 }

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "components/checksum.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/host.hpp"
@@ -80,7 +80,7 @@ std::string hex(const Msg& m) {
 
 // The layer `spec` names, or `mutant` in its place when it mutates that layer.
 std::unique_ptr<DynLayer> make_layer(const LayerSpec& spec, const Mutant* mutant) {
-  if (mutant == nullptr || spec.name != mutant->layer) return standard_layers().make(spec);
+  if (mutant == nullptr || spec.name != mutant->layer) return layer_registry().make(spec);
   LayerArgs args(spec.name, spec.args);
   return mutant->make(args);
 }
@@ -236,7 +236,7 @@ const std::vector<Scenario>& scenarios() {
 
 std::vector<std::string> layer_names() {
   std::vector<std::string> names;
-  for (const auto& [name, params] : standard_layers().layers()) names.push_back(name);
+  for (const auto& [name, params] : layer_registry().layers()) names.push_back(name);
   return names;
 }
 

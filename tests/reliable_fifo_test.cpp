@@ -13,7 +13,7 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/workload.hpp"
@@ -59,7 +59,7 @@ WorkloadReport run(Composition c, const Workload& w) {
     if (c == Composition::Static)
       stacks.push_back(std::make_unique<ReliableFifo>());
     else
-      stacks.push_back(standard_layers().build(reliable_fifo_from_spec()));
+      stacks.push_back(layer_registry().build(reliable_fifo_from_spec()));
   }
   std::vector<Endpoint*> raw;
   for (auto& s : stacks) raw.push_back(s.get());
@@ -104,7 +104,7 @@ TEST(ReliableFifoStack, StaticAndDynamicCompositionsRunIdentically) {
 TEST(ReliableFifoStack, WithoutRetransmitAndSeqnoTheSameNetworkLosesMessages) {
   // The check above can fail: the same workload over an unreliable stack is caught out.
   std::vector<std::unique_ptr<DynamicStack>> stacks;
-  for (int i = 0; i < 3; ++i) stacks.push_back(standard_layers().build("Top:Frag:Checksum:Bottom"));
+  for (int i = 0; i < 3; ++i) stacks.push_back(layer_registry().build("Top:Frag:Checksum:Bottom"));
   std::vector<Endpoint*> raw;
   for (auto& s : stacks) raw.push_back(s.get());
   const WorkloadReport r = run_workload(hostile_network(7, 3), raw);

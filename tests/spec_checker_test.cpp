@@ -1687,7 +1687,7 @@ layer Middle
     input down.send(p, m)
       eff emit down.send(p, m); emit up.deliver(p, m)
 
-layer Bottom
+layer Bottom at bottom
   provides reliable
   states
     n: u32 := 0
@@ -1742,16 +1742,26 @@ TEST(SpecChecker, UpEventEmittedMustBeAcceptedByTheLayerAbove) {
 }
 
 TEST(SpecChecker, EventsLeavingTheStackAtEitherEndNeedNoNeighbour) {
-  const std::string src = std::string(kStackLayers) + "\nstack S = Middle\n";
+  // Only emits down and up, and is the whole stack.
+  const std::string src = std::string(kStackLayers) + R"(
+layer Only at bottom
+  states
+    n: u32 := 0
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, m); emit up.deliver(p, m)
+stack S = Only
+)";
   auto c = check_text(src);
   EXPECT_TRUE(c->clean()) << c->text();
 }
 
 TEST(SpecChecker, NeedsMustBeProvidedBelow) {
-  const std::string src = std::string(kStackLayers) + "\nstack S = Bottom : Top(window = 1)\n";
+  const std::string src = std::string(kStackLayers) + "\nstack S = Top(window = 1) : Middle\n";
   expect_diagnostic(src, error_at(src, "Top(window = 1)",
-                                  "Top needs 'reliable', but no layer below it "
-                                  "in S provides it"));
+                                  "Top needs a reliable channel below it, but no layer "
+                                  "below Top in stack S provides it (directly below is "
+                                  "Middle)"));
 }
 
 TEST(SpecChecker, OutputWithoutATransitionIsAWarning) {

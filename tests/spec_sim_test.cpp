@@ -680,7 +680,7 @@ layer Counted
     input up.deliver(p, m)
       eff emit up.deliver(p, m); delivered := delivered + 1
 
-layer Pass
+layer Pass at bottom
   states
   transitions
     input down.send(p, m)

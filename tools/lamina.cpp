@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "components/retransmit.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
@@ -78,7 +78,7 @@ int run(const RunOptions& o) {
 
   std::vector<std::unique_ptr<DynamicStack>> stacks;
   try {
-    for (std::uint32_t i = 0; i < w.nodes; ++i) stacks.push_back(standard_layers().build(*stack));
+    for (std::uint32_t i = 0; i < w.nodes; ++i) stacks.push_back(layer_registry().build(*stack));
   } catch (const StackError& e) {
     fmt::print(stderr, "lamina: error: in stack '{}': {}\n", *stack, e.what());
     return 2;
@@ -177,7 +177,7 @@ int node(const NodeOptions& o) {
   std::unique_ptr<DynamicStack> stack;
   std::unique_ptr<UdpNode> udp;
   try {
-    stack = standard_layers().build(o.stack);
+    stack = layer_registry().build(o.stack);
     udp = std::make_unique<UdpNode>(o.me, o.peers);
   } catch (const std::exception& e) {
     fmt::print(stderr, "lamina: error: {}\n", e.what());
@@ -348,7 +348,7 @@ int main(int argc, char** argv) try {
   if (*bench_cmd)
     return tools::bench_command(bench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*layers_cmd) {
-    for (const auto& [name, params] : standard_layers().layers())
+    for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
   }
   return 0;

@@ -8,7 +8,7 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 
@@ -31,7 +31,7 @@ public:
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static NullHost host;
   static stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom> fixed;
-  static auto dynamic = standard_layers().build("Top:Frag(mtu=64):Seqno:Retransmit:Bottom");
+  static auto dynamic = layer_registry().build("Top:Frag(mtu=64):Seqno:Retransmit:Bottom");
   static bool attached = [] {
     fixed.attach(host);
     dynamic->attach(host);

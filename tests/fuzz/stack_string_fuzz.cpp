@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <string_view>
 
-#include "components/standard_layers.hpp"
+#include "runtime/registry.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    (void)lamina::standard_layers().build(
+    (void)lamina::layer_registry().build(
         std::string_view(reinterpret_cast<const char*>(data), size));
   } catch (const lamina::StackError&) {
   }
