@@ -354,7 +354,7 @@ public:
     if (found.empty()) {
       error(at(l.loc),
             fmt::format("no class lamina::{} in {}: it is the C++ of layer {} of {}", l.name,
-                        shown_path(s.header), l.name, spec_name_),
+                        fs::path(s.header).filename().string(), l.name, spec_name_),
             shown_path(s.header) + ":1:1",
             fmt::format("{} defines no class lamina::{}", fs::path(s.header).filename().string(),
                         l.name));
