@@ -5,6 +5,11 @@
 # source, <target>_registry.cpp, from the specs. A layer is two files, its spec and its class in
 # the header beside it with the same stem; nothing else names it. Link <target> directly into
 # each executable that builds stacks of these layers by name.
+#
+# Before that, `lamina-opt --check-layers` checks every class against its spec (name, guarantees,
+# place, parameters, header, state and its reflection list; optimizer/check_layers.hpp): a
+# mismatch fails the build with the error at the C++ declaration and a note at the spec. The
+# check runs again when a spec, a header or lamina-opt changes.
 function(lamina_add_layers target)
   set(specs "")
   set(inputs "")
@@ -17,12 +22,20 @@ function(lamina_add_layers target)
   if(NOT specs)
     message(FATAL_ERROR "lamina_add_layers(${target}): give the specs of the layers (*.ioa)")
   endif()
+  set(checked "${CMAKE_CURRENT_BINARY_DIR}/${target}_checked.stamp")
+  add_custom_command(
+    OUTPUT "${checked}"
+    COMMAND lamina-opt --check-layers --source-dir "${PROJECT_SOURCE_DIR}" --stamp "${checked}"
+            ${specs}
+    DEPENDS lamina-opt ${inputs}
+    COMMENT "Checking the layers of ${target} against their specs"
+    VERBATIM)
   set(output "${CMAKE_CURRENT_BINARY_DIR}/${target}_registry.cpp")
   add_custom_command(
     OUTPUT "${output}"
     COMMAND lamina-stackgen --registry --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}"
             ${specs}
-    DEPENDS lamina-stackgen ${inputs}
+    DEPENDS lamina-stackgen ${inputs} "${checked}"
     COMMENT "Registering the layers of ${target}"
     VERBATIM)
   add_library(${target} OBJECT "${output}")

@@ -12,16 +12,10 @@
 #include <clang/AST/StmtCXX.h>
 #include <clang/ASTMatchers/ASTMatchFinder.h>
 #include <clang/ASTMatchers/ASTMatchers.h>
-#include <clang/Basic/SourceManager.h>
 #include <clang/Frontend/ASTUnit.h>
-#include <clang/Lex/Lexer.h>
-#include <clang/Tooling/Tooling.h>
-#include <filesystem>
 #include <fmt/format.h>
 
-#ifndef LAMINA_CLANG_RESOURCE_DIR
-#error "the build defines LAMINA_CLANG_RESOURCE_DIR: Clang's resource directory (stddef.h, ...)"
-#endif
+#include "optimizer/clang_ast.hpp"
 
 namespace lamina::opt {
 
@@ -38,46 +32,6 @@ bool FrontendResult::ok() const {
 namespace {
 
 using namespace clang;
-namespace fs = std::filesystem;
-
-// Whether `d` is called `name`. getName() is for plain identifiers only (it asserts so):
-// operators, constructors and conversions have names of other kinds.
-bool has_name(const NamedDecl* d, llvm::StringRef name) {
-  return d->getDeclName().isIdentifier() && d->getName() == name;
-}
-
-// Source text and locations, as the author wrote them.
-class Source {
-public:
-  explicit Source(const ASTContext& ctx) : sm_(ctx.getSourceManager()), lo_(ctx.getLangOpts()) {}
-
-  [[nodiscard]] bool in_macro(SourceRange r) const {
-    return r.getBegin().isMacroID() || r.getEnd().isMacroID();
-  }
-  [[nodiscard]] unsigned begin(SourceRange r) const { return sm_.getFileOffset(r.getBegin()); }
-  [[nodiscard]] unsigned end(SourceRange r) const {
-    return sm_.getFileOffset(Lexer::getLocForEndOfToken(r.getEnd(), 0, sm_, lo_));
-  }
-  [[nodiscard]] llvm::StringRef buffer(SourceRange r) const {
-    return sm_.getBufferData(sm_.getFileID(r.getBegin()));
-  }
-  [[nodiscard]] std::string text(SourceRange r) const {
-    return buffer(r).substr(begin(r), end(r) - begin(r)).str();
-  }
-  [[nodiscard]] std::string where(SourceLocation l) const {
-    const PresumedLoc p = sm_.getPresumedLoc(sm_.getSpellingLoc(l));
-    if (p.isInvalid()) return "<unknown>";
-    std::error_code ec;
-    fs::path file = p.getFilename();
-    const fs::path rel = fs::relative(file, fs::current_path(ec), ec);
-    if (!ec && !rel.empty() && rel.native().rfind("..", 0) != 0) file = rel;
-    return fmt::format("{}:{}:{}", file.string(), p.getLine(), p.getColumn());
-  }
-
-private:
-  const SourceManager& sm_;
-  const LangOptions& lo_;
-};
 
 bool is_named(const NamedDecl* d, std::string_view qualified) {
   return d != nullptr && d->getQualifiedNameAsString() == qualified;
@@ -744,12 +698,7 @@ FrontendResult read_layers(const std::vector<LayerSource>& layers, const Fronten
       code += fmt::format("template void lamina_opt_instantiate(lamina::{0}&, lamina::Event&, "
                           "lamina::PortsArchetype&);\n",
                           l.name);
-  std::vector<std::string> args = {"-std=c++20", "-fsyntax-only", "-Wno-everything",
-                                   "-resource-dir=" LAMINA_CLANG_RESOURCE_DIR};
-  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
-  args.push_back("-I" + options.source_dir);
-  std::unique_ptr<clang::ASTUnit> ast =
-      clang::tooling::buildASTFromCodeWithArgs(code, args, "lamina-opt-layers.cpp", "lamina-opt");
+  std::unique_ptr<clang::ASTUnit> ast = parse_layers(code, options);
   if (!ast || ast->getDiagnostics().hasErrorOccurred()) {
     result.diagnostics.push_back(
         {Diagnostic::Level::error, layers.empty() ? "lamina-opt" : layers.front().spec_where,

@@ -2,6 +2,7 @@
 // its layers through Clang's AST and writes a header defining the fused stack (README.md).
 //
 //   lamina-opt FILE.ioa --stack NAME -o OUT.hpp [--explain] [-p BUILD_DIR]
+//   lamina-opt --check-layers [--source-dir DIR] [-I DIR]... [--stamp FILE] SPEC.ioa...
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "optimizer/check_layers.hpp"
 #include "optimizer/optimize.hpp"
 #include "spec/source.hpp"
 
@@ -180,6 +182,23 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
   return 0;
 }
 
+// --check-layers: every layer of `specs` against its C++ (check_layers.hpp); on success, the
+// stamp (if any) is written anew, so that its time is the time of the check.
+int check_layers(const std::vector<std::string>& specs, const std::string& source_dir,
+                 const std::vector<std::string>& include_dirs, const std::string& stamp) {
+  const auto r = lamina::opt::check_layers({specs, source_dir, include_dirs});
+  std::cerr << r.errors;
+  if (!r.ok) return 1;
+  if (stamp.empty()) return 0;
+  std::ofstream out(stamp, std::ios::trunc);
+  out << "lamina-opt --check-layers: the layers agree with their specs\n";
+  if (!out.flush()) {
+    std::cerr << "lamina-opt: error: cannot write " << stamp << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) try {
   CLI::App app{"lamina-opt: fuses the layers of a stack into one bypass per direction, behind one "
                "guard, with one compressed header, falling back to the layered code"};
@@ -193,6 +212,9 @@ int main(int argc, char** argv) try {
   std::string pass;
   std::string layer;
   std::string direction = "down";
+  bool check = false;
+  std::vector<std::string> include_dirs;
+  std::string stamp;
   app.add_option("spec", specs, "the spec file that declares the stack (with --registry: several)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -219,7 +241,14 @@ int main(int argc, char** argv) try {
   app.add_option("--layer", layer, "with --print-after: the layer");
   app.add_option("--direction", direction, "with --print-after: down or up")
       ->check(CLI::IsMember({"down", "up"}));
+  app.add_flag("--check-layers", check,
+               "check that the C++ layer beside each spec file (foo.hpp beside foo.ioa) agrees "
+               "with the layers the file declares; errors only, exit status 1 on any");
+  app.add_option("-I", include_dirs, "with --check-layers: another include root (several allowed)");
+  app.add_option("--stamp", stamp, "with --check-layers: a file to write when every layer agrees");
   CLI11_PARSE(app, argc, argv);
+
+  if (check) return check_layers(specs, o.source_dir, include_dirs, stamp);
 
   if (!registry_out.empty()) return registry(specs, stacks, mutant_files, o, registry_out);
   if (specs.size() != 1 || stacks.size() != 1) {

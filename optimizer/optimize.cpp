@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "optimizer/clang_ast.hpp"
 #include "optimizer/passes.hpp"
 #include "runtime/registry.hpp"
 #include "spec/program.hpp"
@@ -21,16 +22,6 @@ namespace lamina::opt {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The directory above `from` that holds runtime/layer.hpp.
-std::string find_source_dir(const std::string& from) {
-  std::error_code ec;
-  for (fs::path p = fs::absolute(from, ec).parent_path(); !p.empty(); p = p.parent_path()) {
-    if (fs::exists(p / "runtime" / "layer.hpp", ec)) return p.string();
-    if (p == p.parent_path()) break;
-  }
-  return {};
-}
 
 // The include and define flags of the first command in BUILD_DIR/compile_commands.json.
 std::vector<std::string> flags_from(const std::string& build_dir, std::string& error) {
