@@ -1,6 +1,7 @@
 // Loading a spec program: following imports, indexing declarations by name, then checking.
 #include "spec/program.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
@@ -40,16 +41,33 @@ public:
     const std::filesystem::path dir = std::filesystem::path(sources_.path(id)).parent_path();
     for (const Import& import : imports) {
       if (import.path.empty()) continue; // the parser has said what is wrong
-      const std::string path = (dir / import.path).lexically_normal().string();
-      if (seen_.contains(file_key(path))) continue;
-      FileId imported = 0;
-      std::string error;
-      if (!sources_.load(path, imported, error)) {
-        diags_.error(import.loc, fmt::format("cannot read imported file '{}': {}", path, error));
+      const std::filesystem::path path = (dir / import.path).lexically_normal();
+      std::error_code ec;
+      if (!std::filesystem::is_directory(path, ec)) {
+        read(path.string(), import);
         continue;
       }
-      follow(imported);
+      // A folder: every spec in it, in name order (a folder of layers, each its two files).
+      std::vector<std::string> specs;
+      for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+        if (entry.path().extension() == ".ioa") specs.push_back(entry.path().string());
+      std::sort(specs.begin(), specs.end());
+      if (specs.empty())
+        diags_.error(import.loc, fmt::format("the imported folder '{}' holds no .ioa file",
+                                             path.string()));
+      for (const std::string& spec : specs) read(spec, import);
     }
+  }
+
+  void read(const std::string& path, const Import& import) {
+    if (seen_.contains(file_key(path))) return;
+    FileId imported = 0;
+    std::string error;
+    if (!sources_.load(path, imported, error)) {
+      diags_.error(import.loc, fmt::format("cannot read imported file '{}': {}", path, error));
+      return;
+    }
+    follow(imported);
   }
 
   // Indexes and checks what was read. A file with syntax errors lacks the declarations that
@@ -155,6 +173,10 @@ void Program::index(Diagnostics& diags) {
 }
 
 std::optional<Program> load(const std::string& path, Sources& sources, Diagnostics& diags) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) // a folder of specs: as if imported
+    return load_text((std::filesystem::path(path) / "(folder)").string(), "import \".\"\n",
+                     sources, diags);
   const std::size_t errors_before = diags.error_count();
   FileId root = 0;
   std::string error;

@@ -57,9 +57,10 @@ private:
 };
 
 // Reads `path` and, transitively, the files it imports (`import "x.ioa"` is relative to the
-// importing file's directory; each file is read once, so import cycles are harmless), parses
+// importing file's directory, and `import "dir"` imports every .ioa file in that folder; each
+// file is read once, so import cycles are harmless), parses
 // them, indexes them and checks the whole program. Returns nullopt if any error was reported;
-// warnings alone do not fail.
+// warnings alone do not fail. `path` may be a folder: every .ioa file in it.
 std::optional<Program> load(const std::string& path, Sources& sources, Diagnostics& diags);
 // The same, for a root file given as text (tests); its imports are read from disk relative to
 // the directory of `path`.

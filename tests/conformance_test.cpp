@@ -22,8 +22,8 @@ const spec::Program& layer_specs() {
   static spec::Sources sources;
   static const spec::Program program = [] {
     spec::Diagnostics diags(sources);
-    auto p = spec::load(std::string(LAMINA_SOURCE_DIR) + "/components/layers.ioa", sources, diags);
-    if (!p) throw std::runtime_error("components/layers.ioa does not check:\n" + diags.format());
+    auto p = spec::load(std::string(LAMINA_SOURCE_DIR) + "/components", sources, diags);
+    if (!p) throw std::runtime_error("components/ does not check:\n" + diags.format());
     return std::move(*p);
   }();
   return program;

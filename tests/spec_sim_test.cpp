@@ -615,7 +615,7 @@ TEST(SpecSimLayer, UnknownLayerOrParameterIsRefusedWithItsName) {
 
 // The foundation's specs (components/*.ioa) against the C++ layers, event by event.
 TEST(SpecSimLayer, LamportClockSpecStampsLikeTheCppLayer) {
-  auto l = load_file("components/layers.ioa");
+  auto l = load_file("components");
   ASSERT_TRUE(l);
   LayerSim sim(l->program, "LamportClock");
   const auto sent = sim.down_send(1, bytes("hi"), 0, Time{});

@@ -275,9 +275,9 @@ int main(int argc, char** argv) try {
   auto* check_cmd = app.add_subcommand(
       "check", "parse and check spec files: print nothing and exit 0 when all is well, print "
                "the diagnostics and exit 1 otherwise");
-  check_cmd->add_option("files", check_files, "spec files (.ioa)")
+  check_cmd->add_option("files", check_files, "spec files (.ioa), or folders of them")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
 
   tools::SimOptions sim_opts;
   auto* sim_cmd = app.add_subcommand(
