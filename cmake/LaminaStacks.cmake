@@ -52,8 +52,8 @@ endfunction()
 # lamina-opt to fuse each of those stacks, registering the fused stacks as "fused".
 #
 # <target> is an OBJECT library whose one source, <target>_static.cpp in the build directory,
-# lamina-stackgen writes from the specs (see difftest/stackgen.cpp for how a spec layer names
-# its C++ class and header). Link <target> directly into an executable: an object library puts
+# lamina-stackgen writes from the specs (see spec/stackgen.cpp; a spec layer's C++ class is
+# lamina::<Name>, in the header beside its spec). Link <target> directly into an executable: an object library puts
 # its object file on the link line, so the registration that runs as the program starts is not
 # dropped, as it would be from a static library that nothing refers to.
 #

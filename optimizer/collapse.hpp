@@ -16,7 +16,6 @@ struct StackLayer {
   const LayerModel* model = nullptr;
   std::string var;                       // its name in the generated code: "frag"
   std::map<std::string, NodeRef> params; // parameter members, as constants
-  std::string param_where;               // where the stack declaration gives them
 };
 
 struct StackInput {

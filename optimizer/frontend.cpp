@@ -590,7 +590,6 @@ public:
     ok = ccp(layer, "ccp_up", m.ccp_up, m) && ok;
     ok = handler(layer, "down", m.down, m) && ok;
     ok = handler(layer, "up", m.up, m) && ok;
-    m.has_timer = function_named(layer, "timer") != nullptr;
     if (!ok) return std::nullopt;
     return m;
   }

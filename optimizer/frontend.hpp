@@ -74,7 +74,6 @@ struct LayerModel {
   std::set<std::string> integral_members;      // of integer or enumeration type
   Ccp ccp_down, ccp_up;
   Handler down, up;
-  bool has_timer = false;
   std::map<std::string, Helper> helpers;
 };
 

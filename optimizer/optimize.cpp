@@ -198,8 +198,8 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
         decl == nullptr ? std::nullopt : cpp_header(*decl, sources, resolved);
     if (!header) {
       missing += fmt::format(
-          "{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n",
-          stack_where, s.name,
+          "{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n", stack_where,
+          s.name,
           decl == nullptr ? s.name
                           : spec::include_name(spec::layer_header(sources.path(decl->loc.file)),
                                                include_roots(resolved)),
@@ -212,7 +212,8 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
     r.errors = missing;
     return false;
   }
-  l.layers = read_cached(sources_list, program_layers(*l.program, sources, resolved, stack_where), fo);
+  l.layers =
+      read_cached(sources_list, program_layers(*l.program, sources, resolved, stack_where), fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
 
@@ -233,7 +234,6 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
     sl.model = m;
     sl.var = spec::snake_case(s.name);
     if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
-    sl.param_where = stack_where;
     const std::set<std::string> written = written_members(*m);
     std::vector<std::string> names;
     if (const spec::Layer* decl = l.program->layer(s.name))

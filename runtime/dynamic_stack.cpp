@@ -14,7 +14,8 @@ void DynPorts::set_timer(Duration delay) { s_->host_->set_timer(now() + delay, i
 void check_composition(const std::vector<std::unique_ptr<DynLayer>>& layers) {
   std::vector<LayerFit> fits;
   fits.reserve(layers.size());
-  for (const auto& l : layers) fits.push_back({l->name(), l->place(), l->provides(), l->needs_below()});
+  for (const auto& l : layers)
+    fits.push_back({l->name(), l->place(), l->provides(), l->needs_below()});
   if (const Misfit m = misfit(fits)) throw StackError(describe(m, fits));
 }
 

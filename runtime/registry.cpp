@@ -50,8 +50,8 @@ std::uint64_t LayerArgs::get_uint(std::string_view key, std::optional<std::uint6
     throw StackError(fmt::format("column {}: {}({}={}): expected an unsigned integer", a->column,
                                  layer_, a->key, a->value));
   if (v < min || v > max)
-    throw StackError(fmt::format("column {}: {}({}={}): out of range, expected {} to {}",
-                                 a->column, layer_, a->key, a->value, min, max));
+    throw StackError(fmt::format("column {}: {}({}={}): out of range, expected {} to {}", a->column,
+                                 layer_, a->key, a->value, min, max));
   return v;
 }
 

@@ -128,8 +128,8 @@ private:
   std::map<std::string, Entry, std::less<>> entries_;
 };
 
-// The layers this program was built with, by name: those of components/ and of every layer
-// folder given to lamina_add_stack(... LAYERS ...). lamina-stackgen writes their registration
+// The layers this program was built with, by name: those of every lamina_add_layers() library
+// linked into it (components/ is lamina_components). lamina-stackgen writes their registration
 // from their specs (cmake/LaminaStacks.cmake), which runs as the program starts.
 Registry& layer_registry();
 

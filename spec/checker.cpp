@@ -711,7 +711,8 @@ private:
                                     p.name, const_text(lo), const_text(hi)));
       return;
     }
-    if (const std::optional<i128> d = eval_const(p.default_value.get()); d && (*d < *lo || *d > *hi))
+    if (const std::optional<i128> d = eval_const(p.default_value.get());
+        d && (*d < *lo || *d > *hi))
       error(p.default_value->loc,
             fmt::format("the default of '{}', {}, is outside its values [{}, {}]", p.name,
                         const_text(d), const_text(lo), const_text(hi)));
@@ -2004,7 +2005,9 @@ private:
       if (l == nullptr) return; // reported
       LayerFit f;
       f.name = l->name;
-      f.place = l->place == "top" ? Place::top : l->place == "bottom" ? Place::bottom : Place::anywhere;
+      f.place = l->place == "top"      ? Place::top
+                : l->place == "bottom" ? Place::bottom
+                                       : Place::anywhere;
       for (const std::string& g : l->provides)
         if (auto known = guarantee_named(g)) f.provides = f.provides | *known;
       for (const std::string& g : l->needs)
@@ -2042,10 +2045,10 @@ private:
         const Param& param = l->params[*p];
         const std::optional<i128> v = eval_const(value.get());
         if (param.min && v && !within(param, *v))
-          error(loc, fmt::format("{} = {} is outside the values of {}'s parameter '{}': [{}, {}]",
-                                 name, const_text(v), l->name, name,
-                                 const_text(eval_const(param.min.get())),
-                                 const_text(eval_const(param.max.get()))));
+          error(loc,
+                fmt::format("{} = {} is outside the values of {}'s parameter '{}': [{}, {}]", name,
+                            const_text(v), l->name, name, const_text(eval_const(param.min.get())),
+                            const_text(eval_const(param.max.get()))));
       }
     });
     if (!l) return;

@@ -702,8 +702,8 @@ private:
       advance();
       if (at(K::Ident) && cur().text != "top" && cur().text != "bottom")
         fail(fmt::format("a layer stands 'at top' or 'at bottom', not 'at {}'", cur().text));
-      const Token& place = expect_name("'top' or 'bottom' (where the layer must stand)",
-                                       "after 'at'");
+      const Token& place =
+          expect_name("'top' or 'bottom' (where the layer must stand)", "after 'at'");
       l.place = std::string(place.text);
       l.place_loc = place.loc;
     }

@@ -53,8 +53,8 @@ public:
         if (entry.path().extension() == ".ioa") specs.push_back(entry.path().string());
       std::sort(specs.begin(), specs.end());
       if (specs.empty())
-        diags_.error(import.loc, fmt::format("the imported folder '{}' holds no .ioa file",
-                                             path.string()));
+        diags_.error(import.loc,
+                     fmt::format("the imported folder '{}' holds no .ioa file", path.string()));
       for (const std::string& spec : specs) read(spec, import);
     }
   }
@@ -175,8 +175,8 @@ void Program::index(Diagnostics& diags) {
 std::optional<Program> load(const std::string& path, Sources& sources, Diagnostics& diags) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) // a folder of specs: as if imported
-    return load_text((std::filesystem::path(path) / "(folder)").string(), "import \".\"\n",
-                     sources, diags);
+    return load_text((std::filesystem::path(path) / "(folder)").string(), "import \".\"\n", sources,
+                     diags);
   const std::size_t errors_before = diags.error_count();
   FileId root = 0;
   std::string error;

@@ -79,8 +79,8 @@ std::optional<CppLayer> cpp_layer(const spec::Layer& decl, const Loaded& l, cons
                                   spec::SourceLoc where, std::string_view used_by) {
   const std::string header = spec::layer_header(l.sources.path(decl.loc.file));
   if (!fs::is_regular_file(header)) {
-    l.diags->error(where, fmt::format("layer '{}' has no C++ header {}", decl.name,
-                                      shown_path(header, o)));
+    l.diags->error(
+        where, fmt::format("layer '{}' has no C++ header {}", decl.name, shown_path(header, o)));
     l.diags->note(where, fmt::format("a layer is two files: its spec and, beside it with the same "
                                      "stem, the class lamina::{}{}",
                                      decl.name, used_by));
@@ -116,8 +116,8 @@ std::optional<std::uint64_t> literal(const spec::Expr& e) {
 
 // A time in nanoseconds as the spec writes it, in the largest unit that keeps it whole.
 std::string time_text(std::uint64_t ns) {
-  for (const auto& [unit, scale] : {std::pair{"s", 1'000'000'000ULL}, {"ms", 1'000'000ULL},
-                                    {"us", 1'000ULL}})
+  for (const auto& [unit, scale] :
+       {std::pair{"s", 1'000'000'000ULL}, {"ms", 1'000'000ULL}, {"us", 1'000ULL}})
     if (ns != 0 && ns % scale == 0) return fmt::format("{}{}", ns / scale, unit);
   return fmt::format("{}ns", ns);
 }
@@ -142,14 +142,15 @@ std::optional<std::pair<std::string, std::string>> parameter(const spec::Param& 
     if (!*e) continue;
     *v = literal(**e);
     if (!*v) {
-      l.diags->error((*e)->loc, fmt::format("a C++ layer's parameter '{}' takes literals here",
-                                            p.name));
+      l.diags->error((*e)->loc,
+                     fmt::format("a C++ layer's parameter '{}' takes literals here", p.name));
       return std::nullopt;
     }
   }
   const auto shown = [&](std::uint64_t v) {
-    return is_time ? time_text(v) : is_bool ? std::string(v != 0 ? "true" : "false")
-                                            : std::to_string(v);
+    return is_time   ? time_text(v)
+           : is_bool ? std::string(v != 0 ? "true" : "false")
+                     : std::to_string(v);
   };
   std::string help = fmt::format("{}: {}", p.name, spec::type_name(t));
   if (lo) help += fmt::format(" in [{}, {}]", shown(*lo), shown(*hi));
@@ -163,8 +164,7 @@ std::optional<std::pair<std::string, std::string>> parameter(const spec::Param& 
                       dflt ? duration(*dflt) : "std::nullopt", duration(lo.value_or(0)),
                       hi ? duration(*hi) : "lamina::Duration::max()");
   } else if (is_bool) {
-    get = fmt::format("args.get_bool(\"{}\", {})", p.name,
-                      dflt ? shown(*dflt) : "std::nullopt");
+    get = fmt::format("args.get_bool(\"{}\", {})", p.name, dflt ? shown(*dflt) : "std::nullopt");
   } else {
     const std::uint64_t top = t->bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << t->bits) - 1;
     get = fmt::format("args.get_uint(\"{}\", {}, {}u, {}u)", p.name,

@@ -10,8 +10,8 @@
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "runtime/registry.hpp"
 #include "components/top.hpp"
+#include "runtime/registry.hpp"
 #include "runtime/stack.hpp"
 
 namespace lamina {

@@ -10,8 +10,8 @@
 #include "components/lamport_clock.hpp"
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
-#include "runtime/registry.hpp"
 #include "components/top.hpp"
+#include "runtime/registry.hpp"
 #include "spec/stack_string.hpp"
 #include "tests/conformance.hpp"
 

@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "components/checksum.hpp"
-#include "runtime/registry.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/host.hpp"
+#include "runtime/registry.hpp"
 
 #ifndef LAMINA_MUTATE
 #error "LAMINA_MUTATE, the path of lamina-mutate, is defined by difftest/mutants/mutants.cmake"

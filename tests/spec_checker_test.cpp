@@ -281,8 +281,6 @@ TEST(SpecChecker, TwoCountersCheckWithoutDiagnostics) {
 }
 
 TEST(SpecChecker, TheParsersTwoCountersFileChecksWithoutDiagnostics) {
-  std::ifstream in(specs_dir + "two_counters.ioa");
-  if (!in) GTEST_SKIP() << "tests/specs/two_counters.ioa is not there yet";
   auto c = check_file(specs_dir + "two_counters.ioa");
   EXPECT_TRUE(c->clean()) << c->text();
 }

@@ -603,8 +603,8 @@ TEST(Parser, SeqnoLayerParsesWithoutDiagnosticsIntoTheExpectedTree) {
 TEST(Parser, EveryLayerAndStackSpecInTheRepositoryParsesWithoutDiagnostics) {
   for (const char* file :
        {"components/bottom.ioa", "components/checksum.ioa", "components/frag.ioa",
-        "components/lamport_clock.ioa", "components/retransmit.ioa",
-        "components/seqno.ioa", "components/top.ioa", "stacks/fifo/fifo.ioa"}) {
+        "components/lamport_clock.ioa", "components/retransmit.ioa", "components/seqno.ioa",
+        "components/top.ioa", "stacks/fifo/fifo.ioa"}) {
     Parsed p(read_file(file), file);
     EXPECT_EQ(p.errors(), "") << file;
     EXPECT_FALSE(p.spec.decls.empty()) << file;

@@ -326,6 +326,15 @@ std::pair<int, std::string> finish(const Child& child) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// Whether this program was built with AddressSanitizer, whose shadow memory valgrind cannot run.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+constexpr bool sanitized = __has_feature(address_sanitizer);
+#else
+constexpr bool sanitized = false;
+#endif
+
 // Instructions per message, counted by callgrind: this program
 // run again with --count-messages, once for few messages and once for many; the difference
 // divided by the difference in messages, so that start-up and warm-up cancel out.
@@ -337,13 +346,13 @@ public:
   // Fills `figure`, or returns why not.
   std::optional<std::string> count(const std::string& impl, std::uint32_t size,
                                    std::optional<std::uint64_t>& figure) {
-    if (missing_valgrind_) return kNoValgrind;
+    if (unavailable_) return *unavailable_;
     // Both runs at once: they are deterministic, whatever the load.
     std::optional<Child> few = spawn(command(impl, size, few_));
     if (!few) {
-      if (errno == ENOENT) missing_valgrind_ = true;
-      return missing_valgrind_ ? kNoValgrind
-                               : fmt::format("cannot start valgrind: {}", std::strerror(errno));
+      if (errno == ENOENT) unavailable_ = kNoValgrind;
+      return unavailable_ ? *unavailable_
+                          : fmt::format("cannot start valgrind: {}", std::strerror(errno));
     }
     std::optional<Child> many = spawn(command(impl, size, many_));
     const auto few_out = finish(*few);
@@ -358,7 +367,8 @@ public:
     return std::nullopt;
   }
   static constexpr const char* kNoValgrind = "valgrind is not installed (apt-get install valgrind)";
-  [[nodiscard]] bool missing_valgrind() const { return missing_valgrind_; }
+  // Why no instructions can be counted at all, if so.
+  [[nodiscard]] const std::optional<std::string>& unavailable() const { return unavailable_; }
   [[nodiscard]] std::uint64_t few() const { return few_; }
   [[nodiscard]] std::uint64_t many() const { return many_; }
 
@@ -403,7 +413,10 @@ private:
 
   const BenchOptions& options_;
   std::uint64_t few_, many_;
-  bool missing_valgrind_ = false;
+  std::optional<std::string> unavailable_ =
+      sanitized ? std::optional<std::string>("callgrind cannot run a program built with the "
+                                             "sanitizers (cmake --preset sanitize)")
+                : std::nullopt;
 };
 
 // The hidden mode that InstructionCounter runs under callgrind.
@@ -689,11 +702,11 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
     problems = time_rows(rows, o.quick);
     InstructionCounter counter(o, o.quick);
     for (Row& row : rows) {
-      for (std::size_t s = 0; s < kSizes && !counter.missing_valgrind(); ++s) {
+      for (std::size_t s = 0; s < kSizes && !counter.unavailable(); ++s) {
         progress(fmt::format("counting instructions under callgrind: {}, {}...", row.name,
                              payload_name(kPayloads[s])));
         const auto why = counter.count(row.name, kPayloads[s], row.at[s].instructions);
-        if (why && !counter.missing_valgrind())
+        if (why && !counter.unavailable())
           problems.push_back(fmt::format("{} {}: {}", row.name, payload_name(kPayloads[s]), *why));
       }
     }
@@ -709,7 +722,7 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
                kBatch, o.quick ? "one run, >= 0.01 s timed" : "median of 5 runs, >= 0.2 s timed",
                thousands(counter.many()), thousands(counter.few()),
                thousands(counter.many() - counter.few()));
-    if (counter.missing_valgrind()) fmt::print("instr n/a: {}\n", InstructionCounter::kNoValgrind);
+    if (counter.unavailable()) fmt::print("instr n/a: {}\n", *counter.unavailable());
     if (!report.not_built.empty() || !problems.empty()) fmt::print("\n");
   }
   for (const auto& [name, why] : report.not_built) fmt::print("{}: no build: {}\n", name, why);
