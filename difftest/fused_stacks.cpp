@@ -28,6 +28,11 @@ std::string FusedStacks::description(std::string_view kind) const {
   return it == descriptions_.end() ? std::string{} : it->second;
 }
 
+std::string FusedStacks::explanation(std::string_view stack_string) const {
+  const auto it = explanations_.find(stack_string);
+  return it == explanations_.end() ? std::string{} : it->second;
+}
+
 FusedStacks& fused_stacks() {
   // Function-local, so that registrations running during static initialisation in other
   // translation units find it constructed.

@@ -71,10 +71,14 @@ public:
   using Make = std::function<std::unique_ptr<Implementation>(std::uint32_t nodes)>;
 
   // Registers Fused as the `kind` build of its stack string (replacing any earlier one);
-  // `description` says what is wrong with a mutant ("fused-mutant:NAME").
+  // `description` says what is wrong with a mutant ("fused-mutant:NAME"); `explanation` is what
+  // lamina-opt --explain said when it fused the stack.
   template <FusedStackClass Fused>
-  void add(std::string_view kind, std::string_view description = {}) {
+  void add(std::string_view kind, std::string_view description = {},
+           std::string_view explanation = {}) {
     descriptions_[std::string(kind)] = std::string(description);
+    if (!explanation.empty())
+      explanations_[std::string(Fused::stack_string)] = std::string(explanation);
     makers_[{std::string(kind), std::string(Fused::stack_string)}] =
         [name = std::string(kind)](std::uint32_t nodes) {
           return std::make_unique<FusedImplementation<Fused>>(name, nodes);
@@ -89,9 +93,12 @@ public:
   // The kinds registered that start with `prefix` ("fused-mutant:"), sorted.
   [[nodiscard]] std::vector<std::string> kinds(std::string_view prefix) const;
   [[nodiscard]] std::string description(std::string_view kind) const;
+  // What lamina-opt said when it fused `stack_string` ("fused"), or empty.
+  [[nodiscard]] std::string explanation(std::string_view stack_string) const;
 
 private:
   std::map<std::string, std::string, std::less<>> descriptions_;
+  std::map<std::string, std::string, std::less<>> explanations_; // by stack string
   std::map<std::pair<std::string, std::string>, Make, std::less<>> makers_;
 };
 
@@ -100,8 +107,9 @@ FusedStacks& fused_stacks();
 
 // For a .cpp file's start-up registration: `const bool registered = (register_fused<C>(k), true);`
 template <FusedStackClass Fused>
-void register_fused(std::string_view kind, std::string_view description = {}) {
-  fused_stacks().add<Fused>(kind, description);
+void register_fused(std::string_view kind, std::string_view description = {},
+                    std::string_view explanation = {}) {
+  fused_stacks().add<Fused>(kind, description, explanation);
 }
 
 } // namespace lamina::difftest

@@ -84,6 +84,9 @@ std::optional<Mutant> read_mutant(const std::string& path, std::string& error) {
   return m;
 }
 
+// `text` as a C++ string literal.
+std::string cpp_string(std::string_view text) { return fmt::format("{:?}", text); }
+
 // --registry: the fused stack of every stack in `specs` (or those named), each in a header
 // beside `output`, and `output` a .cpp that registers them all with difftest as "fused".
 // Each mutant applies to the header of its stack and is registered as "fused-mutant:NAME".
@@ -133,8 +136,13 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
           out.parent_path() / fmt::format("{}_{}_{}.hpp", out.stem().string(), stem, stack);
       if (!write_if_changed(header.string(), r.generated.code)) return 1;
       includes += fmt::format("#include \"{}\"\n", header.filename().string());
-      registrations += fmt::format("  lamina::difftest::register_fused<{}::{}>(\"fused\");\n",
-                                   o.name_space, stack);
+      // What --explain says, for `lamina demo`; without the time taken, which would change the
+      // generated file on every build.
+      std::string explanation = lamina::opt::explain(r, o);
+      explanation.erase(std::min(explanation.size(), explanation.rfind("generated code:")));
+      registrations +=
+          fmt::format("  lamina::difftest::register_fused<{}::{}>(\"fused\", {{}}, {});\n",
+                      o.name_space, stack, cpp_string(explanation));
       for (const Mutant& m : mutants) {
         if (m.stack != stack || applied.count(m.name) != 0) continue;
         std::string code = r.generated.code;
@@ -156,12 +164,9 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
             out.parent_path() / fmt::format("{}_mutant_{}.hpp", out.stem().string(), m.name);
         if (!write_if_changed(mheader.string(), code)) return 1;
         includes += fmt::format("#include \"{}\"\n", mheader.filename().string());
-        std::string quoted;
-        for (char ch : m.description)
-          quoted += ch == '"' || ch == '\\' ? std::string("\\") + ch : std::string(1, ch);
-        registrations += fmt::format(
-            "  lamina::difftest::register_fused<{}::{}>(\"fused-mutant:{}\", \"{}\");\n", space,
-            stack, m.name, quoted);
+        registrations +=
+            fmt::format("  lamina::difftest::register_fused<{}::{}>(\"fused-mutant:{}\", {});\n",
+                        space, stack, m.name, cpp_string(m.description));
         applied.insert(m.name);
       }
     }

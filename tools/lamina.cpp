@@ -8,10 +8,12 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "components/retransmit.hpp"
+#include "difftest/fused_stacks.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
@@ -24,11 +26,9 @@ namespace {
 
 using namespace lamina;
 
-constexpr const char* kReliableFifo = "Top:Frag:Seqno:Retransmit:Checksum:Bottom";
-
 struct RunOptions {
-  std::string file;                  // a spec file declaring the stack, or empty
-  std::string stack = kReliableFifo; // a stack name in `file`, or a stack string
+  std::string file;  // a spec file declaring the stack, or empty
+  std::string stack; // a stack name in `file`, or a stack string
   Workload workload;
   double delay_ms = 1;
   double jitter_ms = 3;
@@ -111,6 +111,45 @@ int run(const RunOptions& o) {
   return r.perfect() ? 0 : 1;
 }
 
+// `lamina demo`: Lamina's main job on one stack, end to end. The stack from its spec file; what
+// lamina-opt fused (the guards, the header bytes layered and compressed); difftest of the spec,
+// static, dynamic and fused stacks on one random trace; the bench table; and the dynamic stack
+// over a lossy simulated network. 0 when every step succeeds.
+int demo_command(const RunOptions& o, std::span<char* const> args) {
+  const auto stack = stack_string(o);
+  if (!stack) return 2;
+  const auto heading = [](std::string_view what) { fmt::print("\n== {}\n", what); };
+  fmt::print("lamina demo: stack {} of {}\n  {}\n", o.stack, o.file, *stack);
+
+  heading("what lamina-opt fused (at build time)");
+  const std::string explanation = difftest::fused_stacks().explanation(*stack);
+  fmt::print("{}", explanation.empty() ? "no fused build of this stack: lamina_add_stack() fuses "
+                                         "the stacks of the spec files given to it\n"
+                                       : explanation);
+
+  heading("difftest: the implementations in lockstep on one random trace");
+  tools::DifftestOptions d;
+  d.file = o.file;
+  d.stack = o.stack;
+  d.impls = {"spec", "static", "dynamic"};
+  if (!explanation.empty()) d.impls.emplace_back("fused");
+  d.events = 50'000;
+  d.seed = o.workload.seed;
+  d.shrink_seconds = 10;
+  const int agreed = tools::difftest_command(d);
+
+  heading("bench: the common path, side by side");
+  tools::BenchOptions b;
+  b.file = o.file;
+  b.stack = o.stack;
+  b.quick = true;
+  const int benched = tools::bench_command(b, args);
+
+  heading("run: the dynamic stack over a lossy simulated network");
+  const int ran = run(o);
+  return std::max({agreed, benched, ran});
+}
+
 void add_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--nodes", o.workload.nodes, "number of nodes")->check(CLI::Range(2u, 64u));
   cmd.add_option("--messages", o.workload.messages_per_node, "messages each node sends")
@@ -156,7 +195,7 @@ private:
 struct NodeOptions {
   PeerId me = 0;
   std::vector<std::string> peers;
-  std::string stack = kReliableFifo;
+  RunOptions stack{LAMINA_DEMO_SPEC, "ReliableFifo", {}}; // --stack: a stack string instead
   std::uint32_t messages = 200;
   std::uint32_t max_size = 4000;
   double drop = 0;
@@ -174,10 +213,12 @@ int node(const NodeOptions& o) {
     fmt::print(stderr, "lamina: error: --me {} but --peers lists only {} members\n", o.me, n);
     return 2;
   }
+  const auto stack_text = stack_string(o.stack);
+  if (!stack_text) return 2;
   std::unique_ptr<DynamicStack> stack;
   std::unique_ptr<UdpNode> udp;
   try {
-    stack = layer_registry().build(o.stack);
+    stack = layer_registry().build(*stack_text);
     udp = std::make_unique<UdpNode>(o.me, o.peers);
   } catch (const std::exception& e) {
     fmt::print(stderr, "lamina: error: {}\n", e.what());
@@ -248,17 +289,27 @@ int main(int argc, char** argv) try {
   app.require_subcommand(1);
 
   RunOptions demo;
+  demo.file = LAMINA_DEMO_SPEC;
+  demo.stack = "ReliableFifo";
   demo.workload.nodes = 5;
   demo.workload.messages_per_node = 200;
   demo.workload.cast_share = 0.2;
   demo.workload.link.loss = 0.2;
   demo.workload.link.duplicate = 0.1;
   auto* demo_cmd = app.add_subcommand(
-      "demo", "run the reliable FIFO stack over a simulated network that loses 20% of packets, "
-              "duplicates and reorders them, and report what was delivered, lost and resent");
+      "demo", "Lamina's main job on one stack, end to end: the stack from its spec, what "
+              "lamina-opt fused, difftest of spec, static, dynamic and fused, the bench table, "
+              "and a run over a simulated network that loses 20% of packets, duplicates and "
+              "reorders them");
+  demo_cmd->add_option("file", demo.file, "a spec file declaring the stack (.ioa)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  demo_cmd->add_option("--stack", demo.stack, "the name of a stack declared there")
+      ->capture_default_str();
   add_run_options(*demo_cmd, demo);
 
   RunOptions run_opts = demo;
+  run_opts.file.clear();
   auto* run_cmd = app.add_subcommand(
       "run", "run a stack of C++ layers (dynamic composition) on the simulated network and "
              "report what was delivered, lost, retransmitted and suppressed");
@@ -310,7 +361,10 @@ int main(int argc, char** argv) try {
   node_cmd->add_option("--peers", node_opts.peers, "every member's address, host:port, in order")
       ->required()
       ->delimiter(',');
-  node_cmd->add_option("--stack", node_opts.stack, "the stack");
+  node_cmd
+      ->add_option("--stack", node_opts.stack.stack,
+                   "a stack string (default: ReliableFifo of stacks/fifo/fifo.ioa)")
+      ->each([&](const std::string&) { node_opts.stack.file.clear(); });
   node_cmd->add_option("--messages", node_opts.messages, "messages to send to each other member")
       ->check(CLI::Range(0u, 10'000'000u));
   node_cmd->add_option("--max-size", node_opts.max_size, "largest payload, bytes")
@@ -333,7 +387,7 @@ int main(int argc, char** argv) try {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*demo_cmd) return run(demo);
+  if (*demo_cmd) return demo_command(demo, {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*run_cmd) return run(run_opts);
   if (*check_cmd) return tools::check_command(check_files);
   if (*sim_cmd) {
