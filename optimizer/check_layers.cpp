@@ -16,6 +16,7 @@
 #include <set>
 
 #include "optimizer/clang_ast.hpp"
+#include "spec/checker.hpp"
 #include "spec/program.hpp"
 #include "spec/value.hpp"
 
@@ -46,45 +47,10 @@ std::string spec_where(const SpecFile& f, spec::SourceLoc loc) {
   return fmt::format("{}:{}:{}", shown_path(f.sources.path(loc.file)), loc.line, loc.column);
 }
 
-// The value of a parameter's default: an integer, time (in ns) or Bool literal, negated or
-// combined with + - * div. (The checker's own evaluator is internal to spec/checker.cpp.)
-std::optional<Int128> spec_constant(const spec::Expr* e) {
-  if (e == nullptr) return std::nullopt;
-  if (const auto* lit = std::get_if<spec::IntLit>(&e->node)) return static_cast<Int128>(lit->value);
-  if (const auto* lit = std::get_if<spec::BoolLit>(&e->node)) return lit->value ? 1 : 0;
-  if (const auto* u = std::get_if<spec::Unary>(&e->node)) {
-    const auto v = spec_constant(u->operand.get());
-    if (!v) return std::nullopt;
-    return u->op == spec::UnaryOp::Neg ? -*v : Int128{*v == 0};
-  }
-  const auto* b = std::get_if<spec::Binary>(&e->node);
-  if (b == nullptr) return std::nullopt;
-  const auto l = spec_constant(b->lhs.get());
-  const auto r = spec_constant(b->rhs.get());
-  if (!l || !r) return std::nullopt;
-  switch (b->op) {
-  case spec::BinaryOp::Add:
-    return *l + *r;
-  case spec::BinaryOp::Sub:
-    return *l - *r;
-  case spec::BinaryOp::Mul:
-    return *l * *r;
-  case spec::BinaryOp::Div:
-    return *r == 0 ? std::nullopt : std::optional<Int128>(*l / *r);
-  default:
-    return std::nullopt;
-  }
-}
-
 // A value of spec type `t` as the spec would write it: 65536, true, 20ms.
 std::string shown_value(Int128 v, const spec::Type& t) {
   if (t.kind == spec::TypeKind::Bool) return v != 0 ? "true" : "false";
-  if (t.kind == spec::TypeKind::Fixed && t.name == "Time" && v != 0) {
-    static constexpr std::pair<Int128, const char*> units[] = {
-        {1'000'000'000, "s"}, {1'000'000, "ms"}, {1'000, "us"}, {1, "ns"}};
-    for (const auto& [ns, unit] : units)
-      if (v % ns == 0) return spec::int_to_string(v / ns) + unit;
-  }
+  if (t.kind == spec::TypeKind::Fixed && t.name == "Time") return spec::time_text(v);
   return spec::int_to_string(v);
 }
 
@@ -545,7 +511,7 @@ private:
                         p.name, spec_name_),
             at(p.loc), fmt::format("parameter '{}' is declared here", p.name));
     if (!type_of(f, p.type, p.loc, Role::param, "parameter")) return;
-    const auto want = spec_constant(p.default_value.get());
+    const auto want = spec::eval_const(p.default_value.get());
     if (!want) return;
     const spec::Type& t = *p.type.resolved;
     const Expr* init = f->getInClassInitializer();

@@ -236,68 +236,6 @@ void params_read(const Expr* e, std::set<std::uint32_t>& out) {
       e->node);
 }
 
-// The value of a constant integer, Bool (0, 1) or enumerator (its index) expression, for
-// comparing the const arguments of components; nullopt when it is not a constant. Called on
-// checked expressions, so enumerator Names are resolved.
-std::optional<i128> eval_const(const Expr* e) {
-  if (e == nullptr) return std::nullopt;
-  if (const auto* lit = std::get_if<IntLit>(&e->node)) {
-    if (lit->value > (~u128{0} >> 1)) return std::nullopt;
-    return static_cast<i128>(lit->value);
-  }
-  if (const auto* lit = std::get_if<BoolLit>(&e->node)) return lit->value ? 1 : 0;
-  if (const auto* n = std::get_if<Name>(&e->node)) {
-    if (n->kind == NameKind::Enumerator) return n->slot;
-    return std::nullopt;
-  }
-  if (const auto* u = std::get_if<Unary>(&e->node)) {
-    auto v = eval_const(u->operand.get());
-    if (!v) return std::nullopt;
-    return u->op == UnaryOp::Neg ? -*v : static_cast<i128>(*v == 0);
-  }
-  const auto* b = std::get_if<Binary>(&e->node);
-  if (b == nullptr) return std::nullopt;
-  auto l = eval_const(b->lhs.get());
-  auto r = eval_const(b->rhs.get());
-  if (!l || !r) return std::nullopt;
-  i128 out = 0;
-  switch (b->op) {
-  case BinaryOp::Add:
-    if (__builtin_add_overflow(*l, *r, &out)) return std::nullopt;
-    return out;
-  case BinaryOp::Sub:
-    if (__builtin_sub_overflow(*l, *r, &out)) return std::nullopt;
-    return out;
-  case BinaryOp::Mul:
-    if (__builtin_mul_overflow(*l, *r, &out)) return std::nullopt;
-    return out;
-  case BinaryOp::Div:
-    if (*r == 0) return std::nullopt;
-    return *l / *r;
-  case BinaryOp::Mod:
-    if (*r == 0) return std::nullopt;
-    return *l % *r;
-  case BinaryOp::And:
-    return (*l != 0 && *r != 0) ? 1 : 0;
-  case BinaryOp::Or:
-    return (*l != 0 || *r != 0) ? 1 : 0;
-  case BinaryOp::Eq:
-    return *l == *r ? 1 : 0;
-  case BinaryOp::Ne:
-    return *l != *r ? 1 : 0;
-  case BinaryOp::Lt:
-    return *l < *r ? 1 : 0;
-  case BinaryOp::Le:
-    return *l <= *r ? 1 : 0;
-  case BinaryOp::Gt:
-    return *l > *r ? 1 : 0;
-  case BinaryOp::Ge:
-    return *l >= *r ? 1 : 0;
-  default:
-    return std::nullopt;
-  }
-}
-
 std::string const_text(std::optional<i128> v) {
   if (!v) return "_";
   if (*v < 0) return "-" + to_string(static_cast<u128>(-*v));
@@ -2123,6 +2061,76 @@ private:
 };
 
 } // namespace
+
+// The value of a constant integer, Bool (0, 1) or enumerator (its index) expression, for
+// comparing the const arguments of components; nullopt when it is not a constant. Called on
+// checked expressions, so enumerator Names are resolved.
+std::optional<Int128> eval_const(const Expr* e) {
+  if (e == nullptr) return std::nullopt;
+  if (const auto* lit = std::get_if<IntLit>(&e->node)) {
+    if (lit->value > (~u128{0} >> 1)) return std::nullopt;
+    return static_cast<i128>(lit->value);
+  }
+  if (const auto* lit = std::get_if<BoolLit>(&e->node)) return lit->value ? 1 : 0;
+  if (const auto* n = std::get_if<Name>(&e->node)) {
+    if (n->kind == NameKind::Enumerator) return n->slot;
+    return std::nullopt;
+  }
+  if (const auto* u = std::get_if<Unary>(&e->node)) {
+    auto v = eval_const(u->operand.get());
+    if (!v) return std::nullopt;
+    return u->op == UnaryOp::Neg ? -*v : static_cast<i128>(*v == 0);
+  }
+  const auto* b = std::get_if<Binary>(&e->node);
+  if (b == nullptr) return std::nullopt;
+  auto l = eval_const(b->lhs.get());
+  auto r = eval_const(b->rhs.get());
+  if (!l || !r) return std::nullopt;
+  i128 out = 0;
+  switch (b->op) {
+  case BinaryOp::Add:
+    if (__builtin_add_overflow(*l, *r, &out)) return std::nullopt;
+    return out;
+  case BinaryOp::Sub:
+    if (__builtin_sub_overflow(*l, *r, &out)) return std::nullopt;
+    return out;
+  case BinaryOp::Mul:
+    if (__builtin_mul_overflow(*l, *r, &out)) return std::nullopt;
+    return out;
+  case BinaryOp::Div:
+    if (*r == 0) return std::nullopt;
+    return *l / *r;
+  case BinaryOp::Mod:
+    if (*r == 0) return std::nullopt;
+    return *l % *r;
+  case BinaryOp::And:
+    return (*l != 0 && *r != 0) ? 1 : 0;
+  case BinaryOp::Or:
+    return (*l != 0 || *r != 0) ? 1 : 0;
+  case BinaryOp::Eq:
+    return *l == *r ? 1 : 0;
+  case BinaryOp::Ne:
+    return *l != *r ? 1 : 0;
+  case BinaryOp::Lt:
+    return *l < *r ? 1 : 0;
+  case BinaryOp::Le:
+    return *l <= *r ? 1 : 0;
+  case BinaryOp::Gt:
+    return *l > *r ? 1 : 0;
+  case BinaryOp::Ge:
+    return *l >= *r ? 1 : 0;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::string time_text(Int128 ns) {
+  static constexpr std::pair<Int128, const char*> units[] = {
+      {1'000'000'000, "s"}, {1'000'000, "ms"}, {1'000, "us"}};
+  for (const auto& [scale, unit] : units)
+    if (ns != 0 && ns % scale == 0) return int_to_string(ns / scale) + unit;
+  return int_to_string(ns) + "ns";
+}
 
 std::optional<std::string> closest_name(std::string_view name,
                                         const std::vector<std::string>& candidates) {

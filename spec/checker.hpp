@@ -54,12 +54,20 @@
 
 #include "spec/program.hpp"
 #include "spec/source.hpp"
+#include "spec/value.hpp"
 
 namespace lamina::spec {
 
 // Checks every declaration of every file of `program`, annotating the tree as described above.
 // Reports errors, warnings (unreachable branches, never-enabled actions) and notes to `diags`.
 void check(Program& program, Diagnostics& diags);
+
+// The value of a constant integer (a time in nanoseconds), Bool (0, 1) or enumerator (its index)
+// expression of a checked program: literals and operators on them; nullopt if it is not one.
+std::optional<Int128> eval_const(const Expr* e);
+
+// A time in nanoseconds as a spec writes it, in the largest unit that keeps it whole: 20ms.
+std::string time_text(Int128 ns);
 
 // The candidate closest to `name` by edit distance, if it is close enough to be a likely typo
 // (for "did you mean" notes).

@@ -31,6 +31,7 @@
 #include <variant>
 #include <vector>
 
+#include "spec/checker.hpp"
 #include "spec/program.hpp"
 
 namespace {
@@ -106,20 +107,12 @@ std::string header_comment(const std::vector<std::string>& specs, std::string_vi
 
 // ------------------------------------------------------------------------- --registry
 
-// A literal of the spec (an integer, a time in nanoseconds, or a Bool) as a number.
-std::optional<std::uint64_t> literal(const spec::Expr& e) {
-  if (const auto* b = std::get_if<spec::BoolLit>(&e.node)) return b->value ? 1 : 0;
-  const auto* lit = std::get_if<spec::IntLit>(&e.node);
-  if (lit == nullptr || lit->value > ~std::uint64_t{0}) return std::nullopt;
-  return static_cast<std::uint64_t>(lit->value);
-}
-
-// A time in nanoseconds as the spec writes it, in the largest unit that keeps it whole.
-std::string time_text(std::uint64_t ns) {
-  for (const auto& [unit, scale] :
-       {std::pair{"s", 1'000'000'000ULL}, {"ms", 1'000'000ULL}, {"us", 1'000ULL}})
-    if (ns != 0 && ns % scale == 0) return fmt::format("{}{}", ns / scale, unit);
-  return fmt::format("{}ns", ns);
+// A constant of the spec (an integer, a time in nanoseconds, or a Bool) as a number a stack
+// string can give: not negative, within 64 bits.
+std::optional<std::uint64_t> constant(const spec::Expr& e) {
+  const std::optional<spec::Int128> v = spec::eval_const(&e);
+  if (!v || *v < 0 || *v > spec::Int128{~std::uint64_t{0}}) return std::nullopt;
+  return static_cast<std::uint64_t>(*v);
 }
 
 // The statement that sets parameter `p` of a layer from its stack-string argument, and its help
@@ -140,15 +133,17 @@ std::optional<std::pair<std::string, std::string>> parameter(const spec::Param& 
   std::optional<std::uint64_t> dflt, lo, hi;
   for (auto [e, v] : {std::pair{&p.default_value, &dflt}, {&p.min, &lo}, {&p.max, &hi}}) {
     if (!*e) continue;
-    *v = literal(**e);
+    *v = constant(**e);
     if (!*v) {
       l.diags->error((*e)->loc,
-                     fmt::format("a C++ layer's parameter '{}' takes literals here", p.name));
+                     fmt::format("a C++ layer's parameter '{}' takes a constant from 0 to 2^64 - 1 "
+                                 "here",
+                                 p.name));
       return std::nullopt;
     }
   }
   const auto shown = [&](std::uint64_t v) {
-    return is_time   ? time_text(v)
+    return is_time   ? spec::time_text(v)
            : is_bool ? std::string(v != 0 ? "true" : "false")
                      : std::to_string(v);
   };

@@ -14,10 +14,34 @@
 #include "runtime/registry.hpp"
 #include "runtime/stack.hpp"
 
+namespace lamina::test_layers {
+
+// A layer of another type that calls itself Top.
+struct OtherTop {
+  static constexpr std::string_view name = "Top";
+  using Header = NoHeader;
+  std::uint64_t n = 0;
+  [[nodiscard]] bool ccp_down(const Event&) const { return true; }
+  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return true; }
+  template <class Ports>
+  void down(Event& ev, Ports& io) {
+    io.down(ev);
+  }
+  template <class Ports>
+  void up(Event& ev, Ports& io) {
+    io.up(ev);
+  }
+};
+
+} // namespace lamina::test_layers
+
+BOOST_HANA_ADAPT_STRUCT(lamina::test_layers::OtherTop, n);
+
 namespace lamina {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 // A host that records what its stack transmits and delivers, and never fires timers.
 class RecordingHost final : public Host {
@@ -145,6 +169,25 @@ TEST_P(RefusedStack, WithAMessageThatSaysWhatAndWhere) {
   } catch (const StackError& e) {
     EXPECT_THAT(e.what(), HasSubstr(GetParam().message));
   }
+}
+
+TEST(LayerArgs, AParameterWithoutADefaultMustBeGivenAndABoolIsTrueOrFalse) {
+  LayerArgs none("L", {});
+  EXPECT_THAT([&] { (void)none.get_uint("k", std::nullopt, 0, 9); },
+              ThrowsMessage<StackError>(HasSubstr("L needs its parameter 'k': give it, as in "
+                                                  "L(k=...)")));
+  LayerArgs flags("L", {{"on", "true", 3, false}, {"off", "yes", 11, false}});
+  EXPECT_TRUE(flags.get_bool("on", false));
+  EXPECT_THAT([&] { (void)flags.get_bool("off", true); },
+              ThrowsMessage<StackError>(HasSubstr("column 11: L(off=yes): expected true or "
+                                                  "false")));
+}
+
+TEST(Registry, RefusesASecondLayerTypeUnderATakenName) {
+  Registry r;
+  r.add<Top>();
+  r.add<Top>(); // the same type again: harmless
+  EXPECT_THROW(r.add<test_layers::OtherTop>(), StackError);
 }
 
 INSTANTIATE_TEST_SUITE_P(

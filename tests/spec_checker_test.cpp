@@ -1762,6 +1762,54 @@ TEST(SpecChecker, NeedsMustBeProvidedBelow) {
                                   "Middle)"));
 }
 
+TEST(SpecChecker, AParametersValuesAreConstantsInOrderAroundItsDefault) {
+  const std::string src = R"(
+layer L(a: u32 in [5, 2] := 3, b: u32 in [1, 10] := 11, c: u32 in [1, 4] := 2, d: u32 in [1, a])
+  states
+    n: u32 := 0
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, m)
+)";
+  auto c = check_text(src);
+  EXPECT_FALSE(c->program.has_value());
+  EXPECT_THAT(c->text(), HasSubstr(error_at(src, "5, 2]",
+                                            "the values of 'a' are empty: its least "
+                                            "value 5 is above its greatest 2")));
+  EXPECT_THAT(c->text(), HasSubstr(error_at(src, "11,",
+                                            "the default of 'b', 11, is outside its "
+                                            "values [1, 10]")));
+  EXPECT_THAT(c->text(), HasSubstr("the greatest value of 'd' must be a constant"));
+  EXPECT_THAT(c->text(), Not(HasSubstr("'c'")));
+}
+
+TEST(SpecChecker, AConstantStackArgumentOutsideTheParametersValuesIsAnError) {
+  const std::string src = R"(
+layer L(w: u32 in [1, 100] := 10) at bottom
+  states
+    n: u32 := 0
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, m)
+stack Fine = L(w = 100)
+stack Wrong = L(w = 101)
+)";
+  expect_diagnostic(src, error_at(src, "w = 101",
+                                  "w = 101 is outside the values of L's "
+                                  "parameter 'w': [1, 100]"));
+  EXPECT_THAT(check_text(src)->text(), Not(HasSubstr("w = 100 is outside")));
+}
+
+TEST(SpecChecker, AFolderImportsEverySpecInIt) {
+  Sources sources;
+  Diagnostics diags(sources);
+  const auto p = load(std::string(LAMINA_SOURCE_DIR) + "/components", sources, diags);
+  ASSERT_TRUE(p.has_value()) << diags.format();
+  for (const char* layer :
+       {"Top", "Bottom", "Frag", "Seqno", "Retransmit", "Checksum", "LamportClock"})
+    EXPECT_NE(p->layer(layer), nullptr) << layer;
+}
+
 TEST(SpecChecker, OutputWithoutATransitionIsAWarning) {
   constexpr std::string_view src = R"(
 automaton A

@@ -542,6 +542,21 @@ TEST(Parser, TwoCountersParsesWithoutDiagnosticsIntoTheExpectedTree) {
   EXPECT_EQ(sexpr(inv.predicate), "(∧ (∧ (≤ A.count 5) (≤ B.count 5)) (≤ len(AB.buf) 5))");
 }
 
+TEST(Parser, ALayersPlaceAndAParametersValuesAndHelpAreRead) {
+  Parsed p("layer B(w: u32 in [1, 9] := 4 \"how wide\") at bottom states transitions");
+  ASSERT_EQ(p.errors(), "");
+  const auto& b = p.decl<Layer>(0);
+  EXPECT_EQ(b.place, "bottom");
+  ASSERT_EQ(b.params.size(), 1u);
+  EXPECT_EQ(sexpr(b.params[0].min), "1");
+  EXPECT_EQ(sexpr(b.params[0].max), "9");
+  EXPECT_EQ(b.params[0].help, "how wide");
+  Parsed wrong("layer B at middle states transitions");
+  EXPECT_THAT(wrong.errors(),
+              HasSubstr("test.ioa:1:12: error: a layer stands 'at top' or 'at bottom', not "
+                        "'at middle'"));
+}
+
 TEST(Parser, NodesAreLocatedWhereTheSourceSaysTheyAre) {
   Parsed p(read_file("tests/specs/two_counters.ioa"), "two_counters.ioa");
   ASSERT_EQ(p.errors(), "");
