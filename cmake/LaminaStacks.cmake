@@ -6,6 +6,10 @@
 # the header beside it with the same stem; nothing else names it. Link <target> directly into
 # each executable that builds stacks of these layers by name.
 #
+# And an OBJECT library <target>_difftest that registers difftest's operations on the same
+# layers (difftest/layer_ops.hpp), so that difftest can compare their state: link it too into
+# each executable that runs difftest on them. It is the only part that depends on difftest.
+#
 # Before that, `lamina-opt --check-layers` checks every class against its spec (name, guarantees,
 # place, parameters, header, state and its reflection list; optimizer/check_layers.hpp): a
 # mismatch fails the build with the error at the C++ declaration and a note at the spec. The
@@ -31,33 +35,34 @@ function(lamina_add_layers target)
     COMMENT "Checking the layers of ${target} against their specs"
     VERBATIM)
   set(output "${CMAKE_CURRENT_BINARY_DIR}/${target}_registry.cpp")
+  set(ops "${CMAKE_CURRENT_BINARY_DIR}/${target}_layer_ops.cpp")
   add_custom_command(
-    OUTPUT "${output}"
+    OUTPUT "${output}" "${ops}"
     COMMAND lamina-stackgen --registry --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}"
-            ${specs}
+            --layer-ops "${ops}" ${specs}
     DEPENDS lamina-stackgen ${inputs} "${checked}"
     COMMENT "Registering the layers of ${target}"
     VERBATIM)
   add_library(${target} OBJECT "${output}")
   target_link_libraries(${target} PUBLIC lamina_runtime)
+  add_library(${target}_difftest OBJECT "${ops}")
+  target_link_libraries(${target}_difftest PUBLIC lamina_difftest)
 endfunction()
 
 # lamina_add_stack(<target> SPEC <file.ioa> [SPEC <file.ioa> ...] [STACK <name> ...]
 #                  [MUTANTS <file.mutant> ...])
 #
 # Compiles the static composition (lamina::stack<Top, ..., Bottom>) of every stack declared in
-# the SPEC files, or only of the stacks named by STACK, and registers each with difftest's
-# static_stacks(), so that difftest and the tests can run "static" for those stacks; registers
-# difftest's operations on those stacks' layers and on every layer of components/; and runs
-# lamina-opt to fuse each of those stacks, registering the fused stacks as "fused".
+# the SPEC files, or only of the stacks named by STACK, and registers each with static_stacks()
+# (runtime/static_stacks.hpp), so that make_implementation() builds "static" for those stacks;
+# and runs lamina-opt to fuse each of those stacks, registering the fused stacks as "fused"
+# (runtime/fused_stacks.hpp). Difftest, the bench and a node on a real wire all find them there.
 #
 # <target> is an OBJECT library whose one source, <target>_static.cpp in the build directory,
 # lamina-stackgen writes from the specs (see spec/stackgen.cpp; a spec layer's C++ class is
 # lamina::<Name>, in the header beside its spec). Link <target> directly into an executable: an object library puts
 # its object file on the link line, so the registration that runs as the program starts is not
 # dropped, as it would be from a static library that nothing refers to.
-#
-# LAMINA_COMPONENT_SPECS (components/CMakeLists.txt) lists the specs of components/.
 #
 # The file is generated again when a SPEC file, a spec it may import (components/*.ioa and the
 # .ioa files beside each SPEC), a layer header (components/*.hpp) or lamina-stackgen itself
@@ -97,12 +102,12 @@ function(lamina_add_stack target)
   add_custom_command(
     OUTPUT "${output}"
     COMMAND lamina-stackgen --source-dir "${PROJECT_SOURCE_DIR}" -o "${output}" ${specs}
-            ${stack_options} --layers ${LAMINA_COMPONENT_SPECS}
+            ${stack_options}
     DEPENDS lamina-stackgen ${inputs}
     COMMENT "Generating the static stacks of ${target}"
     VERBATIM)
   # The fused stacks: lamina-opt writes a header per stack beside this file, which includes them
-  # and registers each with difftest as "fused"; and the MUTANTS of that generated code (see
+  # and registers each as "fused"; and the MUTANTS of that generated code (see
   # optimizer/README.md), each registered as "fused-mutant:<name>".
   set(fused "${CMAKE_CURRENT_BINARY_DIR}/${target}_fused.cpp")
   set(mutant_options "")
@@ -118,5 +123,5 @@ function(lamina_add_stack target)
     VERBATIM)
   add_library(${target} OBJECT "${output}" "${fused}")
   target_include_directories(${target} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}")
-  target_link_libraries(${target} PUBLIC lamina_difftest)
+  target_link_libraries(${target} PUBLIC lamina_runtime)
 endfunction()

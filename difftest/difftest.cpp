@@ -6,8 +6,8 @@
 #include <map>
 #include <stdexcept>
 
-#include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
+#include "runtime/fused_stacks.hpp"
 #include "runtime/registry.hpp"
 #include "spec/stack_string.hpp"
 
@@ -19,14 +19,6 @@ LoadedStack::LoadedStack(const std::string& spec_file, const std::string& stack,
   spec::Diagnostics diags(sources_);
   program_ = spec::load(spec_file, sources_, diags);
   if (!program_) throw std::runtime_error(diags.format());
-  if (program_->stack(stack) == nullptr) {
-    std::vector<std::string> stacks;
-    for (const auto& name : program_->declared_names())
-      if (program_->stack(name) != nullptr) stacks.push_back(name);
-    throw std::runtime_error(
-        fmt::format("{}: no stack named '{}' (stacks declared: {})", spec_file, stack,
-                    stacks.empty() ? "none" : fmt::format("{}", fmt::join(stacks, ", "))));
-  }
   std::map<std::string, std::int64_t, std::less<>> overrides(params_.begin(), params_.end());
   decl_.program = &*program_;
   decl_.stack = stack;

@@ -72,6 +72,22 @@ Lockstep::Lockstep(std::vector<std::unique_ptr<Implementation>> impls, const Pac
       impls_[i]->endpoint(n).attach(*hosts_[i].back());
     }
   link_count_.assign(std::size_t{nodes_} * nodes_, 0);
+  // A layer's type is the same on every node, for as long as the implementation lives.
+  ops_.resize(impls_.size());
+  for (std::size_t i = 0; i < impls_.size(); ++i)
+    for (std::size_t l = 0; l < impls_[i]->depth(); ++l) {
+      const LayerView v = impls_[i]->layer(0, l);
+      if (*v.type == typeid(SpecState)) {
+        ops_[i].push_back(nullptr);
+      } else if (const LayerOps* ops = find_layer_ops(*v.type)) {
+        ops_[i].push_back(ops);
+      } else {
+        throw std::invalid_argument(fmt::format(
+            "difftest cannot compare layer {} of implementation {}: its type has no registered "
+            "operations; lamina_add_layers() registers them for the layers of its specs",
+            v.name, impls_[i]->name()));
+      }
+    }
 }
 
 Lockstep::~Lockstep() = default;
@@ -289,8 +305,20 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
   const Implementation& ia = *impls_.front();
   const Implementation& ib = *impls_[other];
   for (std::size_t l = 0; l < ia.depth(); ++l) {
-    const LayerView a = ia.layer(node, l);
-    const LayerView b = ib.layer(node, l);
+    const LayerView va = ia.layer(node, l);
+    const LayerView vb = ib.layer(node, l);
+    // A C++ layer's state and operations, or a spec layer's variables.
+    struct Side {
+      const void* object = nullptr;
+      const LayerOps* ops = nullptr;
+      const SpecState* values = nullptr;
+    };
+    const auto side = [](const LayerView& v, const LayerOps* ops) {
+      return ops != nullptr ? Side{v.state, ops, nullptr}
+                            : Side{nullptr, nullptr, static_cast<const SpecState*>(v.state)};
+    };
+    const Side a = side(va, ops_.front()[l]);
+    const Side b = side(vb, ops_[other][l]);
     std::optional<FieldDiff> diff;
     bool swapped = false; // diff.left describes b
     if (a.object != nullptr && b.object != nullptr) {
@@ -314,18 +342,18 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
       diff = b.ops->spec_difference(b.object, *a.values);
       swapped = true;
     } else {
-      const auto& va = *a.values;
-      const auto& vb = *b.values;
-      for (std::size_t v = 0; !diff && v < std::max(va.size(), vb.size()); ++v) {
-        if (v < va.size() && v < vb.size() && va[v].name == vb[v].name &&
-            va[v].value == vb[v].value)
+      const auto& xa = *a.values;
+      const auto& xb = *b.values;
+      for (std::size_t v = 0; !diff && v < std::max(xa.size(), xb.size()); ++v) {
+        if (v < xa.size() && v < xb.size() && xa[v].name == xb[v].name &&
+            xa[v].value == xb[v].value)
           continue;
         const auto show = [](const spec::VariableView& x) {
           return spec::to_string(x.value, *x.type);
         };
-        diff = FieldDiff{std::string(v < va.size() ? va[v].name : vb[v].name),
-                         v < va.size() ? show(va[v]) : "(none)",
-                         v < vb.size() ? show(vb[v]) : "(none)"};
+        diff = FieldDiff{std::string(v < xa.size() ? xa[v].name : xb[v].name),
+                         v < xa.size() ? show(xa[v]) : "(none)",
+                         v < xb.size() ? show(xb[v]) : "(none)"};
       }
     }
     if (!diff) {
@@ -338,7 +366,7 @@ std::optional<Divergence> Lockstep::compare_state(PeerId node, std::size_t other
     Divergence d;
     d.kind = "state";
     d.node = node;
-    d.layer = std::string(a.name);
+    d.layer = std::string(va.name);
     d.field = diff->name;
     d.left_impl = ia.name();
     d.right_impl = ib.name();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "difftest/implementation.hpp"
+#include "difftest/layer_ops.hpp"
 #include "difftest/packet.hpp"
 #include "difftest/same_state.hpp"
 #include "difftest/trace.hpp"
@@ -139,6 +140,7 @@ private:
   std::vector<PacketId> new_packets_;
   std::vector<PacketId> receivers_; // keep_packets' scratch: the receivers of one packet
   std::uint64_t comparisons_ = 0;
+  std::vector<std::vector<const LayerOps*>> ops_; // [impl][layer]; null for a spec layer
   MsgMemo memo_; // the message copies in layer state, compared once while they stay unchanged
 };
 

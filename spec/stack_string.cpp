@@ -1,6 +1,7 @@
 #include "spec/stack_string.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <variant>
 
 namespace lamina::spec {
@@ -65,7 +66,14 @@ private:
 std::string stack_string(const Program& program, std::string_view name,
                          const std::map<std::string, std::int64_t, std::less<>>& overrides) {
   const Stack* stack = program.stack(name);
-  if (stack == nullptr) throw StackStringError(fmt::format("no stack named '{}'", name));
+  if (stack == nullptr) {
+    std::vector<std::string> stacks;
+    for (const auto& declared : program.declared_names())
+      if (program.stack(declared) != nullptr) stacks.push_back(declared);
+    throw StackStringError(
+        fmt::format("no stack named '{}' (stacks declared: {})", name,
+                    stacks.empty() ? "none" : fmt::format("{}", fmt::join(stacks, ", "))));
+  }
   for (const auto& [key, value] : overrides) {
     bool known = false;
     for (const Param& p : stack->params) known = known || p.name == key;
@@ -90,6 +98,19 @@ std::string stack_string(const Program& program, std::string_view name,
     if (!ref.args.empty()) out += ')';
   }
   return out;
+}
+
+std::string load_stack_string(const std::string& file, std::string_view name,
+                              const std::map<std::string, std::int64_t, std::less<>>& overrides) {
+  Sources sources;
+  Diagnostics diags(sources);
+  const auto program = load(file, sources, diags);
+  if (!program) throw StackStringError(diags.format());
+  try {
+    return stack_string(*program, name, overrides);
+  } catch (const StackStringError& e) {
+    throw StackStringError(fmt::format("{}: {}", file, e.what()));
+  }
 }
 
 } // namespace lamina::spec

@@ -25,4 +25,11 @@ public:
 std::string stack_string(const Program& program, std::string_view name,
                          const std::map<std::string, std::int64_t, std::less<>>& overrides = {});
 
+// The same for stack `name` of the spec file `file`, which is loaded and checked. Throws
+// StackStringError with the file's diagnostics, or naming the file and the unknown stack (and
+// those it declares) or parameter.
+std::string
+load_stack_string(const std::string& file, std::string_view name,
+                  const std::map<std::string, std::int64_t, std::less<>>& overrides = {});
+
 } // namespace lamina::spec

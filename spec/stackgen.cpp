@@ -2,16 +2,17 @@
 // starts. A layer is two files, its spec and its class beside it (spec::layer_header); all the
 // rest is derived here, at build time (cmake/LaminaStacks.cmake runs it):
 //
-//   lamina-stackgen --registry -o OUT.cpp --source-dir DIR [-I DIR]... LAYER.ioa...
+//   lamina-stackgen --registry -o OUT.cpp [--layer-ops OPS.cpp] --source-dir DIR [-I DIR]...
+//                   LAYER.ioa...
 //     every layer the files declare, in the layer registry (runtime/registry.hpp) under its
 //     name, with a factory that reads its parameters from a stack string: their names, types,
-//     defaults and bounds from the spec, and its parameter help for `lamina layers`;
+//     defaults and bounds from the spec, and its parameter help for `lamina layers`; and in
+//     OPS.cpp, difftest's operations on each of those layer types (difftest/layer_ops.hpp), for
+//     the programs that run difftest — the only generated code that depends on difftest;
 //
 //   lamina-stackgen -o OUT.cpp --source-dir DIR [-I DIR]... SPEC.ioa... [--stack NAME]...
-//                   [--layers LAYER.ioa...]
 //     the static composition (lamina::stack<...>) of each stack the specs declare, registered
-//     with difftest's static_stacks(), and difftest's operations on every layer type those
-//     stacks or the --layers files hold (difftest/layer_ops.hpp).
+//     with static_stacks() (runtime/static_stacks.hpp).
 //
 // The spec is the one source of truth for what a layer is: every tool reads it (checker,
 // simulator, difftest, lamina-opt) and a stack declaration is typed against it, so the registry
@@ -45,8 +46,8 @@ struct Options {
   std::vector<std::string> include_dirs;
   std::string output;
   std::vector<std::string> specs;
-  std::vector<std::string> stacks;      // empty: every stack the specs declare
-  std::vector<std::string> layer_specs; // --layers
+  std::vector<std::string> stacks; // empty: every stack the specs declare
+  std::string layer_ops;           // --layer-ops
 };
 
 // A spec file, loaded and checked; its diagnostics printed if it is not.
@@ -174,6 +175,7 @@ std::optional<std::pair<std::string, std::string>> parameter(const spec::Param& 
 int registry(const Options& o) {
   std::vector<std::string> shown;
   std::set<std::string> headers;
+  std::set<std::string> types;
   std::string body;
   bool ok = true;
   for (const std::string& path : o.specs) {
@@ -184,6 +186,7 @@ int registry(const Options& o) {
       const auto cpp = cpp_layer(*decl, *l, o, decl->loc, "");
       if (!cpp) continue;
       headers.insert(cpp->header);
+      types.insert(cpp->type);
       std::string sets;
       std::vector<std::string> help;
       for (const spec::Param& p : decl->params) {
@@ -223,7 +226,27 @@ int registry(const Options& o) {
          "\n"
          "} // namespace\n";
   std::string error;
-  if (spec::write_if_changed(o.output, out, error)) return 0;
+  if (!spec::write_if_changed(o.output, out, error)) {
+    fmt::print(stderr, "lamina-stackgen: error: {}\n", error);
+    return 1;
+  }
+  if (o.layer_ops.empty()) return 0;
+  std::string ops = header_comment(shown, "Registers difftest's operations on each layer they "
+                                          "declare as the program starts.");
+  for (const std::string& h : headers) ops += fmt::format("#include \"{}\"\n", h);
+  ops += "#include \"difftest/layer_ops.hpp\"\n"
+         "\n"
+         "namespace {\n"
+         "\n"
+         "[[maybe_unused]] const bool registered = [] {\n"
+         "  using lamina::difftest::layer_ops;\n";
+  for (const std::string& type : types)
+    ops += fmt::format("  lamina::difftest::register_layer_ops(layer_ops<{}>());\n", type);
+  ops += "  return true;\n"
+         "}();\n"
+         "\n"
+         "} // namespace\n";
+  if (spec::write_if_changed(o.layer_ops, ops, error)) return 0;
   fmt::print(stderr, "lamina-stackgen: error: {}\n", error);
   return 1;
 }
@@ -232,18 +255,12 @@ int registry(const Options& o) {
 
 // What the generated file holds.
 struct Registrations {
-  std::vector<std::string> specs;    // as the comment names them, relative to the source dir
-  std::set<std::string> headers;     // "components/frag.hpp"
-  std::set<std::string> layer_types; // "lamina::Frag": difftest's operations
+  std::vector<std::string> specs; // as the comment names them, relative to the source dir
+  std::set<std::string> headers;  // "components/frag.hpp"
   // By layer sequence, "Top:Frag:Bottom": the layers' types, and the stacks of that sequence.
   std::map<std::string, std::vector<std::string>> layers;
   std::map<std::string, std::set<std::string>> stacks;
 };
-
-void take(const CppLayer& cpp, Registrations& out) {
-  out.headers.insert(cpp.header);
-  out.layer_types.insert(cpp.type);
-}
 
 // Adds the stacks declared in `path` (those in `wanted`, when it is not empty) to `out`, and
 // marks the wanted ones found. Prints the diagnostics and returns false on any error.
@@ -274,7 +291,7 @@ bool collect(const std::string& path, const Options& o, const std::set<std::stri
         complete = false;
         continue;
       }
-      take(*cpp, out);
+      out.headers.insert(cpp->header);
       types.push_back(cpp->type);
     }
     if (!complete) continue;
@@ -296,34 +313,17 @@ bool collect(const std::string& path, const Options& o, const std::set<std::stri
   return true;
 }
 
-// The layers that `path` declares, for difftest's operations.
-bool collect_layers(const std::string& path, const Options& o, Registrations& out) {
-  const auto l = load(path);
-  if (!l->program) return false;
-  for (const spec::Layer* decl : declared_layers(*l))
-    if (const auto cpp = cpp_layer(*decl, *l, o, decl->loc, "")) take(*cpp, out);
-  if (!l->diags->has_errors()) return true;
-  fmt::print(stderr, "{}", l->diags->format());
-  return false;
-}
-
 std::string render(const Registrations& r) {
   std::string out = header_comment(r.specs, "Registers the static composition of each stack "
-                                            "declared there with difftest's static_stacks(),\n// "
-                                            "and difftest's operations on each layer, as the "
+                                            "declared there with static_stacks() as the\n// "
                                             "program starts (cmake/LaminaStacks.cmake).");
   for (const std::string& header : r.headers) out += fmt::format("#include \"{}\"\n", header);
-  out += "#include \"difftest/layer_ops.hpp\"\n"
-         "#include \"difftest/static_stacks.hpp\"\n"
+  out += "#include \"runtime/static_stacks.hpp\"\n"
          "\n"
          "namespace {\n"
          "\n"
          "[[maybe_unused]] const bool registered = [] {\n"
-         "  using lamina::difftest::layer_ops;\n"
-         "  using lamina::difftest::register_layer_ops;\n";
-  for (const std::string& type : r.layer_types)
-    out += fmt::format("  register_layer_ops(layer_ops<{}>());\n", type);
-  out += "  auto& stacks = lamina::difftest::static_stacks();\n";
+         "  auto& stacks = lamina::static_stacks();\n";
   for (const auto& [key, types] : r.layers)
     out += fmt::format("  stacks.add<{}>(); // {}\n", fmt::join(types, ", "),
                        fmt::join(r.stacks.at(key), ", "));
@@ -340,7 +340,6 @@ int stacks(const Options& o) {
   Registrations registrations;
   bool ok = true;
   for (const std::string& spec : o.specs) ok = collect(spec, o, wanted, found, registrations) && ok;
-  for (const std::string& spec : o.layer_specs) ok = collect_layers(spec, o, registrations) && ok;
   if (!ok) return 1;
   for (const std::string& name : wanted) {
     if (found.contains(name)) continue;
@@ -359,8 +358,7 @@ int stacks(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"lamina-stackgen: writes the C++ that registers the layers that spec files "
-               "declare (--registry), or the static composition of the stacks they declare, "
-               "for difftest"};
+               "declare (--registry), or the static composition of the stacks they declare"};
   Options o;
   app.add_flag("--registry", o.registry,
                "register every layer the spec files declare with the layer registry");
@@ -376,13 +374,17 @@ int main(int argc, char** argv) try {
                  "take only the stack of this name (repeatable); default: every stack declared "
                  "in the spec files themselves, not in the files they import")
       ->allow_extra_args(false);
-  app.add_option("--layers", o.layer_specs,
-                 "spec files whose layers difftest must be able to compare, in any stack")
-      ->check(CLI::ExistingFile);
+  app.add_option("--layer-ops", o.layer_ops,
+                 "with --registry: also write this C++ file, which registers difftest's "
+                 "operations on the layers");
   CLI11_PARSE(app, argc, argv);
-  if (o.registry && (!o.stacks.empty() || !o.layer_specs.empty())) {
+  if (o.registry && !o.stacks.empty()) {
     fmt::print(stderr, "lamina-stackgen: error: --registry takes layer specs alone, without "
-                       "--stack or --layers\n");
+                       "--stack\n");
+    return 2;
+  }
+  if (!o.registry && !o.layer_ops.empty()) {
+    fmt::print(stderr, "lamina-stackgen: error: --layer-ops goes with --registry\n");
     return 2;
   }
   return o.registry ? registry(o) : stacks(o);

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "difftest/difftest.hpp"
-#include "difftest/fused_stacks.hpp"
 #include "difftest/implementation.hpp"
 #include "difftest/layer_ops.hpp"
 #include "lamina_repository_stacks_fused_fifo_ReliableFifo.hpp"
+#include "runtime/fused_stacks.hpp"
 #include "runtime/simnet.hpp"
 #include "runtime/stack.hpp"
 #include "spec/stack_string.hpp"
@@ -543,7 +543,7 @@ std::string refusal(const std::string& impl,
 }
 
 TEST(FusedRegistry, KnowsTheHandFusedReliableFifoByItsStackString) {
-  EXPECT_THAT(difftest::fused_stacks().stack_strings("hand-fused"),
+  EXPECT_THAT(lamina::fused_stacks().stack_strings("hand-fused"),
               Contains(std::string(Hand::stack_string)));
   EXPECT_THAT(difftest::implementation_names(), Contains("hand-fused"));
   EXPECT_THAT(difftest::implementation_names(), Contains("fused"));

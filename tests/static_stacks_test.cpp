@@ -16,8 +16,8 @@
 
 #include "components/frag.hpp"
 #include "components/retransmit.hpp"
-#include "difftest/static_stacks.hpp"
 #include "runtime/simnet.hpp"
+#include "runtime/static_stacks.hpp"
 #include "spec/program.hpp"
 #include "spec/stack_string.hpp"
 
@@ -139,10 +139,10 @@ TEST(StaticStacks, TheStackStringsParametersArriveInTheLayersOfEveryNode) {
   for (PeerId n = 0; n < impl->nodes(); ++n) {
     const LayerView frag = impl->layer(n, 1);
     ASSERT_EQ(frag.name, "Frag");
-    EXPECT_EQ(static_cast<const Frag*>(frag.object)->mtu, 512u) << "node " << n;
+    EXPECT_EQ(static_cast<const Frag*>(frag.state)->mtu, 512u) << "node " << n;
     const LayerView retransmit = impl->layer(n, 3);
     ASSERT_EQ(retransmit.name, "Retransmit");
-    EXPECT_EQ(static_cast<const Retransmit*>(retransmit.object)->timeout, 5ms) << "node " << n;
+    EXPECT_EQ(static_cast<const Retransmit*>(retransmit.state)->timeout, 5ms) << "node " << n;
   }
 }
 
@@ -150,7 +150,7 @@ RC_GTEST_PROP(StaticStacks, AnyMtuOfTheStackStringArrivesInFragAndMessagesStillA
   const auto mtu = *rc::gen::inRange<std::int64_t>(1, 3000);
   const auto impl =
       static_stacks().build(spec::stack_string(fifo_spec(), "ReliableFifo", {{"mtu", mtu}}), 2);
-  RC_ASSERT(static_cast<const Frag*>(impl->layer(0, 1).object)->mtu ==
+  RC_ASSERT(static_cast<const Frag*>(impl->layer(0, 1).state)->mtu ==
             static_cast<std::uint32_t>(mtu));
 
   const auto sizes =

@@ -23,8 +23,10 @@
 #include <unistd.h>
 #include <utility>
 
-#include "difftest/difftest.hpp"
+#include "runtime/implementation.hpp"
 #include "runtime/msg.hpp"
+#include "runtime/wire.hpp"
+#include "spec/stack_string.hpp"
 
 // Every heap allocation of the program, for the allocations-per-message column. Replacing the
 // global operator new is the one way to see them all, the standard library's included
@@ -65,81 +67,6 @@ constexpr std::size_t kSizes = std::size(kPayloads);
 // a layer's work.
 constexpr std::size_t kBatch = 32;
 
-// Two nodes of an implementation joined by an in-memory wire that loses nothing. A packet waits
-// on the wire until the bench hands it over, so that each node's work can be timed apart:
-// node 0's send, node 1's receive (with the ack it sends back), node 0's receive of the ack.
-// Timers never fire: with no loss every ack arrives long before a retransmission is due.
-class Wire {
-public:
-  explicit Wire(difftest::Implementation& impl)
-      : hosts_{Side(*this, 0), Side(*this, 1)}, ends_{&impl.endpoint(0), &impl.endpoint(1)} {
-    for (PeerId n = 0; n < 2; ++n) {
-      waiting_[n].reserve(8 * kBatch);
-      ends_[n]->attach(hosts_[n]);
-    }
-  }
-  Wire(const Wire&) = delete;
-  Wire& operator=(const Wire&) = delete;
-
-  // Node 0's application sends `payload` to node 1.
-  void send(Msg payload) {
-    ++sent_;
-    ends_[0]->send(1, std::move(payload));
-  }
-  // Hands `node` every packet waiting for it; what it transmits in turn waits for the other.
-  void deliver_to(PeerId node) {
-    std::vector<Msg>& packets = waiting_[node];
-    for (Msg& p : packets) ends_[node]->receive(1 - node, std::move(p));
-    packets.clear();
-  }
-  // Runs until the wire is empty.
-  void settle() {
-    do {
-      deliver_to(1);
-      deliver_to(0);
-    } while (!waiting_[1].empty());
-  }
-  // One whole message: down node 0, up node 1, and the ack's way back.
-  void exchange(std::size_t size) {
-    send(Msg::with_size(size));
-    settle();
-  }
-
-  [[nodiscard]] const std::vector<Msg>& waiting(PeerId node) const { return waiting_[node]; }
-  [[nodiscard]] std::uint64_t sent() const { return sent_; }
-  [[nodiscard]] std::uint64_t delivered() const { return delivered_; }
-
-private:
-  class Side final : public Host {
-  public:
-    Side(Wire& w, PeerId me) : w_(&w), me_(me) {}
-    [[nodiscard]] PeerId me() const override { return me_; }
-    [[nodiscard]] std::uint32_t group_size() const override { return 2; }
-    [[nodiscard]] Time now() const override { return {}; }
-    void transmit(PeerId to, Msg packet) override {
-      (void)to; // in a group of two, always the other node
-      w_->waiting_[1 - me_].push_back(std::move(packet));
-    }
-    void set_timer(Time, std::uint32_t) override {}
-    void deliver(Event& ev) override {
-      benchmark::DoNotOptimize(ev.msg.data());
-      if (me_ == 1) ++w_->delivered_;
-    }
-
-  private:
-    Wire* w_;
-    PeerId me_;
-  };
-
-  Side hosts_[2];
-  Endpoint* ends_[2];
-  // Packets on their way to node 0, node 1. A node never transmits to itself, so the list a
-  // node is handed does not grow while it is being handed over.
-  std::vector<Msg> waiting_[2];
-  std::uint64_t sent_ = 0;
-  std::uint64_t delivered_ = 0;
-};
-
 struct PayloadFigures {
   std::optional<double> ns_down;             // node 0's send() until its packets are transmitted
   std::optional<double> ns_up;               // node 1's receive() until delivery, its ack sent
@@ -150,7 +77,7 @@ struct PayloadFigures {
 
 struct Row {
   std::string name;
-  std::unique_ptr<difftest::Implementation> impl;
+  std::unique_ptr<Implementation> impl;
   std::unique_ptr<Wire> wire;
   std::optional<std::uint32_t> header; // bytes before the payload in a 64-byte message's packet
   PayloadFigures at[kSizes];
@@ -425,9 +352,9 @@ int send_only(const BenchOptions& o) {
     fmt::print(stderr, "lamina: error: --count-messages needs exactly one --impl\n");
     return 2;
   }
-  const difftest::LoadedStack stack(o.file, o.stack);
-  const auto impl = difftest::make_implementation(o.impls.front(), stack.decl(), 2);
-  Wire wire(*impl);
+  const std::string stack_string = spec::load_stack_string(o.file, o.stack);
+  const auto impl = make_implementation(o.impls.front(), stack_string, 2, o.stack);
+  Wire wire(impl->endpoint(0), impl->endpoint(1));
   for (std::uint64_t i = 0; i < o.count_messages; ++i) wire.exchange(o.count_size);
   return wire.delivered() == o.count_messages ? 0 : 1;
 }
@@ -576,7 +503,9 @@ std::string json_value(const std::optional<T>& v) {
 struct Report {
   std::string command;
   std::string machine;
-  const difftest::LoadedStack* stack = nullptr;
+  std::string spec_file;
+  std::string stack;
+  std::string stack_string;
   bool quick = false;
   std::vector<std::pair<std::string, std::string>> not_built; // implementation, why
 };
@@ -585,10 +514,9 @@ bool write_json(const std::string& path, const Report& report, const std::vector
   std::string out = "{\n";
   out += fmt::format("  \"command\": {},\n  \"machine\": {},\n", json_string(report.command),
                      json_string(report.machine));
-  out +=
-      fmt::format("  \"spec_file\": {},\n  \"stack\": {},\n  \"stack_string\": {},\n",
-                  json_string(report.stack->spec_file()), json_string(report.stack->decl().stack),
-                  json_string(report.stack->decl().stack_string));
+  out += fmt::format("  \"spec_file\": {},\n  \"stack\": {},\n  \"stack_string\": {},\n",
+                     json_string(report.spec_file), json_string(report.stack),
+                     json_string(report.stack_string));
   out += fmt::format("  \"quick\": {},\n  \"implementations\": [", report.quick);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
@@ -657,14 +585,15 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
 int bench_command(const BenchOptions& o, std::span<char* const> args) {
   if (o.count_messages > 0) return send_only(o);
 
-  std::unique_ptr<difftest::LoadedStack> stack;
+  Report report;
   try {
-    stack = std::make_unique<difftest::LoadedStack>(o.file, o.stack);
-  } catch (const std::runtime_error& e) {
+    report.stack_string = spec::load_stack_string(o.file, o.stack);
+  } catch (const spec::StackStringError& e) {
     fmt::print(stderr, "lamina: error: {}\n", e.what());
     return 2;
   }
-  Report report;
+  report.spec_file = o.file;
+  report.stack = o.stack;
   report.command = command_line(args);
   report.machine = fmt::format("{}, {} cores; built with {}{}", cpu_model(),
                                std::thread::hardware_concurrency(), __VERSION__,
@@ -674,7 +603,6 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
                                ", NOT optimised"
 #endif
   );
-  report.stack = stack.get();
   report.quick = o.quick;
 
   std::vector<Row> rows;
@@ -684,8 +612,8 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
     if (!o.impls.empty() && std::find(o.impls.begin(), o.impls.end(), name) == o.impls.end())
       continue;
     try {
-      Row row{name, difftest::make_implementation(name, stack->decl(), 2), nullptr, {}, {}};
-      row.wire = std::make_unique<Wire>(*row.impl);
+      Row row{name, make_implementation(name, report.stack_string, 2, o.stack), nullptr, {}, {}};
+      row.wire = std::make_unique<Wire>(row.impl->endpoint(0), row.impl->endpoint(1));
       rows.push_back(std::move(row));
     } catch (const std::runtime_error& e) {
       report.not_built.emplace_back(name, e.what());
@@ -693,7 +621,7 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
   }
 
   fmt::print("{}\nmachine: {}\nstack:   {} = {}\n\n", report.command, report.machine, o.stack,
-             stack->decl().stack_string);
+             report.stack_string);
   std::vector<std::string> problems;
   if (!rows.empty()) {
     progress("counting header bytes and allocations...");

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "difftest/difftest.hpp"
-#include "difftest/fused_stacks.hpp"
 #include "difftest/mutants.hpp"
+#include "runtime/fused_stacks.hpp"
 #include "runtime/registry.hpp"
 
 namespace lamina::tools {

@@ -1,30 +1,62 @@
 // lamina: the command line — run stacks on the simulated network or on UDP, list the layers.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <span>
+#include <spawn.h>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "components/retransmit.hpp"
-#include "difftest/fused_stacks.hpp"
+#include "runtime/fused_stacks.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
-#include "tools/bench_command.hpp"
 #include "tools/difftest_command.hpp"
 #include "tools/spec_commands.hpp"
+
+extern char** environ;
 
 namespace {
 
 using namespace lamina;
+
+// `lamina bench` is the program lamina-bench beside this one (tools/bench_main.cpp says why):
+// its argument vector, run in place of this process (`replace`), or as a child waited for.
+// Returns the child's exit status, or 2 with a message if it cannot be run.
+int run_bench(std::vector<std::string> args, bool replace) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string path = (self.parent_path() / "lamina-bench").string();
+  args.insert(args.begin(), "lamina"); // as the user called it, for its help and messages
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  if (replace) {
+    ::execv(path.c_str(), argv.data());
+  } else {
+    pid_t pid = 0;
+    errno = ::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ);
+    int status = 0;
+    if (errno == 0 && ::waitpid(pid, &status, 0) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+  }
+  fmt::print(stderr, "lamina: error: cannot run {}: {} (it is built and installed with lamina)\n",
+             path, std::strerror(errno));
+  return 2;
+}
 
 struct RunOptions {
   std::string file;  // a spec file declaring the stack, or empty
@@ -115,14 +147,14 @@ int run(const RunOptions& o) {
 // lamina-opt fused (the guards, the header bytes layered and compressed); difftest of the spec,
 // static, dynamic and fused stacks on one random trace; the bench table; and the dynamic stack
 // over a lossy simulated network. 0 when every step succeeds.
-int demo_command(const RunOptions& o, std::span<char* const> args) {
+int demo_command(const RunOptions& o) {
   const auto stack = stack_string(o);
   if (!stack) return 2;
   const auto heading = [](std::string_view what) { fmt::print("\n== {}\n", what); };
   fmt::print("lamina demo: stack {} of {}\n  {}\n", o.stack, o.file, *stack);
 
   heading("what lamina-opt fused (at build time)");
-  const std::string explanation = difftest::fused_stacks().explanation(*stack);
+  const std::string explanation = lamina::fused_stacks().explanation(*stack);
   fmt::print("{}", explanation.empty() ? "no fused build of this stack: lamina_add_stack() fuses "
                                          "the stacks of the spec files given to it\n"
                                        : explanation);
@@ -139,11 +171,7 @@ int demo_command(const RunOptions& o, std::span<char* const> args) {
   const int agreed = tools::difftest_command(d);
 
   heading("bench: the common path, side by side");
-  tools::BenchOptions b;
-  b.file = o.file;
-  b.stack = o.stack;
-  b.quick = true;
-  const int benched = tools::bench_command(b, args);
+  const int benched = run_bench({"bench", o.file, "--stack", o.stack, "--quick"}, false);
 
   heading("run: the dynamic stack over a lossy simulated network");
   const int ran = run(o);
@@ -379,15 +407,19 @@ int main(int argc, char** argv) try {
   tools::DifftestOptions difftest_opts;
   auto* difftest_cmd = tools::add_difftest_command(app, difftest_opts);
 
-  tools::BenchOptions bench_opts;
-  auto* bench_cmd = tools::add_bench_command(app, bench_opts);
+  // Everything after `bench` goes to lamina-bench, --help included.
+  auto* bench_cmd = app.add_subcommand(
+      "bench", "compare the implementations of a stack on the common path in one table (lamina "
+               "bench --help says more)");
+  bench_cmd->prefix_command();
+  bench_cmd->set_help_flag();
 
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*demo_cmd) return demo_command(demo, {argv + 1, static_cast<std::size_t>(argc - 1)});
+  if (*demo_cmd) return demo_command(demo);
   if (*run_cmd) return run(run_opts);
   if (*check_cmd) return tools::check_command(check_files);
   if (*sim_cmd) {
@@ -399,8 +431,11 @@ int main(int argc, char** argv) try {
   }
   if (*node_cmd) return node(node_opts);
   if (*difftest_cmd) return tools::difftest_command(difftest_opts);
-  if (*bench_cmd)
-    return tools::bench_command(bench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
+  if (*bench_cmd) {
+    std::vector<std::string> args{"bench"};
+    for (std::string& a : bench_cmd->remaining()) args.push_back(std::move(a));
+    return run_bench(std::move(args), true);
+  }
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

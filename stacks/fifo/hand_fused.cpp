@@ -1,7 +1,7 @@
 // Registers the hand-fused ReliableFifo with difftest as "hand-fused", as the program starts.
 #include "stacks/fifo/hand_fused.hpp"
 
-#include "difftest/fused_stacks.hpp"
+#include "runtime/fused_stacks.hpp"
 // The fused ReliableFifo that lamina-opt generates from fifo.ioa, in the build directory.
 #include "lamina_repository_stacks_fused_fifo_ReliableFifo.hpp"
 
@@ -15,7 +15,7 @@ static_assert(lamina::hand::ReliableFifo::stack_string ==
 namespace {
 
 [[maybe_unused]] const bool registered = [] {
-  lamina::difftest::register_fused<lamina::hand::ReliableFifo>("hand-fused");
+  lamina::register_fused<lamina::hand::ReliableFifo>("hand-fused");
   return true;
 }();
 

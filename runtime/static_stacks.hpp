@@ -1,5 +1,5 @@
-// Static compositions for difftest: the `lamina::stack<...>` of every layer sequence that a
-// lamina_add_stack() in CMake declared, found at run time by its layer names.
+// Static compositions: the `lamina::stack<...>` of every layer sequence that a lamina_add_stack()
+// in CMake declared, found at run time by its layer names (make_implementation's "static").
 //
 // A static stack's type is fixed at compile time by its layers; its parameters (mtu, timeout)
 // are constructor arguments. So one compiled instance serves every stack with the same layer
@@ -15,11 +15,11 @@
 #include <string_view>
 #include <vector>
 
-#include "difftest/implementation.hpp"
+#include "runtime/implementation.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/stack.hpp"
 
-namespace lamina::difftest {
+namespace lamina {
 
 template <Layer... Ls>
 class StaticImplementation final : public NodeGroup<lamina::stack<Ls...>> {
@@ -83,4 +83,4 @@ private:
 // The registry that the code lamina_add_stack() generates fills as the program starts.
 StaticStacks& static_stacks();
 
-} // namespace lamina::difftest
+} // namespace lamina

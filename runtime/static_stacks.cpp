@@ -1,8 +1,8 @@
-#include "difftest/static_stacks.hpp"
+#include "runtime/static_stacks.hpp"
 
 #include <fmt/format.h>
 
-namespace lamina::difftest {
+namespace lamina {
 
 std::unique_ptr<Implementation> StaticStacks::build(std::string_view stack_string,
                                                     std::uint32_t nodes) const {
@@ -38,4 +38,4 @@ StaticStacks& static_stacks() {
   return stacks;
 }
 
-} // namespace lamina::difftest
+} // namespace lamina

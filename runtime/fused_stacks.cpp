@@ -1,6 +1,6 @@
-#include "difftest/fused_stacks.hpp"
+#include "runtime/fused_stacks.hpp"
 
-namespace lamina::difftest {
+namespace lamina {
 
 std::unique_ptr<Implementation> FusedStacks::build(std::string_view kind,
                                                    std::string_view stack_string,
@@ -40,4 +40,4 @@ FusedStacks& fused_stacks() {
   return stacks;
 }
 
-} // namespace lamina::difftest
+} // namespace lamina
