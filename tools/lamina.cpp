@@ -202,6 +202,7 @@ struct NodeOptions {
   std::uint64_t seed = 1;
   double limit_s = 60;
   double linger_s = 1;
+  bool busy_poll = false;
 };
 
 // One node of a group on real UDP sockets: sends `messages` to every other member, checks
@@ -219,7 +220,9 @@ int node(const NodeOptions& o) {
   std::unique_ptr<UdpNode> udp;
   try {
     stack = layer_registry().build(*stack_text);
-    udp = std::make_unique<UdpNode>(o.me, o.peers);
+    UdpNode::Options udp_options;
+    udp_options.busy_poll = o.busy_poll;
+    udp = std::make_unique<UdpNode>(o.me, o.peers, udp_options);
   } catch (const std::exception& e) {
     fmt::print(stderr, "lamina: error: {}\n", e.what());
     return 2;
@@ -274,10 +277,11 @@ int node(const NodeOptions& o) {
   std::uint64_t got = 0;
   for (PeerId p = 0; p < n; ++p) got += p == o.me ? 0 : expected[p];
   const Retransmit* rt = stack->find<Retransmit>();
-  fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent, {} "
-             "received, {} dropped on purpose{}; {:.2f} s\n",
-             o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, udp->counters().sent,
-             udp->counters().received, lossy.dropped,
+  const UdpNode::Counters c = udp->counters();
+  fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent in {} "
+             "sendmmsg, {} received in {} recvmmsg, {} dropped on purpose{}; {:.2f} s\n",
+             o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, c.sent, c.send_calls,
+             c.received, c.receive_calls, lossy.dropped,
              rt ? fmt::format(", {} retransmitted", rt->retransmitted) : "", elapsed());
   return complete ? 0 : 1;
 }
@@ -375,6 +379,9 @@ int main(int argc, char** argv) try {
   node_cmd->add_option("--limit-s", node_opts.limit_s, "give up after this many seconds");
   node_cmd->add_option("--linger-s", node_opts.linger_s,
                        "keep acknowledging this long after finishing");
+  node_cmd->add_flag("--busy-poll", node_opts.busy_poll,
+                     "wait by spinning on the socket instead of sleeping (lower latency, a core "
+                     "kept busy)");
 
   tools::DifftestOptions difftest_opts;
   auto* difftest_cmd = tools::add_difftest_command(app, difftest_opts);
