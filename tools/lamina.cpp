@@ -20,6 +20,7 @@
 #include "spec/stack_string.hpp"
 #include "tools/bench_command.hpp"
 #include "tools/difftest_command.hpp"
+#include "tools/netbench.hpp"
 #include "tools/spec_commands.hpp"
 
 namespace {
@@ -389,6 +390,9 @@ int main(int argc, char** argv) try {
   tools::BenchOptions bench_opts;
   auto* bench_cmd = tools::add_bench_command(app, bench_opts);
 
+  tools::NetbenchOptions netbench_opts;
+  auto* netbench_cmd = tools::add_netbench_command(app, netbench_opts);
+
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
 
@@ -408,6 +412,15 @@ int main(int argc, char** argv) try {
   if (*difftest_cmd) return tools::difftest_command(difftest_opts);
   if (*bench_cmd)
     return tools::bench_command(bench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
+  if (*netbench_cmd) {
+    // The Lamina rows' stack, as `lamina node` takes it; the children get it as a string.
+    if (netbench_opts.stack.empty()) {
+      const auto text = stack_string(NodeOptions{}.stack);
+      if (!text) return 2;
+      netbench_opts.stack = *text;
+    }
+    return tools::netbench_command(netbench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
+  }
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
