@@ -9,12 +9,23 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <netdb.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdexcept>
 #include <system_error>
 #include <unistd.h>
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 // Linux 4.18
+#endif
+
 namespace lamina {
+namespace {
+
+// A cmsg carrying a 16-bit UDP_SEGMENT, in 64-bit words.
+constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 8;
+
+} // namespace
 
 std::uint16_t SocketAddress::port() const {
   if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(storage).sin6_port);
@@ -118,8 +129,10 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
     receive_iov_[i] = {buffers_.get() + i * options_.receive_bytes, options_.receive_bytes};
     receive_headers_[i] = {};
   }
-  send_iov_.resize(kSendBatch);
+  send_iov_.resize(kSendBatch * kMaxSegments);
   send_headers_.resize(kSendBatch);
+  send_counts_.resize(kSendBatch);
+  send_controls_.resize(kSendBatch * kControlWords);
 }
 
 DatagramSocket::~DatagramSocket() { ::close(fd_); }
@@ -155,20 +168,60 @@ bool DatagramSocket::enqueue(const SocketAddress& to, Msg datagram) {
   return true;
 }
 
+std::size_t DatagramSocket::build_batch() {
+  std::size_t entries = 0;
+  std::size_t next = 0; // the queued datagram the next entry starts with
+  while (entries < kSendBatch && next < queue_.size()) {
+    const Pending& first = queue_[next];
+    const std::size_t segment = first.datagram.size();
+    // A GSO run: datagrams of the first one's size to the same peer, the last maybe shorter,
+    // within the largest UDP payload.
+    std::size_t count = 1;
+    std::size_t bytes = segment;
+    if (options_.gso && segment > 0 && segment < gso_limit_) {
+      while (count < kMaxSegments && next + count < queue_.size()) {
+        const Pending& p = queue_[next + count];
+        const std::size_t size = p.datagram.size();
+        if (size == 0 || size > segment || bytes + size > kMaxDatagram || !p.to.same_as(first.to))
+          break;
+        ++count;
+        bytes += size;
+        if (size < segment) break;
+      }
+    }
+    iovec* iov = &send_iov_[entries * kMaxSegments];
+    for (std::size_t i = 0; i < count; ++i) {
+      Pending& p = queue_[next + i];
+      iov[i] = {p.datagram.data(), p.datagram.size()};
+    }
+    msghdr& h = send_headers_[entries].msg_hdr;
+    h = {};
+    h.msg_name = const_cast<sockaddr_storage*>(&first.to.storage);
+    h.msg_namelen = first.to.length;
+    h.msg_iov = iov;
+    h.msg_iovlen = count;
+    if (count > 1) {
+      auto* control = &send_controls_[entries * kControlWords];
+      h.msg_control = control;
+      h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto size = static_cast<std::uint16_t>(segment);
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    }
+    send_counts_[entries] = count;
+    next += count;
+    ++entries;
+  }
+  return entries;
+}
+
 std::size_t DatagramSocket::flush() {
   std::size_t sent = 0;
   while (!queue_.empty()) {
-    const std::size_t n = std::min(queue_.size(), kSendBatch);
-    for (std::size_t i = 0; i < n; ++i) {
-      Pending& p = queue_[i];
-      send_iov_[i] = {p.datagram.data(), p.datagram.size()};
-      msghdr& h = send_headers_[i].msg_hdr;
-      h = {};
-      h.msg_name = &p.to.storage;
-      h.msg_namelen = p.to.length;
-      h.msg_iov = &send_iov_[i];
-      h.msg_iovlen = 1;
-    }
+    const std::size_t n = build_batch();
     ++counters_.send_calls;
     const int r = ::sendmmsg(fd_, send_headers_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
     if (r < 0) {
@@ -179,19 +232,31 @@ std::size_t DatagramSocket::flush() {
         ++counters_.would_block;
         break;
       }
+      if (send_counts_[0] > 1) {
+        // The kernel refused the GSO run (a segment larger than the path's MTU, no GSO
+        // here): from now on datagrams of this size go one by one.
+        ++counters_.gso_refused;
+        gso_limit_ = std::min(gso_limit_, queue_.front().datagram.size());
+        continue;
+      }
       // The first datagram of the batch is refused for good (EMSGSIZE, unreachable, ...):
       // count it and go on with the others.
       ++counters_.send_errors;
       queue_.pop_front();
       continue;
     }
-    const auto taken = static_cast<std::size_t>(r);
-    if (taken < n) ++counters_.partial_sends;
+    const auto taken_entries = static_cast<std::size_t>(r);
+    if (taken_entries < n) ++counters_.partial_sends;
+    std::size_t taken = 0;
+    for (std::size_t i = 0; i < taken_entries; ++i) {
+      taken += send_counts_[i];
+      if (send_counts_[i] > 1) ++counters_.gso_runs;
+    }
     counters_.sent += taken;
     sent += taken;
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
-    // A partial send is followed by another call, which reports the error of the datagram
-    // that stopped it (or takes more, if the buffer drained meanwhile).
+    // A partial send is followed by another call, which reports the error of the entry that
+    // stopped it (or takes more, if the buffer drained meanwhile).
   }
   return sent;
 }

@@ -7,11 +7,13 @@
 // (counters().sent), still queued (queued()), refused by enqueue() (it returns false when the
 // bounded queue is full), or counted as a send error.
 //
-// No UDP GSO (UDP_SEGMENT): with sendmmsg already at one syscall per 64 datagrams, GSO would
-// save only the per-datagram walk down the stack, and only for runs of equal-size datagrams to
-// one peer — which a stack's traffic (data interleaved with acks, fragments of unequal sizes)
-// rarely is; on loopback the segments are split again before the receiving socket (no GRO on
-// it). It was not measured to help here, so it is left out rather than carried untested.
+// UDP GSO (UDP_SEGMENT): a run of queued datagrams of one size to one peer (the last may be
+// shorter) goes to the kernel as one entry of the sendmmsg batch, which the kernel cuts into
+// the datagrams — the receiver sees them one by one, as without GSO. Measured on loopback
+// (2-core VM, kernel 6.18, 10^6 datagrams, batches of 64): 64 B 150k/s -> 600k/s, 1 KiB and
+// 1400 B 215k/s -> 850-950k/s. A segment the path cannot carry whole (larger than its MTU)
+// is refused by the kernel (EINVAL, EIO); the socket then sends that size and above one by
+// one from then on (counters().gso_refused).
 #pragma once
 
 #include <cstddef>
@@ -51,8 +53,10 @@ class DatagramSocket {
 public:
   // The largest UDP payload over IPv4; larger datagrams are refused by enqueue().
   static constexpr std::size_t kMaxDatagram = 65507;
-  // Datagrams per sendmmsg.
+  // Entries per sendmmsg (an entry: one datagram, or a GSO run).
   static constexpr std::size_t kSendBatch = 64;
+  // Datagrams in one GSO run at most (the kernel's UDP_MAX_SEGMENTS is 64 or more).
+  static constexpr std::size_t kMaxSegments = 64;
 
   struct Options {
     // SO_SNDBUF and SO_RCVBUF asked for (as root beyond the sysctl limits with
@@ -67,6 +71,8 @@ public:
     std::size_t receive_bytes = 65536;
     // Wait by spinning on the socket (non-blocking recvmmsg) instead of sleeping in ppoll.
     bool busy_poll = false;
+    // Send runs of equal-size datagrams to one peer as one GSO entry (see above).
+    bool gso = true;
   };
 
   struct Counters {
@@ -82,6 +88,8 @@ public:
     std::uint64_t oversize = 0;      // enqueue() refusals: larger than kMaxDatagram
     std::uint64_t truncated = 0;     // received datagrams larger than a receive buffer: dropped
     std::uint64_t receive_errors = 0;
+    std::uint64_t gso_runs = 0;    // GSO entries the kernel accepted
+    std::uint64_t gso_refused = 0; // GSO entries refused, sent again one by one
   };
 
   // One received datagram; its bytes live in the socket's buffers until the next receive().
@@ -101,7 +109,7 @@ public:
   // Queues `datagram` for `to`. False — and the datagram is not taken — when the queue is at
   // its limit (counters().queue_full) or the datagram is too large (counters().oversize).
   bool enqueue(const SocketAddress& to, Msg datagram);
-  // Hands the queue to the kernel, kSendBatch datagrams per sendmmsg, until it is empty or the
+  // Hands the queue to the kernel, kSendBatch entries per sendmmsg, until it is empty or the
   // kernel would block (what is left stays queued for the next flush). Returns the datagrams
   // sent.
   std::size_t flush();
@@ -127,6 +135,8 @@ private:
   };
 
   std::size_t receive_now();
+  // Fills the send headers from the front of the queue; returns the entries.
+  std::size_t build_batch();
   void size_buffers();
 
   Options options_;
@@ -142,8 +152,12 @@ private:
   std::vector<mmsghdr> receive_headers_;
   std::vector<Received> received_;
   // Send side, reused by every flush.
-  std::vector<iovec> send_iov_;
-  std::vector<mmsghdr> send_headers_;
+  std::vector<iovec> send_iov_;              // kSendBatch * kMaxSegments
+  std::vector<mmsghdr> send_headers_;        // kSendBatch
+  std::vector<std::size_t> send_counts_;     // datagrams of each entry
+  std::vector<std::uint64_t> send_controls_; // one UDP_SEGMENT cmsg per entry (aligned)
+  // Datagrams of this size or larger are not sent by GSO (the kernel refused one).
+  std::size_t gso_limit_ = kMaxDatagram + 1;
   Counters counters_;
 };
 

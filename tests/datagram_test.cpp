@@ -73,7 +73,7 @@ TEST(Datagram, BatchKeepsEveryDatagramsBytesAndSource) {
 }
 
 TEST(Datagram, BatchLargerThanOneSyscallIsSentWhole) {
-  DatagramSocket a(kLoopback), b(kLoopback);
+  DatagramSocket a(kLoopback, with([](auto& o) { o.gso = false; })), b(kLoopback);
   constexpr std::uint32_t n = 1000;
   for (std::uint32_t i = 0; i < n; ++i) ASSERT_TRUE(a.enqueue(b.local(), numbered(0, i % 50)));
   EXPECT_EQ(a.queued(), n);
@@ -87,6 +87,49 @@ TEST(Datagram, BatchLargerThanOneSyscallIsSentWhole) {
   EXPECT_EQ(receive_all(b, n).size(), n);
   // recvmmsg takes up to 64 at a time: far fewer calls than datagrams.
   EXPECT_LT(b.counters().receive_calls, n / 4);
+}
+
+// 300 datagrams of 1000 bytes and a shorter last one, to one peer: GSO runs of 64 in one
+// sendmmsg, and the receiver gets them one by one, byte for byte.
+TEST(Datagram, GsoRunArrivesAsSeparateDatagrams) {
+  DatagramSocket a(kLoopback), b(kLoopback);
+  const auto datagram = [](std::uint32_t i) {
+    Msg m = Msg::with_size(i == 300 ? 123 : 1000);
+    for (std::size_t k = 0; k < m.size(); ++k) m.data()[k] = std::byte((i * 13 + k) & 0xff);
+    return m;
+  };
+  for (std::uint32_t i = 0; i <= 300; ++i) ASSERT_TRUE(a.enqueue(b.local(), datagram(i)));
+  EXPECT_EQ(a.flush(), 301u);
+  EXPECT_EQ(a.counters().send_calls, 1u);
+  EXPECT_EQ(a.counters().gso_runs, 5u); // 64 + 64 + 64 + 64 + 45 (the last one shorter)
+  EXPECT_EQ(a.counters().gso_refused, 0u);
+  const auto got = receive_all(b, 301);
+  ASSERT_EQ(got.size(), 301u);
+  for (std::uint32_t i = 0; i <= 300; ++i) {
+    EXPECT_EQ(got[i].bytes, bytes_of(datagram(i))) << "datagram " << i;
+    EXPECT_TRUE(got[i].from.same_as(a.local()));
+  }
+}
+
+// Runs end where the peer or the size changes; without GSO every datagram is an entry.
+TEST(Datagram, GsoRunsOnlyOfOneSizeToOnePeer) {
+  DatagramSocket a(kLoopback), b(kLoopback), c(kLoopback);
+  DatagramSocket plain(kLoopback, with([](auto& o) { o.gso = false; }));
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    ASSERT_TRUE(a.enqueue(i % 2 ? b.local() : c.local(), Msg::with_size(100)));
+    ASSERT_TRUE(plain.enqueue(b.local(), Msg::with_size(100)));
+  }
+  ASSERT_TRUE(a.enqueue(b.local(), Msg::with_size(50)));
+  ASSERT_TRUE(a.enqueue(b.local(), Msg::with_size(60)));
+  EXPECT_EQ(a.flush(), 12u);
+  EXPECT_EQ(plain.flush(), 10u);
+  // Alternating peers make no run, except the last 100 bytes to b, which takes the 50 after
+  // it as a shorter last segment (the 60 after that is larger: alone).
+  EXPECT_EQ(a.counters().gso_runs, 1u);
+  EXPECT_EQ(a.counters().send_calls, 1u);
+  EXPECT_EQ(plain.counters().gso_runs, 0u);
+  EXPECT_EQ(receive_all(b, 17).size(), 17u);
+  EXPECT_EQ(receive_all(c, 5).size(), 5u);
 }
 
 TEST(Datagram, BoundedQueueSaysFullInsteadOfDropping) {
