@@ -654,7 +654,10 @@ Child spawn(const std::vector<std::string>& args) {
   }
   ::close(p[1]);
   ::fcntl(p[0], F_SETFL, O_NONBLOCK);
-  return {pid, p[0]};
+  Child c;
+  c.pid = pid;
+  c.out = p[0];
+  return c;
 }
 
 void drain(Child& c) {
