@@ -266,7 +266,6 @@ public:
     throw std::runtime_error("enet: cannot connect");
   }
   ~EnetLink() override {
-    dropped = dropped_;
     if (host_ != nullptr) enet_host_destroy(host_);
   }
   bool send(std::span<const std::byte> m) override {
@@ -294,6 +293,7 @@ public:
         while (enet_host_check_events(host_, &ev) > 0) handle(ev);
         return;
       }
+      dropped = dropped_;
       if (r < 0 || !busy_ || Clock::now() >= until) return;
     }
   }
@@ -305,6 +305,7 @@ public:
 
 private:
   void handle(ENetEvent& ev) {
+    dropped = dropped_;
     if (ev.type == ENET_EVENT_TYPE_CONNECT) {
       peer_ = ev.peer;
       connected_ = true;
@@ -407,7 +408,9 @@ std::map<std::string, NetbenchFactory>& impls() {
          std::unique_ptr<DynamicStack> built = layer_registry().build(stack);
          NetbenchEndpoint e;
          // The stack lives on the heap, owned by e.endpoint: the closures may point into it.
-         if (const Retransmit* rt = built->find<Retransmit>()) {
+         const Retransmit* rt = built->find<Retransmit>();
+         e.reliable = rt != nullptr;
+         if (rt != nullptr) {
            e.settled = [rt] {
              return std::all_of(rt->unacked.begin(), rt->unacked.end(),
                                 [](const auto& list) { return list.empty(); });
@@ -425,6 +428,7 @@ class LaminaLink final : public Link {
 public:
   LaminaLink(const NetbenchOptions& o, const NetbenchFactory& factory) : stack_(factory(o.stack)) {
     linger_after_receive = true;
+    reliable = stack_.reliable;
     const bool receiver = o.role == "receiver";
     const std::vector<std::string> peers{
         fmt::format("127.0.0.1:{}", receiver ? o.peer_port : o.port),
@@ -520,6 +524,7 @@ int run_child(const NetbenchOptions& o) {
     r["retransmitted"] = std::to_string(link->retransmitted());
     r["dropped"] = std::to_string(link->dropped);
     r["timed_out"] = timed_out ? "1" : "0";
+    r["reliable"] = link->reliable ? "1" : "0";
     if (!link->stopped.empty()) {
       std::string why = link->stopped;
       std::replace(why.begin(), why.end(), ' ', '_');
@@ -819,11 +824,12 @@ void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row
       std::replace(why.begin(), why.end(), '_', ' ');
       notes.push_back(why);
     }
-  if (row.transport == "udp" && row.sent > 0) {
+  const bool reliable = field(s, "reliable") != 0;
+  if (!reliable && row.sent > 0) {
     const double got = static_cast<double>(row.ping ? field(s, "answered") : row.delivered);
     notes.push_back(fmt::format("loss {:.2f}%", 100.0 * (1 - got / static_cast<double>(row.sent))));
   }
-  if (!row.ping && field(r, "wrong") > 0 && row.transport != "udp")
+  if (!row.ping && field(r, "wrong") > 0 && reliable)
     notes.push_back(fmt::format("{} out of order", field(r, "wrong")));
   if (field(s, "retransmitted") > 0)
     notes.push_back(fmt::format("{} retransmitted",
@@ -947,6 +953,12 @@ int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
   std::string command = "lamina";
   for (const char* a : args) command += fmt::format(" {}", a);
   fmt::print("{}\nmachine: {}\nlamina:  {}\n", command, machine(), o.stack);
+  {
+    const DatagramSocket probe(loopback(0));
+    fmt::print("UDP:     SO_SNDBUF/SO_RCVBUF asked {} KiB, granted {}/{} KiB; GSO {}\n",
+               probe.options().buffer_bytes >> 10, probe.send_buffer() >> 10,
+               probe.receive_buffer() >> 10, probe.options().gso ? "on" : "off");
+  }
   fmt::print("each row: two processes on 127.0.0.1; streams of {} messages, ping-pong of {} "
              "round trips; at most {} s a row\n\n",
              number(o.messages), number(o.pings), o.limit_s);

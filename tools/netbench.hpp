@@ -45,6 +45,8 @@ struct NetbenchEndpoint {
   // always true).
   std::function<bool()> settled = [] { return true; };
   std::function<std::uint64_t()> retransmitted = [] { return std::uint64_t{0}; };
+  // False for a stack that does not resend: its row reports loss instead of waiting for it.
+  bool reliable = true;
 };
 using NetbenchFactory = std::function<NetbenchEndpoint(const std::string& stack)>;
 
