@@ -5,24 +5,45 @@
 // and recognises a datagram's sender by its source address, so every member must bind to
 // exactly the address the others list for it (not 0.0.0.0). Single-threaded: the owner
 // calls poll() or run_for(), and every Endpoint call happens inside them or inside send().
+//
+// The socket is a DatagramSocket: what the stack transmits is queued and handed to the kernel
+// in batches (sendmmsg) — at the end of every poll(), once the stack has handled the datagrams
+// received and the timers due, and at the end of send(); a poll takes every datagram ready
+// (recvmmsg, up to kReceiveLimit, so that a flood cannot starve the timers).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
 #include <vector>
 
+#include "runtime/datagram.hpp"
 #include "runtime/host.hpp"
 
 namespace lamina {
 
+// How a UdpNode waits and queues (UdpNode::Options).
+struct UdpOptions {
+  // Wait in poll() by spinning on the socket rather than sleeping in the kernel: lower
+  // latency, one core busy.
+  bool busy_poll = false;
+  // Datagrams the send queue holds at most; beyond, transmit() drops and counts them
+  // (queue_full). The queue is flushed every poll, so it fills only when the kernel keeps
+  // refusing (its buffer full) while the stack keeps sending.
+  std::size_t queue_limit = std::size_t{1} << 16;
+  // SO_SNDBUF and SO_RCVBUF asked for (see DatagramSocket::Options).
+  std::size_t buffer_bytes = std::size_t{4} << 20;
+};
+
 class UdpNode final : public Host {
 public:
   // The largest UDP payload over IPv4; larger packets are counted and dropped.
-  static constexpr std::size_t kMaxDatagram = 65507;
+  static constexpr std::size_t kMaxDatagram = DatagramSocket::kMaxDatagram;
+  // Datagrams one poll() takes at most before the timers get their turn.
+  static constexpr std::size_t kReceiveLimit = 256;
+
+  using Options = UdpOptions;
 
   struct Counters {
     std::uint64_t sent = 0;            // datagrams handed to the kernel
@@ -30,16 +51,26 @@ public:
     std::uint64_t unknown_source = 0;  // datagrams from addresses not in the peer list (dropped)
     std::uint64_t oversize = 0;        // packets larger than kMaxDatagram (not sent)
     std::uint64_t bad_destination = 0; // packets for a member that does not exist (not sent)
-    std::uint64_t send_errors = 0;     // sendto failures (buffer full, unreachable, ...)
+    std::uint64_t send_errors = 0;     // datagrams the kernel refused (unreachable, ...)
     std::uint64_t recv_errors = 0;
     std::uint64_t unattached = 0; // datagrams received before an endpoint was attached
     std::uint64_t timers_fired = 0;
+    // The socket's work: syscalls, and what the batching met.
+    std::uint64_t send_calls = 0;    // sendmmsg syscalls
+    std::uint64_t receive_calls = 0; // recvmmsg syscalls
+    std::uint64_t wait_calls = 0;    // ppoll syscalls
+    std::uint64_t partial_sends = 0; // sendmmsg calls that took only part of the batch
+    std::uint64_t would_block = 0;   // flushes the kernel stopped (buffer full; the rest waits)
+    std::uint64_t queue_full = 0;    // packets dropped because the send queue was full
+    std::uint64_t truncated = 0;     // datagrams larger than the receive buffer (dropped)
+    std::uint64_t queued = 0;        // packets waiting in the send queue now
   };
 
   // `peers` are "host:port" or "[v6-host]:port" strings; this node binds to peers[me] (port
   // 0 binds an ephemeral port, see local_port). Throws std::invalid_argument naming a bad
   // address, std::system_error if the socket cannot be bound.
   UdpNode(PeerId me, const std::vector<std::string>& peers);
+  UdpNode(PeerId me, const std::vector<std::string>& peers, const Options& options);
   UdpNode(const UdpNode&) = delete;
   UdpNode& operator=(const UdpNode&) = delete;
   ~UdpNode() override;
@@ -47,23 +78,31 @@ public:
   // A group of n nodes on one host address ("127.0.0.1", "[::1]"), each on a fresh ephemeral
   // port and knowing the others' ports: for tests and demos in one process, which must not
   // collide on fixed ports.
-  static std::vector<std::unique_ptr<UdpNode>>
-  loopback_group(std::uint32_t n, const std::string& host = "127.0.0.1");
+  static std::vector<std::unique_ptr<UdpNode>> loopback_group(std::uint32_t n,
+                                                              const std::string& host = "127.0.0.1",
+                                                              const Options& options = {});
 
   void attach(Endpoint& ep);
   void on_deliver(std::function<void(Event&)> f) { on_deliver_ = std::move(f); }
-  // The application sends `payload` to `to` (kAllPeers: the group) through the stack.
+  // The application sends `payload` to `to` (kAllPeers: the group) through the stack; what the
+  // stack transmits is handed to the kernel before send returns.
   void send(PeerId to, Msg payload);
+  // As send, but what the stack transmits stays queued until the next poll() or flush(): a
+  // burst of sends then goes out in few sendmmsg calls.
+  void send_queued(PeerId to, Msg payload);
+  // Hands the send queue to the kernel (what it refuses for now stays queued).
+  void flush();
 
   // Waits up to `max_wait` for a datagram or the next timer, then hands every pending
-  // datagram to the stack and fires the timers that are due. Returns the number of
-  // datagrams received plus timers fired.
+  // datagram to the stack (up to kReceiveLimit), fires the timers that are due and flushes the
+  // send queue. Returns the number of datagrams received plus timers fired.
   std::size_t poll(Duration max_wait);
   // Polls until `d` has passed.
   void run_for(Duration d);
 
   [[nodiscard]] std::uint16_t local_port() const;
-  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] Counters counters() const;
+  [[nodiscard]] const DatagramSocket& socket() const { return *socket_; }
 
   // Host
   [[nodiscard]] PeerId me() const override { return me_; }
@@ -78,27 +117,21 @@ public:
   }
 
 private:
-  struct Address {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-  };
   struct PendingTimer {
     Time at;
     std::uint64_t seq; // ties fire in the order they were set
     std::uint32_t timer;
   };
 
-  void send_to(const Address& a, const Msg& packet);
-  [[nodiscard]] PeerId member_at(const sockaddr_storage& from, socklen_t length) const;
+  [[nodiscard]] PeerId member_at(const SocketAddress& from) const;
   std::size_t fire_due_timers();
 
   PeerId me_;
-  std::vector<Address> peers_;
-  int fd_ = -1;
+  std::vector<SocketAddress> peers_;
+  std::unique_ptr<DatagramSocket> socket_;
   std::chrono::steady_clock::time_point epoch_;
   std::vector<PendingTimer> timers_; // a min-heap on (at, seq)
   std::uint64_t next_seq_ = 0;
-  std::vector<std::byte> scratch_; // receive buffer, reused for every datagram
   Endpoint* ep_ = nullptr;
   std::function<void(Event&)> on_deliver_;
   Counters counters_;

@@ -35,8 +35,9 @@ struct Delivery {
 
 // n members on one loopback address, each behind a Wire, every delivery logged.
 struct Group {
-  explicit Group(std::uint32_t n, const std::string& host = "127.0.0.1")
-      : nodes(UdpNode::loopback_group(n, host)), wires(n) {
+  explicit Group(std::uint32_t n, const std::string& host = "127.0.0.1",
+                 const UdpNode::Options& options = {})
+      : nodes(UdpNode::loopback_group(n, host, options)), wires(n) {
     for (PeerId i = 0; i < n; ++i) {
       nodes[i]->attach(wires[i]);
       nodes[i]->on_deliver([this, i](Event& ev) {
@@ -76,6 +77,35 @@ TEST(Udp, TwoMembersExchangePackets) {
   EXPECT_EQ(g.log, (std::vector<Delivery>{{1, 0, "ping"}, {0, 1, "pong"}}));
   EXPECT_EQ(g.nodes[0]->counters().sent, 1u);
   EXPECT_EQ(g.nodes[1]->counters().received, 1u);
+}
+
+TEST(Udp, BusyPollMembersExchangePackets) {
+  UdpNode::Options busy;
+  busy.busy_poll = true;
+  Group g(2, "127.0.0.1", busy);
+  g.nodes[0]->send(1, text("ping"));
+  ASSERT_TRUE(g.pump_until_logged(1));
+  g.nodes[1]->send(0, text("pong"));
+  ASSERT_TRUE(g.pump_until_logged(2));
+  EXPECT_EQ(g.log, (std::vector<Delivery>{{1, 0, "ping"}, {0, 1, "pong"}}));
+  // Busy-poll spins on recvmmsg and never sleeps in ppoll.
+  EXPECT_EQ(g.nodes[1]->counters().wait_calls, 0u);
+  EXPECT_GT(g.nodes[1]->counters().receive_calls, 0u);
+}
+
+TEST(Udp, QueuedSendsGoOutTogetherAtTheNextPoll) {
+  Group g(2);
+  for (int i = 0; i < 100; ++i) g.nodes[0]->send_queued(1, text(std::to_string(i)));
+  EXPECT_EQ(g.nodes[0]->counters().queued, 100u);
+  EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
+  g.nodes[0]->poll(Duration::zero());
+  EXPECT_EQ(g.nodes[0]->counters().sent, 100u);
+  // 100 datagrams in one sendmmsg: "0".."9" and "10".."99" are two GSO runs.
+  EXPECT_EQ(g.nodes[0]->counters().send_calls, 1u);
+  ASSERT_TRUE(g.pump_until_logged(100));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(g.log[i].payload, std::to_string(i));
+  // The receiver took them in few recvmmsg calls, not one per datagram.
+  EXPECT_LT(g.nodes[1]->counters().receive_calls, 50u);
 }
 
 TEST(Udp, CastReachesEveryOtherMemberOnce) {

@@ -24,6 +24,7 @@
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
 #include "tools/difftest_command.hpp"
+#include "tools/netbench.hpp"
 #include "tools/spec_commands.hpp"
 
 extern char** environ;
@@ -230,6 +231,7 @@ struct NodeOptions {
   std::uint64_t seed = 1;
   double limit_s = 60;
   double linger_s = 1;
+  bool busy_poll = false;
 };
 
 // One node of a group on real UDP sockets: sends `messages` to every other member, checks
@@ -247,7 +249,9 @@ int node(const NodeOptions& o) {
   std::unique_ptr<UdpNode> udp;
   try {
     stack = layer_registry().build(*stack_text);
-    udp = std::make_unique<UdpNode>(o.me, o.peers);
+    UdpNode::Options udp_options;
+    udp_options.busy_poll = o.busy_poll;
+    udp = std::make_unique<UdpNode>(o.me, o.peers, udp_options);
   } catch (const std::exception& e) {
     fmt::print(stderr, "lamina: error: {}\n", e.what());
     return 2;
@@ -302,10 +306,11 @@ int node(const NodeOptions& o) {
   std::uint64_t got = 0;
   for (PeerId p = 0; p < n; ++p) got += p == o.me ? 0 : expected[p];
   const Retransmit* rt = stack->find<Retransmit>();
-  fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent, {} "
-             "received, {} dropped on purpose{}; {:.2f} s\n",
-             o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, udp->counters().sent,
-             udp->counters().received, lossy.dropped,
+  const UdpNode::Counters c = udp->counters();
+  fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent in {} "
+             "sendmmsg, {} received in {} recvmmsg, {} dropped on purpose{}; {:.2f} s\n",
+             o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, c.sent, c.send_calls,
+             c.received, c.receive_calls, lossy.dropped,
              rt ? fmt::format(", {} retransmitted", rt->retransmitted) : "", elapsed());
   return complete ? 0 : 1;
 }
@@ -403,6 +408,9 @@ int main(int argc, char** argv) try {
   node_cmd->add_option("--limit-s", node_opts.limit_s, "give up after this many seconds");
   node_cmd->add_option("--linger-s", node_opts.linger_s,
                        "keep acknowledging this long after finishing");
+  node_cmd->add_flag("--busy-poll", node_opts.busy_poll,
+                     "wait by spinning on the socket instead of sleeping (lower latency, a core "
+                     "kept busy)");
 
   tools::DifftestOptions difftest_opts;
   auto* difftest_cmd = tools::add_difftest_command(app, difftest_opts);
@@ -413,6 +421,9 @@ int main(int argc, char** argv) try {
                "bench --help says more)");
   bench_cmd->prefix_command();
   bench_cmd->set_help_flag();
+
+  tools::NetbenchOptions netbench_opts;
+  auto* netbench_cmd = tools::add_netbench_command(app, netbench_opts);
 
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
@@ -435,6 +446,15 @@ int main(int argc, char** argv) try {
     std::vector<std::string> args{"bench"};
     for (std::string& a : bench_cmd->remaining()) args.push_back(std::move(a));
     return run_bench(std::move(args), true);
+  }
+  if (*netbench_cmd) {
+    // The Lamina rows' stack, as `lamina node` takes it; the children get it as a string.
+    if (netbench_opts.stack.empty()) {
+      const auto text = stack_string(NodeOptions{}.stack);
+      if (!text) return 2;
+      netbench_opts.stack = *text;
+    }
+    return tools::netbench_command(netbench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   }
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())

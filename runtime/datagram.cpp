@@ -1,0 +1,323 @@
+// DatagramSocket: addresses, the socket and its buffers, the sendmmsg queue and the recvmmsg
+// receive.
+#include "runtime/datagram.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdexcept>
+#include <system_error>
+#include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 // Linux 4.18
+#endif
+
+namespace lamina {
+namespace {
+
+// A cmsg carrying a 16-bit UDP_SEGMENT, in 64-bit words.
+constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 8;
+
+} // namespace
+
+std::uint16_t SocketAddress::port() const {
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(storage).sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in&>(storage).sin_port);
+}
+
+std::string SocketAddress::text() const {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (family() == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(storage).sin6_addr, host,
+                sizeof host);
+    return fmt::format("[{}]:{}", host, port());
+  }
+  ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(storage).sin_addr, host, sizeof host);
+  return fmt::format("{}:{}", host, port());
+}
+
+bool SocketAddress::same_as(const SocketAddress& other) const {
+  if (family() != other.family()) return false;
+  if (family() == AF_INET) {
+    const auto& x = reinterpret_cast<const sockaddr_in&>(storage);
+    const auto& y = reinterpret_cast<const sockaddr_in&>(other.storage);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  if (family() == AF_INET6) {
+    const auto& x = reinterpret_cast<const sockaddr_in6&>(storage);
+    const auto& y = reinterpret_cast<const sockaddr_in6&>(other.storage);
+    return x.sin6_port == y.sin6_port &&
+           std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
+  }
+  return false;
+}
+
+SocketAddress parse_address(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument(fmt::format("bad peer address '{}': {}", text, why));
+  };
+  std::string host;
+  std::string port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string::npos || text.substr(close + 1, 1) != ":")
+      throw bad("expected [ipv6-host]:port");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon)
+      throw bad("expected host:port (an IPv6 host goes in brackets, as in [::1]:7000)");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) throw bad("expected host:port; the host is missing");
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoul(port) > 65535)
+    throw bad("expected host:port with a port in 0 .. 65535");
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    throw bad(fmt::format("cannot resolve host '{}': {}", host, ::gai_strerror(rc)));
+  SocketAddress result;
+  std::memcpy(&result.storage, found->ai_addr, found->ai_addrlen);
+  result.length = found->ai_addrlen;
+  ::freeaddrinfo(found);
+  return result;
+}
+
+DatagramSocket::DatagramSocket(const SocketAddress& local) : DatagramSocket(local, Options{}) {}
+
+DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& options)
+    : options_(options), local_(local) {
+  options_.receive_batch = std::max<std::size_t>(options_.receive_batch, 1);
+  options_.receive_bytes = std::max<std::size_t>(options_.receive_bytes, 1);
+  fd_ = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "DatagramSocket: socket");
+  if (::bind(fd_, local_.get(), local_.length) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    throw std::system_error(err, std::generic_category(),
+                            fmt::format("DatagramSocket: cannot bind to '{}'", local.text()));
+  }
+  // Learn the port actually bound (port 0 asks for an ephemeral one).
+  local_.length = sizeof local_.storage;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local_.storage), &local_.length);
+  size_buffers();
+
+  // The receive buffers are allocated without being written, so that the pages a run never
+  // fills (most of each 64 KiB buffer, for small datagrams) never become resident.
+  const std::size_t slots = options_.receive_batch;
+  buffers_.reset(new std::byte[slots * options_.receive_bytes]);
+  sources_.resize(slots);
+  receive_iov_.resize(slots);
+  receive_headers_.resize(slots);
+  received_.resize(slots);
+  for (std::size_t i = 0; i < slots; ++i) {
+    receive_iov_[i] = {buffers_.get() + i * options_.receive_bytes, options_.receive_bytes};
+    receive_headers_[i] = {};
+  }
+  send_iov_.resize(kSendBatch * kMaxSegments);
+  send_headers_.resize(kSendBatch);
+  send_counts_.resize(kSendBatch);
+  send_controls_.resize(kSendBatch * kControlWords);
+}
+
+DatagramSocket::~DatagramSocket() { ::close(fd_); }
+
+void DatagramSocket::size_buffers() {
+  const auto ask = [&](int force, int plain) {
+    if (options_.buffer_bytes > 0) {
+      const int bytes = static_cast<int>(std::min<std::size_t>(options_.buffer_bytes, 1u << 30));
+      // SO_*BUFFORCE passes the sysctl limit but needs CAP_NET_ADMIN; without, the plain
+      // option gets what the limit allows.
+      if (::setsockopt(fd_, SOL_SOCKET, force, &bytes, sizeof bytes) != 0)
+        ::setsockopt(fd_, SOL_SOCKET, plain, &bytes, sizeof bytes);
+    }
+    int granted = 0;
+    socklen_t length = sizeof granted;
+    ::getsockopt(fd_, SOL_SOCKET, plain, &granted, &length);
+    return static_cast<std::size_t>(granted);
+  };
+  send_buffer_ = ask(SO_SNDBUFFORCE, SO_SNDBUF);
+  receive_buffer_ = ask(SO_RCVBUFFORCE, SO_RCVBUF);
+}
+
+bool DatagramSocket::enqueue(const SocketAddress& to, Msg datagram) {
+  if (datagram.size() > kMaxDatagram) {
+    ++counters_.oversize;
+    return false;
+  }
+  if (options_.queue_limit != 0 && queue_.size() >= options_.queue_limit) {
+    ++counters_.queue_full;
+    return false;
+  }
+  queue_.push_back({to, std::move(datagram)});
+  return true;
+}
+
+std::size_t DatagramSocket::build_batch() {
+  std::size_t entries = 0;
+  std::size_t next = 0; // the queued datagram the next entry starts with
+  while (entries < kSendBatch && next < queue_.size()) {
+    const Pending& first = queue_[next];
+    const std::size_t segment = first.datagram.size();
+    // A GSO run: datagrams of the first one's size to the same peer, the last maybe shorter,
+    // within the largest UDP payload.
+    std::size_t count = 1;
+    std::size_t bytes = segment;
+    if (options_.gso && segment > 0 && segment < gso_limit_) {
+      while (count < kMaxSegments && next + count < queue_.size()) {
+        const Pending& p = queue_[next + count];
+        const std::size_t size = p.datagram.size();
+        if (size == 0 || size > segment || bytes + size > kMaxDatagram || !p.to.same_as(first.to))
+          break;
+        ++count;
+        bytes += size;
+        if (size < segment) break;
+      }
+    }
+    iovec* iov = &send_iov_[entries * kMaxSegments];
+    for (std::size_t i = 0; i < count; ++i) {
+      Pending& p = queue_[next + i];
+      iov[i] = {p.datagram.data(), p.datagram.size()};
+    }
+    msghdr& h = send_headers_[entries].msg_hdr;
+    h = {};
+    h.msg_name = const_cast<sockaddr_storage*>(&first.to.storage);
+    h.msg_namelen = first.to.length;
+    h.msg_iov = iov;
+    h.msg_iovlen = count;
+    if (count > 1) {
+      auto* control = &send_controls_[entries * kControlWords];
+      h.msg_control = control;
+      h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto size = static_cast<std::uint16_t>(segment);
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    }
+    send_counts_[entries] = count;
+    next += count;
+    ++entries;
+  }
+  return entries;
+}
+
+std::size_t DatagramSocket::flush() {
+  std::size_t sent = 0;
+  while (!queue_.empty()) {
+    const std::size_t n = build_batch();
+    ++counters_.send_calls;
+    const int r = ::sendmmsg(fd_, send_headers_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (r < 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        // The kernel's buffer is full: the rest waits for the next flush.
+        ++counters_.would_block;
+        break;
+      }
+      if (send_counts_[0] > 1) {
+        // The kernel refused the GSO run (a segment larger than the path's MTU, no GSO
+        // here): from now on datagrams of this size go one by one.
+        ++counters_.gso_refused;
+        gso_limit_ = std::min(gso_limit_, queue_.front().datagram.size());
+        continue;
+      }
+      // The first datagram of the batch is refused for good (EMSGSIZE, unreachable, ...):
+      // count it and go on with the others.
+      ++counters_.send_errors;
+      queue_.pop_front();
+      continue;
+    }
+    const auto taken_entries = static_cast<std::size_t>(r);
+    if (taken_entries < n) ++counters_.partial_sends;
+    std::size_t taken = 0;
+    for (std::size_t i = 0; i < taken_entries; ++i) {
+      taken += send_counts_[i];
+      if (send_counts_[i] > 1) ++counters_.gso_runs;
+    }
+    counters_.sent += taken;
+    sent += taken;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+    // A partial send is followed by another call, which reports the error of the entry that
+    // stopped it (or takes more, if the buffer drained meanwhile).
+  }
+  return sent;
+}
+
+std::size_t DatagramSocket::receive_now() {
+  const std::size_t slots = options_.receive_batch;
+  for (std::size_t i = 0; i < slots; ++i) {
+    msghdr& h = receive_headers_[i].msg_hdr;
+    h = {};
+    h.msg_name = &sources_[i].storage;
+    h.msg_namelen = sizeof sources_[i].storage;
+    h.msg_iov = &receive_iov_[i];
+    h.msg_iovlen = 1;
+  }
+  ++counters_.receive_calls;
+  const int r =
+      ::recvmmsg(fd_, receive_headers_.data(), static_cast<unsigned>(slots), MSG_DONTWAIT, nullptr);
+  if (r < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ++counters_.receive_errors;
+    return 0;
+  }
+  std::size_t kept = 0;
+  for (int i = 0; i < r; ++i) {
+    const mmsghdr& m = receive_headers_[static_cast<std::size_t>(i)];
+    if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+      ++counters_.truncated;
+      continue;
+    }
+    Received& out = received_[kept++];
+    out.from = sources_[static_cast<std::size_t>(i)];
+    out.from.length = m.msg_hdr.msg_namelen;
+    out.bytes = {static_cast<const std::byte*>(m.msg_hdr.msg_iov->iov_base), m.msg_len};
+  }
+  counters_.received += kept;
+  return kept;
+}
+
+std::span<const DatagramSocket::Received> DatagramSocket::receive(Duration wait) {
+  using Clock = std::chrono::steady_clock;
+  wait = std::max(wait, Duration::zero());
+  if (wait == Duration::zero()) return {received_.data(), receive_now()};
+
+  if (options_.busy_poll) {
+    const auto deadline = Clock::now() + wait;
+    std::size_t n = 0;
+    // A truncated datagram alone yields nothing: spin on until the deadline.
+    while ((n = receive_now()) == 0 && Clock::now() < deadline)
+      if (!queue_.empty()) flush();
+    return {received_.data(), n};
+  }
+
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
+  const timespec timeout{static_cast<time_t>(secs.count()),
+                         static_cast<long>((wait - secs).count())};
+  pollfd ready{fd_, static_cast<short>(POLLIN | (queue_.empty() ? 0 : POLLOUT)), 0};
+  ++counters_.wait_calls;
+  // An interrupted wait (EINTR) returns nothing; the caller waits again.
+  if (::ppoll(&ready, 1, &timeout, nullptr) <= 0) return {};
+  if ((ready.revents & POLLOUT) != 0) flush();
+  if ((ready.revents & (POLLIN | POLLERR)) == 0) return {};
+  return {received_.data(), receive_now()};
+}
+
+} // namespace lamina

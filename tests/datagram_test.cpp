@@ -1,0 +1,216 @@
+// DatagramSocket on loopback: batches keep every datagram's bytes and source, a batch larger
+// than one sendmmsg goes out whole, a bounded queue says it is full, both wait modes receive,
+// and what does not fit is counted.
+#include <chrono>
+#include <cstdint>
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+#include "runtime/datagram.hpp"
+
+namespace lamina {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const SocketAddress kLoopback = parse_address("127.0.0.1:0");
+
+DatagramSocket::Options with(auto change) {
+  DatagramSocket::Options o;
+  change(o);
+  return o;
+}
+
+// Datagram `i` of sender `s`: its length and every byte follow from (s, i).
+Msg numbered(std::uint32_t s, std::uint32_t i) {
+  Msg m = Msg::with_size(8 + (i * 37 + s) % 1200);
+  for (std::size_t k = 0; k < m.size(); ++k) m.data()[k] = std::byte((s * 131 + i * 7 + k) & 0xff);
+  return m;
+}
+
+struct Arrival {
+  SocketAddress from;
+  std::vector<std::byte> bytes;
+};
+
+// Receives until `count` datagrams have arrived or `limit` has passed.
+std::vector<Arrival> receive_all(DatagramSocket& s, std::size_t count, Duration limit = 2s) {
+  std::vector<Arrival> got;
+  const auto deadline = Clock::now() + limit;
+  while (got.size() < count && Clock::now() < deadline) {
+    for (const auto& d : s.receive(10ms)) got.push_back({d.from, {d.bytes.begin(), d.bytes.end()}});
+  }
+  return got;
+}
+
+std::vector<std::byte> bytes_of(const Msg& m) { return {m.bytes().begin(), m.bytes().end()}; }
+
+TEST(Datagram, BatchKeepsEveryDatagramsBytesAndSource) {
+  DatagramSocket a(kLoopback), b(kLoopback), c(kLoopback);
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    ASSERT_TRUE(a.enqueue(c.local(), numbered(0, i)));
+    ASSERT_TRUE(b.enqueue(c.local(), numbered(1, i)));
+  }
+  EXPECT_EQ(a.flush(), 100u);
+  EXPECT_EQ(b.flush(), 100u);
+  const auto got = receive_all(c, 200);
+  ASSERT_EQ(got.size(), 200u);
+  std::uint32_t next[2] = {0, 0};
+  for (const Arrival& d : got) {
+    const bool from_a = d.from.same_as(a.local());
+    ASSERT_TRUE(from_a || d.from.same_as(b.local())) << d.from.text();
+    const std::uint32_t s = from_a ? 0 : 1;
+    // Loopback keeps each sender's order.
+    EXPECT_EQ(d.bytes, bytes_of(numbered(s, next[s]))) << "datagram " << next[s] << " of " << s;
+    ++next[s];
+  }
+  EXPECT_EQ(next[0], 100u);
+  EXPECT_EQ(next[1], 100u);
+  EXPECT_EQ(c.counters().received, 200u);
+  EXPECT_EQ(c.counters().truncated, 0u);
+}
+
+TEST(Datagram, BatchLargerThanOneSyscallIsSentWhole) {
+  DatagramSocket a(kLoopback, with([](auto& o) { o.gso = false; })), b(kLoopback);
+  constexpr std::uint32_t n = 1000;
+  for (std::uint32_t i = 0; i < n; ++i) ASSERT_TRUE(a.enqueue(b.local(), numbered(0, i % 50)));
+  EXPECT_EQ(a.queued(), n);
+  EXPECT_EQ(a.flush(), n);
+  EXPECT_EQ(a.queued(), 0u);
+  EXPECT_EQ(a.counters().sent, n);
+  // 1000 datagrams in batches of 64: 16 calls, unless the kernel took some in part.
+  EXPECT_GE(a.counters().send_calls,
+            (n + DatagramSocket::kSendBatch - 1) / DatagramSocket::kSendBatch);
+  EXPECT_EQ(a.counters().send_calls, 16u + a.counters().partial_sends + a.counters().would_block);
+  EXPECT_EQ(receive_all(b, n).size(), n);
+  // recvmmsg takes up to 64 at a time: far fewer calls than datagrams.
+  EXPECT_LT(b.counters().receive_calls, n / 4);
+}
+
+// 300 datagrams of 1000 bytes and a shorter last one, to one peer: GSO runs of 64 in one
+// sendmmsg, and the receiver gets them one by one, byte for byte.
+TEST(Datagram, GsoRunArrivesAsSeparateDatagrams) {
+  DatagramSocket a(kLoopback), b(kLoopback);
+  const auto datagram = [](std::uint32_t i) {
+    Msg m = Msg::with_size(i == 300 ? 123 : 1000);
+    for (std::size_t k = 0; k < m.size(); ++k) m.data()[k] = std::byte((i * 13 + k) & 0xff);
+    return m;
+  };
+  for (std::uint32_t i = 0; i <= 300; ++i) ASSERT_TRUE(a.enqueue(b.local(), datagram(i)));
+  EXPECT_EQ(a.flush(), 301u);
+  EXPECT_EQ(a.counters().send_calls, 1u);
+  EXPECT_EQ(a.counters().gso_runs, 5u); // 64 + 64 + 64 + 64 + 45 (the last one shorter)
+  EXPECT_EQ(a.counters().gso_refused, 0u);
+  const auto got = receive_all(b, 301);
+  ASSERT_EQ(got.size(), 301u);
+  for (std::uint32_t i = 0; i <= 300; ++i) {
+    EXPECT_EQ(got[i].bytes, bytes_of(datagram(i))) << "datagram " << i;
+    EXPECT_TRUE(got[i].from.same_as(a.local()));
+  }
+}
+
+// Runs end where the peer or the size changes; without GSO every datagram is an entry.
+TEST(Datagram, GsoRunsOnlyOfOneSizeToOnePeer) {
+  DatagramSocket a(kLoopback), b(kLoopback), c(kLoopback);
+  DatagramSocket plain(kLoopback, with([](auto& o) { o.gso = false; }));
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    ASSERT_TRUE(a.enqueue(i % 2 ? b.local() : c.local(), Msg::with_size(100)));
+    ASSERT_TRUE(plain.enqueue(b.local(), Msg::with_size(100)));
+  }
+  ASSERT_TRUE(a.enqueue(b.local(), Msg::with_size(50)));
+  ASSERT_TRUE(a.enqueue(b.local(), Msg::with_size(60)));
+  EXPECT_EQ(a.flush(), 12u);
+  EXPECT_EQ(plain.flush(), 10u);
+  // Alternating peers make no run, except the last 100 bytes to b, which takes the 50 after
+  // it as a shorter last segment (the 60 after that is larger: alone).
+  EXPECT_EQ(a.counters().gso_runs, 1u);
+  EXPECT_EQ(a.counters().send_calls, 1u);
+  EXPECT_EQ(plain.counters().gso_runs, 0u);
+  EXPECT_EQ(receive_all(b, 17).size(), 17u);
+  EXPECT_EQ(receive_all(c, 5).size(), 5u);
+}
+
+TEST(Datagram, BoundedQueueSaysFullInsteadOfDropping) {
+  DatagramSocket a(kLoopback, with([](auto& o) { o.queue_limit = 4; })), b(kLoopback);
+  for (std::uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(a.enqueue(b.local(), numbered(0, i)));
+  EXPECT_FALSE(a.enqueue(b.local(), numbered(0, 4)));
+  EXPECT_EQ(a.counters().queue_full, 1u);
+  EXPECT_EQ(a.queued(), 4u);
+  EXPECT_EQ(a.flush(), 4u);
+  EXPECT_TRUE(a.enqueue(b.local(), numbered(0, 4)));
+  EXPECT_EQ(a.flush(), 1u);
+  const auto got = receive_all(b, 5);
+  ASSERT_EQ(got.size(), 5u);
+  for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(got[i].bytes, bytes_of(numbered(0, i)));
+}
+
+TEST(Datagram, TooLargeToSendIsRefused) {
+  DatagramSocket a(kLoopback), b(kLoopback);
+  EXPECT_FALSE(a.enqueue(b.local(), Msg::with_size(DatagramSocket::kMaxDatagram + 1)));
+  EXPECT_EQ(a.counters().oversize, 1u);
+  EXPECT_TRUE(a.enqueue(b.local(), Msg::with_size(DatagramSocket::kMaxDatagram)));
+  EXPECT_EQ(a.flush(), 1u);
+  const auto got = receive_all(b, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes.size(), DatagramSocket::kMaxDatagram);
+}
+
+class WaitMode : public testing::TestWithParam<bool> {};
+
+TEST_P(WaitMode, ReceivesAndTimesOut) {
+  DatagramSocket a(kLoopback), b(kLoopback, with([](auto& o) { o.busy_poll = GetParam(); }));
+  // Nothing to receive: the wait lasts about as long as asked.
+  const auto start = Clock::now();
+  EXPECT_TRUE(b.receive(20ms).empty());
+  const auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 19ms);
+  EXPECT_LT(waited, 1s);
+  ASSERT_TRUE(a.enqueue(b.local(), numbered(0, 1)));
+  a.flush();
+  const auto got = receive_all(b, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes, bytes_of(numbered(0, 1)));
+  // Blocking waits in ppoll; busy-poll never does.
+  if (GetParam())
+    EXPECT_EQ(b.counters().wait_calls, 0u);
+  else
+    EXPECT_GE(b.counters().wait_calls, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Datagram, WaitMode, testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "BusyPoll" : "Blocking"; });
+
+TEST(Datagram, DatagramLargerThanTheBufferIsCounted) {
+  DatagramSocket a(kLoopback), b(kLoopback, with([](auto& o) { o.receive_bytes = 100; }));
+  ASSERT_TRUE(a.enqueue(b.local(), Msg::with_size(101)));
+  ASSERT_TRUE(a.enqueue(b.local(), numbered(0, 2))); // 8 + 74 bytes: fits
+  EXPECT_EQ(a.flush(), 2u);
+  const auto got = receive_all(b, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes, bytes_of(numbered(0, 2)));
+  EXPECT_EQ(b.counters().truncated, 1u);
+  EXPECT_EQ(b.counters().received, 1u);
+}
+
+TEST(Datagram, BuffersAreSizedAndReported) {
+  DatagramSocket a(kLoopback, with([](auto& o) { o.buffer_bytes = 1 << 20; }));
+  // Linux doubles what is asked (bookkeeping); without privilege it caps at the sysctl limit.
+  EXPECT_GT(a.send_buffer(), 0u);
+  EXPECT_GT(a.receive_buffer(), 0u);
+  if (::geteuid() == 0) {
+    EXPECT_GE(a.send_buffer(), 1u << 20);
+    EXPECT_GE(a.receive_buffer(), 1u << 20);
+  }
+}
+
+TEST(Datagram, LocalAddressNamesTheBoundPort) {
+  DatagramSocket a(kLoopback);
+  EXPECT_NE(a.local().port(), 0);
+  EXPECT_EQ(a.local().text(), "127.0.0.1:" + std::to_string(a.local().port()));
+  EXPECT_TRUE(parse_address(a.local().text()).same_as(a.local()));
+}
+
+} // namespace
+} // namespace lamina
