@@ -10,6 +10,7 @@
 #include <boost/hana/string.hpp>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <fmt/format.h>
 #include <map>
 #include <optional>
@@ -36,6 +37,8 @@ template <class T>
 struct is_std_vector : std::false_type {};
 template <class T, class A>
 struct is_std_vector<std::vector<T, A>> : std::true_type {};
+template <class T, class A> // a Seq the layer takes from the front too
+struct is_std_vector<std::deque<T, A>> : std::true_type {};
 template <class T>
 struct is_peer_table : std::false_type {};
 template <class T>

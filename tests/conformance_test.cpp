@@ -11,6 +11,7 @@
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
 #include "components/top.hpp"
+#include "components/window.hpp"
 #include "runtime/registry.hpp"
 #include "spec/stack_string.hpp"
 #include "tests/conformance.hpp"
@@ -57,6 +58,31 @@ TEST(Conformance, RetransmitConformsToItsSpec) {
 TEST(Conformance, ChecksumConformsToItsSpec) { expect_conformance<Checksum>("Checksum"); }
 TEST(Conformance, LamportClockConformsToItsSpec) {
   expect_conformance<LamportClock>("LamportClock");
+}
+
+TEST(Conformance, WindowConformsToItsSpec) { expect_conformance<Window>("Window", small_payloads()); }
+
+// A window of 3 messages and 100 bytes, and a queue of 4: the driver's sends fill the window,
+// wait, and overflow the queue; credits come every message or two.
+TEST(Conformance, WindowWithASmallWindowConformsToItsSpec) {
+  test::ConformanceOptions o = small_payloads();
+  o.args = {{"window", spec::Value::integer(3)},
+            {"bytes", spec::Value::integer(100)},
+            {"queue", spec::Value::integer(4)}};
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    o.seed = seed;
+    const auto difference = test::check_conformance(
+        layer_specs(), "Window",
+        [] {
+          Window w;
+          w.window = 3;
+          w.bytes = 100;
+          w.queue = 4;
+          return w;
+        },
+        o);
+    ASSERT_FALSE(difference) << *difference;
+  }
 }
 
 TEST(Conformance, FragWithASmallMtuConformsToItsSpec) {

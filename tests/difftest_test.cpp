@@ -116,9 +116,10 @@ TEST(Difftest, EveryMutantIsCaught) {
   const std::string file = std::string(LAMINA_SOURCE_DIR) + "/tests/specs/boundaries.ioa";
   const LoadedStack ordered(file, "TightClockedFifo");
   const LoadedStack unordered(file, "TightUnreliable");
+  const LoadedStack windowed(file, "TightWindowedFifo");
   Options o = quick({"static"}, 200'000);
   o.shrink = false;
-  const auto results = run_mutants({&ordered, &unordered}, o);
+  const auto results = run_mutants({&ordered, &unordered, &windowed}, o);
   EXPECT_EQ(results.size(), mutants().size());
   for (const MutantResult& r : results) {
     EXPECT_TRUE(r.applicable) << r.name;

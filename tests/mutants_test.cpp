@@ -230,6 +230,26 @@ const std::vector<Scenario>& scenarios() {
        }},
       {"top_forgets_deliveries", "Top", "does not count a delivery",
        [](Node& n) { n.receive(1, bytes_of("a")); }},
+      {"window_grants_late", "Window(window=4)",
+       "sends no credit when half a window, 2 messages, has gone up",
+       [](Node& n) {
+         n.send(1, "a");
+         n.send(1, "b");
+         for (int i : {0, 1}) n.receive(1, n.wire()[i]); // its own data, as if from peer 1
+       }},
+      {"window_releases_one", "Window(window=2)",
+       "sends only c of the waiting c and d when a credit for 2 arrives",
+       [](Node& n) {
+         for (std::string_view m : {"a", "b", "c", "d"}) n.send(1, m); // a, b go; c, d wait
+         // Its own a and b, as if from peer 1, make it send credits for 1 and then 2
+         // (wire()[2], wire()[3]); the credit for 2, as if from peer 1, grants a and b.
+         for (int i : {0, 1}) n.receive(1, n.wire()[i]);
+         n.receive(1, n.wire()[3]);
+       }},
+      {"window_room_off_by_one", "Window(window=2)", "sends a third message with a window of 2",
+       [](Node& n) {
+         for (std::string_view m : {"a", "b", "c"}) n.send(1, m);
+       }},
   };
   return all;
 }

@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "components/retransmit.hpp"
+#include "components/window.hpp"
 #include "runtime/datagram.hpp"
 #include "runtime/implementation.hpp"
 #include "runtime/udp.hpp"
@@ -403,12 +404,20 @@ private:
   std::uniform_real_distribution<double> unit_{0, 1};
 };
 
-// Node `me` of implementation `kind` of the rows' stack, and its Retransmit layer if it has one.
+// Node `me` of implementation `kind` of the rows' stack, and its Retransmit and Window layers
+// if it has them.
 struct LaminaStack {
   LaminaStack(const std::string& kind, const std::string& stack, PeerId me)
       : impl(make_implementation(kind, stack, 2)), node(me) {
-    for (std::size_t i = 0; i < impl->depth(); ++i)
+    for (std::size_t i = 0; i < impl->depth(); ++i) {
       if (*impl->layer(me, i).type == typeid(Retransmit)) retransmit_layer = i;
+      if (*impl->layer(me, i).type == typeid(Window)) window_layer = i;
+    }
+  }
+  // A send to `peer` now would be refused by the stack's flow control.
+  [[nodiscard]] bool would_block(PeerId peer) const {
+    return window_layer &&
+           static_cast<const Window*>(impl->layer(node, *window_layer).state)->would_block(peer);
   }
   // False for a stack that does not resend: its row reports loss instead of waiting for it.
   [[nodiscard]] bool reliable() const { return retransmit_layer.has_value(); }
@@ -418,9 +427,12 @@ struct LaminaStack {
   }
   // Every message sent has been acknowledged.
   [[nodiscard]] bool settled() const {
+    const auto empty = [](const auto& list) { return list.empty(); };
     const Retransmit* rt = retransmit();
-    return rt == nullptr || std::all_of(rt->unacked.begin(), rt->unacked.end(),
-                                        [](const auto& list) { return list.empty(); });
+    if (rt != nullptr && !std::all_of(rt->unacked.begin(), rt->unacked.end(), empty)) return false;
+    if (!window_layer) return true;
+    const auto* w = static_cast<const Window*>(impl->layer(node, *window_layer).state);
+    return std::all_of(w->waiting.begin(), w->waiting.end(), empty);
   }
   [[nodiscard]] std::uint64_t retransmitted() const {
     const Retransmit* rt = retransmit();
@@ -430,6 +442,7 @@ struct LaminaStack {
   std::unique_ptr<Implementation> impl;
   PeerId node;
   std::optional<std::size_t> retransmit_layer;
+  std::optional<std::size_t> window_layer;
 };
 
 // A Lamina stack over UdpNode: the sender is member 0, the receiver member 1.
@@ -460,6 +473,10 @@ public:
     if ((++sends_ & 4095) == 0 && resident_bytes() > kMemoryCap) {
       stopped = fmt::format("stopped at {} GiB resident", kMemoryCap >> 30);
       return true;
+    }
+    if (stack_.would_block(peer_)) {
+      node_->flush();
+      return false;
     }
     node_->send_queued(peer_, Msg::copy_of(m));
     return true;
