@@ -6,7 +6,7 @@
 # that does not go as expected.
 #
 #   -DBUILD_DIR=<this build> -DSOURCE_DIR=<the source tree> -DSCRATCH=<a scratch folder>
-#   -DGENERATOR=<...> -DCXX=<the C++ compiler> -DBUILD_TYPE=<...>
+#   -DGENERATOR=<...> -DCXX=<the C++ compiler> -DBUILD_TYPE=<...> [-DCXX_FLAGS=<...>]
 foreach(var BUILD_DIR SOURCE_DIR SCRATCH GENERATOR CXX BUILD_TYPE)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "package_test.cmake: -D${var}=... is missing")
@@ -42,7 +42,8 @@ step("cmake --install into ${prefix}"
 set(example "${SCRATCH}/counter")
 file(COPY "${SOURCE_DIR}/examples/counter/" DESTINATION "${example}")
 set(configure "${CMAKE_COMMAND}" -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}"
-              "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+              "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+              "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
 step("configure the example" COMMAND ${configure} -S "${example}" -B "${example}/build")
 step("build the example" COMMAND "${CMAKE_COMMAND}" --build "${example}/build" --parallel 2)
 step("the example's tests" COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${example}/build"
