@@ -95,11 +95,12 @@ endfunction()
 # its object file on the link line, so the registration that runs as the program starts is not
 # dropped, as it would be from a static library that nothing refers to.
 #
-# The file is generated again when a SPEC file, a spec it may import (components/*.ioa and the
-# .ioa files beside each SPEC), a layer header (components/*.hpp) or lamina-stackgen itself
-# changes, and rewritten only when its content changes, so the build stays incremental. A spec
-# that does not check, or a layer without a C++ header, fails the build with the diagnostics
-# at the stack declaration.
+# The file is generated again when a SPEC file, a spec it may import (components/*.ioa under
+# LAMINA_INCLUDE_ROOT, the .ioa files beside each SPEC and in the LAYERS folders), a layer
+# header (components/*.hpp, and those of the LAYERS) or lamina-stackgen itself changes, and
+# rewritten only when its content changes, so the build stays incremental. A spec that does not
+# check, or a layer without a C++ header, fails the build with the diagnostics at the stack
+# declaration.
 #
 # LAYERS names folders of a project's own layers, each its spec and its class beside it with the
 # same stem (foo.ioa and foo.hpp): lamina_add_layers(<target>_layers ...) checks and registers
