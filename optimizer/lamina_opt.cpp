@@ -15,6 +15,7 @@
 
 #include "optimizer/check_layers.hpp"
 #include "optimizer/optimize.hpp"
+#include "spec/program.hpp"
 #include "spec/source.hpp"
 
 namespace {
@@ -251,6 +252,8 @@ int main(int argc, char** argv) try {
   app.add_option("-I", include_dirs, "with --check-layers: another include root (several allowed)");
   app.add_option("--stamp", stamp, "with --check-layers: a file to write when every layer agrees");
   CLI11_PARSE(app, argc, argv);
+  // `import "components"` finds the standard layers under the include root from a spec anywhere.
+  if (!o.source_dir.empty()) lamina::spec::import_path().push_back(o.source_dir);
 
   if (check) return check_layers(specs, o.source_dir, include_dirs, stamp);
 

@@ -24,6 +24,21 @@ std::string file_key(const std::string& path) {
   return canonical.string();
 }
 
+// Where `import "name"` in a file of the folder `dir` points: beside the file if that exists,
+// or else in the first folder of import_path() that holds it, or else beside the file (and
+// reading it then says it is missing).
+std::filesystem::path resolve(const std::filesystem::path& dir, const std::string& name) {
+  const std::filesystem::path beside = (dir / name).lexically_normal();
+  std::error_code ec;
+  if (std::filesystem::exists(beside, ec) || std::filesystem::path(name).is_absolute())
+    return beside;
+  for (const std::string& root : import_path()) {
+    const std::filesystem::path there = (std::filesystem::path(root) / name).lexically_normal();
+    if (std::filesystem::exists(there, ec)) return there;
+  }
+  return beside;
+}
+
 // Parses one file, then the files it imports, depth first, each once.
 class Loader {
 public:
@@ -41,7 +56,7 @@ public:
     const std::filesystem::path dir = std::filesystem::path(sources_.path(id)).parent_path();
     for (const Import& import : imports) {
       if (import.path.empty()) continue; // the parser has said what is wrong
-      const std::filesystem::path path = (dir / import.path).lexically_normal();
+      const std::filesystem::path path = resolve(dir, import.path);
       std::error_code ec;
       if (!std::filesystem::is_directory(path, ec)) {
         read(path.string(), import);
@@ -89,6 +104,11 @@ private:
 };
 
 } // namespace
+
+std::vector<std::string>& import_path() {
+  static std::vector<std::string> folders;
+  return folders;
+}
 
 std::vector<Invariant*> Program::invariants_of(std::string_view name) const {
   auto it = invariants_.find(name);

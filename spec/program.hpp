@@ -56,9 +56,14 @@ private:
   std::map<std::string, std::vector<Invariant*>, std::less<>> invariants_;
 };
 
+// The folders where an import that is not found beside the importing file is looked for, in
+// order: the tools put there the include root of Lamina (the source tree, or the installed
+// include/lamina), so that `import "components"` finds the standard layers from any project.
+std::vector<std::string>& import_path();
+
 // Reads `path` and, transitively, the files it imports (`import "x.ioa"` is relative to the
-// importing file's directory, and `import "dir"` imports every .ioa file in that folder; each
-// file is read once, so import cycles are harmless), parses
+// importing file's directory, or else to a folder of import_path(), and `import "dir"` imports
+// every .ioa file in that folder; each file is read once, so import cycles are harmless), parses
 // them, indexes them and checks the whole program. Returns nullopt if any error was reported;
 // warnings alone do not fail. `path` may be a folder: every .ioa file in it.
 std::optional<Program> load(const std::string& path, Sources& sources, Diagnostics& diags);

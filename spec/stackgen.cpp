@@ -387,6 +387,9 @@ int main(int argc, char** argv) try {
     fmt::print(stderr, "lamina-stackgen: error: --layer-ops goes with --registry\n");
     return 2;
   }
+  // `import "components"` finds the standard layers under the source tree (or the installed
+  // include root) from a spec anywhere.
+  lamina::spec::import_path().push_back(o.source_dir);
   return o.registry ? registry(o) : stacks(o);
 } catch (const std::exception& e) {
   fmt::print(stderr, "lamina-stackgen: error: {}\n", e.what());

@@ -26,6 +26,7 @@
 #include "tools/difftest_command.hpp"
 #include "tools/netbench.hpp"
 #include "tools/spec_commands.hpp"
+#include "tools/tool.hpp"
 
 extern char** environ;
 
@@ -33,13 +34,18 @@ namespace {
 
 using namespace lamina;
 
-// `lamina bench` is the program lamina-bench beside this one (tools/bench_main.cpp says why):
+// The stack `demo` and `node` take unless told another (ToolConfig).
+std::string default_spec;
+std::string default_stack;
+
+// `lamina bench` is the program lamina-bench beside this one (tools/bench_main.cpp says why),
+// or for a project's program (lamina_add_tool()) its own, named after it with "-bench":
 // its argument vector, run in place of this process (`replace`), or as a child waited for.
 // Returns the child's exit status, or 2 with a message if it cannot be run.
 int run_bench(std::vector<std::string> args, bool replace) {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string path = (self.parent_path() / "lamina-bench").string();
+  const std::string path = self.string() + "-bench";
   args.insert(args.begin(), "lamina"); // as the user called it, for its help and messages
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -224,7 +230,7 @@ private:
 struct NodeOptions {
   PeerId me = 0;
   std::vector<std::string> peers;
-  RunOptions stack{LAMINA_DEMO_SPEC, "ReliableFifo", {}}; // --stack: a stack string instead
+  RunOptions stack{default_spec, default_stack, {}}; // --stack: a stack string instead
   std::uint32_t messages = 200;
   std::uint32_t max_size = 4000;
   double drop = 0;
@@ -317,13 +323,16 @@ int node(const NodeOptions& o) {
 
 } // namespace
 
-int main(int argc, char** argv) try {
+int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) try {
+  use_import_roots(config);
+  default_spec = demo_spec_path(config);
+  default_stack = config.demo_stack;
   CLI::App app{"lamina: protocol stacks from small specified layers"};
   app.require_subcommand(1);
 
   RunOptions demo;
-  demo.file = LAMINA_DEMO_SPEC;
-  demo.stack = "ReliableFifo";
+  demo.file = default_spec;
+  demo.stack = default_stack;
   demo.workload.nodes = 5;
   demo.workload.messages_per_node = 200;
   demo.workload.cast_share = 0.2;
