@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <optional>
 
+#include "runtime/hex.hpp"
 #include "spec/ast.hpp"
 
 namespace lamina::difftest {
@@ -21,14 +22,7 @@ PacketDecoder::PacketDecoder(const StackDecl& stack) {
 
 namespace {
 
-std::string bytes_text(std::span<const std::byte> b) {
-  std::string out = fmt::format("{} bytes", b.size());
-  for (std::size_t i = 0; i < b.size() && i < 16; ++i)
-    fmt::format_to(std::back_inserter(out), "{}{:02x}", i == 0 ? ": " : " ",
-                   static_cast<unsigned>(b[i]));
-  if (b.size() > 16) out += " ...";
-  return out;
-}
+std::string bytes_text(std::span<const std::byte> b) { return lamina::bytes_text(b, 16); }
 
 } // namespace
 

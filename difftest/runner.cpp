@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "runtime/hex.hpp"
+
 namespace lamina::difftest {
 
 // The world of one node of one implementation: the shared clock, and a record of what the
@@ -200,13 +202,7 @@ bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-std::string hex(std::span<const std::byte> b) {
-  std::string out = fmt::format("{} bytes:", b.size());
-  for (std::size_t i = 0; i < b.size() && i < 48; ++i)
-    fmt::format_to(std::back_inserter(out), " {:02x}", static_cast<unsigned>(b[i]));
-  if (b.size() > 48) out += " ...";
-  return out;
-}
+std::string hex(std::span<const std::byte> b) { return bytes_text(b, 48); }
 
 // Where two byte strings first differ.
 std::string first_difference(std::span<const std::byte> a, std::span<const std::byte> b) {

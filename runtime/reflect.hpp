@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/hex.hpp"
 #include "runtime/msg.hpp"
 
 namespace lamina {
@@ -37,15 +38,7 @@ template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
 } // namespace detail
 
-inline void print_msg(std::string& out, const Msg& m) {
-  fmt::format_to(std::back_inserter(out), "msg[{}", m.size());
-  constexpr std::size_t kShown = 12;
-  const auto bytes = m.bytes();
-  for (std::size_t i = 0; i < bytes.size() && i < kShown; ++i)
-    fmt::format_to(std::back_inserter(out), "{}{:02x}", i == 0 ? ": " : " ",
-                   static_cast<unsigned>(bytes[i]));
-  out += bytes.size() > kShown ? " ...]" : "]";
-}
+inline void print_msg(std::string& out, const Msg& m) { out += msg_text(m.bytes(), 12); }
 
 template <class T>
 void print_value(std::string& out, const T& v) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "runtime/crc32c.hpp"
+#include "runtime/hex.hpp"
 
 namespace lamina::spec {
 namespace {
@@ -142,15 +143,6 @@ bool is_arith(BinaryOp op) {
 std::string event_name(Port port, EventKind event) {
   const char* e = event == EventKind::Send ? "send" : event == EventKind::Cast ? "cast" : "deliver";
   return fmt::format("{}.{}", port == Port::Down ? "down" : "up", e);
-}
-
-std::string msg_text(std::span<const std::byte> bytes) {
-  std::string out = fmt::format("msg[{}", bytes.size());
-  if (!bytes.empty()) out += ':';
-  for (std::size_t i = 0; i < bytes.size() && i < 32; ++i)
-    out += fmt::format(" {:02x}", static_cast<unsigned>(bytes[i]));
-  if (bytes.size() > 32) out += " ...";
-  return out + "]";
 }
 
 // ---------------------------------------------------------------------------- evaluation
@@ -956,8 +948,7 @@ private:
     if (e.what == "timer" || e.what == "expire") return fmt::format("{} at {}ns", e.what, e.now);
     std::string m = fmt::format("msg[{}", e.size);
     if (e.size != 0) m += ':';
-    for (std::size_t i = 0; i < e.shown; ++i)
-      m += fmt::format(" {:02x}", static_cast<unsigned>(e.head[i]));
+    append_hex(m, std::span(e.head).first(e.shown), e.shown);
     if (e.size > e.shown) m += " ...";
     m += ']';
     const std::string peer = e.peer == kAllPeers ? "" : fmt::format("{}, ", e.peer);
@@ -1016,7 +1007,7 @@ std::string Action::to_string() const {
 std::string LayerOutput::to_string() const {
   if (kind == Kind::Timer) return fmt::format("set_timer({}ns)", delay.count());
   const std::string p = event == EventKind::Cast ? "" : fmt::format("{}, ", peer);
-  return fmt::format("{}({}{}) lamport {}", event_name(port, event), p, msg_text(msg), lamport);
+  return fmt::format("{}({}{}) lamport {}", event_name(port, event), p, msg_text(msg, 32), lamport);
 }
 
 // ------------------------------------------------------------------------------ automata

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "runtime/hex.hpp"
+
 namespace lamina::spec {
 namespace {
 
@@ -24,7 +26,6 @@ std::string int_type_name(const Type* t) {
   }
 }
 
-
 // `u` reduced modulo 2^bits into the range of a Fixed type.
 Int128 wrap_to(unsigned __int128 u, const Type& t) {
   const unsigned __int128 mask = (static_cast<unsigned __int128>(1) << t.bits) - 1;
@@ -38,12 +39,6 @@ bool in_range(Int128 v, const Type* t) {
   if (t == nullptr) return true;
   const IntRange r = int_range(*t);
   return v >= r.lo && v <= r.hi;
-}
-
-void append_hex(std::string& out, std::span<const std::byte> bytes, std::size_t limit) {
-  for (std::size_t i = 0; i < bytes.size() && i < limit; ++i)
-    out += fmt::format(" {:02x}", static_cast<unsigned>(bytes[i]));
-  if (bytes.size() > limit) out += " ...";
 }
 
 } // namespace
@@ -390,10 +385,7 @@ std::string print(const Value& v, const Type* t) {
     return out + "}";
   }
   case Value::Kind::Msg: {
-    std::string out = fmt::format("msg[{}", v.bytes().size());
-    if (!v.bytes().empty()) out += ':';
-    append_hex(out, v.bytes(), 32);
-    return out + "]";
+    return msg_text(v.bytes(), 32);
   }
   }
   return "?";
