@@ -1,4 +1,4 @@
-// SimNet: the event queue, the links' random fates and the per-node Host.
+// SimNet: the event queue, the links' queues and random fates, and the per-node Host.
 #include "runtime/simnet.hpp"
 
 #include <algorithm>
@@ -28,6 +28,14 @@ void check_link(const LinkConfig& l) {
         fmt::format("SimNet: link delay {}ns and jitter {}ns must not be negative", l.delay.count(),
                     l.jitter.count()));
   }
+}
+
+// How long a packet of `size` bytes occupies a link of `rate` bytes per second: whole
+// nanoseconds, rounded up, in integers so that every platform agrees. size * 1e9 fits in 64 bits
+// for any packet under 18 GB.
+Duration serialisation(std::size_t size, std::uint64_t rate) {
+  const std::uint64_t scaled = std::uint64_t{size} * 1'000'000'000;
+  return Duration(static_cast<Duration::rep>(scaled / rate + (scaled % rate != 0 ? 1 : 0)));
 }
 
 } // namespace
@@ -60,6 +68,7 @@ std::string SimNet::Counters::summary() const {
     if (n != 0) reasons.push_back(fmt::format("{} {}", n, what));
   };
   reason(lost, "lost");
+  reason(overflowed, "overflowed");
   reason(partitioned, "partitioned");
   reason(bad_destination, "bad destination");
   reason(unattached, "unattached");
@@ -193,7 +202,21 @@ void SimNet::put_on_link(PeerId from, PeerId to, Msg packet) {
     trace(now_, from, to, Fate::Partitioned, packet);
     return;
   }
-  const LinkConfig& l = links_[std::size_t{from} * nodes_ + to];
+  const std::size_t index = std::size_t{from} * nodes_ + to;
+  const LinkConfig& l = links_[index];
+  // The queue, before the wire: a packet that finds it full is dropped and draws nothing.
+  Time departs = now_;
+  if (l.rate > 0) {
+    std::deque<Time>& held = departures_[index];
+    while (!held.empty() && held.front() <= now_) held.pop_front();
+    if (held.size() > l.queue) { // one being serialised, `queue` waiting
+      ++counters_.overflowed;
+      trace(now_, from, to, Fate::Overflowed, packet);
+      return;
+    }
+    departs = (held.empty() ? now_ : held.back()) + serialisation(packet.size(), l.rate);
+    held.push_back(departs);
+  }
   // Draw only for the features a link uses, so that a lossless link does not consume the
   // random stream (and adding loss to one link leaves the others' fates as they were).
   if (l.loss > 0 && uniform() < l.loss) {
@@ -203,13 +226,14 @@ void SimNet::put_on_link(PeerId from, PeerId to, Msg packet) {
   }
   if (l.duplicate > 0 && uniform() < l.duplicate) {
     ++counters_.duplicated;
-    arrive_later(from, to, l, packet.clone());
+    arrive_later(from, to, l, departs, packet.clone());
   }
-  arrive_later(from, to, l, std::move(packet));
+  arrive_later(from, to, l, departs, std::move(packet));
 }
 
-void SimNet::arrive_later(PeerId from, PeerId to, const LinkConfig& link, Msg packet) {
-  push({.at = now_ + delay_on(link),
+void SimNet::arrive_later(PeerId from, PeerId to, const LinkConfig& link, Time departs,
+                          Msg packet) {
+  push({.at = departs + delay_on(link),
         .kind = Kind::Arrival,
         .node = to,
         .from = from,

@@ -1,5 +1,6 @@
 // SimNet: a deterministic simulated network — N nodes, virtual time, seeded loss, delay,
-// jitter, duplication and partitions — so that a run is a pure function of its seed.
+// jitter, duplication, partitions and links of bounded rate and queue — so that a run is a pure
+// function of its seed.
 //
 // Every packet arrival, timer expiry and scheduled call is an entry in one queue ordered by
 // (virtual time, insertion sequence); nothing depends on wall-clock time or on the standard
@@ -7,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <span>
@@ -19,21 +22,33 @@
 namespace lamina {
 
 // How one directed link of a SimNet treats each packet.
+//
+// A link with a rate is a FIFO queue in front of a wire, as at a router's port: a packet waits
+// behind those sent before it, occupies the link for size * 1e9 / rate ns (rounded up), then
+// travels delay + jitter. A packet that finds `queue` packets waiting behind the one being
+// serialised is dropped (tail drop, counted as overflowed) and draws no random numbers. Loss
+// and duplication happen on the wire, after the queue: a lost packet has used its slot, and a
+// duplicate copy leaves with the original without occupying the link. Each directed link has
+// its own capacity; a cast queues a copy on every link it uses.
 struct LinkConfig {
-  Duration delay{};     // base one-way delay
-  Duration jitter{};    // extra delay drawn uniformly from [0, jitter]; reorders packets
-  double loss = 0;      // probability that a packet is lost
-  double duplicate = 0; // probability that a packet arrives twice (the copy delayed anew)
+  Duration delay{};        // base one-way delay
+  Duration jitter{};       // extra delay drawn uniformly from [0, jitter]; reorders packets
+  double loss = 0;         // probability that a packet is lost
+  double duplicate = 0;    // probability that a packet arrives twice (the copy delayed anew)
+  std::uint64_t rate = 0;  // bytes per second the link serialises; 0: unlimited, no queue
+  std::uint32_t queue = 0; // packets that may wait behind the one being serialised (rate > 0)
 };
 
 class SimNet {
 public:
-  // Packets and timers, by what became of them. Once nothing is in flight,
-  // sent + duplicated == delivered + lost + partitioned + unattached.
+  // Packets and timers, by what became of them. Once nothing is in flight (queued or on a wire),
+  // sent + duplicated == delivered + lost + overflowed + partitioned + unattached;
+  // bad_destination, the rest of dropped(), was never put on a link and so is not in sent.
   struct Counters {
     std::uint64_t sent = 0;            // packets put on a link (a cast counts once per receiver)
     std::uint64_t delivered = 0;       // packets handed to an endpoint
     std::uint64_t lost = 0;            // dropped by the link's loss probability
+    std::uint64_t overflowed = 0;      // dropped because the link's queue was full
     std::uint64_t duplicated = 0;      // extra copies made by the link's duplicate probability
     std::uint64_t partitioned = 0;     // dropped because the two nodes were partitioned
     std::uint64_t bad_destination = 0; // addressed to a node that does not exist
@@ -41,16 +56,24 @@ public:
     std::uint64_t timers_fired = 0;
 
     [[nodiscard]] std::uint64_t dropped() const {
-      return lost + partitioned + bad_destination + unattached;
+      return lost + overflowed + partitioned + bad_destination + unattached;
     }
     // "sent 40, delivered 25; dropped: 12 lost, 3 partitioned; 2 duplicated; 7 timers"
+    // (a reason whose count is zero is left out)
     [[nodiscard]] std::string summary() const;
   };
 
   // What happened to a packet, for the tracing hook.
-  enum class Fate : std::uint8_t { Lost, Partitioned, BadDestination, Unattached, Delivered };
+  enum class Fate : std::uint8_t {
+    Lost,
+    Overflowed,
+    Partitioned,
+    BadDestination,
+    Unattached,
+    Delivered
+  };
   struct PacketRecord {
-    Time time; // when the fate was decided: on sending, or on arrival
+    Time time; // when the fate was decided: on sending (lost, overflowed), or on arrival
     PeerId from;
     PeerId to;
     Fate fate;
@@ -62,11 +85,13 @@ public:
   SimNet& operator=(const SimNet&) = delete;
   ~SimNet();
 
-  // Overrides the directed link from -> to.
+  // Overrides the directed link from -> to, for the packets sent from then on; those already
+  // queued keep their departure times.
   void set_link(PeerId from, PeerId to, LinkConfig link);
   [[nodiscard]] const LinkConfig& link(PeerId from, PeerId to) const;
-  // Blocks (or unblocks) both directions between a and b. Blocking also drops the packets
-  // already in flight between them, as a cut cable would.
+  // Blocks (or unblocks) both directions between a and b. A packet is dropped as partitioned
+  // if its nodes are blocked when it is sent or when it arrives, so blocking also drops the
+  // packets queued or in flight between them, as a cut cable would (unless healed first).
   void partition(PeerId a, PeerId b);
   void heal(PeerId a, PeerId b);
   // Blocks every pair of nodes that lie in different groups; nodes in no group are untouched.
@@ -113,7 +138,7 @@ private:
 
   void transmit(PeerId from, PeerId to, Msg packet);
   void put_on_link(PeerId from, PeerId to, Msg packet);
-  void arrive_later(PeerId from, PeerId to, const LinkConfig& link, Msg packet);
+  void arrive_later(PeerId from, PeerId to, const LinkConfig& link, Time departs, Msg packet);
   void push(Entry e);
   void run(Entry& e);
   void trace(Time t, PeerId from, PeerId to, Fate fate, const Msg& m);
@@ -125,6 +150,10 @@ private:
   std::mt19937_64 rng_;
   std::vector<LinkConfig> links_;     // nodes_ x nodes_, row = sender
   std::vector<std::uint8_t> blocked_; // nodes_ x nodes_, symmetric
+  // For each link that has had a rate, by index in links_: the departure times of the packets
+  // it holds (the one being serialised, then those waiting), earliest first. Pruned of those
+  // already gone at each send, so its size then is exactly the link's occupancy.
+  std::map<std::size_t, std::deque<Time>> departures_;
   std::vector<std::unique_ptr<Node>> hosts_;
   std::vector<Entry> queue_; // a min-heap on (at, seq)
   std::uint64_t next_seq_ = 0;

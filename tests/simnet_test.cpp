@@ -61,17 +61,73 @@ struct Harness {
   std::vector<Delivery> log;
 };
 
+// What a run did: every delivery, and the counters.
+struct Run {
+  std::vector<Delivery> log;
+  std::string counters;
+  friend bool operator==(const Run&, const Run&) = default;
+};
+
 // Four nodes send 200 messages, a tenth of them casts, spread over 20 ms.
-std::vector<Delivery> workload(std::uint64_t seed, LinkConfig link) {
+Run workload_run(std::uint64_t seed, LinkConfig link) {
   Harness h(seed, 4, link);
   for (std::uint64_t k = 0; k < 200; ++k) {
     const auto from = static_cast<PeerId>(k % 4);
     const PeerId to = k % 10 == 0 ? kAllPeers : static_cast<PeerId>((k * 7 + 1) % 4);
     h.net.at(Time(k * 100us), [&h, from, to, k] { h.net.send(from, to, payload(k)); });
   }
-  h.net.run_until_idle(Time(1s));
-  return h.log;
+  h.net.run_until_idle(Time(10s));
+  return {h.log, h.net.counters().summary()};
 }
+
+std::vector<Delivery> workload(std::uint64_t seed, LinkConfig link) {
+  return workload_run(seed, link).log;
+}
+
+// A packet of `size` bytes (at least 8) that begins with `id`.
+Msg sized(std::uint64_t id, std::size_t size) {
+  Msg m = Msg::with_size(size);
+  std::memcpy(m.data(), &id, sizeof id);
+  return m;
+}
+
+// How long `size` bytes occupy a link of `rate` bytes per second, rounded up to whole ns.
+Duration serialisation(std::size_t size, std::uint64_t rate) {
+  return Duration((size * 1'000'000'000 + rate - 1) / rate);
+}
+
+struct Fated {
+  Time at;
+  PeerId from;
+  PeerId to;
+  SimNet::Fate fate;
+  std::uint64_t id;
+  friend bool operator==(const Fated&, const Fated&) = default;
+};
+
+// A network of Wires that logs every packet's fate, for packets of any size from sized().
+struct FateLog {
+  FateLog(std::uint64_t seed, std::uint32_t n, LinkConfig link) : net(seed, n, link), wires(n) {
+    for (PeerId i = 0; i < n; ++i) net.attach(i, wires[i]);
+    net.on_packet([this](const SimNet::PacketRecord& r) {
+      std::uint64_t id = 0;
+      std::memcpy(&id, r.bytes.data(), std::min(r.bytes.size(), sizeof id));
+      log.push_back({r.time, r.from, r.to, r.fate, id});
+    });
+  }
+  FateLog(const FateLog&) = delete;
+  FateLog& operator=(const FateLog&) = delete;
+
+  std::vector<Fated> with(SimNet::Fate fate) const {
+    std::vector<Fated> out;
+    std::ranges::copy_if(log, std::back_inserter(out), [&](auto& f) { return f.fate == fate; });
+    return out;
+  }
+
+  SimNet net;
+  std::vector<Wire> wires;
+  std::vector<Fated> log;
+};
 
 RC_GTEST_PROP(SimNet, SameSeedGivesSameDeliveries, (std::uint64_t seed)) {
   const LinkConfig link{
@@ -81,6 +137,34 @@ RC_GTEST_PROP(SimNet, SameSeedGivesSameDeliveries, (std::uint64_t seed)) {
       .duplicate = *rc::gen::inRange(0, 50) / 100.0,
   };
   RC_ASSERT(workload(seed, link) == workload(seed, link));
+}
+
+RC_GTEST_PROP(SimNet, SameSeedGivesSameRunOnRatedLinks, (std::uint64_t seed)) {
+  const LinkConfig link{
+      .delay = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .jitter = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .loss = *rc::gen::inRange(0, 50) / 100.0,
+      .duplicate = *rc::gen::inRange(0, 50) / 100.0,
+      .rate = *rc::gen::inRange<std::uint64_t>(100, 100'000), // 8 bytes: 80 ms to 80 us
+      .queue = *rc::gen::inRange<std::uint32_t>(0, 8),
+  };
+  const Run a = workload_run(seed, link);
+  RC_CLASSIFY(a.counters.find("overflowed") != std::string::npos, "some overflowed");
+  RC_ASSERT(a == workload_run(seed, link));
+}
+
+// A rate of 0 is the link as it was before rates: the queue is ignored and the random stream
+// is drawn as before, so existing seeds give the same runs.
+RC_GTEST_PROP(SimNet, LinkWithoutRateIgnoresQueue, (std::uint64_t seed, std::uint32_t queue)) {
+  const LinkConfig plain{
+      .delay = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .jitter = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .loss = *rc::gen::inRange(0, 50) / 100.0,
+      .duplicate = *rc::gen::inRange(0, 50) / 100.0,
+  };
+  LinkConfig with_queue = plain;
+  with_queue.queue = queue;
+  RC_ASSERT(workload_run(seed, plain) == workload_run(seed, with_queue));
 }
 
 TEST(SimNet, DifferentSeedsGiveDifferentDeliveries) {
@@ -227,6 +311,160 @@ TEST(SimNet, PartitionDropsPacketsAlreadyInFlight) {
   EXPECT_EQ(h.net.counters().partitioned, 1u);
 }
 
+TEST(SimNet, RatedLinkPassesQueuePlusOneOfABurstAtItsRate) {
+  // 1000 bytes at 3 MB/s: 333,333.3 ns on the link, rounded up to 333,334.
+  FateLog h(1, 2, {.delay = 2ms, .rate = 3'000'000, .queue = 3});
+  for (std::uint64_t k = 0; k < 10; ++k) h.net.send(0, 1, sized(k, 1000));
+  ASSERT_TRUE(h.net.run_until_idle(Time(1s)));
+  std::vector<Fated> delivered, overflowed;
+  for (std::uint64_t k = 0; k < 4; ++k) { // one serialised, three waiting
+    delivered.push_back({(k + 1) * 333'334ns + 2ms, 0, 1, SimNet::Fate::Delivered, k});
+  }
+  for (std::uint64_t k = 4; k < 10; ++k)
+    overflowed.push_back({{}, 0, 1, SimNet::Fate::Overflowed, k});
+  EXPECT_EQ(h.with(SimNet::Fate::Delivered), delivered);
+  EXPECT_EQ(h.with(SimNet::Fate::Overflowed), overflowed);
+  const auto& c = h.net.counters();
+  EXPECT_EQ(c.overflowed, 6u);
+  EXPECT_EQ(c.dropped(), 6u);
+  EXPECT_EQ(c.summary(), "sent 10, delivered 4; dropped: 6 overflowed; 0 duplicated; 0 timers");
+}
+
+TEST(SimNet, RatedLinkTakesAPacketTheMomentASerialisationEnds) {
+  // 1000 bytes at 1 MB/s: 1 ms on the link; with queue 0 it holds one packet at a time.
+  FateLog h(1, 2, {.delay = 1ms, .rate = 1'000'000});
+  h.net.send(0, 1, sized(0, 1000));
+  h.net.at(Time(1ms) - 1ns, [&] { h.net.send(0, 1, sized(1, 1000)); }); // still busy
+  h.net.at(Time(1ms), [&] { h.net.send(0, 1, sized(2, 1000)); });       // packet 0 has left
+  h.net.at(Time(5ms), [&] { h.net.send(0, 1, sized(3, 500)); });        // idle again
+  ASSERT_TRUE(h.net.run_until_idle(Time(1s)));
+  using enum SimNet::Fate;
+  EXPECT_EQ(h.log, (std::vector<Fated>{{Time(1ms) - 1ns, 0, 1, Overflowed, 1},
+                                       {Time(2ms), 0, 1, Delivered, 0},
+                                       {Time(3ms), 0, 1, Delivered, 2},
+                                       {Time(6500us), 0, 1, Delivered, 3}}));
+}
+
+TEST(SimNet, LostPacketUsesTheLinkButDuplicateCopyDoesNot) {
+  // Loss is on the wire, after the queue: the lost packet held the link, so the next overflowed.
+  FateLog lossy(1, 2, {.delay = 1ms, .loss = 1.0, .rate = 1'000'000});
+  lossy.net.send(0, 1, sized(0, 1000));
+  lossy.net.send(0, 1, sized(1, 1000));
+  ASSERT_TRUE(lossy.net.run_until_idle(Time(1s)));
+  EXPECT_EQ(lossy.net.counters().lost, 1u);
+  EXPECT_EQ(lossy.net.counters().overflowed, 1u);
+
+  // The copy leaves with its original and takes no place on the link: the second packet of the
+  // burst still finds room to wait, and the third finds room once the first has left.
+  FateLog twice(1, 2, {.delay = 1ms, .duplicate = 1.0, .rate = 1'000'000, .queue = 1});
+  twice.net.send(0, 1, sized(0, 1000));
+  twice.net.send(0, 1, sized(1, 1000));
+  twice.net.at(Time(1ms), [&] { twice.net.send(0, 1, sized(2, 1000)); });
+  ASSERT_TRUE(twice.net.run_until_idle(Time(1s)));
+  using enum SimNet::Fate;
+  EXPECT_EQ(twice.log, (std::vector<Fated>{{Time(2ms), 0, 1, Delivered, 0},
+                                           {Time(2ms), 0, 1, Delivered, 0},
+                                           {Time(3ms), 0, 1, Delivered, 1},
+                                           {Time(3ms), 0, 1, Delivered, 1},
+                                           {Time(4ms), 0, 1, Delivered, 2},
+                                           {Time(4ms), 0, 1, Delivered, 2}}));
+  EXPECT_EQ(twice.net.counters().duplicated, 3u);
+  EXPECT_EQ(twice.net.counters().overflowed, 0u);
+}
+
+TEST(SimNet, PartitionDropsPacketsStillQueued) {
+  // 1 ms each on the link and 1 ms of delay: a burst of three would arrive at 2, 3 and 4 ms.
+  FateLog h(1, 2, {.delay = 1ms, .rate = 1'000'000, .queue = 2});
+  for (std::uint64_t k = 0; k < 3; ++k) h.net.send(0, 1, sized(k, 1000));
+  h.net.at(Time(500us), [&] { h.net.partition(0, 1); });            // one serialised, two waiting
+  h.net.at(Time(600us), [&] { h.net.send(0, 1, sized(3, 1000)); }); // dropped, takes no slot
+  h.net.at(Time(10ms), [&] {
+    h.net.heal(0, 1);
+    h.net.send(0, 1, sized(4, 1000));
+  });
+  ASSERT_TRUE(h.net.run_until_idle(Time(1s)));
+  using enum SimNet::Fate;
+  EXPECT_EQ(h.log, (std::vector<Fated>{{Time(600us), 0, 1, Partitioned, 3},
+                                       {Time(2ms), 0, 1, Partitioned, 0},
+                                       {Time(3ms), 0, 1, Partitioned, 1},
+                                       {Time(4ms), 0, 1, Partitioned, 2},
+                                       {Time(12ms), 0, 1, Delivered, 4}}));
+  EXPECT_EQ(h.net.counters().partitioned, 4u);
+  EXPECT_EQ(h.net.counters().overflowed, 0u);
+}
+
+RC_GTEST_PROP(SimNet, RatedLinkHoldsAtMostQueuePlusOneAndLosesNothingUnaccounted,
+              (std::uint64_t seed)) {
+  const LinkConfig link{
+      .delay = Duration(*rc::gen::inRange(0, 5'000'000)),
+      .loss = *rc::gen::oneOf(rc::gen::just(0), rc::gen::inRange(1, 50)) / 100.0,
+      .duplicate = *rc::gen::inRange(0, 50) / 100.0,
+      .rate = *rc::gen::inRange<std::uint64_t>(10'000, 2'000'000),
+      .queue = *rc::gen::inRange<std::uint32_t>(0, 10),
+  };
+  // Three nodes; nodes 0 and 2 are cut apart at `cut`, or never.
+  const bool cuts = *rc::gen::arbitrary<bool>();
+  const Time cut(*rc::gen::inRange(0, 20'000'000));
+  struct Sent {
+    Time at;
+    PeerId from;
+    PeerId to;
+    std::size_t size;
+  };
+  auto sends = *rc::gen::container<std::vector<Sent>>(rc::gen::construct<Sent>(
+      rc::gen::map(rc::gen::inRange(0, 20'000'000), [](int ns) { return Time(ns); }),
+      rc::gen::inRange<PeerId>(0, 3), rc::gen::inRange<PeerId>(1, 3),
+      rc::gen::inRange<std::size_t>(8, 1500)));
+  // Sorted by time, a packet's id is its place in the order the network sees the sends.
+  std::ranges::sort(sends, {}, &Sent::at);
+  for (auto& s : sends) s.to = (s.from + s.to) % 3; // never to itself
+
+  FateLog h(seed, 3, link);
+  if (cuts) h.net.at(cut, [&] { h.net.partition(0, 2); });
+  for (std::uint64_t k = 0; k < sends.size(); ++k) {
+    h.net.at(sends[k].at, [&h, &s = sends[k], k] { h.net.send(s.from, s.to, sized(k, s.size)); });
+  }
+  RC_ASSERT(h.net.run_until_idle(Time(60s)));
+
+  const auto& c = h.net.counters();
+  RC_ASSERT(c.sent == sends.size());
+  RC_ASSERT(c.sent + c.duplicated == c.delivered + c.lost + c.overflowed + c.partitioned);
+  RC_ASSERT(c.sent + c.duplicated == c.delivered + c.dropped());
+  RC_CLASSIFY(c.overflowed > 0, "some overflowed");
+
+  // Without jitter a packet leaves the link `delay` before it arrives.
+  std::map<std::uint64_t, Time> departed; // by id; a copy arrives with its original
+  for (const auto& f : h.with(SimNet::Fate::Delivered)) departed.emplace(f.id, f.at - link.delay);
+  // How many delivered packets sent before packet k are still on its link at `t`.
+  auto held = [&](std::uint64_t k, Time t) {
+    return std::ranges::count_if(departed, [&](auto& kv) {
+      const Sent& s = sends[kv.first];
+      return kv.first < k && s.from == sends[k].from && s.to == sends[k].to && kv.second > t;
+    });
+  };
+  std::map<std::pair<PeerId, PeerId>, Time> last; // the latest departure on each link so far
+  for (const auto& [k, left] : departed) {
+    const Sent& s = sends[k];
+    const Duration on_link = serialisation(s.size, link.rate);
+    RC_ASSERT(left >= s.at + on_link);
+    // FIFO, and one packet at a time: after the one before it has left, its whole length.
+    auto [prev, first] = last.try_emplace({s.from, s.to}, left);
+    if (!first) {
+      RC_ASSERT(left >= prev->second + on_link);
+      prev->second = left;
+    }
+    const auto occupancy = held(k, s.at) + 1; // with itself
+    RC_ASSERT(occupancy <= std::int64_t{link.queue} + 1);
+  }
+  // Tail drop and nothing more: an overflowed packet found the link full. Checkable only where
+  // every packet that held the link is seen to arrive: no loss, no cut.
+  for (const auto& f : h.with(SimNet::Fate::Overflowed)) {
+    const bool on_cut_link = std::min(f.from, f.to) == 0 && std::max(f.from, f.to) == 2;
+    const bool all_seen = link.loss == 0 && !(cuts && on_cut_link);
+    if (all_seen) RC_ASSERT(held(f.id, f.at) == std::int64_t{link.queue} + 1);
+  }
+}
+
 TEST(SimNet, PartitionGroupsCutsOnlyBetweenGroups) {
   Harness h(1, 5, {.delay = 1ms});
   h.net.partition_groups({{0, 1}, {2, 3}});
@@ -334,6 +572,11 @@ TEST(SimNet, CountersSummaryNamesEachDropReason) {
                          "0 timers");
   EXPECT_EQ(SimNet::Counters{}.summary(),
             "sent 0, delivered 0; dropped: none; 0 duplicated; 0 timers");
+  const SimNet::Counters full{
+      .sent = 9, .delivered = 1, .lost = 2, .overflowed = 3, .duplicated = 1, .partitioned = 4};
+  EXPECT_EQ(full.summary(), "sent 9, delivered 1; dropped: 2 lost, 3 overflowed, 4 partitioned; "
+                            "1 duplicated; 0 timers");
+  EXPECT_EQ(full.dropped(), 9u);
 }
 
 TEST(SimNet, ConfigurationErrorsSayWhatIsWrong) {
