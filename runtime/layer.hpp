@@ -19,6 +19,7 @@
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/keys.hpp>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -149,7 +150,8 @@ private:
   static constexpr std::uint64_t kAll = ~std::uint64_t{0};
   static std::uint64_t bit(PeerId p) { return std::uint64_t{1} << (p % 64); }
 
-  std::vector<T> entries_;
+  // std::vector<bool> hands out proxies, not bool&: a table of Bool is a deque.
+  std::conditional_t<std::is_same_v<T, bool>, std::deque<bool>, std::vector<T>> entries_;
   mutable std::uint64_t changed_ = kAll; // bookkeeping for checkers, not state
 };
 

@@ -4,6 +4,7 @@
 // layer is caught.
 #include <gtest/gtest.h>
 
+#include "components/arq.hpp"
 #include "components/bottom.hpp"
 #include "components/checksum.hpp"
 #include "components/frag.hpp"
@@ -60,7 +61,9 @@ TEST(Conformance, LamportClockConformsToItsSpec) {
   expect_conformance<LamportClock>("LamportClock");
 }
 
-TEST(Conformance, WindowConformsToItsSpec) { expect_conformance<Window>("Window", small_payloads()); }
+TEST(Conformance, WindowConformsToItsSpec) {
+  expect_conformance<Window>("Window", small_payloads());
+}
 
 // A window of 3 messages and 100 bytes, and a queue of 4: the driver's sends fill the window,
 // wait, and overflow the queue; credits come every message or two.
@@ -79,6 +82,38 @@ TEST(Conformance, WindowWithASmallWindowConformsToItsSpec) {
           w.bytes = 100;
           w.queue = 4;
           return w;
+        },
+        o);
+    ASSERT_FALSE(difference) << *difference;
+  }
+}
+
+TEST(Conformance, ArqConformsToItsSpec) { expect_conformance<Arq>("Arq", small_payloads()); }
+
+// A congestion window of 2 growing to 4, an ack per 2 messages or 500 µs, a timeout of 5 ms
+// backing off to 20 ms: the driver's sends wait for the window, and its timers find losses.
+TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
+  using namespace std::chrono_literals;
+  test::ConformanceOptions o = small_payloads();
+  o.args = {{"initial_cwnd", spec::Value::integer(2)},
+            {"max_cwnd", spec::Value::integer(4)},
+            {"ack_every", spec::Value::integer(2)},
+            {"ack_delay", spec::Value::integer(500'000)},
+            {"timeout", spec::Value::integer(5'000'000)},
+            {"max_timeout", spec::Value::integer(20'000'000)}};
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    o.seed = seed;
+    const auto difference = test::check_conformance(
+        layer_specs(), "Arq",
+        [] {
+          Arq a;
+          a.initial_cwnd = 2;
+          a.max_cwnd = 4;
+          a.ack_every = 2;
+          a.ack_delay = 500us;
+          a.timeout = 5ms;
+          a.max_timeout = 20ms;
+          return a;
         },
         o);
     ASSERT_FALSE(difference) << *difference;

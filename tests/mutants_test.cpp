@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "components/arq.hpp"
 #include "components/checksum.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
@@ -149,6 +150,13 @@ private:
   std::vector<std::string> log_;
 };
 
+// An ack alone from Arq: every id below `below` arrived, and those `sack` marks.
+Msg arq_ack(std::uint32_t below, std::uint32_t sack) {
+  Msg m = Msg::with_size(0);
+  m.push(Arq::Header{Arq::Kind::ack, {}, 0, below, sack});
+  return m;
+}
+
 // `m` with byte `i` flipped, as a noisy link would deliver it.
 Msg damaged(const Msg& m, std::size_t i) {
   Msg out = m.clone();
@@ -171,6 +179,23 @@ void PrintTo(const Scenario& s, std::ostream* os) { *os << s.mutant << " on " <<
 
 const std::vector<Scenario>& scenarios() {
   static const std::vector<Scenario> all = {
+      {"arq_acks_late", "Arq(ack_every=2)", "does not ack when the second message arrives",
+       [](Node& n) {
+         n.send(1, "a");
+         n.send(1, "b");
+         for (int i : {0, 1}) n.receive(1, n.wire()[i]); // its own data, as if from peer 1
+       }},
+      {"arq_no_backoff", "Arq(timeout=20ms)", "keeps a timeout of 20ms after it expires",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(20ms);
+       }},
+      {"arq_sack_marks_the_hole", "Arq",
+       "takes message 0, not 1, for selectively acked when bit 0 of a SACK with ack 0 is set",
+       [](Node& n) {
+         for (std::string_view m : {"a", "b", "c"}) n.send(1, m);
+         n.receive(1, arq_ack(0, 1));
+       }},
       {"bottom_accepts_foreign_format", "Bottom", "passes up a packet marked 0x00",
        [](Node& n) { n.receive(1, bytes_of(std::string("\0a", 2))); }},
       {"bottom_refuses_full_packet", "Bottom(max_packet=4)",

@@ -1,0 +1,461 @@
+// ARQ: reliable delivery that scales — every message sent to a peer goes up there exactly once,
+// despite loss, duplication and reordering below, though not necessarily in order.
+//
+// What Retransmit does with one ack per message and a fixed timeout, Arq does as TCP does:
+// - Acks are cumulative (every id below `ack` has arrived) with a selective-ack bitmap (bit i:
+//   id ack + 1 + i has arrived), so one loss resends one message.
+// - Acks are delayed: one per `ack_every` messages, or `ack_delay` after the first one owed;
+//   at once for a message out of order, seen before, or that fills the sender's window (which
+//   then waits for it). Every data message carries the current ack too, so reverse traffic
+//   takes them for free.
+// - The retransmission timeout follows the measured round trip (SRTT and RTTVAR, RFC 6298),
+//   sampled only from acks that cover no message resent or lost (Karn's rule, widened: a
+//   repair lets a cumulative ack cover messages that arrived long before); it doubles on each
+//   expiry until an ack acknowledges something new. `timeout` is its first and least value,
+//   `max_timeout` its greatest.
+// - A congestion window, NewReno-like, with SACK loss detection (RFC 6675): slow start, then one
+//   more message per window acked; a message with three selectively acked above it is lost,
+//   and the first such loss in a window halves the window (fast recovery, until everything
+//   sent before it is acked, the window stays); an expiry sets it to one, to slow start again. A
+//   message is in flight when it is neither acked nor taken for lost; new ones go while fewer than
+//   the window are in flight, after the lost ones are resent. Sends beyond the window wait in
+//   order, unbounded: a layer above (Window) bounds them.
+//
+// The congestion window lives here, with the acks, because that is where its clock is: every
+// change to it is a reaction to an ack or an expiry, and a layer above would see neither.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <set>
+
+#include "runtime/layer.hpp"
+
+namespace lamina {
+
+class Arq {
+public:
+  static constexpr std::string_view name = "Arq";
+  static constexpr Guarantees provides = Guarantee::reliable;
+
+  enum class Kind : std::uint8_t {
+    data = 0,         // a message, number `id` in its sender's sequence to this peer; and an ack
+    ack = 1,          // an ack alone
+    data_ack_now = 2, // data that fills the sender's window: it waits for the ack
+  };
+  // `ack`: every id below it has arrived at the header's sender; bit i of `sack`: so has
+  // ack + 1 + i.
+  struct Header {
+    Kind kind;
+    std::uint8_t unused[3];
+    std::uint32_t id;
+    std::uint32_t ack;
+    std::uint32_t sack;
+  };
+
+  // A message sent and not yet acknowledged cumulatively.
+  struct Unacked {
+    std::uint32_t id = 0;
+    Time sent_at{};      // when it was last (re)sent
+    bool sacked = false; // selectively acked (its copy is dropped)
+    bool lost = false;   // taken for lost, waiting to be resent
+    bool resent = false; // sent more than once: no round-trip sample (Karn)
+    Msg msg;             // as it came from above, without this layer's header
+    friend bool operator==(const Unacked&, const Unacked&) = default;
+  };
+
+  // How far ahead of the first missing id a message may be and still be accepted: a peer
+  // never has more messages outstanding; a corrupt or forged header might claim so.
+  static constexpr std::uint32_t kWindow = 1u << 16;
+  static constexpr std::uint32_t kSackBits = 32;
+  static constexpr std::uint32_t kDupThresh = 3; // selectively acked above a loss
+
+  Duration timeout = std::chrono::milliseconds(20);  // parameter: first and least timeout
+  Duration max_timeout = std::chrono::seconds(2);    // parameter: greatest timeout
+  std::uint32_t ack_every = 8;                       // parameter: data messages per ack
+  Duration ack_delay = std::chrono::milliseconds(1); // parameter: an owed ack waits at most this
+  std::uint32_t initial_cwnd = 16;                   // parameter: messages
+  std::uint32_t max_cwnd = 4096;                     // parameter: messages
+  // Sender, per peer.
+  PeerTable<std::uint32_t> next_id;       // id of the next message to each peer
+  PeerTable<std::uint32_t> acked_below;   // every id below this is acked
+  PeerTable<std::deque<Unacked>> unacked; // ids acked_below .. next_id - 1, in order
+  PeerTable<std::deque<Msg>> waiting;     // sends beyond the congestion window
+  PeerTable<std::uint32_t> in_flight;     // unacked, neither sacked nor lost
+  PeerTable<std::uint32_t> lost;          // unacked and lost, waiting to be resent
+  PeerTable<std::uint32_t> sacked;        // unacked and sacked
+  PeerTable<std::uint32_t> cwnd;          // congestion window; 0 until the first send
+  PeerTable<std::uint32_t> ssthresh;      // slow start below it
+  PeerTable<std::uint32_t> cwnd_acked;    // acked towards the next +1 above ssthresh
+  PeerTable<bool> recovering;             // after a loss, until `recover` is acked
+  PeerTable<std::uint32_t> recover;       // next_id when the loss was found
+  PeerTable<std::int64_t> srtt;           // ns; 0: no sample yet
+  PeerTable<std::int64_t> rttvar;         // ns
+  PeerTable<std::int64_t> rto;            // ns; the retransmission timeout
+  // Receiver, per peer.
+  PeerTable<std::uint32_t> received_below;           // all ids below this have arrived
+  PeerTable<std::set<std::uint32_t>> received_above; // ids above received_below, arrived
+  PeerTable<std::uint32_t> sack_bits;                // received_above as a SACK bitmap
+  PeerTable<std::uint32_t> owed;                     // data arrived since the last ack
+  PeerTable<Time> ack_due;                           // when the owed ack goes; 0: none owed
+  Time timer_at{};                   // the earliest timer asked for and not yet expired; 0: none
+  std::uint64_t queued = 0;          // sends that waited for the congestion window
+  std::uint64_t retransmitted = 0;   // copies sent again
+  std::uint64_t timeouts = 0;        // expiries that found a message lost
+  std::uint64_t fast_recoveries = 0; // losses found by selective acks
+  std::uint64_t acks_sent = 0;       // acks alone (the ones on data are free)
+  std::uint64_t acks_received = 0;   // acks that acknowledged something new
+  std::uint64_t duplicates_suppressed = 0; // data that had already arrived
+  std::uint64_t dropped_short = 0;         // too short for a header
+  std::uint64_t dropped_bad_kind = 0;      // neither data nor ack
+  std::uint64_t dropped_far = 0;           // id beyond the window
+  std::uint64_t dropped_forged = 0;        // acking what was never sent
+
+  // Down: a message to one peer, with room in its congestion window and nothing waiting.
+  [[nodiscard]] bool ccp_down(const Event& ev) const {
+    return ev.type == EventType::Send && waiting.get(ev.peer).empty() &&
+           in_flight.get(ev.peer) < cwnd.get(ev.peer);
+  }
+  // Up: the next data in order with no gap behind it, carrying an ack that changes nothing.
+  [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
+    return h.kind == Kind::data && h.id == received_below.get(ev.peer) &&
+           received_above.get(ev.peer).empty() && h.ack == acked_below.get(ev.peer) && h.sack == 0;
+  }
+
+  template <class Ports>
+  void down(Event& ev, Ports& io) {
+    if (ev.type == EventType::Cast) {
+      split_cast(ev, io, [&](Event& send) { down(send, io); });
+      return;
+    }
+    const PeerId peer = ev.peer;
+    if (cwnd[peer] == 0) { // the first message to this peer
+      cwnd[peer] = std::min(initial_cwnd, max_cwnd);
+      ssthresh[peer] = max_cwnd;
+      rto[peer] = timeout.count();
+    }
+    if (waiting[peer].empty() && in_flight[peer] < cwnd[peer]) {
+      transmit(ev, io);
+      return;
+    }
+    // Nothing can be sent instead: after every change to the window, pump() filled it.
+    ++queued;
+    waiting[peer].push_back(std::move(ev.msg));
+  }
+
+  template <class Ports>
+  void up(Event& ev, Ports& io) {
+    Header h{};
+    if (!ev.msg.pop(h)) {
+      ++dropped_short;
+      return;
+    }
+    if (h.kind > Kind::data_ack_now) {
+      ++dropped_bad_kind;
+      return;
+    }
+    const PeerId peer = ev.peer;
+    const Time now = ev.time;
+    if (h.kind != Kind::ack && h.id - received_below.get(peer) >= kWindow &&
+        received_below.get(peer) - h.id > kWindow) {
+      ++dropped_far;
+      return;
+    }
+    const std::uint32_t advance = h.ack - acked_below.get(peer);
+    const std::uint32_t outstanding = next_id.get(peer) - acked_below.get(peer);
+    const bool stale = advance >= (1u << 31); // behind an ack taken before: reordered
+    if (!stale && forged(advance, outstanding, h.sack)) {
+      ++dropped_forged;
+      return;
+    }
+    bool ack_now = h.kind == Kind::data_ack_now;
+    if (h.kind != Kind::ack) {
+      if (!record_arrival(peer, h.id, ack_now)) {
+        ++duplicates_suppressed;
+      } else {
+        io.up(ev);
+      }
+    }
+    if (!stale) take_ack(peer, h.ack, h.sack, now, io);
+    if (owed.get(peer) == 0) return; // nothing owed, or paid on data sent meanwhile
+    if (ack_now || owed[peer] >= ack_every) {
+      send_ack(peer, now, io);
+    } else if (ack_due[peer] == Time{}) {
+      ack_due[peer] = now + ack_delay;
+      arm(ack_due[peer], now, io);
+    }
+  }
+
+  template <class Ports>
+  void timer(Event& ev, Ports& io) {
+    const Time now = ev.time;
+    if (timer_at != Time{} && now >= timer_at) timer_at = Time{};
+    for (PeerId peer = 0; peer < unacked.size() || peer < ack_due.size(); ++peer) {
+      if (ack_due.get(peer) != Time{} && ack_due.get(peer) <= now) send_ack(peer, now, io);
+      if (peer < unacked.size()) expire(peer, now, io);
+    }
+    // The next deadline: the earliest owed ack, or the earliest expiry of a message in flight.
+    Time next{};
+    const auto consider = [&](Time t) {
+      if (next == Time{} || t < next) next = t;
+    };
+    for (PeerId peer = 0; peer < ack_due.size(); ++peer)
+      if (ack_due.get(peer) != Time{}) consider(ack_due.get(peer));
+    for (PeerId peer = 0; peer < unacked.size(); ++peer)
+      for (const Unacked& u : unacked.get(peer))
+        if (!u.sacked && !u.lost) consider(u.sent_at + Duration(rto.get(peer)));
+    if (next != Time{}) arm(next, now, io);
+  }
+
+private:
+  // Whether an ack `advance` ahead of acked_below, with `sack`, acknowledges an id never sent.
+  [[nodiscard]] static bool forged(std::uint32_t advance, std::uint32_t outstanding,
+                                   std::uint32_t sack) {
+    if (advance > outstanding) return true;
+    const std::uint32_t room = outstanding - advance; // ids ack .. next_id - 1
+    if (room <= 1) return sack != 0;
+    return room - 1 < kSackBits && (sack >> (room - 1)) != 0;
+  }
+
+  template <class Ports>
+  void arm(Time at, Time now, Ports& io) {
+    if (timer_at != Time{} && timer_at <= at) return;
+    timer_at = at;
+    io.set_timer(at - now);
+  }
+
+  // Sends `ev` as the next new message to its peer.
+  template <class Ports>
+  void transmit(Event& ev, Ports& io) {
+    const PeerId peer = ev.peer;
+    const std::uint32_t id = next_id[peer]++;
+    unacked[peer].push_back({id, ev.time, false, false, false, ev.msg.clone()});
+    ++in_flight[peer];
+    ev.msg.push(header(data_kind(peer), peer, id));
+    arm(ev.time + Duration(rto[peer]), ev.time, io);
+    io.down(ev);
+  }
+
+  // The kind of data just counted in flight: if it fills the window, the sender waits for its
+  // ack, which must not wait for ack_every more.
+  [[nodiscard]] Kind data_kind(PeerId peer) const {
+    return in_flight.get(peer) >= cwnd.get(peer) ? Kind::data_ack_now : Kind::data;
+  }
+
+  // The header of a packet to `peer`: it carries the ack owed there, which is then paid.
+  Header header(Kind kind, PeerId peer, std::uint32_t id) {
+    owed[peer] = 0;
+    ack_due[peer] = Time{};
+    return Header{kind, {}, id, received_below.get(peer), sack_bits.get(peer)};
+  }
+
+  template <class Ports>
+  void send_ack(PeerId peer, Time now, Ports& io) {
+    Event ack = Event::send(peer, Msg::with_size(0));
+    ack.msg.push(header(Kind::ack, peer, 0));
+    ack.time = now;
+    ++acks_sent;
+    io.down(ack);
+  }
+
+  // Resends what is lost, then sends what waits, while the congestion window has room. The
+  // tables are looked up afresh after each send: the layers below may deliver meanwhile.
+  template <class Ports>
+  void pump(PeerId peer, Time now, Ports& io) {
+    while (in_flight[peer] < cwnd[peer]) {
+      if (lost[peer] > 0) {
+        auto& list = unacked[peer];
+        auto it = std::find_if(list.begin(), list.end(), [](const Unacked& u) { return u.lost; });
+        it->lost = false;
+        it->resent = true;
+        it->sent_at = now;
+        --lost[peer];
+        ++in_flight[peer];
+        ++retransmitted;
+        Event again = Event::send(peer, it->msg.clone());
+        again.msg.push(header(data_kind(peer), peer, it->id));
+        again.time = now;
+        arm(now + Duration(rto[peer]), now, io);
+        io.down(again);
+      } else if (!waiting[peer].empty()) {
+        Event next = Event::send(peer, std::move(waiting[peer].front()));
+        waiting[peer].pop_front();
+        next.time = now;
+        transmit(next, io);
+      } else {
+        return;
+      }
+    }
+  }
+
+  // Takes the entry out of the counts of what it was; `sacked` says it is acknowledged.
+  void settle(PeerId peer, Unacked& u) {
+    if (u.sacked) {
+      --sacked[peer];
+    } else if (u.lost) {
+      --lost[peer];
+    } else {
+      --in_flight[peer];
+    }
+  }
+
+  template <class Ports>
+  void take_ack(PeerId peer, std::uint32_t ack, std::uint32_t sack, Time now, Ports& io) {
+    auto& list = unacked[peer];
+    // The round trip is sampled from the newest message newly acked, unless the ack covers a
+    // message resent or taken for lost: it may then have waited for the repair (Karn's rule,
+    // widened to what a repair lets a cumulative ack cover).
+    std::uint32_t newly = 0;
+    bool clean = true;
+    Time sample_sent{};
+    const auto acked = [&](const Unacked& u) {
+      ++newly;
+      clean = clean && !u.resent && !u.lost;
+      sample_sent = u.sent_at;
+    };
+    while (acked_below[peer] != ack) {
+      Unacked& u = list.front();
+      if (!u.sacked) acked(u);
+      settle(peer, u);
+      list.pop_front();
+      ++acked_below[peer];
+    }
+    for (std::uint32_t i = 0; sack != 0; ++i, sack >>= 1) {
+      if ((sack & 1) == 0) continue;
+      Unacked& u = list[i + 1]; // id ack + 1 + i; forged() saw that it was sent
+      if (u.sacked) continue;
+      acked(u);
+      settle(peer, u);
+      u.sacked = true;
+      u.lost = false;
+      u.msg = Msg();
+      ++sacked[peer];
+    }
+    if (newly == 0) return;
+    ++acks_received;
+    if (clean) measure(peer, now - sample_sent);
+    // Progress ends a back-off (as Linux does; RFC 6298 keeps it until a sample, which Karn's
+    // rule may withhold for long on a lossy path).
+    rto[peer] =
+        std::max(timeout.count(), std::min(max_timeout.count(), srtt[peer] + 4 * rttvar[peer]));
+    bool found_loss = false;
+    if (sacked[peer] > 0) { // a message with kDupThresh sacked above it is lost
+      std::uint32_t above = 0;
+      for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        if (it->sacked) {
+          ++above;
+        } else if (above >= kDupThresh && !it->lost && !it->resent) {
+          it->lost = true;
+          --in_flight[peer];
+          ++lost[peer];
+          found_loss = true;
+        }
+      }
+    }
+    if (recovering[peer] && acked_below[peer] - recover[peer] < (1u << 31))
+      recovering[peer] = false;
+    if (found_loss && !recovering[peer]) {
+      ++fast_recoveries;
+      ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
+      cwnd[peer] = ssthresh[peer];
+      cwnd_acked[peer] = 0;
+      recovering[peer] = true;
+      recover[peer] = next_id[peer];
+    } else if (!recovering[peer] || cwnd[peer] < ssthresh[peer]) {
+      grow(peer, newly); // not in fast recovery; after an expiry, slow start
+    }
+    pump(peer, now, io);
+  }
+
+  void grow(PeerId peer, std::uint32_t newly) {
+    if (cwnd[peer] < ssthresh[peer]) {
+      cwnd[peer] = std::min(cwnd[peer] + newly, max_cwnd);
+      return;
+    }
+    cwnd_acked[peer] += newly;
+    if (cwnd_acked[peer] >= cwnd[peer]) {
+      cwnd_acked[peer] -= cwnd[peer];
+      cwnd[peer] = std::min(cwnd[peer] + 1, max_cwnd);
+    }
+  }
+
+  // A round-trip sample, as RFC 6298 takes it into SRTT and RTTVAR.
+  void measure(PeerId peer, Duration sample) {
+    const std::int64_t r = sample.count();
+    if (srtt[peer] == 0) {
+      srtt[peer] = r;
+      rttvar[peer] = r / 2;
+    } else {
+      const std::int64_t err = srtt[peer] > r ? srtt[peer] - r : r - srtt[peer];
+      rttvar[peer] = (3 * rttvar[peer] + err) / 4;
+      srtt[peer] = (7 * srtt[peer] + r) / 8;
+    }
+  }
+
+  // Once a message has been in flight a timeout or longer, takes all in flight for lost (as
+  // TCP does on a timeout: were some still in flight, they would hold the window of one shut),
+  // and backs off.
+  template <class Ports>
+  void expire(PeerId peer, Time now, Ports& io) {
+    const auto due = [&](const Unacked& u) {
+      return !u.sacked && !u.lost && u.sent_at + Duration(rto[peer]) <= now;
+    };
+    if (std::none_of(unacked[peer].begin(), unacked[peer].end(), due)) return;
+    for (Unacked& u : unacked[peer]) {
+      if (u.sacked || u.lost) continue;
+      u.lost = true;
+      --in_flight[peer];
+      ++lost[peer];
+    }
+    ++timeouts;
+    ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
+    cwnd[peer] = 1;
+    cwnd_acked[peer] = 0;
+    recovering[peer] = true;
+    recover[peer] = next_id[peer];
+    rto[peer] = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rto[peer]));
+    pump(peer, now, io);
+  }
+
+  // Notes that `id` arrived (and is owed an ack); false if it had arrived before. Sets `ack_now`
+  // if it was out of order, filled a gap or was seen before: such data is acked at once, since
+  // the sender finds losses by those acks.
+  bool record_arrival(PeerId peer, std::uint32_t id, bool& ack_now) {
+    std::uint32_t& below = received_below[peer];
+    auto& above = received_above[peer];
+    std::uint32_t& bits = sack_bits[peer];
+    const std::uint32_t ahead = id - below;
+    ++owed[peer];
+    ack_now = ack_now || ahead != 0 || !above.empty();
+    if (ahead >= kWindow) return false; // behind `below`
+    if (ahead != 0) {
+      if (!above.insert(id).second) return false;
+      if (ahead <= kSackBits) bits |= 1u << (ahead - 1);
+      return true;
+    }
+    // Bit i of the bitmap stands for below + 1 + i: each step of `below` shifts it.
+    const auto step = [&] {
+      ++below;
+      bits >>= 1;
+      if (above.contains(below + kSackBits)) bits |= 1u << (kSackBits - 1);
+    };
+    step();
+    for (auto it = above.find(below); it != above.end(); it = above.find(below)) {
+      above.erase(it);
+      step();
+    }
+    return true;
+  }
+};
+
+} // namespace lamina
+
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
+                        max_cwnd, next_id, acked_below, unacked, waiting, in_flight, lost, sacked,
+                        cwnd, ssthresh, cwnd_acked, recovering, recover, srtt, rttvar, rto,
+                        received_below, received_above, sack_bits, owed, ack_due, timer_at, queued,
+                        retransmitted, timeouts, fast_recoveries, acks_sent, acks_received,
+                        duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,
+                        dropped_forged);
