@@ -185,7 +185,8 @@ function(lamina_add_stack target)
   endif()
 endfunction()
 
-# lamina_add_tool(<name> [STACKS <target> ...] [DEMO_SPEC <file.ioa>] [DEMO_STACK <name>])
+# lamina_add_tool(<name> [STACKS <target> ...] [DEMO_SPEC <file.ioa>] [DEMO_STACK <name>]
+#                 [WIRE_STACK <name>])
 #
 # Two programs: <name>, the `lamina` command line (check, sim, run, demo, node, layers,
 # difftest, netbench), and <name>-bench, the program that `<name> bench` runs from beside it.
@@ -193,22 +194,30 @@ endfunction()
 # targets (of lamina_add_stack(), whose LAYERS are linked too, or other OBJECT libraries that
 # register stacks), so that `<name> difftest my.ioa --impl spec,static,dynamic,fused` compares
 # a project's own stacks. Their spec imports are looked for beside the importing file and then
-# in LAMINA_INCLUDE_ROOT (`import "components"`). `<name> demo` and `<name> node` take the stack
-# DEMO_STACK (default ReliableFifo) of DEMO_SPEC (default Lamina's stacks/fifo/fifo.ioa).
+# in LAMINA_INCLUDE_ROOT (`import "components"`). `<name> demo` takes the stack DEMO_STACK
+# (default ReliableFifo) of DEMO_SPEC (default Lamina's stacks/fifo/fifo.ioa); `<name> node` and
+# `<name> netbench`, on a real network, take WIRE_STACK of DEMO_SPEC (default: FlowFifo, which
+# has flow and congestion control, with Lamina's DEMO_SPEC; DEMO_STACK with a project's own).
 function(lamina_add_tool name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "DEMO_SPEC;DEMO_STACK" "STACKS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "DEMO_SPEC;DEMO_STACK;WIRE_STACK" "STACKS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "lamina_add_tool(${name}): unexpected arguments "
                         "'${arg_UNPARSED_ARGUMENTS}'; expected [STACKS <target>...] "
-                        "[DEMO_SPEC <file.ioa>] [DEMO_STACK <name>]")
+                        "[DEMO_SPEC <file.ioa>] [DEMO_STACK <name>] [WIRE_STACK <name>]")
   endif()
   if(NOT arg_DEMO_SPEC)
     set(arg_DEMO_SPEC "stacks/fifo/fifo.ioa")
+    if(NOT arg_WIRE_STACK)
+      set(arg_WIRE_STACK "FlowFifo")
+    endif()
   else()
     cmake_path(ABSOLUTE_PATH arg_DEMO_SPEC BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
   endif()
   if(NOT arg_DEMO_STACK)
     set(arg_DEMO_STACK "ReliableFifo")
+  endif()
+  if(NOT arg_WIRE_STACK)
+    set(arg_WIRE_STACK "${arg_DEMO_STACK}")
   endif()
   set(stacks "")
   set(stacks_difftest "")
@@ -224,7 +233,7 @@ function(lamina_add_tool name)
   endforeach()
   set(p "${LAMINA_TARGET_PREFIX}")
   set(definitions LAMINA_IMPORT_ROOT="${LAMINA_INCLUDE_ROOT}" LAMINA_DEMO_SPEC="${arg_DEMO_SPEC}"
-                  LAMINA_DEMO_STACK="${arg_DEMO_STACK}")
+                  LAMINA_DEMO_STACK="${arg_DEMO_STACK}" LAMINA_WIRE_STACK="${arg_WIRE_STACK}")
 
   add_executable(${name} "${LAMINA_TOOLS_DIR}/lamina_main.cpp")
   target_link_libraries(${name} PRIVATE ${p}lamina_cli ${p}lamina_components

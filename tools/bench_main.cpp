@@ -16,7 +16,7 @@
 int main(int argc, char** argv) try {
   CLI::App app{"lamina-bench: the implementations of a stack side by side (run as lamina bench)"};
   app.require_subcommand(1);
-  lamina::tools::use_import_roots({{LAMINA_IMPORT_ROOT}, {}, {}});
+  lamina::tools::use_import_roots({{LAMINA_IMPORT_ROOT}, {}, {}, {}});
   lamina::tools::BenchOptions options;
   lamina::tools::add_bench_command(app, options);
   CLI11_PARSE(app, argc, argv);

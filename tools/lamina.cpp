@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <vector>
 
-#include "components/retransmit.hpp"
 #include "runtime/fused_stacks.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/udp.hpp"
@@ -27,6 +26,7 @@
 #include "tools/netbench.hpp"
 #include "tools/spec_commands.hpp"
 #include "tools/tool.hpp"
+#include "tools/wire_layers.hpp"
 
 extern char** environ;
 
@@ -34,9 +34,10 @@ namespace {
 
 using namespace lamina;
 
-// The stack `demo` and `node` take unless told another (ToolConfig).
+// The stacks `demo`, and `node` and `netbench`, take unless told another (ToolConfig).
 std::string default_spec;
 std::string default_stack;
+std::string default_wire_stack;
 
 // `lamina bench` is the program lamina-bench beside this one (tools/bench_main.cpp says why),
 // or for a project's program (lamina_add_tool()) its own, named after it with "-bench":
@@ -230,7 +231,7 @@ private:
 struct NodeOptions {
   PeerId me = 0;
   std::vector<std::string> peers;
-  RunOptions stack{default_spec, default_stack, {}}; // --stack: a stack string instead
+  RunOptions stack{default_spec, default_wire_stack, {}}; // --stack: a stack string instead
   std::uint32_t messages = 200;
   std::uint32_t max_size = 4000;
   double drop = 0;
@@ -294,30 +295,37 @@ int node(const NodeOptions& o) {
       if (p != o.me && expected[p] < o.messages) return false;
     return true;
   };
-  auto all_acked = [&] {
-    const Retransmit* rt = stack->find<Retransmit>();
-    return rt == nullptr || std::all_of(rt->unacked.begin(), rt->unacked.end(),
-                                        [](const auto& list) { return list.empty(); });
-  };
-  for (std::uint32_t i = 0; i < o.messages; ++i) {
-    for (PeerId p = 0; p < n; ++p)
-      if (p != o.me) udp->send(p, payload(o.me, i));
-    udp->poll(Duration(0));
+  const tools::WireLayers layers{stack->find<Retransmit>(), stack->find<Arq>(),
+                                 stack->find<Window>()};
+  // Each message goes once the stack's flow control has room for it, the others' meanwhile
+  // received; a stack without flow control takes them all at once. What the stack transmits
+  // is queued and goes in batches, at each poll.
+  bool gave_up = false;
+  for (std::uint32_t i = 0; i < o.messages && !gave_up; ++i) {
+    for (PeerId p = 0; p < n && !gave_up; ++p) {
+      if (p == o.me) continue;
+      while (layers.would_block(p) && !gave_up) {
+        udp->poll(std::chrono::milliseconds(1));
+        gave_up = elapsed() >= o.limit_s;
+      }
+      if (!gave_up) udp->send_queued(p, payload(o.me, i));
+    }
+    if (i % 32 == 31) udp->poll(Duration(0));
   }
-  while (!(received_all() && all_acked()) && elapsed() < o.limit_s)
+  while (!(received_all() && layers.settled()) && elapsed() < o.limit_s)
     udp->poll(std::chrono::milliseconds(5));
   const bool complete = received_all() && wrong == 0;
   udp->run_for(Duration(static_cast<std::int64_t>(o.linger_s * 1e9)));
 
   std::uint64_t got = 0;
   for (PeerId p = 0; p < n; ++p) got += p == o.me ? 0 : expected[p];
-  const Retransmit* rt = stack->find<Retransmit>();
   const UdpNode::Counters c = udp->counters();
   fmt::print("node {}: {} of {} messages received in order, {} wrong; {} datagrams sent in {} "
              "sendmmsg, {} received in {} recvmmsg, {} dropped on purpose{}; {:.2f} s\n",
              o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, c.sent, c.send_calls,
              c.received, c.receive_calls, lossy.dropped,
-             rt ? fmt::format(", {} retransmitted", rt->retransmitted) : "", elapsed());
+             layers.reliable() ? fmt::format(", {} retransmitted", layers.retransmitted()) : "",
+             elapsed());
   return complete ? 0 : 1;
 }
 
@@ -327,6 +335,7 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   use_import_roots(config);
   default_spec = demo_spec_path(config);
   default_stack = config.demo_stack;
+  default_wire_stack = config.wire_stack;
   CLI::App app{"lamina: protocol stacks from small specified layers"};
   app.require_subcommand(1);
 
@@ -405,7 +414,7 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
       ->delimiter(',');
   node_cmd
       ->add_option("--stack", node_opts.stack.stack,
-                   "a stack string (default: ReliableFifo of stacks/fifo/fifo.ioa)")
+                   "a stack string (default: FlowFifo of stacks/fifo/fifo.ioa)")
       ->each([&](const std::string&) { node_opts.stack.file.clear(); });
   node_cmd->add_option("--messages", node_opts.messages, "messages to send to each other member")
       ->check(CLI::Range(0u, 10'000'000u));

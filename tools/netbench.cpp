@@ -31,11 +31,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "components/retransmit.hpp"
-#include "components/window.hpp"
 #include "runtime/datagram.hpp"
 #include "runtime/implementation.hpp"
 #include "runtime/udp.hpp"
+#include "tools/wire_layers.hpp"
 
 namespace lamina::tools {
 namespace {
@@ -404,45 +403,32 @@ private:
   std::uniform_real_distribution<double> unit_{0, 1};
 };
 
-// Node `me` of implementation `kind` of the rows' stack, and its Retransmit and Window layers
-// if it has them.
+// Node `me` of implementation `kind` of the rows' stack, and where its Retransmit, Arq and
+// Window layers are if it has them.
 struct LaminaStack {
   LaminaStack(const std::string& kind, const std::string& stack, PeerId me)
       : impl(make_implementation(kind, stack, 2)), node(me) {
     for (std::size_t i = 0; i < impl->depth(); ++i) {
-      if (*impl->layer(me, i).type == typeid(Retransmit)) retransmit_layer = i;
-      if (*impl->layer(me, i).type == typeid(Window)) window_layer = i;
+      const std::type_info& type = *impl->layer(me, i).type;
+      if (type == typeid(Retransmit) || type == typeid(Arq) || type == typeid(Window))
+        wire_layers.push_back(i);
     }
   }
-  // A send to `peer` now would be refused by the stack's flow control.
-  [[nodiscard]] bool would_block(PeerId peer) const {
-    return window_layer &&
-           static_cast<const Window*>(impl->layer(node, *window_layer).state)->would_block(peer);
-  }
-  // False for a stack that does not resend: its row reports loss instead of waiting for it.
-  [[nodiscard]] bool reliable() const { return retransmit_layer.has_value(); }
-  [[nodiscard]] const Retransmit* retransmit() const {
-    if (!retransmit_layer) return nullptr;
-    return static_cast<const Retransmit*>(impl->layer(node, *retransmit_layer).state);
-  }
-  // Every message sent has been acknowledged.
-  [[nodiscard]] bool settled() const {
-    const auto empty = [](const auto& list) { return list.empty(); };
-    const Retransmit* rt = retransmit();
-    if (rt != nullptr && !std::all_of(rt->unacked.begin(), rt->unacked.end(), empty)) return false;
-    if (!window_layer) return true;
-    const auto* w = static_cast<const Window*>(impl->layer(node, *window_layer).state);
-    return std::all_of(w->waiting.begin(), w->waiting.end(), empty);
-  }
-  [[nodiscard]] std::uint64_t retransmitted() const {
-    const Retransmit* rt = retransmit();
-    return rt == nullptr ? 0 : rt->retransmitted;
+  [[nodiscard]] WireLayers layers() const {
+    WireLayers out;
+    for (std::size_t i : wire_layers) {
+      const LayerView view = impl->layer(node, i);
+      if (*view.type == typeid(Retransmit))
+        out.retransmit = static_cast<const Retransmit*>(view.state);
+      if (*view.type == typeid(Arq)) out.arq = static_cast<const Arq*>(view.state);
+      if (*view.type == typeid(Window)) out.window = static_cast<const Window*>(view.state);
+    }
+    return out;
   }
 
   std::unique_ptr<Implementation> impl;
   PeerId node;
-  std::optional<std::size_t> retransmit_layer;
-  std::optional<std::size_t> window_layer;
+  std::vector<std::size_t> wire_layers;
 };
 
 // A Lamina stack over UdpNode: the sender is member 0, the receiver member 1.
@@ -451,7 +437,7 @@ public:
   LaminaLink(const NetbenchOptions& o, const std::string& kind)
       : stack_(kind, o.stack, o.role == "receiver" ? 1 : 0) {
     linger_after_receive = true;
-    reliable = stack_.reliable();
+    reliable = stack_.layers().reliable();
     const bool receiver = o.role == "receiver";
     const std::vector<std::string> peers{
         fmt::format("127.0.0.1:{}", receiver ? o.peer_port : o.port),
@@ -474,7 +460,7 @@ public:
       stopped = fmt::format("stopped at {} GiB resident", kMemoryCap >> 30);
       return true;
     }
-    if (stack_.would_block(peer_)) {
+    if (stack_.layers().would_block(peer_)) {
       node_->flush();
       return false;
     }
@@ -483,9 +469,11 @@ public:
   }
   void flush() override { node_->flush(); }
   void poll(Duration wait) override { node_->poll(wait); }
-  bool settled() override { return node_->counters().queued == 0 && stack_.settled(); }
+  bool settled() override { return node_->counters().queued == 0 && stack_.layers().settled(); }
   [[nodiscard]] std::uint64_t datagrams() const override { return node_->counters().sent; }
-  [[nodiscard]] std::uint64_t retransmitted() const override { return stack_.retransmitted(); }
+  [[nodiscard]] std::uint64_t retransmitted() const override {
+    return stack_.layers().retransmitted();
+  }
 
 private:
   LaminaStack stack_;
@@ -911,7 +899,7 @@ CLI::App* add_netbench_command(CLI::App& app, NetbenchOptions& o) {
                   "ENet, ZeroMQ and a Lamina stack over UdpNode side by side — a one-way stream "
                   "of each size and a 64-byte ping-pong, blocking and busy-polling");
   cmd->add_option("--stack", o.stack,
-                  "the Lamina rows' stack string (default: ReliableFifo of stacks/fifo/fifo.ioa)");
+                  "the Lamina rows' stack string (default: FlowFifo of stacks/fifo/fifo.ioa)");
   cmd->add_option(
          "--impl", o.impls,
          fmt::format("Lamina implementations to run: {}", fmt::join(implementation_kinds(), ", ")))

@@ -14,7 +14,7 @@
 namespace lamina::tools {
 
 struct NetbenchOptions {
-  std::string stack; // the Lamina rows' stack string (lamina fills in ReliableFifo)
+  std::string stack; // the Lamina rows' stack string (lamina fills in FlowFifo)
   std::vector<std::string> impls{"dynamic"}; // Lamina implementations (make_implementation)
   std::vector<std::string> rows;             // empty: udp, tcp, enet, zmq, lamina
   std::uint64_t messages = 1'000'000;

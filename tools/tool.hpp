@@ -1,6 +1,6 @@
 // What makes a `lamina` program of a project: which spec folders its spec imports are looked
-// for in, and which stack `demo` and `node` take by default. The repository's `lamina` and the
-// program a project makes with lamina_add_tool() (cmake/LaminaStacks.cmake) are the same
+// for in, and which stacks `demo`, `node` and `netbench` take by default. The repository's `lamina`
+// and the program a project makes with lamina_add_tool() (cmake/LaminaStacks.cmake) are the same
 // command line (the library lamina_cli) linked with different layers and stacks; their main
 // functions, tools/lamina_main.cpp and tools/bench_main.cpp, are compiled for each with the
 // settings below as macros.
@@ -19,10 +19,12 @@ struct ToolConfig {
   // Folders in which an import not found beside the importing spec is looked for
   // (spec::import_path()): Lamina's include root, where components/ holds the standard layers.
   std::vector<std::string> import_roots;
-  // The spec file of the stack that `demo` and `node` take by default, and that stack's name.
-  // A relative path is looked for in the import roots.
+  // The spec file of the stack that `demo` takes by default, and that stack's name. A relative
+  // path is looked for in the import roots.
   std::string demo_spec;
   std::string demo_stack;
+  // The stack of demo_spec that `node` and `netbench` take by default, on a real network.
+  std::string wire_stack;
 };
 
 // Puts the import roots on spec::import_path(): first the include root of an installed Lamina
