@@ -33,13 +33,19 @@ const spec::Program& layer_specs() {
 
 constexpr std::uint64_t kSeeds = 4;
 
-template <class L>
-void expect_conformance(std::string_view name, test::ConformanceOptions o = {}) {
+// `make` builds the layer as the options' `args` set it up, once for each seed.
+template <class Make>
+void expect_conformance_of(std::string_view name, Make make, test::ConformanceOptions o) {
   for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
     o.seed = seed;
-    const auto difference = test::check_conformance(layer_specs(), name, [] { return L{}; }, o);
+    const auto difference = test::check_conformance(layer_specs(), name, make, o);
     ASSERT_FALSE(difference) << name << " does not conform to its spec:\n" << *difference;
   }
+}
+
+template <class L>
+void expect_conformance(std::string_view name, test::ConformanceOptions o = {}) {
+  expect_conformance_of(name, [] { return L{}; }, o);
 }
 
 TEST(Conformance, TopConformsToItsSpec) { expect_conformance<Top>("Top"); }
@@ -72,20 +78,16 @@ TEST(Conformance, WindowWithASmallWindowConformsToItsSpec) {
   o.args = {{"window", spec::Value::integer(3)},
             {"bytes", spec::Value::integer(100)},
             {"queue", spec::Value::integer(4)}};
-  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    o.seed = seed;
-    const auto difference = test::check_conformance(
-        layer_specs(), "Window",
-        [] {
-          Window w;
-          w.window = 3;
-          w.bytes = 100;
-          w.queue = 4;
-          return w;
-        },
-        o);
-    ASSERT_FALSE(difference) << *difference;
-  }
+  expect_conformance_of(
+      "Window",
+      [] {
+        Window w;
+        w.window = 3;
+        w.bytes = 100;
+        w.queue = 4;
+        return w;
+      },
+      o);
 }
 
 TEST(Conformance, ArqConformsToItsSpec) { expect_conformance<Arq>("Arq", small_payloads()); }
@@ -101,45 +103,34 @@ TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
             {"ack_delay", spec::Value::integer(500'000)},
             {"timeout", spec::Value::integer(5'000'000)},
             {"max_timeout", spec::Value::integer(20'000'000)}};
-  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    o.seed = seed;
-    const auto difference = test::check_conformance(
-        layer_specs(), "Arq",
-        [] {
-          Arq a;
-          a.initial_cwnd = 2;
-          a.max_cwnd = 4;
-          a.ack_every = 2;
-          a.ack_delay = 500us;
-          a.timeout = 5ms;
-          a.max_timeout = 20ms;
-          return a;
-        },
-        o);
-    ASSERT_FALSE(difference) << *difference;
-  }
+  expect_conformance_of(
+      "Arq",
+      [] {
+        Arq a;
+        a.initial_cwnd = 2;
+        a.max_cwnd = 4;
+        a.ack_every = 2;
+        a.ack_delay = 500us;
+        a.timeout = 5ms;
+        a.max_timeout = 20ms;
+        return a;
+      },
+      o);
 }
 
 TEST(Conformance, FragWithASmallMtuConformsToItsSpec) {
-  Frag small;
-  small.mtu = 100;
-  small.max_message = 1000;
   test::ConformanceOptions o;
   o.args = {{"mtu", spec::Value::integer(100)}, {"max_message", spec::Value::integer(1000)}};
   o.max_payload = 1500; // beyond max_message too
-  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    o.seed = seed;
-    const auto difference = test::check_conformance(
-        layer_specs(), "Frag",
-        [] {
-          Frag f;
-          f.mtu = 100;
-          f.max_message = 1000;
-          return f;
-        },
-        o);
-    ASSERT_FALSE(difference) << *difference;
-  }
+  expect_conformance_of(
+      "Frag",
+      [] {
+        Frag f;
+        f.mtu = 100;
+        f.max_message = 1000;
+        return f;
+      },
+      o);
 }
 
 TEST(SpecStacks, DynamicCompositionBuildsTheStacksDeclaredInSpecFiles) {
