@@ -192,6 +192,7 @@ void try_mutant(const LoadedStack& stack, const Options& o, const std::string& m
   r.caught = out.divergence.has_value();
   r.events_to_catch = out.events;
   r.minimal_length = out.trace.events.size();
+  r.minimal = out.shrink.minimal;
   r.divergence = out.divergence;
 }
 

@@ -1,6 +1,9 @@
 // lamina-mutate: writes the mutants of the layers (difftest/mutants.hpp) at build time.
 //
-// A mutant is one file, difftest/mutants/<name>.mutant, that changes a few lines of a layer:
+// A mutant is one file, difftest/mutants/<name>.mutant, that changes a few lines of a layer, in
+// the format of spec/mutant_file.hpp. Its head has `layer <Class>`, the layer as
+// BOOST_HANA_ADAPT_STRUCT(lamina::<Class>, ...) names it, and `file <path>`, its header, relative
+// to the source directory:
 //
 //   # Seqno numbers the first message to each peer 1 instead of 0.
 //   layer Seqno
@@ -9,17 +12,6 @@
 //       ev.msg.push(Header{next_out[ev.peer]++});
 //   to
 //       ev.msg.push(Header{++next_out[ev.peer]});
-//
-// - <name>, the file's stem, is a C++ identifier in lower case: a-z, 0-9 and '_'.
-// - The head: '#' comments, the first of which is the description (one sentence: what is
-//   wrong with the mutant); `layer <Class>`, the layer as BOOST_HANA_ADAPT_STRUCT(lamina::<Class>,
-//   ...) names it; `file <path>`, its header, relative to the source directory. Blank lines in the
-//   head are ignored.
-// - Then one or more changes: a line `from`, the lines to replace, verbatim with their
-//   indentation; a line `to`, the lines to put instead (none, to delete them). A block ends at
-//   the next line that is `from` or `to` alone, or at the end of the file; blank lines at its
-//   end are dropped. Each `from` text must occur exactly once in the layer's header, and the
-//   changes of one mutant must not overlap.
 //
 // What is written, into --output-dir (each file only when its text changed, so that a mutant
 // left alone is not compiled again):
@@ -35,10 +27,11 @@
 //
 // The rewriting is textual: lamina-mutate finds lines and the braces of nested structs, and
 // parses no C++. Every error (a malformed .mutant file, or a `from` text that the layer's source
-// no longer has) is printed as `file:line: message`, and then the exit status is 1 and nothing
-// is written.
+// no longer has) is printed as `file:line:column: error: message`, and then the exit status is 1
+// and nothing is written.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -46,199 +39,25 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "spec/mutant_file.hpp"
 #include "spec/source.hpp"
 
 namespace fs = std::filesystem;
+namespace spec = lamina::spec;
 
 namespace {
 
-// Errors, as `file:line: message` (or `file: message`), in the order found.
-class Errors {
-public:
-  void add(std::string_view file, std::size_t line, std::string_view message) {
-    if (line == 0)
-      list_.push_back(fmt::format("{}: {}", file, message));
-    else
-      list_.push_back(fmt::format("{}:{}: {}", file, line, message));
-  }
-  [[nodiscard]] bool empty() const { return list_.empty(); }
-  [[nodiscard]] const std::vector<std::string>& list() const { return list_; }
-
-private:
-  std::vector<std::string> list_;
-};
-
-// One change of a mutant: the `from` text (whole lines, each ending in '\n') and its `to`.
-struct Change {
-  std::size_t line = 0; // of the `from` keyword in the .mutant file
-  std::string from;
-  std::string to;
-};
-
-struct MutantFile {
-  std::string shown; // the path in messages: relative to the source directory when inside it
-  std::string name;  // the stem: "seqno_first_is_one"
-  std::string description;
-  std::string layer; // "Seqno"
-  std::string file;  // "components/seqno.hpp"
-  std::size_t layer_line = 0;
-  std::size_t file_line = 0;
-  std::vector<Change> changes;
-};
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return std::move(text).str();
-}
-
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    lines.emplace_back(line);
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-  }
-  return lines;
-}
-
-std::string_view trim(std::string_view s) {
-  const std::size_t begin = s.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return {};
-  return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
-}
-
-bool is_identifier(std::string_view s, bool lower_case_only) {
-  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    const bool lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    return lower || (!lower_case_only && c >= 'A' && c <= 'Z');
-  });
-}
-
-// Reads one .mutant file (format: the comment at the top of this file).
-std::optional<MutantFile> parse_mutant(const fs::path& path, const fs::path& source_dir,
-                                       Errors& errors) {
-  MutantFile m;
-  const fs::path relative = path.lexically_proximate(source_dir);
-  m.shown = relative.empty() || *relative.begin() == ".." ? path.string() : relative.string();
-  m.name = path.stem().string();
-  const std::size_t errors_before = errors.list().size();
-  const auto error = [&](std::size_t line, std::string_view message) {
-    errors.add(m.shown, line, message);
-  };
-  if (path.extension() != ".mutant" || !is_identifier(m.name, true))
-    error(0, fmt::format("a mutant's file is called <name>.mutant, <name> in a-z, 0-9 and '_' "
-                         "(it names the C++ namespace of the mutant); '{}' is not",
-                         path.filename().string()));
-  const std::optional<std::string> text = read_file(path);
-  if (!text) {
-    error(0, "cannot read the file");
-    return std::nullopt;
-  }
-
-  // Blocks: `from` and `to` texts, as lines, until the next keyword line.
-  enum class In : std::uint8_t { head, from, to } in = In::head;
-  std::vector<std::string> block;
-  const auto end_block = [&] {
-    while (!block.empty() && trim(block.back()).empty()) block.pop_back();
-    std::string joined;
-    for (const std::string& l : block) joined += l + '\n';
-    block.clear();
-    if (in == In::from)
-      m.changes.back().from = std::move(joined);
-    else if (in == In::to)
-      m.changes.back().to = std::move(joined);
-  };
-  const std::vector<std::string> lines = split_lines(*text);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::size_t n = i + 1;
-    const std::string_view line = lines[i];
-    const std::string_view word = trim(line);
-    if (word == "from") {
-      if (in == In::from) error(n, "'from' again before a 'to': each 'from' text needs its 'to'");
-      end_block();
-      m.changes.push_back({n, {}, {}});
-      in = In::from;
-      continue;
-    }
-    if (word == "to") {
-      if (in != In::from) {
-        error(n, "'to' without a 'from' before it");
-        continue;
-      }
-      end_block();
-      if (m.changes.back().from.empty())
-        error(m.changes.back().line, "the text after 'from' is empty; give the lines to replace");
-      in = In::to;
-      continue;
-    }
-    if (in != In::head) {
-      block.emplace_back(line);
-      continue;
-    }
-    if (word.empty()) continue;
-    if (word.starts_with('#')) {
-      if (m.description.empty()) m.description = trim(word.substr(1));
-      continue;
-    }
-    const std::size_t space = word.find_first_of(" \t");
-    const std::string_view key = word.substr(0, space);
-    const std::string_view value =
-        space == std::string_view::npos ? std::string_view{} : trim(word.substr(space));
-    if (key == "layer" || key == "file") {
-      std::string& field = key == "layer" ? m.layer : m.file;
-      std::size_t& field_line = key == "layer" ? m.layer_line : m.file_line;
-      if (field_line != 0)
-        error(n, fmt::format("a second '{}' line (the first is line {})", key, field_line));
-      else if (value.empty())
-        error(n, fmt::format("'{}' needs a value: {}", key,
-                             key == "layer" ? "layer Seqno" : "file components/seqno.hpp"));
-      field = value;
-      field_line = n;
-      if (key == "layer" && !value.empty() && !is_identifier(value, false))
-        error(n, fmt::format("'{}' is not the name of a layer class, such as Seqno", value));
-      continue;
-    }
-    error(n, fmt::format("expected 'layer NAME', 'file PATH', 'from' or a '#' comment, found '{}'",
-                         word));
-  }
-  if (in == In::from) {
-    end_block();
-    error(m.changes.back().line, "this 'from' has no 'to' after it (an empty 'to' deletes)");
-  } else {
-    end_block();
-  }
-  if (m.description.empty())
-    error(1, "a mutant opens with a '#' comment that says what is wrong with it");
-  if (m.layer_line == 0) error(0, "no 'layer' line: which layer does it mutate? (layer Seqno)");
-  if (m.file_line == 0) error(0, "no 'file' line: which header? (file components/seqno.hpp)");
-  if (m.changes.empty()) error(0, "no change: give a 'from' block and a 'to' block");
-  if (errors.list().size() != errors_before) return std::nullopt;
-  return m;
-}
-
-// A replacement of source[pos, pos + length) by `text`, and what it is, for error messages.
-struct Edit {
-  std::size_t pos = 0;
-  std::size_t length = 0;
-  std::string text;
+// An edit of a layer's header, and what it is, for error messages.
+struct Edit : spec::TextEdit {
   std::string what;
-  std::size_t change_line = 0; // the `from` line, for an edit that is a change of the mutant
 };
 
 // Positions of every occurrence of `needle` in `hay`, overlapping ones included.
@@ -253,6 +72,12 @@ std::vector<std::size_t> occurrences(std::string_view hay, std::string_view need
 std::size_t line_end(std::string_view text, std::size_t pos) {
   const std::size_t nl = text.find('\n', pos);
   return nl == std::string_view::npos ? text.size() : nl + 1;
+}
+
+std::string_view trim(std::string_view s) {
+  const std::size_t begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(" \t\r") - begin + 1);
 }
 
 // The positions of the lines of `source` whose text, trimmed, is `line`.
@@ -324,41 +149,42 @@ std::string join_scopes(const std::vector<std::string>& scopes) {
   return fmt::format("{}", fmt::join(scopes, "::"));
 }
 
-// The header of mutant `m`: the layer's `source` with the changes made and the layer moved into
-// namespace lamina::mutants::<name>; nullopt after adding to `errors`.
-std::optional<std::string> mutate_header(const MutantFile& m, std::string_view source,
-                                         Errors& errors) {
-  const std::size_t errors_before = errors.list().size();
+// The header of mutant `m`: the layer's header (`header` in `sources`) with the changes made and
+// the layer moved into namespace lamina::mutants::<name>; nullopt after an error.
+std::optional<std::string> mutate_header(const spec::MutantFile& m, spec::FileId header,
+                                         const spec::Sources& sources,
+                                         spec::Diagnostics& diagnostics) {
+  const std::size_t errors_before = diagnostics.error_count();
+  const std::string_view source = sources.text(header);
+  const std::string& layer = m["layer"].text;
+  const std::string& file = m["file"].text;
+  // The place of source[pos] (the header's top, for what is about the whole header).
+  const auto at = [&](std::size_t pos) {
+    const auto line =
+        std::count(source.begin(), source.begin() + std::min(pos, source.size()), '\n');
+    return spec::SourceLoc{header, static_cast<std::uint32_t>(line) + 1, 1};
+  };
   const std::string ns = "lamina::mutants::" + m.name;
   std::vector<Edit> edits;
-
-  for (const Change& c : m.changes) {
-    const std::vector<std::size_t> found = occurrences(source, c.from);
-    if (found.size() == 1)
-      edits.push_back(
-          {found[0], c.from.size(), c.to, fmt::format("the change at line {}", c.line), c.line});
-    else if (found.empty())
-      errors.add(m.shown, c.line,
-                 fmt::format("the text after 'from' is not in {}; update the mutant", m.file));
-    else
-      errors.add(m.shown, c.line,
-                 fmt::format("the text after 'from' occurs {} times in {}; update the mutant "
-                             "(it must name one place)",
-                             found.size(), m.file));
-  }
+  if (auto changes = spec::locate_changes(m, source, file, diagnostics))
+    for (spec::TextEdit& c : *changes) {
+      std::string what = fmt::format("the change at line {}", c.change->at.line);
+      edits.push_back({std::move(c), std::move(what)});
+    }
 
   // The layer's namespace becomes the mutant's; the #includes before it stay outside.
   const auto namespace_line = [&](std::string_view line, std::string replacement) {
-    const std::vector<std::size_t> at = lines_equal_to(source, line);
-    if (at.size() != 1) {
-      errors.add(m.file, 0,
-                 fmt::format("lamina-mutate needs exactly one line '{}' to rewrite for mutant {} "
-                             "(found {})",
-                             line, m.name, at.size()));
+    const std::vector<std::size_t> found = lines_equal_to(source, line);
+    if (found.size() != 1) {
+      diagnostics.error(at(found.size() > 1 ? found[1] : 0),
+                        fmt::format("lamina-mutate needs exactly one line '{}' to rewrite for "
+                                    "mutant {} (found {})",
+                                    line, m.name, found.size()));
       return;
     }
-    edits.push_back({at[0], line_end(source, at[0]) - at[0], std::move(replacement) + '\n',
-                     fmt::format("the line '{}', which lamina-mutate rewrites", line)});
+    edits.push_back(
+        {{found[0], line_end(source, found[0]) - found[0], std::move(replacement) + '\n'},
+         fmt::format("the line '{}', which lamina-mutate rewrites", line)});
   };
   namespace_line("namespace lamina {", "namespace " + ns + " {");
   namespace_line("} // namespace lamina", "} // namespace " + ns);
@@ -369,55 +195,56 @@ std::optional<std::string> mutate_header(const MutantFile& m, std::string_view s
     const std::string qualified = join_scopes(a.scopes);
     if (a.scopes.size() == 1) {
       // The layer itself (or another top-level struct of its header): adapted in its new home.
-      layer_found = layer_found || a.scopes[0] == m.layer;
+      layer_found = layer_found || a.scopes[0] == layer;
       edits.push_back(
-          {a.name_pos, std::string_view("lamina::").size(), ns + "::",
+          {{a.name_pos, std::string_view("lamina::").size(), ns + "::"},
            fmt::format("BOOST_HANA_ADAPT_STRUCT(lamina::{}, ...), which lamina-mutate rewrites",
                        qualified)});
       continue;
     }
     // A nested struct: the mutant names the correct layer's, which is adapted already.
     const std::string& nested = a.scopes.back();
-    std::vector<std::size_t> at = lines_equal_to(source, "struct " + nested + " {");
-    for (std::size_t pos : lines_equal_to(source, "class " + nested + " {")) at.push_back(pos);
-    const std::size_t open = at.size() == 1 ? source.find('{', at[0]) : std::string_view::npos;
+    std::vector<std::size_t> found = lines_equal_to(source, "struct " + nested + " {");
+    for (std::size_t pos : lines_equal_to(source, "class " + nested + " {")) found.push_back(pos);
+    const std::size_t open =
+        found.size() == 1 ? source.find('{', found[0]) : std::string_view::npos;
     const std::size_t close = open == std::string_view::npos ? open : matching_brace(source, open);
     if (close == std::string_view::npos || close >= source.size() || source[close] != ';') {
-      errors.add(m.file, 0,
-                 fmt::format("lamina-mutate needs the nested struct {} as one 'struct {} {{' "
-                             "line and a body closed by '}};', to share it with mutant {}",
-                             qualified, nested, m.name));
+      diagnostics.error(
+          at(a.pos), fmt::format("lamina-mutate needs the nested struct {} as one 'struct {} "
+                                 "{{' line and a body closed by '}};', to share it with mutant {}",
+                                 qualified, nested, m.name));
       continue;
     }
     const std::string_view indent =
-        source.substr(at[0], source.find_first_not_of(" \t", at[0]) - at[0]);
-    edits.push_back({at[0], line_end(source, close) - at[0],
-                     fmt::format("{}using {} = ::lamina::{}; // the correct layer's\n", indent,
-                                 nested, qualified),
+        source.substr(found[0], source.find_first_not_of(" \t", found[0]) - found[0]);
+    edits.push_back({{found[0], line_end(source, close) - found[0],
+                      fmt::format("{}using {} = ::lamina::{}; // the correct layer's\n", indent,
+                                  nested, qualified)},
                      fmt::format("struct {}, which mutants share with the correct layer "
                                  "(mutate the layer's code instead)",
                                  qualified)});
-    edits.push_back({a.pos, a.end - a.pos, "",
+    edits.push_back({{a.pos, a.end - a.pos, ""},
                      fmt::format("BOOST_HANA_ADAPT_STRUCT(lamina::{}, ...), which lamina-mutate "
                                  "leaves to the correct layer",
                                  qualified)});
     shares_structs = true;
   }
   if (!layer_found)
-    errors.add(m.shown, m.layer_line,
-               fmt::format("{} has no layer {}: no BOOST_HANA_ADAPT_STRUCT(lamina::{}, ...)",
-                           m.file, m.layer, m.layer));
+    diagnostics.error(m["layer"].at,
+                      fmt::format("{} has no layer {}: no BOOST_HANA_ADAPT_STRUCT(lamina::{}, ...)",
+                                  file, layer, layer));
   if (shares_structs) {
     // The nested structs come from the correct layer's header.
-    const std::vector<std::size_t> at = lines_equal_to(source, "namespace lamina {");
-    if (at.size() == 1)
-      edits.push_back({at[0], 0,
-                       fmt::format("#include \"{}\" // the correct layer, for its nested "
-                                   "structs\n\n",
-                                   m.file),
+    const std::vector<std::size_t> found = lines_equal_to(source, "namespace lamina {");
+    if (found.size() == 1)
+      edits.push_back({{found[0], 0,
+                        fmt::format("#include \"{}\" // the correct layer, for its nested "
+                                    "structs\n\n",
+                                    file)},
                        "the #include of the correct layer"});
   }
-  if (errors.list().size() != errors_before) return std::nullopt;
+  if (diagnostics.error_count() != errors_before) return std::nullopt;
 
   // Insertions (length 0) go before a replacement at the same place.
   std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) {
@@ -429,35 +256,28 @@ std::optional<std::string> mutate_header(const MutantFile& m, std::string_view s
     const Edit& b = edits[i];
     if (b.pos + b.length > a.pos + a.length) reach = &b;
     if (a.pos + a.length <= b.pos) continue;
-    if (a.change_line == 0 && b.change_line == 0) {
-      errors.add(m.file, 0,
-                 fmt::format("lamina-mutate cannot rewrite it: {} overlaps {}", a.what, b.what));
+    if (a.change == nullptr && b.change == nullptr) {
+      diagnostics.error(at(b.pos), fmt::format("lamina-mutate cannot rewrite it: {} overlaps {}",
+                                               a.what, b.what));
       continue;
     }
-    const Edit& change = a.change_line != 0 ? a : b;
-    const Edit& other = a.change_line != 0 ? b : a;
-    errors.add(m.shown, change.change_line,
-               fmt::format("the text after 'from' overlaps {}", other.what));
+    const Edit& change = a.change != nullptr ? a : b;
+    const Edit& other = a.change != nullptr ? b : a;
+    diagnostics.error(change.change->at,
+                      fmt::format("the text after 'from' overlaps {}", other.what));
   }
-  if (errors.list().size() != errors_before) return std::nullopt;
+  if (diagnostics.error_count() != errors_before) return std::nullopt;
 
-  std::string out = fmt::format("// Generated by lamina-mutate from {} and {}: do not edit.\n"
-                                "// Mutant {} of {}: {}\n",
-                                m.file, m.shown, m.name, m.layer, m.description);
-  std::size_t copied = 0;
-  for (const Edit& e : edits) {
-    out.append(source.substr(copied, e.pos - copied));
-    out += e.text;
-    copied = e.pos + e.length;
-  }
-  out.append(source.substr(copied));
-  return out;
+  return fmt::format("// Generated by lamina-mutate from {} and {}: do not edit.\n"
+                     "// Mutant {} of {}: {}\n",
+                     file, sources.path(m.file), m.name, layer, m.description) +
+         spec::apply_edits(source, {edits.begin(), edits.end()});
 }
 
 // mutants.cpp: the list of mutants, sorted by name, and how each is made.
-std::string mutants_cpp(const std::vector<MutantFile>& all) {
+std::string mutants_cpp(const std::vector<spec::MutantFile>& all) {
   std::set<std::string> layer_files;
-  for (const MutantFile& m : all) layer_files.insert(m.file);
+  for (const spec::MutantFile& m : all) layer_files.insert(m["file"].text);
   std::string out = R"(// Generated by lamina-mutate from difftest/mutants/*.mutant: do not edit.
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/at.hpp>
@@ -477,7 +297,7 @@ std::string mutants_cpp(const std::vector<MutantFile>& all) {
 #include "difftest/mutants.hpp"
 )";
   for (const std::string& f : layer_files) out += fmt::format("#include \"{}\"\n", f);
-  for (const MutantFile& m : all) out += fmt::format("#include \"mutants/{}.hpp\"\n", m.name);
+  for (const spec::MutantFile& m : all) out += fmt::format("#include \"mutants/{}.hpp\"\n", m.name);
   out += R"(
 namespace lamina::difftest {
 namespace {
@@ -510,11 +330,11 @@ Mutant mutant(const char* name, const char* description) {
 const std::vector<Mutant>& mutants() {
   static const std::vector<Mutant> all = {
 )";
-  for (const MutantFile& m : all)
+  for (const spec::MutantFile& m : all)
     out += fmt::format("      mutant<::lamina::mutants::{}::{}, ::lamina::{}>(\n"
                        "          {:?},\n"
                        "          {:?}),\n",
-                       m.name, m.layer, m.layer, m.name, m.description);
+                       m.name, m["layer"].text, m["layer"].text, m.name, m.description);
   out += R"(  };
   return all;
 }
@@ -531,40 +351,55 @@ const Mutant* find_mutant(std::string_view name) {
   return out;
 }
 
-// Writes `text` to `path` unless the file holds it already; false if it cannot be written.
 // Reads the .mutant `files` and writes their headers and mutants.cpp into `output_dir`; the exit
 // status.
 int write_mutants(const std::string& source_dir, const std::string& output_dir,
                   const std::vector<std::string>& files) {
-  Errors errors;
-  std::vector<MutantFile> all;
+  static constexpr std::array<spec::MutantKey, 2> kKeys = {
+      {{"layer", "Seqno", true}, {"file", "components/seqno.hpp"}}};
+  spec::Sources sources;
+  spec::Diagnostics diagnostics(sources);
+  const fs::path source_root = fs::weakly_canonical(source_dir);
+  // A path in messages: relative to the source directory when inside it.
+  const auto shown = [&](const fs::path& path) {
+    const fs::path relative = path.lexically_proximate(source_root);
+    return relative.empty() || *relative.begin() == ".." ? path.string() : relative.string();
+  };
+  std::vector<spec::MutantFile> all;
   std::map<std::string, std::string> headers; // by mutant name
   for (const std::string& f : files) {
-    std::optional<MutantFile> m =
-        parse_mutant(fs::weakly_canonical(f), fs::weakly_canonical(source_dir), errors);
-    if (!m) continue;
-    const std::optional<std::string> source = read_file(fs::path(source_dir) / m->file);
-    if (!source) {
-      errors.add(m->shown, m->file_line, fmt::format("cannot read {}", m->file));
+    spec::FileId id = 0;
+    std::string error;
+    const fs::path path = fs::weakly_canonical(f);
+    if (!sources.load(path.string(), id, error, shown(path))) {
+      diagnostics.error({}, error);
       continue;
     }
-    std::optional<std::string> header = mutate_header(*m, *source, errors);
-    if (!header) continue;
-    if (!headers.emplace(m->name, std::move(*header)).second) {
-      errors.add(m->shown, 0, fmt::format("a second mutant called {}", m->name));
+    std::optional<spec::MutantFile> m = spec::parse_mutant(sources, id, kKeys, diagnostics);
+    if (!m) continue;
+    spec::FileId header = 0;
+    if (!sources.load((source_root / (*m)["file"].text).string(), header, error,
+                      (*m)["file"].text)) {
+      diagnostics.error((*m)["file"].at, error);
+      continue;
+    }
+    std::optional<std::string> text = mutate_header(*m, header, sources, diagnostics);
+    if (!text) continue;
+    if (!headers.emplace(m->name, std::move(*text)).second) {
+      diagnostics.error({id, 1, 1}, fmt::format("a second mutant called {}", m->name));
       continue;
     }
     all.push_back(std::move(*m));
   }
-  if (!errors.empty()) {
-    for (const std::string& e : errors.list()) fmt::print(stderr, "{}\n", e);
+  if (diagnostics.has_errors()) {
+    fmt::print(stderr, "{}", diagnostics.format());
     fmt::print(stderr, "lamina-mutate: {} error{} in the mutants of the layers; nothing written\n",
-               errors.list().size(), errors.list().size() == 1 ? "" : "s");
+               diagnostics.error_count(), diagnostics.error_count() == 1 ? "" : "s");
     return 1;
   }
 
   std::sort(all.begin(), all.end(),
-            [](const MutantFile& a, const MutantFile& b) { return a.name < b.name; });
+            [](const spec::MutantFile& a, const spec::MutantFile& b) { return a.name < b.name; });
   const fs::path out_dir(output_dir);
   std::error_code ec;
   fs::create_directories(out_dir / "mutants", ec);

@@ -5,6 +5,7 @@
 //   lamina-opt --check-layers [--source-dir DIR] [-I DIR]... [--stamp FILE] SPEC.ioa...
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 
 #include "optimizer/check_layers.hpp"
 #include "optimizer/optimize.hpp"
+#include "spec/mutant_file.hpp"
 #include "spec/program.hpp"
 #include "spec/source.hpp"
 
@@ -30,61 +32,6 @@ bool write_if_changed(const std::string& path, const std::string& text) {
 
 } // namespace
 
-// A mutant of generated code (optimizer/mutants/*.mutant): a text replacement in the fused
-// stack of one stack, the test of difftest on the optimiser's output.
-//
-//   # What is wrong with it, one sentence.
-//   stack ReliableFifo
-//   from
-//   <lines of the generated header, exactly>
-//   to
-//   <their replacement>
-struct Mutant {
-  std::string name;
-  std::string description;
-  std::string stack;
-  std::string from;
-  std::string to;
-};
-
-std::optional<Mutant> read_mutant(const std::string& path, std::string& error) {
-  std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: error: cannot read the mutant", path);
-    return std::nullopt;
-  }
-  Mutant m;
-  m.name = std::filesystem::path(path).stem().string();
-  std::string line;
-  std::string* block = nullptr;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (block == nullptr && line.rfind('#', 0) == 0) {
-      m.description +=
-          (m.description.empty() ? "" : " ") + line.substr(line.find_first_not_of("# "));
-    } else if (block == nullptr && line.rfind("stack ", 0) == 0) {
-      m.stack = line.substr(6);
-    } else if (line == "from" && block == nullptr) {
-      block = &m.from;
-    } else if (line == "to" && block == &m.from) {
-      block = &m.to;
-    } else if (block != nullptr) {
-      *block += line + "\n";
-    } else if (!line.empty()) {
-      error = fmt::format("{}:{}:1: error: expected `# description`, `stack NAME`, `from` or `to`",
-                          path, number);
-      return std::nullopt;
-    }
-  }
-  if (m.stack.empty() || m.from.empty() || block != &m.to) {
-    error = fmt::format("{}: error: a mutant needs `stack NAME`, a `from` block and a `to` block",
-                        path);
-    return std::nullopt;
-  }
-  return m;
-}
-
 // `text` as a C++ string literal.
 std::string cpp_string(std::string_view text) { return fmt::format("{:?}", text); }
 
@@ -99,15 +46,26 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
   std::string includes;
   std::string registrations;
   const fs::path out(output);
-  std::vector<Mutant> mutants;
+  // The mutants of generated code (optimizer/mutants/*.mutant, in the format of
+  // spec/mutant_file.hpp): text changes to the fused stack named by `stack`.
+  static constexpr std::array<lamina::spec::MutantKey, 1> kKeys = {
+      {{"stack", "ReliableFifo", true}}};
+  lamina::spec::Sources sources;
+  lamina::spec::Diagnostics diagnostics(sources);
+  std::vector<lamina::spec::MutantFile> mutants;
   for (const std::string& file : mutant_files) {
+    lamina::spec::FileId id = 0;
     std::string error;
-    auto m = read_mutant(file, error);
-    if (!m) {
-      std::cerr << error << "\n";
-      return 1;
+    if (!sources.load(file, id, error)) {
+      diagnostics.error({}, error);
+      continue;
     }
-    mutants.push_back(std::move(*m));
+    if (auto m = lamina::spec::parse_mutant(sources, id, kKeys, diagnostics))
+      mutants.push_back(std::move(*m));
+  }
+  if (diagnostics.has_errors()) {
+    std::cerr << diagnostics.format();
+    return 1;
   }
   std::set<std::string> applied;
   for (const std::string& spec : specs) {
@@ -144,18 +102,14 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
       explanation.erase(std::min(explanation.size(), explanation.rfind("generated code:")));
       registrations += fmt::format("  lamina::register_fused<{}::{}>(\"fused\", {{}}, {});\n",
                                    o.name_space, stack, cpp_string(explanation));
-      for (const Mutant& m : mutants) {
-        if (m.stack != stack || applied.count(m.name) != 0) continue;
-        std::string code = r.generated.code;
-        const auto at = code.find(m.from);
-        if (at == std::string::npos || code.find(m.from, at + 1) != std::string::npos) {
-          std::cerr << fmt::format(
-              "lamina-opt: error: mutant {}: its `from` text occurs {} in the fused "
-              "stack {}; the generated code changed: update the mutant\n",
-              m.name, at == std::string::npos ? "nowhere" : "more than once", stack);
-          return 1;
-        }
-        code.replace(at, m.from.size(), m.to);
+      for (const lamina::spec::MutantFile& m : mutants) {
+        if (m["stack"].text != stack || applied.count(m.name) != 0) continue;
+        const auto edits = lamina::spec::locate_changes(
+            m, r.generated.code, fmt::format("the fused stack {} that lamina-opt generates", stack),
+            diagnostics);
+        applied.insert(m.name);
+        if (!edits) continue; // reported when every stack is fused
+        std::string code = lamina::spec::apply_edits(r.generated.code, *edits);
         const std::string space = "lamina::fused_mutants::" + m.name;
         for (std::size_t p = code.find(o.name_space); p != std::string::npos;
              p = code.find(o.name_space, p))
@@ -167,16 +121,17 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
         includes += fmt::format("#include \"{}\"\n", mheader.filename().string());
         registrations += fmt::format("  lamina::register_fused<{}::{}>(\"fused-mutant:{}\", {});\n",
                                      space, stack, m.name, cpp_string(m.description));
-        applied.insert(m.name);
       }
     }
   }
-  for (const Mutant& m : mutants)
-    if (applied.count(m.name) == 0) {
-      std::cerr << fmt::format("lamina-opt: error: mutant {}: no stack {} among those fused\n",
-                               m.name, m.stack);
-      return 1;
-    }
+  for (const lamina::spec::MutantFile& m : mutants)
+    if (applied.count(m.name) == 0)
+      diagnostics.error(m["stack"].at,
+                        fmt::format("no stack {} among those fused", m["stack"].text));
+  if (diagnostics.has_errors()) {
+    std::cerr << diagnostics.format();
+    return 1;
+  }
   const std::string cpp = fmt::format("// Generated by lamina-opt: the fused stacks, registered "
                                       "as \"fused\" (runtime/fused_stacks.hpp). Do not edit.\n"
                                       "#include \"runtime/fused_stacks.hpp\"\n{}\n"

@@ -22,7 +22,7 @@ FileId Sources::add(std::string path, std::string text) {
   return static_cast<FileId>(files_.size() - 1);
 }
 
-bool Sources::load(const std::string& path, FileId& id, std::string& error) {
+bool Sources::load(const std::string& path, FileId& id, std::string& error, std::string shown) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     error = fmt::format("cannot read '{}': it is a directory", path);
@@ -38,7 +38,7 @@ bool Sources::load(const std::string& path, FileId& id, std::string& error) {
     error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
     return false;
   }
-  id = add(path, std::move(text));
+  id = add(shown.empty() ? path : std::move(shown), std::move(text));
   return true;
 }
 

@@ -26,8 +26,9 @@ class Sources {
 public:
   // Adds a file's text; returns its id.
   FileId add(std::string path, std::string text);
-  // Reads a file from disk; false (and a message in `error`) if it cannot be read.
-  bool load(const std::string& path, FileId& id, std::string& error);
+  // Reads a file from disk, named `shown` in diagnostics (`path` if empty); false (and a message
+  // in `error`) if it cannot be read.
+  bool load(const std::string& path, FileId& id, std::string& error, std::string shown = {});
   [[nodiscard]] const std::string& path(FileId f) const { return files_[f].path; }
   [[nodiscard]] std::string_view text(FileId f) const { return files_[f].text; }
   // The text of line `line` (1-based) without its newline; empty if out of range.

@@ -423,7 +423,7 @@ to
 )");
   EXPECT_EQ(status, 1);
   EXPECT_THAT(output,
-              ::testing::HasSubstr(where("stale") + ":4: the text after 'from' is not in "
+              ::testing::HasSubstr(where("stale") + ":4:1: error: the text after 'from' is not in "
                                                     "components/seqno.hpp; update the mutant"));
   EXPECT_FALSE(std::filesystem::exists(out() / "mutants.cpp")) << "nothing is written";
 }
@@ -437,9 +437,10 @@ from
 to
 )");
   EXPECT_EQ(status, 1);
-  EXPECT_THAT(output, ::testing::ContainsRegex(
-                          ":4: the text after 'from' occurs [0-9]+ times in components/seqno.hpp; "
-                          "update the mutant"));
+  EXPECT_THAT(output,
+              ::testing::ContainsRegex(
+                  ":4:1: error: the text after 'from' occurs [0-9]+ times in components/seqno.hpp; "
+                  "update the mutant"));
 }
 
 TEST_F(LaminaMutate, NamesTheLineOfEveryMistakeInAMutant) {
@@ -452,11 +453,13 @@ from
 )");
   EXPECT_EQ(status, 1);
   const std::string file = where("sloppy");
-  EXPECT_THAT(output, ::testing::HasSubstr(file + ":3: expected 'layer NAME', 'file PATH', 'from' "
-                                                  "or a '#' comment, found 'colour blue'"));
-  EXPECT_THAT(output, ::testing::HasSubstr(file + ":4: 'to' without a 'from' before it"));
-  EXPECT_THAT(output, ::testing::HasSubstr(file + ":5: this 'from' has no 'to' after it"));
-  EXPECT_THAT(output, ::testing::HasSubstr(file + ":1: a mutant opens with a '#' comment"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":3:1: error: expected 'layer Seqno', 'file "
+                                                  "components/seqno.hpp', 'from' or a '#' "
+                                                  "comment, found 'colour blue'"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":4:1: error: 'to' without a 'from' before it"));
+  EXPECT_THAT(output, ::testing::HasSubstr(file + ":5:1: error: this 'from' has no 'to' after it"));
+  EXPECT_THAT(output,
+              ::testing::HasSubstr(file + ":1:1: error: a mutant opens with a '#' comment"));
 }
 
 TEST_F(LaminaMutate, RefusesAChangeToAStructThatMutantsShareWithTheirLayer) {
@@ -468,7 +471,7 @@ from
 to
 )");
   EXPECT_EQ(status, 1);
-  EXPECT_THAT(output, ::testing::HasSubstr(":4: the text after 'from' overlaps struct "
+  EXPECT_THAT(output, ::testing::HasSubstr(":4:1: error: the text after 'from' overlaps struct "
                                            "Frag::Partial, which mutants share"));
 }
 

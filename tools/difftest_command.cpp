@@ -66,9 +66,10 @@ private:
 void print_divergence(const Outcome& out, const std::string& save) {
   if (out.divergence) fmt::print("{}", out.divergence->format());
   const Trace& t = out.trace;
-  if (out.original_length != t.events.size())
-    fmt::print("minimal trace: {} events, shrunk from {} in {} runs{}\n", t.events.size(),
-               out.original_length, out.shrink.tests,
+  if (out.original_length != t.events.size() || !out.shrink.minimal)
+    fmt::print("{} trace: {} events, shrunk from {} in {} runs{}\n",
+               out.shrink.minimal ? "minimal" : "shrunk", t.events.size(), out.original_length,
+               out.shrink.tests,
                out.shrink.minimal ? "" : " (the time budget ran out: it may not be minimal)");
   else
     fmt::print("trace: {} events\n", t.events.size());
@@ -105,10 +106,10 @@ int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options&
       return;
     }
     caught_after.push_back(r.events_to_catch);
-    fmt::print("  {:<31} {:<12} caught on {} after {} events: {} differs; minimal trace {} "
-               "events\n",
+    fmt::print("  {:<31} {:<12} caught on {} after {} events: {} differs; {} trace {} events{}\n",
                r.name, r.layer, r.stack, thousands(r.events_to_catch), r.divergence->kind,
-               r.minimal_length);
+               r.minimal ? "minimal" : "shrunk", r.minimal_length,
+               r.minimal ? "" : " (shrinking ran out of time)");
   });
   std::sort(caught_after.begin(), caught_after.end());
   const std::size_t n = caught_after.size();
