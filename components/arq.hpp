@@ -230,7 +230,7 @@ private:
   void transmit(Event& ev, Ports& io) {
     const PeerId peer = ev.peer;
     const std::uint32_t id = next_id[peer]++;
-    unacked[peer].push_back({id, ev.time, false, false, false, ev.msg.clone()});
+    unacked[peer].push_back({id, ev.time, false, false, false, ev.msg.share()});
     ++in_flight[peer];
     ev.msg.push(header(data_kind(peer), peer, id));
     arm(ev.time + Duration(rto[peer]), ev.time, io);
@@ -273,7 +273,7 @@ private:
         --lost[peer];
         ++in_flight[peer];
         ++retransmitted;
-        Event again = Event::send(peer, it->msg.clone());
+        Event again = Event::send(peer, it->msg.share());
         again.msg.push(header(data_kind(peer), peer, it->id));
         again.time = now;
         arm(now + Duration(rto[peer]), now, io);

@@ -71,7 +71,7 @@ public:
     }
     const std::uint32_t id = next_id[ev.peer]++;
     ev.msg.push(Header{Kind::data, {}, id});
-    unacked[ev.peer].push_back({id, ev.time, ev.msg.clone()});
+    unacked[ev.peer].push_back({id, ev.time, ev.msg.share()});
     arm_timer(io);
     io.down(ev);
   }
@@ -111,7 +111,7 @@ public:
       for (Unacked& u : unacked[peer]) {
         if (u.sent_at + timeout > ev.time) continue;
         u.sent_at = ev.time;
-        Event again = Event::send(peer, u.msg.clone());
+        Event again = Event::send(peer, u.msg.share());
         again.time = ev.time;
         ++retransmitted;
         io.down(again);

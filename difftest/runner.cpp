@@ -144,7 +144,7 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
       if (e.damage.kind != Damage::Kind::None && impls_[i]->own_wire_format())
         m = Msg::copy_of(impls_[i]->canonical(m));
       if (e.damage.kind == Damage::Kind::Flip && e.damage.offset < m.size())
-        m.bytes()[e.damage.offset] ^= std::byte{e.damage.mask};
+        m.writable_bytes()[e.damage.offset] ^= std::byte{e.damage.mask};
       else if (e.damage.kind == Damage::Kind::Truncate && e.damage.offset < m.size())
         (void)m.truncate(e.damage.offset);
       impls_[i]->endpoint(e.node).receive(e.peer, std::move(m));

@@ -3,9 +3,9 @@
 // changed since the two sides were last found equal --
 // - an entry of a PeerTable that neither side has touched since forget_changes(): a layer
 //   that handles a message from one peer leaves the other peers' entries alone;
-// - a message that neither side has changed (Msg::content_id), which the MsgMemo remembers:
-//   the copies a layer keeps (Retransmit's unacknowledged packets, Seqno's early arrivals)
-//   are read once, not after every event.
+// - a message that neither side has changed (the MsgMemo below): the copies a layer keeps
+//   (Retransmit's unacknowledged packets, Seqno's early arrivals) are read once, not after
+//   every event.
 #pragma once
 
 #include <algorithm>
@@ -30,10 +30,13 @@
 
 namespace lamina::difftest {
 
-// Pairs of messages already found to hold the same bytes, by Msg::content_id: a pair met
-// again with both ids unchanged is equal without reading it, since any change to either
-// message gives it a new id. A small direct-mapped table; a pair not in it (never seen, or
-// pushed out by another) is compared byte by byte, so the table's size bounds only the saving.
+// Pairs of messages already found to hold the same bytes. The memo keeps a share() of each
+// (runtime/msg.hpp): while a buffer has more than one view, the bytes of every view are fixed,
+// since a holder that writes gets a copy of its own. So a message met again at the same place
+// (data(), size()) as a remembered view holds the same bytes as that view, without reading it;
+// Msg carries nothing for the checker, and difftest runs the code users run. A small
+// direct-mapped table; a pair not in it (never seen, or pushed out by another) is compared byte
+// by byte, so the table's size bounds only the saving.
 class MsgMemo {
 public:
   [[nodiscard]] bool same(const Msg& a, const Msg& b) {
@@ -41,11 +44,12 @@ public:
     // A short message is compared faster than it is looked up.
     if (a.size() < kShortest)
       return a.size() == 0 || std::memcmp(a.data(), b.data(), a.size()) == 0;
-    const Pair key{a.content_id(), b.content_id()};
-    Pair& slot = table_[index(key)];
-    if (slot.a == key.a && slot.b == key.b) return true;
+    Pair& slot = table_[index(a.data(), b.data())];
+    if (slot.a.data() == a.data() && slot.b.data() == b.data() && slot.a.size() == a.size() &&
+        slot.b.size() == b.size())
+      return true;
     if (std::memcmp(a.data(), b.data(), a.size()) != 0) return false;
-    slot = key;
+    slot = {a.share(), b.share()};
     return true;
   }
 
@@ -53,11 +57,13 @@ private:
   static constexpr std::size_t kShortest = 128;
   static constexpr int kBits = 10;
   struct Pair {
-    std::uint64_t a = 0; // content ids are never 0, so an empty slot matches nothing
-    std::uint64_t b = 0;
+    Msg a; // empty: matches no message of kShortest bytes or more
+    Msg b;
   };
-  static std::size_t index(const Pair& p) {
-    return static_cast<std::size_t>((p.a * 0x9e3779b97f4a7c15u ^ p.b * 0xc2b2ae3d27d4eb4fu) >>
+  static std::size_t index(const std::byte* a, const std::byte* b) {
+    const auto x = reinterpret_cast<std::uintptr_t>(a);
+    const auto y = reinterpret_cast<std::uintptr_t>(b);
+    return static_cast<std::size_t>((x * 0x9e3779b97f4a7c15u ^ y * 0xc2b2ae3d27d4eb4fu) >>
                                     (64 - kBits));
   }
   std::vector<Pair> table_ = std::vector<Pair>(std::size_t{1} << kBits);

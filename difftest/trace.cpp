@@ -30,7 +30,7 @@ Msg payload(std::uint32_t size, std::uint64_t fill) {
     return z ^ (z >> 31);
   };
   Msg m = Msg::with_size(size);
-  std::byte* bytes = m.data();
+  std::byte* bytes = m.writable_data();
   // Words are stored as the host has them: little-endian, which Msg asserts.
   std::size_t i = 0;
   for (; i + 8 <= size; i += 8) {

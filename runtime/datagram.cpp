@@ -192,7 +192,8 @@ std::size_t DatagramSocket::build_batch() {
     iovec* iov = &send_iov_[entries * kMaxSegments];
     for (std::size_t i = 0; i < count; ++i) {
       Pending& p = queue_[next + i];
-      iov[i] = {p.datagram.data(), p.datagram.size()};
+      // iovec's pointer is not const, but sendmmsg only reads through it.
+      iov[i] = {const_cast<std::byte*>(p.datagram.data()), p.datagram.size()};
     }
     msghdr& h = send_headers_[entries].msg_hdr;
     h = {};

@@ -164,7 +164,7 @@ void split_cast(Event& ev, Ports& io, F&& each) {
   const PeerId last = me + 1 == n ? me - 1 : n - 1;
   for (PeerId p = 0; p < n; ++p) {
     if (p == me) continue;
-    Event send{EventType::Send, p, p == last ? std::move(ev.msg) : ev.msg.clone(), ev.time,
+    Event send{EventType::Send, p, p == last ? std::move(ev.msg) : ev.msg.share(), ev.time,
                ev.lamport};
     each(send);
   }

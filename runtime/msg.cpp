@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
+#include <cstring>
 #include <new>
 #include <stdexcept>
-#include <vector>
 
 namespace lamina {
 namespace {
@@ -20,32 +19,29 @@ public:
   Pool() { state = State::alive; }
   ~Pool() {
     state = State::dead;
-    for (auto& list : free_)
-      for (std::byte* b : list) ::operator delete(b);
+    for (FreeList& list : free_)
+      while (list.head != nullptr) ::operator delete(pop(list));
   }
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
   std::byte* acquire(std::uint32_t& capacity) {
     ++stats.acquired;
-    const auto cls = class_of(capacity);
+    const std::size_t cls = class_of(capacity);
     if (cls < kClasses.size()) {
       capacity = kClasses[cls];
-      if (!free_[cls].empty()) {
-        std::byte* b = free_[cls].back();
-        free_[cls].pop_back();
-        return b;
-      }
+      if (free_[cls].head != nullptr) return pop(free_[cls]);
     }
     ++stats.allocated;
     return static_cast<std::byte*>(::operator new(capacity));
   }
 
   void give_back(std::byte* b, std::uint32_t capacity) {
-    const auto cls = class_of(capacity);
-    if (cls < kClasses.size() && kClasses[cls] == capacity &&
-        free_[cls].size() < kMaxFreePerClass) {
-      free_[cls].push_back(b);
+    const std::size_t cls = class_of(capacity);
+    if (cls < kClasses.size() && kClasses[cls] == capacity && free_[cls].count < kMaxFreePerClass) {
+      std::memcpy(b, &free_[cls].head, sizeof(std::byte*)); // the list runs through the buffers
+      free_[cls].head = b;
+      ++free_[cls].count;
       return;
     }
     ::operator delete(b);
@@ -57,11 +53,23 @@ public:
   PoolStats stats;
 
 private:
-  static std::size_t class_of(std::uint32_t capacity) {
-    return static_cast<std::size_t>(std::lower_bound(kClasses.begin(), kClasses.end(), capacity) -
-                                    kClasses.begin());
+  // Free buffers of one class, each holding the address of the next in its first bytes.
+  struct FreeList {
+    std::byte* head = nullptr;
+    std::size_t count = 0;
+  };
+  static std::byte* pop(FreeList& list) {
+    std::byte* b = list.head;
+    std::memcpy(&list.head, b, sizeof(std::byte*));
+    --list.count;
+    return b;
   }
-  std::array<std::vector<std::byte*>, kClasses.size()> free_;
+  static std::size_t class_of(std::uint32_t capacity) {
+    std::size_t cls = 0;
+    while (cls < kClasses.size() && kClasses[cls] < capacity) ++cls;
+    return cls;
+  }
+  std::array<FreeList, kClasses.size()> free_;
 };
 
 thread_local Pool::State Pool::state = Pool::State::unborn;
@@ -90,14 +98,29 @@ std::uint32_t checked_u32(std::size_t n) {
   return static_cast<std::uint32_t>(n);
 }
 
+// Every buffer starts with Msg's Control (8 bytes), then its capacity.
+constexpr std::uint32_t kControl = 8;
+
 } // namespace
 
 PoolStats pool_stats() { return Pool::state == Pool::State::dead ? PoolStats{} : pool().stats; }
 
+// A fresh buffer of at least `capacity` bytes after its Control, held by one view; its
+// capacity is updated to what the buffer has.
+std::byte* Msg::fresh_buffer(std::uint32_t& capacity) {
+  std::uint32_t total = capacity + kControl;
+  std::byte* raw = acquire(total);
+  capacity = total - kControl;
+  auto* c = reinterpret_cast<Control*>(raw);
+  c->views = 1;
+  c->front = 0;
+  return raw + kControl;
+}
+
 Msg Msg::with_size(std::size_t size) {
   Msg m;
   m.capacity_ = static_cast<std::uint32_t>(kHeadroom) + checked_u32(size);
-  m.buf_ = acquire(m.capacity_);
+  m.buf_ = fresh_buffer(m.capacity_);
   m.head_ = static_cast<std::uint32_t>(kHeadroom);
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size);
   std::memset(m.buf_ + m.head_, 0, size);
@@ -107,7 +130,7 @@ Msg Msg::with_size(std::size_t size) {
 Msg Msg::copy_of(std::span<const std::byte> bytes) {
   Msg m;
   m.capacity_ = static_cast<std::uint32_t>(kHeadroom) + checked_u32(bytes.size());
-  m.buf_ = acquire(m.capacity_);
+  m.buf_ = fresh_buffer(m.capacity_);
   m.head_ = static_cast<std::uint32_t>(kHeadroom);
   m.tail_ = m.head_ + static_cast<std::uint32_t>(bytes.size());
   if (!bytes.empty()) std::memcpy(m.buf_ + m.head_, bytes.data(), bytes.size());
@@ -117,7 +140,7 @@ Msg Msg::copy_of(std::span<const std::byte> bytes) {
 Msg Msg::clone() const {
   Msg m;
   m.capacity_ = capacity_ == 0 ? static_cast<std::uint32_t>(kHeadroom) : capacity_;
-  m.buf_ = acquire(m.capacity_);
+  m.buf_ = fresh_buffer(m.capacity_);
   // Keep the same headroom so that the copy can take the same headers as the original.
   m.head_ = std::min(head_, m.capacity_ - static_cast<std::uint32_t>(size()));
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size());
@@ -125,58 +148,68 @@ Msg Msg::clone() const {
   return m;
 }
 
-std::uint64_t Msg::new_content_id() const {
-  // One counter for the process, so that a message moved to another thread keeps a number
-  // no message there has. Only a checker asks, and only for messages that changed.
-  static std::atomic<std::uint64_t> last{0};
-  id_ = last.fetch_add(1, std::memory_order_relaxed) + 1;
-  return id_;
+Msg Msg::share() const {
+  if (buf_ == nullptr) return {};
+  Control* c = control();
+  // Alone, the buffer has no bytes of others: the lowest push is this view's start.
+  c->front = c->views == 1 ? head_ : std::min(c->front, head_);
+  ++c->views;
+  Msg m;
+  m.buf_ = buf_;
+  m.capacity_ = capacity_;
+  m.head_ = head_;
+  m.tail_ = tail_;
+  return m;
+}
+
+void Msg::unshare() {
+  Msg own = clone();
+  *this = std::move(own);
 }
 
 bool Msg::drop_front(std::size_t n) {
   if (n > size()) return false;
   head_ += static_cast<std::uint32_t>(n);
-  id_ = 0;
   return true;
 }
 
 bool Msg::truncate(std::size_t n) {
   if (n > size()) return false;
   tail_ = head_ + static_cast<std::uint32_t>(n);
-  id_ = 0;
   return true;
 }
 
 void Msg::append(std::span<const std::byte> bytes) {
   if (bytes.empty()) return;
-  id_ = 0;
   reserve_back(bytes.size());
   std::memcpy(buf_ + tail_, bytes.data(), bytes.size());
   tail_ += static_cast<std::uint32_t>(bytes.size());
 }
 
 void Msg::release() {
-  if (buf_ != nullptr) give_back(buf_, capacity_);
+  Control* c = control();
+  if (--c->views == 0) give_back(reinterpret_cast<std::byte*>(c), capacity_ + kControl);
   buf_ = nullptr;
 }
 
 void Msg::grow_front(std::size_t need) {
-  // Slow path: a stack whose headers outgrow kHeadroom. Re-centre the payload with fresh room.
+  // Slow path: a stack whose headers outgrow kHeadroom, or a push where another view's bytes may
+  // be. Re-centre the payload in a buffer of its own, with fresh room.
   const std::size_t front = need + kHeadroom;
   move_to(checked_u32(front + size() + kHeadroom), static_cast<std::uint32_t>(front));
 }
 
 void Msg::reserve_back(std::size_t need) {
-  if (buf_ != nullptr && capacity_ - tail_ >= need) return;
+  if (buf_ != nullptr && !shared() && capacity_ - tail_ >= need) return;
   const std::size_t total = size() + need;
   move_to(checked_u32(kHeadroom + total + total / 2), static_cast<std::uint32_t>(kHeadroom));
 }
 
 void Msg::move_to(std::uint32_t capacity, std::uint32_t head) {
-  std::byte* nb = acquire(capacity);
+  std::byte* nb = fresh_buffer(capacity);
   const auto n = static_cast<std::uint32_t>(size());
   if (n != 0) std::memcpy(nb + head, data(), n);
-  release();
+  if (buf_ != nullptr) release();
   buf_ = nb;
   capacity_ = capacity;
   head_ = head;

@@ -3,6 +3,15 @@
 // A layer pushes its wire header into the headroom on the way down and pops it on the way
 // up; the payload is written once and never moves. Buffers come from a per-thread pool of
 // size classes, so sending and receiving on the common path does not allocate.
+//
+// share() gives a second view of the same buffer (a reference count in front of it), for the
+// copy a reliable layer keeps to resend: nothing is copied unless a holder writes where another
+// holder's bytes may be. Every view may pop, drop_front and truncate freely. A view may push
+// without a copy when it holds the buffer alone, or when no other holder has pushed in front of
+// the bytes they share; append and writable_data() copy a buffer that is shared. So the packet
+// that goes down and the copy kept for resending share one buffer, and a resend of the kept
+// copy after the packet is gone copies nothing either. The views of one buffer stay on one
+// thread, as its pool does.
 #pragma once
 
 #include <bit>
@@ -30,14 +39,16 @@ public:
   Msg(Msg&& other) noexcept { steal(other); }
   Msg& operator=(Msg&& other) noexcept {
     if (this != &other) {
-      release();
+      if (buf_ != nullptr) release();
       steal(other);
     }
     return *this;
   }
   Msg(const Msg&) = delete;
   Msg& operator=(const Msg&) = delete;
-  ~Msg() { release(); }
+  ~Msg() {
+    if (buf_ != nullptr) release();
+  }
 
   // A message whose payload is `size` zero bytes, with kHeadroom bytes free in front.
   static Msg with_size(std::size_t size);
@@ -45,35 +56,31 @@ public:
   static Msg copy_of(std::span<const std::byte> bytes);
   // A deep copy (a new pooled buffer).
   [[nodiscard]] Msg clone() const;
+  // Another view of the same bytes in the same buffer (see the top of this file).
+  [[nodiscard]] Msg share() const;
 
   [[nodiscard]] std::size_t size() const { return tail_ - head_; }
   [[nodiscard]] bool empty() const { return head_ == tail_; }
-  // The mutable views count as writes: see content_id().
-  [[nodiscard]] std::byte* data() {
-    id_ = 0;
-    return buf_ + head_;
-  }
   [[nodiscard]] const std::byte* data() const { return buf_ + head_; }
   [[nodiscard]] std::span<const std::byte> bytes() const { return {data(), size()}; }
-  [[nodiscard]] std::span<std::byte> bytes() { return {data(), size()}; }
+  // The bytes, to write: a buffer shared with another view is copied first.
+  [[nodiscard]] std::byte* writable_data() {
+    if (buf_ != nullptr && shared()) unshare();
+    return buf_ + head_;
+  }
+  [[nodiscard]] std::span<std::byte> writable_bytes() { return {writable_data(), size()}; }
   [[nodiscard]] std::size_t headroom() const { return head_; }
-
-  // A number that names the bytes the message holds now, for a checker that compares the
-  // same messages again and again (difftest): it stays while the message is unchanged, and
-  // every change -- push, pop, drop_front, truncate, append, or taking data() or bytes() for
-  // writing -- drops it, so that the next call gives a new one. A move takes the number along.
-  // Numbers are unique in the process and never 0. A write through a pointer taken from
-  // data() before the call is not seen: take the pointer again to write.
-  [[nodiscard]] std::uint64_t content_id() const { return id_ != 0 ? id_ : new_content_id(); }
+  // Whether another view holds this buffer too.
+  [[nodiscard]] bool shared() const { return buf_ != nullptr && control()->views > 1; }
 
   // Prepends `h`. Moves the payload only when the headroom is exhausted (never on a stack
-  // whose headers fit in kHeadroom).
+  // whose headers fit in kHeadroom), or when another view's bytes may be in front of it.
   template <WireHeader H>
   void push(const H& h) {
-    if (head_ < sizeof(H)) grow_front(sizeof(H));
+    if (head_ < sizeof(H) || !may_push()) grow_front(sizeof(H));
     head_ -= static_cast<std::uint32_t>(sizeof(H));
-    id_ = 0;
     std::memcpy(buf_ + head_, &h, sizeof(H));
+    if (control()->views > 1) control()->front = head_;
   }
 
   // Removes a header from the front into `h`; false (and `h` untouched) if the message is
@@ -82,7 +89,6 @@ public:
   [[nodiscard]] bool pop(H& h) {
     if (!peek(h)) return false;
     head_ += static_cast<std::uint32_t>(sizeof(H));
-    id_ = 0;
     return true;
   }
 
@@ -98,7 +104,7 @@ public:
   [[nodiscard]] bool drop_front(std::size_t n);
   // Keeps the first `n` bytes; false if there are fewer.
   [[nodiscard]] bool truncate(std::size_t n);
-  // Appends bytes at the end, growing the buffer if needed.
+  // Appends bytes at the end, growing (or unsharing) the buffer if needed.
   void append(std::span<const std::byte> bytes);
 
   friend bool operator==(const Msg& a, const Msg& b) {
@@ -107,28 +113,39 @@ public:
   }
 
 private:
+  // In front of every buffer: how many views hold it, and the lowest offset that a holder has
+  // pushed to while it was shared (no view's bytes start below it).
+  struct Control {
+    std::uint32_t views;
+    std::uint32_t front;
+  };
+  static_assert(sizeof(Control) == 8);
+  [[nodiscard]] Control* control() const { return reinterpret_cast<Control*>(buf_) - 1; }
+  // A push writes just in front of head_: nobody else's bytes are there if this view holds the
+  // buffer alone, or if it starts where the lowest push so far did.
+  [[nodiscard]] bool may_push() const { return control()->views == 1 || control()->front == head_; }
   void steal(Msg& other) {
     buf_ = other.buf_;
     capacity_ = other.capacity_;
     head_ = other.head_;
     tail_ = other.tail_;
-    id_ = other.id_;
     other.buf_ = nullptr;
     other.capacity_ = other.head_ = other.tail_ = 0;
-    other.id_ = 0;
   }
+  // Lets go of the buffer (buf_ != nullptr): the last view gives it back to the pool.
   void release();
+  // Copies the bytes into a buffer of this view's own.
+  void unshare();
+  static std::byte* fresh_buffer(std::uint32_t& capacity);
   void grow_front(std::size_t need);
   void reserve_back(std::size_t need);
   // Moves the payload into a new buffer of at least `capacity` bytes, starting at `head`.
   void move_to(std::uint32_t capacity, std::uint32_t head);
-  std::uint64_t new_content_id() const;
 
-  std::byte* buf_ = nullptr;
+  std::byte* buf_ = nullptr; // just after its Control
   std::uint32_t capacity_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t tail_ = 0;
-  mutable std::uint64_t id_ = 0; // content_id(), 0 until asked for or after a change
 };
 
 // Counters of the calling thread's buffer pool, for tests and benchmarks.

@@ -24,8 +24,9 @@ std::byte filler(const Tag& t, std::size_t i) {
 
 Msg make_payload(const Tag& t) {
   Msg m = Msg::with_size(t.length);
-  std::memcpy(m.data(), &t, sizeof t);
-  for (std::size_t i = sizeof t; i < t.length; ++i) m.data()[i] = filler(t, i);
+  std::byte* bytes = m.writable_data();
+  std::memcpy(bytes, &t, sizeof t);
+  for (std::size_t i = sizeof t; i < t.length; ++i) bytes[i] = filler(t, i);
   return m;
 }
 

@@ -94,7 +94,7 @@ RC_GTEST_PROP(Checksum, DetectsAndDropsAnySingleFlippedBit,
               (const std::vector<std::uint8_t>& payload)) {
   Msg m = sealed(payload);
   const auto bit = *rc::gen::inRange<std::size_t>(0, m.size() * 8);
-  m.data()[bit / 8] ^= std::byte{static_cast<std::uint8_t>(1u << (bit % 8))};
+  m.writable_data()[bit / 8] ^= std::byte{static_cast<std::uint8_t>(1u << (bit % 8))};
   LayerProbe<Checksum> p;
   p.receive(0, std::move(m));
   RC_ASSERT(p.above.empty());
@@ -128,7 +128,7 @@ RC_GTEST_PROP(Checksum, CcpUpHoldsExactlyWhenThePacketIsIntact,
   Msg m = sealed(payload);
   if (corrupt) {
     const auto at = *rc::gen::inRange<std::size_t>(0, m.size());
-    m.data()[at] ^= std::byte{static_cast<std::uint8_t>(*rc::gen::inRange(1, 256))};
+    m.writable_data()[at] ^= std::byte{static_cast<std::uint8_t>(*rc::gen::inRange(1, 256))};
   }
   LayerProbe<Checksum> p;
   Event ev = Event::deliver(0, std::move(m));

@@ -26,7 +26,8 @@ DatagramSocket::Options with(auto change) {
 // Datagram `i` of sender `s`: its length and every byte follow from (s, i).
 Msg numbered(std::uint32_t s, std::uint32_t i) {
   Msg m = Msg::with_size(8 + (i * 37 + s) % 1200);
-  for (std::size_t k = 0; k < m.size(); ++k) m.data()[k] = std::byte((s * 131 + i * 7 + k) & 0xff);
+  for (std::size_t k = 0; k < m.size(); ++k)
+    m.writable_data()[k] = std::byte((s * 131 + i * 7 + k) & 0xff);
   return m;
 }
 
@@ -95,7 +96,8 @@ TEST(Datagram, GsoRunArrivesAsSeparateDatagrams) {
   DatagramSocket a(kLoopback), b(kLoopback);
   const auto datagram = [](std::uint32_t i) {
     Msg m = Msg::with_size(i == 300 ? 123 : 1000);
-    for (std::size_t k = 0; k < m.size(); ++k) m.data()[k] = std::byte((i * 13 + k) & 0xff);
+    for (std::size_t k = 0; k < m.size(); ++k)
+      m.writable_data()[k] = std::byte((i * 13 + k) & 0xff);
     return m;
   };
   for (std::uint32_t i = 0; i <= 300; ++i) ASSERT_TRUE(a.enqueue(b.local(), datagram(i)));

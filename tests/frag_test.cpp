@@ -19,7 +19,8 @@ using H = Frag::Header;
 Msg pattern(std::size_t size, std::uint32_t seed = 0) {
   Msg m = Msg::with_size(size);
   for (std::size_t i = 0; i < size; ++i)
-    m.data()[i] = static_cast<std::byte>((i * 131 + std::size_t{seed} * 7 + i / 251) & 0xFF);
+    m.writable_data()[i] =
+        static_cast<std::byte>((i * 131 + std::size_t{seed} * 7 + i / 251) & 0xFF);
   return m;
 }
 

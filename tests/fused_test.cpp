@@ -85,7 +85,7 @@ std::vector<std::byte> bytes_of(std::span<const std::byte> b) { return {b.begin(
 
 Msg payload(std::size_t size, std::uint32_t seed) {
   Msg m = Msg::with_size(size);
-  auto b = m.bytes();
+  auto b = m.writable_bytes();
   for (std::size_t i = 0; i < size; ++i)
     b[i] = static_cast<std::byte>((std::size_t{seed} * 2654435761u + i * 131) >> 7);
   return m;
@@ -302,7 +302,7 @@ TYPED_TEST(FusedReliableFifo, ACompressedPacketWithAnyByteFlippedOrCutShortIsNev
     for (std::size_t offset = 0; offset < packet.size(); ++offset) {
       for (std::uint8_t mask : {0x01, 0x04, 0x80, 0xFF}) {
         Msg damaged = packet.clone();
-        damaged.bytes()[offset] ^= std::byte{mask};
+        damaged.writable_bytes()[offset] ^= std::byte{mask};
         receiver.receive(1, std::move(damaged));
       }
       Msg cut = packet.clone();
@@ -327,7 +327,7 @@ void a_damaged_compressed_packet_is_never_delivered() {
   Msg packet = compressed_packet<Fused>(size, *rc::gen::arbitrary<std::uint32_t>());
   const auto offset = *rc::gen::inRange<std::size_t>(0, packet.size());
   if (*rc::gen::arbitrary<bool>())
-    packet.bytes()[offset] ^= std::byte{*rc::gen::inRange<std::uint8_t>(1, 255)};
+    packet.writable_bytes()[offset] ^= std::byte{*rc::gen::inRange<std::uint8_t>(1, 255)};
   else
     RC_ASSERT(packet.truncate(offset));
   RecordingHost h;

@@ -71,7 +71,7 @@ Recording record(std::uint64_t seed, std::uint32_t nodes, int sends_per_node) {
         ++vc[from][from];
         in_flight[id] = vc[from];
         Msg m = Msg::with_size(sizeof id);
-        std::memcpy(m.data(), &id, sizeof id);
+        std::memcpy(m.writable_data(), &id, sizeof id);
         net.send(from, to, std::move(m));
         run.events.push_back({stacks[from]->get<LamportClock>().clock, vc[from]});
       });

@@ -121,7 +121,7 @@ TYPED_TEST(MalformedPackets, AnySingleFlippedBitIsCaught) {
   const Msg whole = valid_packet(100);
   for (std::size_t bit = 8; bit < whole.size() * 8; ++bit) { // past the format marker
     Msg m = whole.clone();
-    m.data()[bit / 8] ^= std::byte(1u << (bit % 8));
+    m.writable_data()[bit / 8] ^= std::byte(1u << (bit % 8));
     EXPECT_TRUE(b.dropped_and_counted(std::move(m))) << "bit " << bit;
   }
 }

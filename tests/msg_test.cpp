@@ -25,7 +25,7 @@ std::vector<std::byte> bytes_of(const std::vector<std::uint8_t>& v) {
 
 TEST(Msg, PushAndPopLeaveThePayloadInPlace) {
   Msg m = Msg::with_size(64);
-  std::byte* payload = m.data();
+  const std::byte* payload = m.data();
   m.push(Small{7});
   m.push(Wide{1, 2});
   EXPECT_EQ(m.size(), 64 + sizeof(Small) + sizeof(Wide));
@@ -64,7 +64,7 @@ TEST(Msg, CloneIsDeepAndEqual) {
   Msg a = Msg::copy_of(bytes_of({5, 6, 7}));
   Msg b = a.clone();
   EXPECT_EQ(a, b);
-  b.data()[0] = std::byte{9};
+  b.writable_data()[0] = std::byte{9};
   EXPECT_NE(a, b);
 }
 
@@ -106,45 +106,115 @@ RC_GTEST_PROP(Msg, AnySequenceOfPushesPopsBackInReverse,
   RC_ASSERT(m == Msg::copy_of(bytes_of(payload)));
 }
 
-TEST(Msg, ContentIdStaysWhileUnchangedAndIsNewAfterEveryChange) {
-  Msg m = Msg::with_size(16);
-  const std::uint64_t first = m.content_id();
-  EXPECT_NE(first, 0u);
-  Small h{};
-  const Msg& view = m;
-  (void)view.data();
-  (void)view.bytes();
-  (void)m.peek(h);
-  (void)m.size();
-  EXPECT_EQ(m.content_id(), first) << "reads keep the id";
-
-  std::vector<std::uint64_t> seen = {first};
-  const auto changes_id = [&](const char* what) {
-    const std::uint64_t id = m.content_id();
-    EXPECT_NE(id, 0u) << what;
-    for (const std::uint64_t old : seen) EXPECT_NE(id, old) << what;
-    seen.push_back(id);
+// Views of one buffer (share()): whatever each view does -- push, pop, drop, truncate, append,
+// write, share again, clone, let go -- every view holds exactly what it would hold had each
+// share been a deep copy. The model is one byte vector per view.
+RC_GTEST_PROP(Msg, SharedViewsHoldWhatDeepCopiesWould, ()) {
+  std::vector<Msg> views;
+  std::vector<std::vector<std::byte>> model;
+  const auto add = [&](Msg m) {
+    model.emplace_back(m.bytes().begin(), m.bytes().end());
+    views.push_back(std::move(m));
   };
-  m.push(Small{1});
-  changes_id("push");
-  (void)m.pop(h);
-  changes_id("pop");
-  (void)m.drop_front(1);
-  changes_id("drop_front");
-  (void)m.truncate(4);
-  changes_id("truncate");
-  m.append(std::as_bytes(std::span("x", 1)));
-  changes_id("append");
-  (void)m.data();
-  changes_id("data() for writing");
-  (void)m.bytes();
-  changes_id("bytes() for writing");
+  add(Msg::copy_of(bytes_of(*rc::gen::container<std::vector<std::uint8_t>>(
+      *rc::gen::inRange<std::size_t>(0, 64), rc::gen::arbitrary<std::uint8_t>()))));
+  const auto steps = *rc::gen::inRange(1, 80);
+  for (int step = 0; step < steps; ++step) {
+    const auto i = *rc::gen::inRange<std::size_t>(0, views.size());
+    Msg& m = views[i];
+    std::vector<std::byte>& want = model[i];
+    const auto value = *rc::gen::arbitrary<std::uint8_t>();
+    switch (*rc::gen::inRange(0, 10)) {
+    case 0: { // a header, of one of two sizes
+      if (value % 2 == 0) {
+        m.push(Small{static_cast<std::uint16_t>(value * 257)});
+        want.insert(want.begin(), 2, std::byte{value});
+      } else {
+        const Wide w{value, value * 3ull};
+        m.push(w);
+        const auto* p = reinterpret_cast<const std::byte*>(&w);
+        want.insert(want.begin(), p, p + sizeof w);
+      }
+      break;
+    }
+    case 1: {
+      Small h{};
+      const bool popped = m.pop(h);
+      RC_ASSERT(popped == (want.size() >= sizeof h));
+      if (popped) want.erase(want.begin(), want.begin() + sizeof h);
+      break;
+    }
+    case 2: {
+      const std::size_t n = value % 8;
+      if (m.drop_front(n)) want.erase(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(n));
+      break;
+    }
+    case 3: {
+      const std::size_t n = want.size() - std::min<std::size_t>(want.size(), value % 8);
+      RC_ASSERT(m.truncate(n));
+      want.resize(n);
+      break;
+    }
+    case 4: {
+      const std::byte b{value};
+      m.append({&b, 1});
+      want.push_back(b);
+      break;
+    }
+    case 5:
+      if (!want.empty()) {
+        m.writable_data()[value % want.size()] ^= std::byte{0x5a};
+        want[value % want.size()] ^= std::byte{0x5a};
+      }
+      break;
+    case 6:
+    case 7:
+      add(views[i].share());
+      break;
+    case 8:
+      add(views[i].clone());
+      break;
+    default:
+      if (views.size() > 1) { // let go of a view
+        views.erase(views.begin() + static_cast<std::ptrdiff_t>(i));
+        model.erase(model.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      break;
+    }
+    for (std::size_t v = 0; v < views.size(); ++v)
+      RC_ASSERT(std::vector<std::byte>(views[v].bytes().begin(), views[v].bytes().end()) ==
+                model[v]);
+  }
+}
 
-  const Msg copy = m.clone();
-  EXPECT_NE(copy.content_id(), m.content_id()) << "a clone is another message";
-  const std::uint64_t id = m.content_id();
-  const Msg moved = std::move(m);
-  EXPECT_EQ(moved.content_id(), id) << "a move takes the id along";
+TEST(Msg, TheCopyKeptForResendingSharesTheBufferOfThePacketSentBelow) {
+  // Retransmit's pattern: push a header, keep a share, push the headers of the layers below.
+  Msg packet = Msg::with_size(64);
+  packet.push(Small{1});
+  const std::uint64_t before = pool_stats().acquired;
+  Msg kept = packet.share();
+  packet.push(Wide{2, 3});
+  packet.push(Small{4});
+  EXPECT_EQ(pool_stats().acquired, before) << "pushing below a share copies nothing";
+  EXPECT_TRUE(kept.shared());
+  // The resend, while the packet still exists: its headers would overwrite the packet's.
+  Msg again = kept.share();
+  again.push(Wide{5, 6});
+  EXPECT_EQ(pool_stats().acquired, before + 1) << "a resend beside the packet gets its own copy";
+  Small top{};
+  ASSERT_TRUE(packet.pop(top));
+  EXPECT_EQ(top.a, 4) << "the packet's headers are intact";
+  // Once the packet is gone, a resend pushes in place.
+  packet = Msg{};
+  again = Msg{};
+  EXPECT_FALSE(kept.shared());
+  Msg resend = kept.share();
+  resend.push(Wide{7, 8});
+  EXPECT_EQ(pool_stats().acquired, before + 1)
+      << "alone with the kept copy, a resend copies nothing";
+  Small s{};
+  ASSERT_TRUE(kept.pop(s));
+  EXPECT_EQ(s.a, 1);
 }
 
 } // namespace

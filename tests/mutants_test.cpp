@@ -160,7 +160,7 @@ Msg arq_ack(std::uint32_t below, std::uint32_t sack) {
 // `m` with byte `i` flipped, as a noisy link would deliver it.
 Msg damaged(const Msg& m, std::size_t i) {
   Msg out = m.clone();
-  out.bytes()[i] ^= std::byte{0xFF};
+  out.writable_bytes()[i] ^= std::byte{0xFF};
   return out;
 }
 

@@ -87,7 +87,7 @@ std::vector<Delivery> workload(std::uint64_t seed, LinkConfig link) {
 // A packet of `size` bytes (at least 8) that begins with `id`.
 Msg sized(std::uint64_t id, std::size_t size) {
   Msg m = Msg::with_size(size);
-  std::memcpy(m.data(), &id, sizeof id);
+  std::memcpy(m.writable_data(), &id, sizeof id);
   return m;
 }
 

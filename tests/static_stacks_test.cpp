@@ -61,7 +61,7 @@ std::string build_error(const std::string& stack_string) {
 
 Msg payload(std::uint32_t from, std::uint32_t k, std::size_t size) {
   Msg m = Msg::with_size(size);
-  auto bytes = m.bytes();
+  auto bytes = m.writable_bytes();
   for (std::size_t i = 0; i < size; ++i)
     bytes[i] = static_cast<std::byte>((from * 131 + k * 31 + i) & 0xFF);
   return m;

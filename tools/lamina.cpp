@@ -271,8 +271,9 @@ int node(const NodeOptions& o) {
     const std::uint32_t len = 12 + (index * 2654435761u + from) % (o.max_size - 11);
     Msg m = Msg::with_size(len);
     const std::uint32_t tag[3] = {from, index, len};
-    std::memcpy(m.data(), tag, sizeof tag);
-    for (std::uint32_t i = sizeof tag; i < len; ++i) m.data()[i] = std::byte(from + index * 3 + i);
+    std::byte* bytes = m.writable_data();
+    std::memcpy(bytes, tag, sizeof tag);
+    for (std::uint32_t i = sizeof tag; i < len; ++i) bytes[i] = std::byte(from + index * 3 + i);
     return m;
   };
   std::vector<std::uint32_t> expected(n, 0);
