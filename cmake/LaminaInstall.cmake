@@ -4,9 +4,9 @@
 #
 #   P/bin/                    lamina, lamina-bench, lamina-opt, lamina-stackgen
 #   P/include/lamina/         the headers a project's layers, stacks and generated code include:
-#                             runtime/, spec/, difftest/, tools/; components/ and
-#                             stacks/fifo/, each layer or stack spec beside its header; and the
-#                             .clang-format that lamina-opt formats its output with
+#                             runtime/, spec/, difftest/, services/, tools/; components/,
+#                             stacks/fifo/ and stacks/rpc/, each layer or stack spec beside its
+#                             header; and the .clang-format that lamina-opt formats its output with
 #   P/lib/                    the libraries (Lamina::lamina_runtime, ...), and under
 #                             lib/lamina/objects the OBJECT libraries that register the standard
 #                             layers as a program starts (Lamina::lamina_components, ..._difftest)
@@ -30,7 +30,7 @@ endforeach()
 # lamina-opt links Clang's shared libraries from LLVM's own folder: keep finding them installed.
 set_target_properties(lamina-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 
-install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_cli lamina_bench
+install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_cli lamina_bench
                 lamina_components lamina_components_difftest
         EXPORT LaminaTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
@@ -41,10 +41,11 @@ install(TARGETS lamina lamina-bench lamina-opt lamina-stackgen
         RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(EXPORT LaminaTargets NAMESPACE Lamina:: DESTINATION "${LAMINA_INSTALL_CMAKE_DIR}")
 
-install(DIRECTORY runtime spec components difftest tools
+install(DIRECTORY runtime spec components difftest services tools
         DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}"
         FILES_MATCHING PATTERN "*.hpp" PATTERN "*.ioa" PATTERN "mutants" EXCLUDE)
 install(FILES stacks/fifo/fifo.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/fifo")
+install(FILES stacks/rpc/rpc.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/rpc")
 install(FILES .clang-format DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}")
 install(FILES tools/lamina_main.cpp tools/bench_main.cpp DESTINATION "${LAMINA_INSTALL_TOOLS_DIR}")
 

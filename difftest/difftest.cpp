@@ -69,7 +69,8 @@ std::unique_ptr<Lockstep> start(const LoadedStack& stack, const std::vector<std:
                                 std::uint32_t nodes) {
   std::vector<std::unique_ptr<Implementation>> made;
   for (const auto& name : impls) made.push_back(make_implementation(name, stack.decl(), nodes));
-  return std::make_unique<Lockstep>(std::move(made), &stack.packets());
+  return std::make_unique<Lockstep>(std::move(made), &stack.packets(),
+                                    application_for(stack.decl().stack_string));
 }
 
 // Runs `events` on fresh implementations; the first divergence, if any.

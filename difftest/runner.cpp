@@ -55,8 +55,9 @@ private:
   const Implementation& impl_;
 };
 
-Lockstep::Lockstep(std::vector<std::unique_ptr<Implementation>> impls, const PacketDecoder* decoder)
-    : impls_(std::move(impls)), decoder_(decoder) {
+Lockstep::Lockstep(std::vector<std::unique_ptr<Implementation>> impls, const PacketDecoder* decoder,
+                   std::unique_ptr<Application> app)
+    : impls_(std::move(impls)), decoder_(decoder), app_(std::move(app)) {
   if (impls_.size() < 2)
     throw std::invalid_argument("difftest compares at least two implementations");
   nodes_ = impls_.front()->nodes();
@@ -123,8 +124,9 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
   switch (e.kind) {
   case TraceEvent::Kind::Send:
   case TraceEvent::Kind::Cast: {
-    Msg message = payload(e.size, e.fill);
     const PeerId to = e.kind == TraceEvent::Kind::Cast ? kAllPeers : e.peer;
+    Msg message = payload(e.size, e.fill);
+    if (app_) message = app_->message(e.node, to, e.fill, std::move(message));
     // The last implementation takes the message itself, the others copies.
     for (std::size_t i = 0; i + 1 < impls_.size(); ++i)
       impls_[i]->endpoint(e.node).send(to, message.clone());
@@ -163,6 +165,9 @@ std::optional<Divergence> Lockstep::step(const TraceEvent& e, std::size_t index)
   }
   }
   if (auto d = compare(e, index)) return d;
+  if (app_)
+    for (const Effects::Delivery& d : effects_.front().deliveries)
+      app_->delivered(d.node, d.from, d.msg);
   keep_packets();
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "difftest/application.hpp"
 #include "difftest/implementation.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/packet.hpp"
@@ -81,9 +82,11 @@ class Lockstep {
 public:
   // Takes the implementations to compare; the first is the reference. All must have the same
   // number of nodes (at least 2) and the same depth. `decoder`, if given, names the header
-  // field where two packets differ; it must outlive the Lockstep.
+  // field where two packets differ; it must outlive the Lockstep. `app`, if given, makes what
+  // the nodes send (see application.hpp); else they send the trace's random bytes.
   explicit Lockstep(std::vector<std::unique_ptr<Implementation>> impls,
-                    const PacketDecoder* decoder = nullptr);
+                    const PacketDecoder* decoder = nullptr,
+                    std::unique_ptr<Application> app = nullptr);
   Lockstep(const Lockstep&) = delete;
   Lockstep& operator=(const Lockstep&) = delete;
   ~Lockstep();
@@ -128,6 +131,7 @@ private:
 
   std::vector<std::unique_ptr<Implementation>> impls_;
   const PacketDecoder* decoder_;
+  std::unique_ptr<Application> app_;
   std::vector<std::vector<std::unique_ptr<Host>>> hosts_; // [impl][node]
   std::vector<Effects> effects_;                          // [impl], of the current step
   std::uint32_t nodes_ = 0;

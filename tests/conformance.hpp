@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -25,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "difftest/application.hpp"
 #include "difftest/spec_values.hpp"
 #include "runtime/layer.hpp"
 #include "spec/sim.hpp"
@@ -41,6 +43,9 @@ struct ConformanceOptions {
   std::uint32_t group = 3;
   std::size_t max_payload = 4000;
   std::vector<std::pair<std::string, spec::Value>> args; // layer parameters, both sides
+  // Makes the application for a layer whose header is its interface (Rpc): it shapes what the
+  // members send and hears what they deliver. Unset: random bytes.
+  std::function<std::unique_ptr<difftest::Application>()> application;
 };
 
 // What one member's C++ layer emitted, in the form the simulator reports.
@@ -99,6 +104,7 @@ std::optional<std::string> check_conformance(const spec::Program& program,
   for (PeerId i = 0; i < o.group; ++i)
     members.push_back({make(), spec::LayerSim(program, spec_name, o.args, i, o.group), {}});
 
+  const std::unique_ptr<difftest::Application> app = o.application ? o.application() : nullptr;
   std::mt19937_64 rng(o.seed);
   auto below = [&](std::uint64_t n) { return n == 0 ? 0 : rng() % n; };
   std::deque<Packet> pool;
@@ -152,6 +158,10 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       PeerId to = static_cast<PeerId>(below(o.group - 1));
       if (to >= at) ++to;
       auto bytes = payload();
+      if (app) {
+        const Msg shaped = app->message(at, to, rng(), Msg::copy_of(bytes));
+        bytes.assign(shaped.bytes().begin(), shaped.bytes().end());
+      }
       Event ev = Event::send(to, Msg::copy_of(bytes));
       ev.time = m.clock;
       ev.lamport = lamport;
@@ -233,8 +243,10 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       return report(step, fmt::format("member {}: field '{}': C++ {} but spec {}", actor, d->name,
                                       d->left, d->right));
 
-    // What went down is on its way to the other members.
+    // What went up reached the application; what went down is on its way to the other members.
     for (const spec::LayerOutput& out : cpp_out) {
+      if (app && out.kind == spec::LayerOutput::Kind::Event && out.port == spec::Port::Up)
+        app->delivered(actor, out.peer, Msg::copy_of(out.msg));
       if (out.kind != spec::LayerOutput::Kind::Event || out.port != spec::Port::Down) continue;
       for (PeerId to = 0; to < o.group; ++to)
         if (to != actor && (out.peer == kAllPeers || out.peer == to))

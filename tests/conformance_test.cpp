@@ -10,6 +10,7 @@
 #include "components/frag.hpp"
 #include "components/lamport_clock.hpp"
 #include "components/retransmit.hpp"
+#include "components/rpc.hpp"
 #include "components/seqno.hpp"
 #include "components/top.hpp"
 #include "components/window.hpp"
@@ -114,6 +115,31 @@ TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
         a.timeout = 5ms;
         a.max_timeout = 20ms;
         return a;
+      },
+      o);
+}
+
+// Rpc's header is its interface: the driver's members make calls, answer them and cancel them
+// as difftest's RPC application does, and now and then break the interface.
+test::ConformanceOptions rpc_application() {
+  test::ConformanceOptions o = small_payloads();
+  o.application = [] { return difftest::application_for("Top:Rpc:Bottom"); };
+  return o;
+}
+TEST(Conformance, RpcConformsToItsSpec) { expect_conformance<Rpc>("Rpc", rpc_application()); }
+
+// A server that holds 3 calls refuses the rest as busy; calls resent every 2 ms.
+TEST(Conformance, RpcWithASmallCacheConformsToItsSpec) {
+  using namespace std::chrono_literals;
+  test::ConformanceOptions o = rpc_application();
+  o.args = {{"cache", spec::Value::integer(3)}, {"resend", spec::Value::integer(2'000'000)}};
+  expect_conformance_of(
+      "Rpc",
+      [] {
+        Rpc r;
+        r.cache = 3;
+        r.resend = 2ms;
+        return r;
       },
       o);
 }

@@ -122,9 +122,10 @@ TEST(Difftest, EveryMutantIsCaught) {
   const LoadedStack unordered(file, "TightUnreliable");
   const LoadedStack windowed(file, "TightWindowedFifo");
   const LoadedStack arq(file, "TightArqFifo");
+  const LoadedStack rpc(file, "TightRpc");
   Options o = quick({"static"}, 200'000);
   o.shrink = false;
-  const auto results = run_mutants({&ordered, &unordered, &windowed, &arq}, o);
+  const auto results = run_mutants({&ordered, &unordered, &windowed, &arq, &rpc}, o);
   EXPECT_EQ(results.size(), mutants().size());
   for (const MutantResult& r : results) {
     EXPECT_TRUE(r.applicable) << r.name;

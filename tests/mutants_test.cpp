@@ -20,6 +20,7 @@
 
 #include "components/arq.hpp"
 #include "components/checksum.hpp"
+#include "components/rpc.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
 #include "runtime/host.hpp"
@@ -119,6 +120,7 @@ public:
   }
 
   void send(PeerId to, std::string_view text) { stack_->send(to, bytes_of(text)); }
+  void send(PeerId to, const Msg& m) { stack_->send(to, m.clone()); }
   void receive(PeerId from, const Msg& packet) { stack_->receive(from, packet.clone()); }
   // Runs the clock on to `t`, firing the timers due on the way.
   void run_until(Time t) {
@@ -154,6 +156,15 @@ private:
 Msg arq_ack(std::uint32_t below, std::uint32_t sack) {
   Msg m = Msg::with_size(0);
   m.push(Arq::Header{Arq::Kind::ack, {}, 0, below, sack});
+  return m;
+}
+
+// An Rpc header alone: from the application (kind call or answer, `id`, `budget`), or from a
+// peer of incarnation 1 to this node's incarnation `to_inc`.
+Msg rpc(Rpc::Kind kind, std::uint32_t id, std::uint32_t low = 0, std::uint32_t to_inc = 1,
+        std::uint32_t budget = 1000) {
+  Msg m = Msg::with_size(0);
+  m.push(Rpc::Header{kind, {}, id, low, 1, to_inc, budget});
   return m;
 }
 
@@ -245,6 +256,33 @@ const std::vector<Scenario>& scenarios() {
        [](Node& n) {
          n.send(1, "a");
          n.run_until(60ms);
+       }},
+      {"rpc_holds_one_call_too_many", "Rpc(cache=1)",
+       "runs a second call from peer 1 while it holds one, where the layer refuses it as busy",
+       [](Node& n) {
+         n.receive(1, rpc(Rpc::Kind::call, 0));
+         n.receive(1, rpc(Rpc::Kind::call, 1));
+       }},
+      {"rpc_low_skips_unfinished_calls", "Rpc",
+       "tells the server on its second call that call 0, unanswered, is finished",
+       [](Node& n) {
+         n.send(1, rpc(Rpc::Kind::call, 0));
+         n.send(1, rpc(Rpc::Kind::call, 1));
+       }},
+      {"rpc_runs_a_running_call_again", "Rpc", "passes up a call that arrives twice twice",
+       [](Node& n) {
+         n.receive(1, rpc(Rpc::Kind::call, 0));
+         n.receive(1, rpc(Rpc::Kind::call, 0));
+       }},
+      {"rpc_runs_an_unaddressed_call", "Rpc",
+       "runs a call addressed to no incarnation, where the layer refuses it as stale",
+       [](Node& n) { n.receive(1, rpc(Rpc::Kind::call, 0, 0, 0)); }},
+      {"rpc_trims_the_lowest_answer", "Rpc",
+       "drops its answer to call 1 when call 2 says the client has finished those below 1",
+       [](Node& n) {
+         n.receive(1, rpc(Rpc::Kind::call, 1));
+         n.send(1, rpc(Rpc::Kind::answer, 1));
+         n.receive(1, rpc(Rpc::Kind::call, 2, 1));
        }},
       {"seqno_first_is_one", "Seqno", "numbers its first message 1",
        [](Node& n) { n.send(1, "a"); }},

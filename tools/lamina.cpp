@@ -24,6 +24,7 @@
 #include "spec/stack_string.hpp"
 #include "tools/difftest_command.hpp"
 #include "tools/netbench.hpp"
+#include "tools/rpc_command.hpp"
 #include "tools/spec_commands.hpp"
 #include "tools/tool.hpp"
 #include "tools/wire_layers.hpp"
@@ -334,7 +335,7 @@ int node(const NodeOptions& o) {
 
 int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) try {
   use_import_roots(config);
-  default_spec = demo_spec_path(config);
+  default_spec = tools::spec_path(config.demo_spec);
   default_stack = config.demo_stack;
   default_wire_stack = config.wire_stack;
   CLI::App app{"lamina: protocol stacks from small specified layers"};
@@ -447,6 +448,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   auto* layers_cmd =
       app.add_subcommand("layers", "list the layers a stack may use, with parameters");
 
+  tools::RpcOptions rpc_opts;
+  auto* rpc_cmd = tools::add_rpc_command(app, rpc_opts);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*demo_cmd) return demo_command(demo);
@@ -475,6 +479,7 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
     }
     return tools::netbench_command(netbench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   }
+  if (*rpc_cmd) return tools::rpc_command(*rpc_cmd, rpc_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

@@ -39,16 +39,14 @@ inline void use_import_roots(const ToolConfig& config) {
   for (const std::string& root : config.import_roots) spec::import_path().push_back(root);
 }
 
-// The demo spec as a path that exists, if it does: itself, or under an import root.
-inline std::string demo_spec_path(const ToolConfig& config) {
+// A spec file as a path that exists, if it does: itself, or under an import root.
+inline std::string spec_path(const std::string& file) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::path(config.demo_spec).is_absolute() || fs::exists(config.demo_spec, ec))
-    return config.demo_spec;
+  if (fs::path(file).is_absolute() || fs::exists(file, ec)) return file;
   for (const std::string& root : spec::import_path())
-    if (fs::exists(fs::path(root) / config.demo_spec, ec))
-      return (fs::path(root) / config.demo_spec).string();
-  return config.demo_spec;
+    if (fs::exists(fs::path(root) / file, ec)) return (fs::path(root) / file).string();
+  return file;
 }
 
 // The `lamina` command line (tools/lamina.cpp): its exit status. `lamina bench` runs the

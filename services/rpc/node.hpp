@@ -1,0 +1,176 @@
+// The RPC service's application side: typed methods, and a node that is a client of the other
+// members and a server to them, over a stack whose top protocol layer is Rpc (stacks/rpc).
+//
+// A method is declared once, as a C++ type: its number, its name, and its request and response
+// as Boost.Hana structs (marshal.hpp says what their members may be). C++ types rather than a
+// declaration in the spec file, because the request and response are what the application's
+// code reads and writes: declared in C++ they are checked by the compiler at every call and in
+// every handler, with nothing generated in between.
+//
+//   struct Put {
+//     static constexpr std::uint16_t id = 2;
+//     static constexpr std::string_view name = "put";
+//     struct Request { BOOST_HANA_DEFINE_STRUCT(Request, (std::string_view, key),
+//                                               (std::string_view, value)); };
+//     struct Response { BOOST_HANA_DEFINE_STRUCT(Response, (bool, replaced)); };
+//   };
+//
+//   node.call<Put>(server, {"k", "v"}, deadline, [](rpc::Result<Put::Response> r) { ... });
+//   node.serve<Put>([&](const Put::Request& req, Put::Response& resp, std::string& error) {
+//     ...; return rpc::Status::ok; });
+//
+// On the wire, behind Rpc's header: a call is the method's number (u16) and the request; an
+// answer is a status (u8) and the response, or, for another status, a message (a string).
+// The request is marshalled straight into the buffer that goes down the stack, and read in
+// place from the one that comes up: its string_view members point into it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "components/rpc.hpp"
+#include "services/rpc/marshal.hpp"
+
+namespace lamina::rpc {
+
+enum class Status : std::uint8_t {
+  ok = 0,
+  deadline_exceeded = 1, // no answer by the deadline (the call may or may not have run)
+  unknown_method = 2,    // the server has no handler for the method
+  handler_error = 3,     // the handler failed; the message says why
+  unavailable = 4,       // the server refused the call unrun (busy), or restarted since
+  cancelled = 5,         // the client cancelled the call
+  bad_request = 6,       // the server could not read the request
+};
+std::string_view to_string(Status s);
+
+template <class M>
+concept Method = requires {
+  { M::id } -> std::convertible_to<std::uint16_t>;
+  { M::name } -> std::convertible_to<std::string_view>;
+  typename M::Request;
+  typename M::Response;
+};
+
+// What a call came to: the status and, if ok, the response, whose views point into `answer`.
+template <class Response>
+struct Result {
+  Status status = Status::ok;
+  std::optional<Response> value; // when ok
+  std::string error;             // otherwise, why
+  Msg answer;                    // the packet the value was read from
+  explicit operator bool() const { return status == Status::ok; }
+};
+
+using CallId = std::uint32_t;
+
+class Node {
+public:
+  using Send = std::function<void(PeerId to, Msg m)>;
+  using Clock = std::function<Time()>;
+
+  // `send` gives a message to the stack; `now` reads the stack's clock.
+  Node(Send send, Clock now) : send_(std::move(send)), now_(std::move(now)) {}
+
+  // Calls `M` at `server`, to be done by `deadline`; `done` gets the result, once.
+  template <Method M>
+  CallId call(PeerId server, const typename M::Request& request, Time deadline,
+              std::function<void(Result<typename M::Response>)> done) {
+    const CallId id = next_id_[server]++;
+    pending_.emplace(std::pair{server, id}, [done = std::move(done)](Status status, Msg answer) {
+      done(read_result<typename M::Response>(status, std::move(answer)));
+    });
+    Msg m = marshal(request, sizeof(std::uint16_t));
+    const std::uint16_t method = M::id;
+    std::memcpy(m.writable_data(), &method, sizeof method);
+    m.push(Rpc::Header{Rpc::Kind::call, {}, id, 0, 0, 0, budget(deadline)});
+    ++stats_.calls;
+    send_(server, std::move(m));
+    return id;
+  }
+
+  // Gives up on a call: its result is `cancelled`, now, and the server is told.
+  void cancel(PeerId server, CallId id);
+
+  // The handler of `M`: fills the response and returns ok, or returns another status and says
+  // why in `error`. It runs at most once per call.
+  template <Method M>
+  void
+  serve(std::function<Status(const typename M::Request&, typename M::Response&, std::string& error)>
+            handler) {
+    methods_[M::id] = [handler = std::move(handler)](std::span<const std::byte> args,
+                                                     std::string& error) -> Msg {
+      const char* why = nullptr;
+      const auto request = unmarshal<typename M::Request>(args, &why);
+      if (!request) {
+        error = why;
+        return answer_error(Status::bad_request, error);
+      }
+      typename M::Response response{};
+      const Status status = handler(*request, response, error);
+      if (status != Status::ok) return answer_error(status, error);
+      Msg m = marshal(response, 1);
+      m.writable_data()[0] = std::byte{static_cast<std::uint8_t>(Status::ok)};
+      return m;
+    };
+  }
+
+  // What the stack passed up from `from`.
+  void deliver(PeerId from, Msg m);
+
+  struct Stats {
+    std::uint64_t calls = 0;         // made
+    std::uint64_t results = 0;       // of them, ended (any status)
+    std::uint64_t served = 0;        // calls given to a handler here
+    std::uint64_t bad_answers = 0;   // answers too short for a status
+    std::uint64_t cancels_heard = 0; // of calls running here (handlers here run inline)
+  };
+  [[nodiscard]] const Stats& stats() const { return stats_; }
+  [[nodiscard]] std::size_t outstanding() const { return pending_.size(); }
+
+private:
+  using Done = std::function<void(Status, Msg)>;
+  using Handler = std::function<Msg(std::span<const std::byte> args, std::string& error)>;
+
+  // µs left until `deadline`, rounded up; 0 once it has passed (the layer ends the call at once).
+  std::uint32_t budget(Time deadline) const;
+  static Msg answer_error(Status status, const std::string& error);
+  void finish(PeerId server, CallId id, Status status, Msg answer);
+
+  template <class Response>
+  static Result<Response> read_result(Status status, Msg answer) {
+    Result<Response> r;
+    r.status = status;
+    if (status == Status::ok) {
+      const char* why = nullptr;
+      r.value = unmarshal<Response>(answer.bytes().subspan(1), &why);
+      if (!r.value) {
+        r.status = Status::bad_request;
+        r.error = std::string("the answer does not read as the response: ") + why;
+      }
+    } else if (!answer.empty()) {
+      std::string_view message;
+      Reader reader(answer.bytes().subspan(1));
+      if (reader.read(message)) r.error = message;
+    }
+    r.answer = std::move(answer);
+    return r;
+  }
+
+  Send send_;
+  Clock now_;
+  std::map<PeerId, CallId> next_id_;
+  std::map<std::pair<PeerId, CallId>, Done> pending_;
+  std::unordered_map<std::uint16_t, Handler> methods_;
+  Stats stats_;
+};
+
+} // namespace lamina::rpc

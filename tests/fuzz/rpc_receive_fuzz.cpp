@@ -1,0 +1,114 @@
+// libFuzzer target: Rpc's header and the RPC service's argument decoder. An input is a script
+// run on one member of RpcLan (Top:Rpc:Bottom) serving the key-value store and calling its
+// peers: packets from a peer (Bottom's marker put in front, so that the fuzzer starts at Rpc's
+// header: calls with any kind, id, low, incarnations and budget, arguments of any shape),
+// calls of its own, cancels, and time running on with the timers it crosses. Whatever the
+// packets say, the node must neither crash nor read out of bounds, Rpc's count of the calls it
+// holds must be what its tables hold, and every call the node made ends once.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <span>
+#include <string>
+
+#include "components/bottom.hpp"
+#include "components/rpc.hpp"
+#include "components/top.hpp"
+#include "runtime/stack.hpp"
+#include "services/rpc/kv.hpp"
+
+namespace {
+
+using namespace lamina;
+using RpcLan = stack<Top, Rpc, Bottom>;
+
+class ScriptHost final : public Host {
+public:
+  explicit ScriptHost(rpc::Node*& node) : node_(node) {}
+  [[nodiscard]] PeerId me() const override { return 0; }
+  [[nodiscard]] std::uint32_t group_size() const override { return 3; }
+  [[nodiscard]] Time now() const override { return now_; }
+  void transmit(PeerId, Msg) override {}
+  void set_timer(Time at, std::uint32_t timer) override { timers_.emplace(at, timer); }
+  void deliver(Event& ev) override { node_->deliver(ev.peer, std::move(ev.msg)); }
+
+  // Runs time on by `d`, firing the timers due on the way.
+  void run_for(Endpoint& stack, Duration d) {
+    const Time until = now_ + d;
+    while (!timers_.empty() && timers_.begin()->first <= until) {
+      const auto [at, timer] = *timers_.begin();
+      timers_.erase(timers_.begin());
+      now_ = at;
+      stack.expire(timer);
+    }
+    now_ = until;
+  }
+
+private:
+  rpc::Node*& node_;
+  Time now_{};
+  std::multimap<Time, std::uint32_t> timers_;
+};
+
+void check_held(const Rpc& r) {
+  std::size_t held = 0;
+  for (PeerId p = 0; p < 3; ++p)
+    held += r.running.get(p).size() + r.answers.get(p).size() + r.cancelled.get(p).size();
+  if (held != r.held) std::abort();
+}
+
+} // namespace
+
+// The script: records of [op][length][bytes]. op & 3 = 0 or 1: a packet from peer 1 + op of
+// `length` bytes after Bottom's marker; 2: a call to peer 1 or 2 (a put of `length` bytes, with
+// a deadline of `length` ms), or a cancel of the last call; 3: time runs on by `length` ms.
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  rpc::Node* node_ptr = nullptr;
+  ScriptHost host(node_ptr);
+  RpcLan stack;
+  stack.attach(host);
+  rpc::Node node([&](PeerId to, Msg m) { stack.send(to, std::move(m)); },
+                 [&] { return host.now(); });
+  node_ptr = &node;
+  rpc::kv::Store store(node);
+  std::map<rpc::CallId, int> ended;
+  rpc::CallId last = 0;
+  std::size_t at = 0;
+  while (at + 2 <= size) {
+    const std::uint8_t op = data[at];
+    const std::size_t length = std::min<std::size_t>(data[at + 1], size - at - 2);
+    const std::span<const std::byte> body(reinterpret_cast<const std::byte*>(data + at + 2),
+                                          length);
+    at += 2 + length;
+    switch (op & 3) {
+    case 0:
+    case 1: {
+      Msg packet = Msg::copy_of(body);
+      packet.push(Bottom::Header{Bottom::Format::layered});
+      stack.receive(1 + (op & 1), std::move(packet));
+      break;
+    }
+    case 2: {
+      const PeerId to = 1 + ((op >> 2) & 1);
+      if ((op >> 3) & 1) {
+        node.cancel(to, last);
+        break;
+      }
+      const std::string_view value(reinterpret_cast<const char*>(body.data()), body.size());
+      last = node.call<rpc::kv::Put>(to, {"key", value},
+                                     host.now() + std::chrono::milliseconds(length),
+                                     [&ended, id = node.stats().calls](auto) {
+                                       if (++ended[static_cast<rpc::CallId>(id)] > 1)
+                                         std::abort(); // a call ends once
+                                     });
+      break;
+    }
+    default:
+      host.run_for(stack, std::chrono::milliseconds(length));
+      break;
+    }
+    check_held(stack.get<Rpc>());
+  }
+  return 0;
+}
