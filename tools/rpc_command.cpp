@@ -14,29 +14,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The stack string of stack `name` in spec `file`, or nullopt after printing why not.
-std::optional<std::string> load_stack(const std::string& file, const std::string& name) {
-  spec::Sources sources;
-  spec::Diagnostics diags(sources);
-  const auto program = spec::load(file, sources, diags);
-  if (!diags.all().empty()) fmt::print(stderr, "{}", diags.format());
-  if (!program) return std::nullopt;
-  try {
-    return spec::stack_string(*program, name);
-  } catch (const spec::StackStringError& e) {
-    fmt::print(stderr, "lamina: error: {}: {}\n", file, e.what());
-    return std::nullopt;
-  }
-}
-
 // Clients call a key-value server on a simulated network that loses and duplicates packets,
 // and the tally shows that every call ended once and ran at most once.
 int demo(const RpcDemoOptions& o) {
   const std::string file = spec_path(o.file);
-  const auto stack = load_stack(file, o.stack);
-  if (!stack) return 2;
+  std::string stack;
+  try {
+    stack = spec::load_stack_string(file, o.stack);
+  } catch (const spec::StackStringError& e) {
+    fmt::print(stderr, "lamina: error: {}\n", e.what());
+    return 2;
+  }
   const LinkConfig link{.delay = 1ms, .jitter = 1ms, .loss = o.loss, .duplicate = o.duplicate};
-  rpc::SimGroup group(o.seed, o.clients + 1, *stack, link);
+  rpc::SimGroup group(o.seed, o.clients + 1, stack, link);
   rpc::kv::Store store(group.node(0));
 
   // Every client's calls, 1 ms apart on average: puts of keys of their own (so that a put run
@@ -87,7 +77,7 @@ int demo(const RpcDemoOptions& o) {
   for (const auto& [status, n] : results)
     by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", rpc::to_string(status), n);
 
-  fmt::print("lamina rpc demo: {} of {} ({}) on SimNet, seed {}\n", o.stack, file, *stack, o.seed);
+  fmt::print("lamina rpc demo: {} of {} ({}) on SimNet, seed {}\n", o.stack, file, stack, o.seed);
   fmt::print("  1 server, {} clients, {} calls each, 1 ms apart (put, get, echo, delete), "
              "deadline 2 s; links lose {:.0f}% and duplicate {:.0f}% of packets, 1-2 ms\n",
              o.clients, o.calls, o.loss * 100, o.duplicate * 100);

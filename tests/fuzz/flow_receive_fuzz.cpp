@@ -20,37 +20,14 @@
 #include "components/window.hpp"
 #include "runtime/crc32c.hpp"
 #include "runtime/stack.hpp"
+#include "tests/fuzz/script_host.hpp"
 
 namespace {
 
 using namespace lamina;
 using FlowFifo = stack<Top, Window, Frag, Seqno, Arq, Checksum, Bottom>;
 
-class ScriptHost final : public Host {
-public:
-  [[nodiscard]] PeerId me() const override { return 0; }
-  [[nodiscard]] std::uint32_t group_size() const override { return 3; }
-  [[nodiscard]] Time now() const override { return now_; }
-  void transmit(PeerId, Msg) override {}
-  void set_timer(Time at, std::uint32_t timer) override { timers_.emplace(at, timer); }
-  void deliver(Event&) override {}
-
-  // Runs time on by `d`, firing the timers due on the way.
-  void run_for(Endpoint& node, Duration d) {
-    const Time until = now_ + d;
-    while (!timers_.empty() && timers_.begin()->first <= until) {
-      const auto [at, timer] = *timers_.begin();
-      timers_.erase(timers_.begin());
-      now_ = at;
-      node.expire(timer);
-    }
-    now_ = until;
-  }
-
-private:
-  Time now_{};
-  std::multimap<Time, std::uint32_t> timers_;
-};
+using fuzz::ScriptHost;
 
 void check_counts(const Arq& a) {
   for (PeerId peer = 0; peer < a.unacked.size(); ++peer) {

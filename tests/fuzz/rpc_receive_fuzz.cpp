@@ -17,39 +17,12 @@
 #include "components/top.hpp"
 #include "runtime/stack.hpp"
 #include "services/rpc/kv.hpp"
+#include "tests/fuzz/script_host.hpp"
 
 namespace {
 
 using namespace lamina;
 using RpcLan = stack<Top, Rpc, Bottom>;
-
-class ScriptHost final : public Host {
-public:
-  explicit ScriptHost(rpc::Node*& node) : node_(node) {}
-  [[nodiscard]] PeerId me() const override { return 0; }
-  [[nodiscard]] std::uint32_t group_size() const override { return 3; }
-  [[nodiscard]] Time now() const override { return now_; }
-  void transmit(PeerId, Msg) override {}
-  void set_timer(Time at, std::uint32_t timer) override { timers_.emplace(at, timer); }
-  void deliver(Event& ev) override { node_->deliver(ev.peer, std::move(ev.msg)); }
-
-  // Runs time on by `d`, firing the timers due on the way.
-  void run_for(Endpoint& stack, Duration d) {
-    const Time until = now_ + d;
-    while (!timers_.empty() && timers_.begin()->first <= until) {
-      const auto [at, timer] = *timers_.begin();
-      timers_.erase(timers_.begin());
-      now_ = at;
-      stack.expire(timer);
-    }
-    now_ = until;
-  }
-
-private:
-  rpc::Node*& node_;
-  Time now_{};
-  std::multimap<Time, std::uint32_t> timers_;
-};
 
 void check_held(const Rpc& r) {
   std::size_t held = 0;
@@ -64,13 +37,12 @@ void check_held(const Rpc& r) {
 // `length` bytes after Bottom's marker; 2: a call to peer 1 or 2 (a put of `length` bytes, with
 // a deadline of `length` ms), or a cancel of the last call; 3: time runs on by `length` ms.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  rpc::Node* node_ptr = nullptr;
-  ScriptHost host(node_ptr);
+  fuzz::ScriptHost host;
   RpcLan stack;
   stack.attach(host);
   rpc::Node node([&](PeerId to, Msg m) { stack.send(to, std::move(m)); },
                  [&] { return host.now(); });
-  node_ptr = &node;
+  host.on_deliver = [&](Event& ev) { node.deliver(ev.peer, std::move(ev.msg)); };
   rpc::kv::Store store(node);
   std::map<rpc::CallId, int> ended;
   rpc::CallId last = 0;
