@@ -171,7 +171,7 @@ public:
         } else if (it->second.next_send <= now) {
           it->second.next_send = now + resend;
           ++resent;
-          send_call(peer, id, now, io);
+          send_call(peer, id, it->second, now, io);
         }
       }
     }
@@ -202,9 +202,12 @@ private:
       return;
     }
     const Time deadline = now + std::chrono::microseconds(h.budget);
-    calls[peer].emplace(h.id, Call{deadline, now + resend, server_inc.get(peer), ev.msg.share()});
+    const auto it =
+        calls[peer]
+            .emplace(h.id, Call{deadline, now + resend, server_inc.get(peer), ev.msg.share()})
+            .first;
     arm(std::min(deadline, now + resend), now, io);
-    send_call(peer, h.id, now, io);
+    send_call(peer, h.id, it->second, now, io);
   }
 
   // The server's application answers a call it was given.
@@ -367,7 +370,7 @@ private:
       c.next_send = now + resend;
       ++resent;
       arm(std::min(c.deadline, c.next_send), now, io);
-      send_call(peer, h.id, now, io);
+      send_call(peer, h.id, c, now, io);
     } // else its deadline has come, and the timer ends it
   }
 
@@ -408,9 +411,9 @@ private:
     return mine.empty() ? next_id.get(peer) : mine.begin()->first;
   }
 
+  // Sends call `id` to `peer`, `c` its entry in `calls`, with the budget left.
   template <class Ports>
-  void send_call(PeerId peer, std::uint32_t id, Time now, Ports& io) {
-    const Call& c = calls.get(peer).at(id);
+  void send_call(PeerId peer, std::uint32_t id, const Call& c, Time now, Ports& io) {
     const auto left = std::chrono::ceil<std::chrono::microseconds>(c.deadline - now).count();
     const auto budget = static_cast<std::uint32_t>(
         std::min<std::int64_t>(left, std::numeric_limits<std::uint32_t>::max()));
