@@ -479,7 +479,8 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
     }
     return tools::netbench_command(netbench_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   }
-  if (*rpc_cmd) return tools::rpc_command(*rpc_cmd, rpc_opts);
+  if (*rpc_cmd)
+    return tools::rpc_command(*rpc_cmd, rpc_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

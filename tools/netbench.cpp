@@ -8,11 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <enet/enet.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <fstream>
@@ -22,10 +20,7 @@
 #include <optional>
 #include <poll.h>
 #include <random>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <thread>
 #include <typeinfo>
 #include <unistd.h>
@@ -34,6 +29,7 @@
 #include "runtime/datagram.hpp"
 #include "runtime/implementation.hpp"
 #include "runtime/udp.hpp"
+#include "tools/child_process.hpp"
 #include "tools/wire_layers.hpp"
 
 namespace lamina::tools {
@@ -504,13 +500,6 @@ std::uint64_t sequence_of(std::span<const std::byte> m) {
   return s;
 }
 
-void print_result(const std::map<std::string, std::string>& r) {
-  std::string line = "result";
-  for (const auto& [k, v] : r) line += fmt::format(" {}={}", k, v);
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
-}
-
 int run_child(const NetbenchOptions& o) {
   const auto start = Clock::now();
   const auto deadline =
@@ -647,101 +636,6 @@ int run_child(const NetbenchOptions& o) {
 // ---------------------------------------------------------------------------------------------
 // The parent: children, rows, the table.
 
-struct Child {
-  pid_t pid = -1;
-  int out = -1;
-  std::string text;
-  bool done = false;
-  bool killed = false;
-  long max_rss_kib = 0;
-  int status = 0;
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    ::dup2(p[1], STDOUT_FILENO);
-    ::execv("/proc/self/exe", argv.data());
-    std::_Exit(127);
-  }
-  ::close(p[1]);
-  ::fcntl(p[0], F_SETFL, O_NONBLOCK);
-  Child c;
-  c.pid = pid;
-  c.out = p[0];
-  return c;
-}
-
-void drain(Child& c) {
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(c.out, buffer, sizeof buffer)) > 0;)
-    c.text.append(buffer, static_cast<std::size_t>(n));
-}
-
-void reap(Child& c, bool block) {
-  if (c.done) return;
-  rusage usage{};
-  int status = 0;
-  if (::wait4(c.pid, &status, block ? 0 : WNOHANG, &usage) == c.pid) {
-    c.done = true;
-    c.status = status;
-    c.max_rss_kib = usage.ru_maxrss;
-    drain(c);
-    ::close(c.out);
-  }
-}
-
-void kill_child(Child& c) {
-  if (c.done) return;
-  ::kill(c.pid, SIGKILL);
-  c.killed = true;
-  reap(c, true);
-}
-
-// Waits until the child has printed `line` or exited, or `until`.
-bool wait_for_line(Child& c, const std::string& line, Clock::time_point until) {
-  while (Clock::now() < until) {
-    drain(c);
-    if (c.text.find(line + "\n") != std::string::npos) return true;
-    reap(c, false);
-    if (c.done) return false;
-    pollfd p{c.out, POLLIN, 0};
-    ::poll(&p, 1, 10);
-  }
-  return false;
-}
-
-std::map<std::string, std::string> result_of(const Child& c) {
-  std::map<std::string, std::string> r;
-  const auto at = c.text.find("result ");
-  if (at == std::string::npos) return r;
-  std::string line = c.text.substr(at + 7, c.text.find('\n', at) - at - 7);
-  for (std::size_t i = 0; i < line.size();) {
-    const auto space = std::min(line.find(' ', i), line.size());
-    const auto item = line.substr(i, space - i);
-    const auto eq = item.find('=');
-    if (eq != std::string::npos) r[item.substr(0, eq)] = item.substr(eq + 1);
-    i = space + 1;
-  }
-  return r;
-}
-
-std::uint16_t free_port(int type) {
-  const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-  SocketAddress a = loopback(0);
-  ::bind(fd, a.get(), a.length);
-  a.length = sizeof a.storage;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length);
-  ::close(fd);
-  return a.port();
-}
-
 struct Row {
   std::string name;      // as in the table
   std::string transport; // --transport of the children
@@ -756,19 +650,6 @@ struct Row {
   long rss_sender = 0, rss_receiver = 0;
   std::string status;
 };
-
-std::string number(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
-    s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
-
-double field(const std::map<std::string, std::string>& r, const std::string& k) {
-  const auto it = r.find(k);
-  if (it == r.end() || it->second == "na") return NAN;
-  return std::strtod(it->second.c_str(), nullptr);
-}
 
 void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row& row) {
   const bool udp_based =
@@ -798,15 +679,7 @@ void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row
     return;
   }
   Child sender = spawn(args("sender", sender_port, receiver_port));
-  while (!(sender.done && receiver.done) && Clock::now() < kill_at) {
-    reap(sender, false);
-    reap(receiver, false);
-    if (!sender.done) drain(sender);
-    if (!receiver.done) drain(receiver);
-    std::this_thread::sleep_for(2ms);
-  }
-  kill_child(sender);
-  kill_child(receiver);
+  wait_for_both(sender, receiver, kill_at);
   row.rss_sender = sender.max_rss_kib;
   row.rss_receiver = receiver.max_rss_kib;
   const auto s = result_of(sender);
@@ -859,32 +732,6 @@ void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row
 std::string cell(double v, const char* format_spec) {
   return std::isnan(v) ? "n/a" : fmt::format(fmt::runtime(format_spec), v);
 }
-
-std::string machine() {
-  std::string model = "unknown CPU";
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("model name")) continue;
-    const auto colon = line.find(':');
-    if (colon != std::string::npos) model = line.substr(line.find_first_not_of(" \t", colon + 1));
-    break;
-  }
-  utsname u{};
-  ::uname(&u);
-  return fmt::format("{}, {} cores; {} {}", model, std::thread::hardware_concurrency(), u.sysname,
-                     u.release);
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string json_number(double v) { return std::isnan(v) ? "null" : fmt::format("{:.6g}", v); }
 
 const std::map<std::string, std::string> kRowNames{
     {"udp", "raw UDP (batched)"}, {"tcp", "TCP_NODELAY"}, {"enet", "ENet reliable"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
+#include <vector>
 
 namespace lamina::rpc {
 
@@ -47,9 +48,15 @@ void Node::deliver(PeerId from, Msg m) {
     } else {
       std::memcpy(&method, m.data(), sizeof method);
       const auto it = methods_.find(method);
+      std::span<const std::byte> args = m.bytes().subspan(sizeof method);
+      std::vector<std::byte> copied; // Copies::naive: the handler reads a copy
+      if (copies_ == Copies::naive) {
+        copied.assign(args.begin(), args.end());
+        args = copied;
+      }
       answer = it == methods_.end()
                    ? answer_error(Status::unknown_method, fmt::format("no method {}", method))
-                   : it->second(m.bytes().subspan(sizeof method), error);
+                   : it->second(args, error);
     }
     answer.push(Rpc::Header{Rpc::Kind::answer, {}, h.id, 0, 0, 0, 0});
     send_(from, std::move(answer));
@@ -107,6 +114,7 @@ void Node::finish(PeerId server, CallId id, Status status, Msg answer) {
   Done done = std::move(it->second);
   pending_.erase(it);
   ++stats_.results;
+  if (copies_ == Copies::naive && !answer.empty()) answer = Msg::copy_of(answer.bytes());
   done(status, std::move(answer));
 }
 

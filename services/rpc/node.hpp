@@ -52,6 +52,17 @@ enum class Status : std::uint8_t {
 };
 std::string_view to_string(Status s);
 
+// How arguments and results cross between the application and the stack.
+enum class Copies : std::uint8_t {
+  // Marshalled straight into the buffer that goes down the stack, and read in place, as views,
+  // from the one that came up: the argument bytes are written once before the transport.
+  one,
+  // Only for the ablation in `lamina rpc bench`: what a naive stub does. Marshalled into a
+  // temporary and copied into the send buffer; copied out of the received buffer before the
+  // handler or the caller reads it. Three writes of the argument bytes instead of one.
+  naive,
+};
+
 template <class M>
 concept Method = requires {
   { M::id } -> std::convertible_to<std::uint16_t>;
@@ -78,7 +89,8 @@ public:
   using Clock = std::function<Time()>;
 
   // `send` gives a message to the stack; `now` reads the stack's clock.
-  Node(Send send, Clock now) : send_(std::move(send)), now_(std::move(now)) {}
+  Node(Send send, Clock now, Copies copies = Copies::one)
+      : send_(std::move(send)), now_(std::move(now)), copies_(copies) {}
 
   // Calls `M` at `server`, to be done by `deadline`; `done` gets the result, once.
   template <Method M>
@@ -88,7 +100,7 @@ public:
     pending_.emplace(std::pair{server, id}, [done = std::move(done)](Status status, Msg answer) {
       done(read_result<typename M::Response>(status, std::move(answer)));
     });
-    Msg m = marshal(request, sizeof(std::uint16_t));
+    Msg m = to_message(request, sizeof(std::uint16_t));
     const std::uint16_t method = M::id;
     std::memcpy(m.writable_data(), &method, sizeof method);
     m.push(Rpc::Header{Rpc::Kind::call, {}, id, 0, 0, 0, budget(deadline)});
@@ -106,8 +118,8 @@ public:
   void
   serve(std::function<Status(const typename M::Request&, typename M::Response&, std::string& error)>
             handler) {
-    methods_[M::id] = [handler = std::move(handler)](std::span<const std::byte> args,
-                                                     std::string& error) -> Msg {
+    methods_[M::id] = [handler = std::move(handler), copies = copies_](
+                          std::span<const std::byte> args, std::string& error) -> Msg {
       const char* why = nullptr;
       const auto request = unmarshal<typename M::Request>(args, &why);
       if (!request) {
@@ -117,7 +129,7 @@ public:
       typename M::Response response{};
       const Status status = handler(*request, response, error);
       if (status != Status::ok) return answer_error(status, error);
-      Msg m = marshal(response, 1);
+      Msg m = copies == Copies::one ? marshal(response, 1) : marshal_via_temporary(response, 1);
       m.writable_data()[0] = std::byte{static_cast<std::uint8_t>(Status::ok)};
       return m;
     };
@@ -142,6 +154,10 @@ private:
 
   // µs left until `deadline`, rounded up; 0 once it has passed (the layer ends the call at once).
   std::uint32_t budget(Time deadline) const;
+  template <class T>
+  Msg to_message(const T& v, std::size_t prefix) const {
+    return copies_ == Copies::one ? marshal(v, prefix) : marshal_via_temporary(v, prefix);
+  }
   static Msg answer_error(Status status, const std::string& error);
   void finish(PeerId server, CallId id, Status status, Msg answer);
 
@@ -167,6 +183,7 @@ private:
 
   Send send_;
   Clock now_;
+  Copies copies_;
   std::map<PeerId, CallId> next_id_;
   std::map<std::pair<PeerId, CallId>, Done> pending_;
   std::unordered_map<std::uint16_t, Handler> methods_;

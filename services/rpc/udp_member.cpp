@@ -1,0 +1,72 @@
+#include "services/rpc/udp_member.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fmt/format.h>
+#include <stdexcept>
+#include <thread>
+#include <typeinfo>
+
+namespace lamina::rpc {
+
+namespace {
+using Tenths = std::chrono::duration<std::int64_t, std::deci>;
+constexpr std::chrono::sys_days kEpoch = std::chrono::year{2026} / std::chrono::January / 1;
+} // namespace
+
+std::uint32_t incarnation_from_clock() {
+  const auto tenths = std::chrono::floor<Tenths>(std::chrono::system_clock::now() - kEpoch).count();
+  // 0 means "unknown" on the wire: a clock before 2026 still gets a valid incarnation.
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(tenths, 1, UINT32_MAX));
+}
+
+std::chrono::system_clock::time_point incarnation_end(std::uint32_t incarnation) {
+  return kEpoch + Tenths(std::int64_t{incarnation} + 1);
+}
+
+UdpMember::UdpMember(const UdpMemberOptions& o) {
+  const auto members = static_cast<std::uint32_t>(o.peers.size());
+  if (o.me >= members) {
+    throw std::invalid_argument(
+        fmt::format("member {} of a group of {} addresses does not exist", o.me, members));
+  }
+  stack_ = make_implementation(o.implementation, o.stack_string, members);
+  const LayerView below_top = stack_->depth() > 1 ? stack_->layer(o.me, 1) : LayerView{};
+  if (below_top.type == nullptr || *below_top.type != typeid(Rpc)) {
+    throw std::invalid_argument(
+        fmt::format("the stack {} has no Rpc under Top: an RPC node needs one", o.stack_string));
+  }
+  // The implementation owns its layers; a LayerView shows them const only for its readers. The
+  // incarnation is set here, before the node starts, rather than in the stack string, so that
+  // one fused build serves every incarnation: Rpc has no bypass (its CCPs are false), so only
+  // the layered code reads it.
+  rpc_ = const_cast<Rpc*>(static_cast<const Rpc*>(below_top.state));
+  rpc_->incarnation = o.incarnation;
+  if (o.incarnation == 0) {
+    rpc_->incarnation = incarnation_from_clock();
+    hold_until_ = incarnation_end(rpc_->incarnation);
+  }
+
+  UdpNode::Options udp_options;
+  udp_options.busy_poll = o.spin;
+  udp_ = std::make_unique<UdpNode>(o.me, o.peers, udp_options);
+  udp_->attach(stack_->endpoint(o.me));
+  node_ = std::make_unique<Node>([this](PeerId to, Msg m) { udp_->send_queued(to, std::move(m)); },
+                                 [this] { return udp_->now(); }, o.copies);
+  udp_->on_deliver([this](Event& ev) { node_->deliver(ev.peer, std::move(ev.msg)); });
+}
+
+UdpMember::~UdpMember() { std::this_thread::sleep_until(hold_until_); }
+
+bool UdpMember::run_until(const std::function<bool()>& done, Duration limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= Duration::zero()) return false;
+    udp_->poll(std::min<Duration>(left, std::chrono::milliseconds(10)));
+  }
+  return true;
+}
+
+} // namespace lamina::rpc
