@@ -16,9 +16,9 @@
 // one from then on (counters().gso_refused).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <netinet/in.h>
 #include <span>
@@ -73,6 +73,8 @@ public:
     bool busy_poll = false;
     // Send runs of equal-size datagrams to one peer as one GSO entry (see above).
     bool gso = true;
+    // Let another thread end a wait early (wake()): an eventfd waited on beside the socket.
+    bool wakeable = false;
   };
 
   struct Counters {
@@ -113,13 +115,16 @@ public:
   // kernel would block (what is left stays queued for the next flush). Returns the datagrams
   // sent.
   std::size_t flush();
-  [[nodiscard]] std::size_t queued() const { return queue_.size(); }
+  [[nodiscard]] std::size_t queued() const { return queue_.size() - head_; }
 
   // Waits up to `wait` for datagrams (sleeping or spinning, as the options say) and returns
   // those ready, at most options().receive_batch: one recvmmsg once they are ready. While
   // datagrams are queued, a blocking wait also wakes when the socket is writable, and flushes.
   // The span and the bytes stay valid until the next call.
   std::span<const Received> receive(Duration wait);
+  // Ends the current or the next wait of receive() early, from any thread; the one call of the
+  // class that may come from another thread. Only for a socket made with Options::wakeable.
+  void wake();
 
   [[nodiscard]] const SocketAddress& local() const { return local_; }
   [[nodiscard]] int fd() const { return fd_; }
@@ -135,6 +140,8 @@ private:
   };
 
   std::size_t receive_now();
+  // Takes the first n datagrams off the queue (sent, or refused for good).
+  void drop_front(std::size_t n);
   // Fills the send headers from the front of the queue; returns the entries.
   std::size_t build_batch();
   void size_buffers();
@@ -142,15 +149,21 @@ private:
   Options options_;
   SocketAddress local_;
   int fd_ = -1;
+  int wake_fd_ = -1;               // an eventfd, if Options::wakeable
+  std::atomic<bool> woken_{false}; // wake() called since the last wait ended
   std::size_t send_buffer_ = 0;
   std::size_t receive_buffer_ = 0;
-  std::deque<Pending> queue_;
+  // The send queue: queue_[head_] on. A vector rather than a deque, whose blocks a queue that
+  // fills and empties on every poll would allocate and free each time.
+  std::vector<Pending> queue_;
+  std::size_t head_ = 0;
   // Receive side, allocated once: one buffer, address and header per slot.
   std::unique_ptr<std::byte[]> buffers_;
   std::vector<SocketAddress> sources_;
   std::vector<iovec> receive_iov_;
   std::vector<mmsghdr> receive_headers_;
   std::vector<Received> received_;
+  std::size_t filled_ = 0; // headers the last recvmmsg filled
   // Send side, reused by every flush.
   std::vector<iovec> send_iov_;              // kSendBatch * kMaxSegments
   std::vector<mmsghdr> send_headers_;        // kSendBatch

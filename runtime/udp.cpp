@@ -43,6 +43,7 @@ UdpNode::UdpNode(PeerId me, const std::vector<std::string>& peers, const Options
   socket_options.busy_poll = options.busy_poll;
   socket_options.queue_limit = options.queue_limit;
   socket_options.buffer_bytes = options.buffer_bytes;
+  socket_options.wakeable = options.wakeable;
   try {
     socket_ = std::make_unique<DatagramSocket>(peers_[me], socket_options);
   } catch (const std::system_error& e) {

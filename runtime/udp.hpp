@@ -34,6 +34,8 @@ struct UdpOptions {
   std::size_t queue_limit = std::size_t{1} << 16;
   // SO_SNDBUF and SO_RCVBUF asked for (see DatagramSocket::Options).
   std::size_t buffer_bytes = std::size_t{4} << 20;
+  // Let another thread end a poll's wait early (wake()).
+  bool wakeable = false;
 };
 
 class UdpNode final : public Host {
@@ -99,6 +101,9 @@ public:
   std::size_t poll(Duration max_wait);
   // Polls until `d` has passed.
   void run_for(Duration d);
+  // Ends the current or the next poll's wait early: the one call that may come from another
+  // thread, and only on a node made with Options::wakeable.
+  void wake() { socket_->wake(); }
 
   [[nodiscard]] std::uint16_t local_port() const;
   [[nodiscard]] Counters counters() const;

@@ -1,5 +1,7 @@
 // The RPC service on real UDP sockets (loopback): rpc::UdpMember running the stacks of
 // stacks/rpc/rpc.ioa in each build, a restarted server, the naive-copy mode, and bad options.
+#include <atomic>
+#include <boost/hana/define_struct.hpp>
 #include <chrono>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -159,6 +162,80 @@ TEST(RpcOverUdp, ARestartedServerRunsNoCallTwiceAndAnswersTheNext) {
   EXPECT_EQ(*status, Status::ok);
   EXPECT_EQ(store->runs().at("put"), 1u);
   EXPECT_EQ(store->data().at("k"), "x");
+}
+
+// Application threads make calls at once, through UdpMember::call, while the loop thread polls:
+// every call is answered, each handler run once.
+TEST(RpcOverUdp, CallsFromSeveralThreadsAreOutstandingTogether) {
+  const auto peers = two_loopback_addresses();
+  UdpMember server(options("RpcLan", "static", 0, peers, 5));
+  UdpMember client(options("RpcLan", "static", 1, peers, 5));
+  kv::Store store(server.node());
+  constexpr int kThreads = 4, kCalls = 200;
+  std::atomic<int> ok = 0, ended = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        const std::string key = fmt::format("thread {} key {}", t, i);
+        client.call<kv::Put>(0, {key, "v"}, client.udp().now() + 5s, [&](auto r) {
+          ok += r && !r.value->replaced ? 1 : 0;
+          ++ended;
+        });
+      }
+    });
+  }
+  ASSERT_TRUE(run(client, server, [&] { return ended == kThreads * kCalls; }));
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, kThreads * kCalls);
+  EXPECT_EQ(store.runs().at("put"), std::uint64_t{kThreads * kCalls});
+  EXPECT_GT(client.node().stats().calls, 0u);
+}
+
+struct Sleep {
+  static constexpr std::uint16_t id = 100;
+  static constexpr std::string_view name = "sleep";
+  struct Request {
+    BOOST_HANA_DEFINE_STRUCT(Request, (std::uint32_t, ms));
+  };
+  struct Response {
+    BOOST_HANA_DEFINE_STRUCT(Response, (std::uint32_t, slept));
+  };
+};
+
+// A long handler on the workers does not hold up the calls the loop answers inline: an echo
+// made after a 200 ms sleep began is answered before it ends.
+TEST(RpcOverUdp, LongHandlersOnWorkersDoNotHoldUpTheLoop) {
+  const auto peers = two_loopback_addresses();
+  UdpMemberOptions with_workers = options("RpcLan", "static", 0, peers, 5);
+  with_workers.workers = 2;
+  UdpMember server(with_workers);
+  UdpMember client(options("RpcLan", "static", 1, peers, 5));
+  kv::Store store(server.node());
+  server.serve_on_workers<Sleep>([](const Sleep::Request& req, Sleep::Response& resp, std::string&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(req.ms));
+    resp.slept = req.ms;
+    return Status::ok;
+  });
+  std::vector<std::string> order;
+  const std::string text = "hi";
+  client.node().call<kv::Echo>(0, {std::as_bytes(std::span(text))}, client.udp().now() + 5s,
+                               [&](auto r) { order.push_back(r ? "warm" : "failed"); });
+  ASSERT_TRUE(run(client, server, [&] { return order.size() == 1; }));
+  client.node().call<Sleep>(0, {200}, client.udp().now() + 5s, [&](auto r) {
+    order.push_back(r && r.value->slept == 200 ? "sleep" : "failed");
+  });
+  client.node().call<kv::Echo>(0, {std::as_bytes(std::span(text))}, client.udp().now() + 5s,
+                               [&](auto r) { order.push_back(r ? "echo" : "failed"); });
+  ASSERT_TRUE(run(client, server, [&] { return order.size() == 3; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"warm", "echo", "sleep"}));
+}
+
+TEST(RpcOverUdp, ServingOnWorkersNeedsWorkers) {
+  const auto peers = two_loopback_addresses();
+  UdpMember server(options("RpcLan", "static", 0, peers, 5));
+  EXPECT_THROW(server.serve_on_workers<Sleep>([](auto&, auto&, auto&) { return Status::ok; }),
+               std::logic_error);
 }
 
 // The naive-copy mode answers as the one-copy mode does.

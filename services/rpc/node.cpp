@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
-#include <vector>
 
 namespace lamina::rpc {
 
@@ -41,25 +40,18 @@ void Node::deliver(PeerId from, Msg m) {
   case Rpc::Kind::call: {
     ++stats_.served;
     std::uint16_t method = 0;
-    std::string error;
-    Msg answer;
     if (m.size() < sizeof method) {
-      answer = answer_error(Status::bad_request, "a call without a method number");
-    } else {
-      std::memcpy(&method, m.data(), sizeof method);
-      const auto it = methods_.find(method);
-      std::span<const std::byte> args = m.bytes().subspan(sizeof method);
-      std::vector<std::byte> copied; // Copies::naive: the handler reads a copy
-      if (copies_ == Copies::naive) {
-        copied.assign(args.begin(), args.end());
-        args = copied;
-      }
-      answer = it == methods_.end()
-                   ? answer_error(Status::unknown_method, fmt::format("no method {}", method))
-                   : it->second(args, error);
+      answer(from, h.id, answer_error(Status::bad_request, "a call without a method number"));
+      return;
     }
-    answer.push(Rpc::Header{Rpc::Kind::answer, {}, h.id, 0, 0, 0, 0});
-    send_(from, std::move(answer));
+    std::memcpy(&method, m.data(), sizeof method);
+    if (const auto it = methods_.find(method); it != methods_.end()) {
+      answer(from, h.id, it->second(m.bytes().subspan(sizeof method)));
+    } else if (const auto later = handed_over_.find(method); later != handed_over_.end()) {
+      later->second(from, h.id, std::move(m));
+    } else {
+      answer(from, h.id, answer_error(Status::unknown_method, fmt::format("no method {}", method)));
+    }
     return;
   }
   case Rpc::Kind::answer: {
@@ -102,7 +94,12 @@ std::uint32_t Node::budget(Time deadline) const {
       std::min<std::int64_t>(us, std::numeric_limits<std::uint32_t>::max()));
 }
 
-Msg Node::answer_error(Status status, const std::string& error) {
+void Node::answer(PeerId to, CallId id, Msg answer) {
+  answer.push(Rpc::Header{Rpc::Kind::answer, {}, id, 0, 0, 0, 0});
+  send_(to, std::move(answer));
+}
+
+Msg Node::answer_error(Status status, std::string_view error) {
   Msg m = marshal(std::string_view(error), 1);
   m.writable_data()[0] = std::byte{static_cast<std::uint8_t>(status)};
   return m;
@@ -111,7 +108,7 @@ Msg Node::answer_error(Status status, const std::string& error) {
 void Node::finish(PeerId server, CallId id, Status status, Msg answer) {
   const auto it = pending_.find({server, id});
   if (it == pending_.end()) return;
-  Done done = std::move(it->second);
+  Ended done = std::move(it->second);
   pending_.erase(it);
   ++stats_.results;
   if (copies_ == Copies::naive && !answer.empty()) answer = Msg::copy_of(answer.bytes());

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "components/rpc.hpp"
 #include "services/rpc/marshal.hpp"
@@ -92,17 +93,36 @@ public:
   Node(Send send, Clock now, Copies copies = Copies::one)
       : send_(std::move(send)), now_(std::move(now)), copies_(copies) {}
 
+  template <Method M>
+  using Handler =
+      std::function<Status(const typename M::Request&, typename M::Response&, std::string& error)>;
+  template <Method M>
+  using Done = std::function<void(Result<typename M::Response>)>;
+
   // Calls `M` at `server`, to be done by `deadline`; `done` gets the result, once.
   template <Method M>
-  CallId call(PeerId server, const typename M::Request& request, Time deadline,
-              std::function<void(Result<typename M::Response>)> done) {
+  CallId call(PeerId server, const typename M::Request& request, Time deadline, Done<M> done) {
+    return call_message<M>(server, request_message<M>(request, copies_), deadline, std::move(done));
+  }
+
+  // A call's message: the method's number and the request, marshalled into the buffer that
+  // will go down the stack. Touches no Node: another thread may make it (UdpMember::call).
+  template <Method M>
+  static Msg request_message(const typename M::Request& request, Copies copies = Copies::one) {
+    Msg m = copies == Copies::one ? marshal(request, sizeof(std::uint16_t))
+                                  : marshal_via_temporary(request, sizeof(std::uint16_t));
+    const std::uint16_t method = M::id;
+    std::memcpy(m.writable_data(), &method, sizeof method);
+    return m;
+  }
+
+  // As call, with the message request_message made.
+  template <Method M>
+  CallId call_message(PeerId server, Msg m, Time deadline, Done<M> done) {
     const CallId id = next_id_[server]++;
     pending_.emplace(std::pair{server, id}, [done = std::move(done)](Status status, Msg answer) {
       done(read_result<typename M::Response>(status, std::move(answer)));
     });
-    Msg m = to_message(request, sizeof(std::uint16_t));
-    const std::uint16_t method = M::id;
-    std::memcpy(m.writable_data(), &method, sizeof method);
     m.push(Rpc::Header{Rpc::Kind::call, {}, id, 0, 0, 0, budget(deadline)});
     ++stats_.calls;
     send_(server, std::move(m));
@@ -112,27 +132,45 @@ public:
   // Gives up on a call: its result is `cancelled`, now, and the server is told.
   void cancel(PeerId server, CallId id);
 
-  // The handler of `M`: fills the response and returns ok, or returns another status and says
-  // why in `error`. It runs at most once per call.
+  // The handler of `M`, run inline as the call arrives: fills the response and returns ok, or
+  // returns another status and says why in `error`. It runs at most once per call.
   template <Method M>
-  void
-  serve(std::function<Status(const typename M::Request&, typename M::Response&, std::string& error)>
-            handler) {
-    methods_[M::id] = [handler = std::move(handler), copies = copies_](
-                          std::span<const std::byte> args, std::string& error) -> Msg {
-      const char* why = nullptr;
-      const auto request = unmarshal<typename M::Request>(args, &why);
-      if (!request) {
-        error = why;
-        return answer_error(Status::bad_request, error);
-      }
-      typename M::Response response{};
-      const Status status = handler(*request, response, error);
-      if (status != Status::ok) return answer_error(status, error);
-      Msg m = copies == Copies::one ? marshal(response, 1) : marshal_via_temporary(response, 1);
-      m.writable_data()[0] = std::byte{static_cast<std::uint8_t>(Status::ok)};
-      return m;
+  void serve(Handler<M> handler) {
+    methods_[M::id] = [handler = std::move(handler),
+                       copies = copies_](std::span<const std::byte> args) {
+      return run<M>(handler, args, copies);
     };
+  }
+
+  // Calls of method `method` are handed to `hand_over` with their message (the method's number
+  // and the arguments) instead of being run inline; answer() answers them, later. For handlers
+  // that take long (UdpMember::serve_on_workers runs them on a worker pool).
+  using HandOver = std::function<void(PeerId from, CallId id, Msg call)>;
+  void serve_later(std::uint16_t method, HandOver hand_over) {
+    handed_over_[method] = std::move(hand_over);
+  }
+  // The answer to a call handed over (run<M> makes it).
+  void answer(PeerId to, CallId id, Msg answer);
+
+  // What `handler` answers to the arguments `args` of a call of M: the status and the response
+  // or the error message, marshalled. Touches no Node: a worker thread may run it.
+  template <Method M>
+  static Msg run(const Handler<M>& handler, std::span<const std::byte> args, Copies copies) {
+    std::vector<std::byte> copied; // Copies::naive: the handler reads a copy
+    if (copies == Copies::naive) {
+      copied.assign(args.begin(), args.end());
+      args = copied;
+    }
+    std::string error;
+    const char* why = nullptr;
+    const auto request = unmarshal<typename M::Request>(args, &why);
+    if (!request) return answer_error(Status::bad_request, why);
+    typename M::Response response{};
+    const Status status = handler(*request, response, error);
+    if (status != Status::ok) return answer_error(status, error);
+    Msg m = copies == Copies::one ? marshal(response, 1) : marshal_via_temporary(response, 1);
+    m.writable_data()[0] = std::byte{static_cast<std::uint8_t>(Status::ok)};
+    return m;
   }
 
   // What the stack passed up from `from`.
@@ -149,16 +187,13 @@ public:
   [[nodiscard]] std::size_t outstanding() const { return pending_.size(); }
 
 private:
-  using Done = std::function<void(Status, Msg)>;
-  using Handler = std::function<Msg(std::span<const std::byte> args, std::string& error)>;
+  using Ended = std::function<void(Status, Msg)>;
+  using Inline = std::function<Msg(std::span<const std::byte> args)>;
 
   // µs left until `deadline`, rounded up; 0 once it has passed (the layer ends the call at once).
   std::uint32_t budget(Time deadline) const;
-  template <class T>
-  Msg to_message(const T& v, std::size_t prefix) const {
-    return copies_ == Copies::one ? marshal(v, prefix) : marshal_via_temporary(v, prefix);
-  }
-  static Msg answer_error(Status status, const std::string& error);
+
+  static Msg answer_error(Status status, std::string_view error);
   void finish(PeerId server, CallId id, Status status, Msg answer);
 
   template <class Response>
@@ -185,8 +220,9 @@ private:
   Clock now_;
   Copies copies_;
   std::map<PeerId, CallId> next_id_;
-  std::map<std::pair<PeerId, CallId>, Done> pending_;
-  std::unordered_map<std::uint16_t, Handler> methods_;
+  std::map<std::pair<PeerId, CallId>, Ended> pending_;
+  std::unordered_map<std::uint16_t, Inline> methods_;
+  std::unordered_map<std::uint16_t, HandOver> handed_over_;
   Stats stats_;
 };
 

@@ -48,23 +48,76 @@ UdpMember::UdpMember(const UdpMemberOptions& o) {
     hold_until_ = incarnation_end(rpc_->incarnation);
   }
 
+  copies_ = o.copies;
   UdpNode::Options udp_options;
   udp_options.busy_poll = o.spin;
+  udp_options.wakeable = true;
   udp_ = std::make_unique<UdpNode>(o.me, o.peers, udp_options);
   udp_->attach(stack_->endpoint(o.me));
   node_ = std::make_unique<Node>([this](PeerId to, Msg m) { udp_->send_queued(to, std::move(m)); },
                                  [this] { return udp_->now(); }, o.copies);
   udp_->on_deliver([this](Event& ev) { node_->deliver(ev.peer, std::move(ev.msg)); });
+  for (std::uint32_t i = 0; i < o.workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
-UdpMember::~UdpMember() { std::this_thread::sleep_until(hold_until_); }
+std::size_t UdpMember::poll(Duration wait) {
+  std::size_t handled = udp_->poll(wait);
+  {
+    const std::lock_guard lock(posted_mutex_);
+    running_.swap(posted_);
+  }
+  for (auto& task : running_) task();
+  handled += running_.size();
+  running_.clear();
+  return handled;
+}
+
+void UdpMember::post(std::function<void()> task) {
+  {
+    const std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  udp_->wake();
+}
+
+void UdpMember::hand_to_worker(std::function<void()> task) {
+  {
+    const std::lock_guard lock(work_mutex_);
+    work_.push_back(std::move(task));
+  }
+  work_ready_.notify_one();
+}
+
+void UdpMember::work() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(work_mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || !work_.empty(); });
+      if (work_.empty()) return; // stopping, and nothing left
+      task = std::move(work_.front());
+      work_.pop_front();
+    }
+    task();
+  }
+}
+
+UdpMember::~UdpMember() {
+  {
+    const std::lock_guard lock(work_mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (std::thread& t : workers_) t.join(); // what they post now is never run: the loop is over
+  std::this_thread::sleep_until(hold_until_);
+}
 
 bool UdpMember::run_until(const std::function<bool()>& done, Duration limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     const auto left = until - std::chrono::steady_clock::now();
     if (left <= Duration::zero()) return false;
-    udp_->poll(std::min<Duration>(left, std::chrono::milliseconds(10)));
+    poll(std::min<Duration>(left, std::chrono::milliseconds(10)));
   }
   return true;
 }
