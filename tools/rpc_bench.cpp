@@ -63,8 +63,8 @@ public:
   void start(Done done) override {
     const std::uint64_t seq = next_++;
     std::memcpy(payload_.data(), &seq, sizeof seq);
-    socket_.enqueue(server_, Msg::copy_of(payload_));
-    socket_.flush();
+    socket_.enqueue(server_,
+                    Msg::copy_of(payload_)); // sent as the next poll starts, as UdpNode does
     pending_.emplace(seq, std::pair{std::move(done), Clock::now()});
   }
 
@@ -255,8 +255,9 @@ struct Row {
   bool spin = false;
   std::string pin;
   std::uint32_t size = 0;
-  double p50 = NAN, p99 = NAN, rate_1 = NAN, rate_n = NAN; // figures; NaN: none
-  std::string status;
+  double p50 = NAN, p99 = NAN, rate_1 = NAN, rate_n = NAN; // the medians of the rounds; NaN: none
+  std::vector<double> p50s, p99s, rate_1s, rate_ns;        // each round's
+  std::string status; // empty until a round failed: what went wrong
   [[nodiscard]] std::string wait() const { return spin ? "spin" : "block"; }
 };
 
@@ -267,6 +268,7 @@ std::pair<int, int> cpus(const std::string& pin) {
   return {-1, -1};
 }
 
+// One round of a row: its figures are added to the row's, or its status says what failed.
 void run_row(const RpcBenchOptions& o, Row& row) {
   const int type = row.transport == "grpc" ? SOCK_STREAM : SOCK_DGRAM;
   const std::uint16_t server_port = free_port(type);
@@ -328,17 +330,22 @@ void run_row(const RpcBenchOptions& o, Row& row) {
     row.status = client.killed ? "killed at the time limit" : "the client printed no result";
     return;
   }
-  row.p50 = field(r, "p50_us");
-  row.p99 = field(r, "p99_us");
-  row.rate_1 = field(r, "rate_1");
-  row.rate_n = field(r, "rate_n");
+  row.p50s.push_back(field(r, "p50_us"));
+  row.p99s.push_back(field(r, "p99_us"));
+  row.rate_1s.push_back(field(r, "rate_1"));
+  row.rate_ns.push_back(field(r, "rate_n"));
   std::vector<std::string> notes;
   if (field(r, "timed_out") == 1) notes.push_back("timed out");
   if (field(r, "failed") > 0)
     notes.push_back(fmt::format("{} of {} calls failed", field(r, "failed"),
                                 field(r, "failed") + field(r, "ok")));
   for (const auto& n : notes) row.status += (row.status.empty() ? "" : "; ") + n;
-  if (row.status.empty()) row.status = "ok";
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 std::string cell(double v, const char* spec) {
@@ -387,6 +394,10 @@ CLI::App* add_rpc_bench_command(CLI::App& rpc, RpcBenchOptions& o) {
   cmd->add_option("--outstanding", o.outstanding, "calls outstanding at once for calls/s")
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
+  cmd->add_option("--rounds", o.rounds,
+                  "run every row this many times, taking turns, and report the medians")
+      ->check(CLI::Range(1u, 101u))
+      ->capture_default_str();
   cmd->add_option("--limit-s", o.limit_s, "time a row may take at most")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
@@ -424,8 +435,8 @@ int rpc_bench_command(const RpcBenchOptions& o, std::span<char* const> args) {
   fmt::print("each row: a server and a client process on 127.0.0.1; an echo of the argument; "
              "{} warm-up calls, then {} calls one at a time (p50, p99, calls/s 1) and {} with "
              "{} outstanding (calls/s {}); pinning: split = server CPU 0, client CPU 1; same = "
-             "both on CPU 0\n\n",
-             kWarmUp, number(o.calls), number(o.calls), o.outstanding, o.outstanding);
+             "both on CPU 0; each figure the median of {} rounds, the rows taking turns\n\n",
+             kWarmUp, number(o.calls), number(o.calls), o.outstanding, o.outstanding, o.rounds);
   std::fflush(stdout);
 
   const auto wanted = [&](const char* r) {
@@ -461,10 +472,21 @@ int rpc_bench_command(const RpcBenchOptions& o, std::span<char* const> args) {
       }
     }
   }
+  // Round after round, every row once a round: the machine's drifts fall on every row alike.
+  for (std::uint32_t round = 1; round <= o.rounds; ++round) {
+    for (Row& row : rows) {
+      if (!row.status.empty()) continue; // failed in an earlier round
+      run_row(o, row);
+      fmt::print(stderr, "rpc bench: round {}: {} {} {} {}: {}\n", round, row.name, row.wait(),
+                 row.pin, bytes(row.size), row.status.empty() ? "ok" : row.status);
+    }
+  }
   for (Row& row : rows) {
-    run_row(o, row);
-    fmt::print(stderr, "rpc bench: {} {} {} {}: {}\n", row.name, row.wait(), row.pin,
-               bytes(row.size), row.status);
+    row.p50 = median(row.p50s);
+    row.p99 = median(row.p99s);
+    row.rate_1 = median(row.rate_1s);
+    row.rate_n = median(row.rate_ns);
+    if (row.status.empty()) row.status = "ok";
   }
 
   const char* line = "{:<34} {:<5} {:<5} {:>6} {:>9} {:>9} {:>11} {:>11}  {}\n";

@@ -21,8 +21,9 @@ struct RpcBenchOptions {
   std::vector<std::string> pins{"split", "same"}; // split: a CPU each; same: one CPU for both
   std::uint64_t calls = 10'000;                   // per measurement
   std::uint32_t outstanding = 32;
-  double limit_s = 30; // per row
-  std::string json;    // where to write the figures, or empty
+  std::uint32_t rounds = 3; // every row this many times, taking turns; the medians are reported
+  double limit_s = 30;      // per row
+  std::string json;         // where to write the figures, or empty
   // Hidden: one side of one row, in a child process.
   std::string role;      // "server" or "client"
   std::string transport; // "udp", "grpc", or "lamina:KIND:STACK STRING"
