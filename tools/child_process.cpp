@@ -164,4 +164,12 @@ std::string json_string(const std::string& s) {
 
 std::string json_number(double v) { return std::isnan(v) ? "null" : fmt::format("{:.6g}", v); }
 
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  if (file) return true;
+  fmt::print(stderr, "lamina: error: cannot write {}\n", path);
+  return false;
+}
+
 } // namespace lamina::tools

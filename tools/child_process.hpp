@@ -55,5 +55,7 @@ std::string number(std::uint64_t v);
 std::string json_string(const std::string& s);
 // A number, or null for NaN.
 std::string json_number(double v);
+// Writes `text` to the file `path`; false, after saying so on stderr, if it cannot.
+bool write_file(const std::string& path, const std::string& text);
 
 } // namespace lamina::tools

@@ -794,6 +794,8 @@ CLI::App* add_netbench_command(CLI::App& app, NetbenchOptions& o) {
 
 int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
   if (!o.role.empty()) return run_child(o);
+  // A file that cannot be written is said before the run, not after it.
+  if (!o.json.empty() && !write_file(o.json, "")) return 2;
 
   for (const auto& impl : o.impls) {
     try {
@@ -900,12 +902,7 @@ int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
           json_string(r.status), i + 1 < rows.size() ? "," : "");
     }
     out += "  ]\n}\n";
-    std::ofstream file(o.json);
-    file << out;
-    if (!file) {
-      fmt::print(stderr, "lamina: error: cannot write {}\n", o.json);
-      return 2;
-    }
+    if (!write_file(o.json, out)) return 2;
   }
   return 0;
 }

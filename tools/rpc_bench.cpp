@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <sched.h>
 #include <stdexcept>
@@ -416,6 +415,8 @@ CLI::App* add_rpc_bench_command(CLI::App& rpc, RpcBenchOptions& o) {
 
 int rpc_bench_command(const RpcBenchOptions& o, std::span<char* const> args) {
   if (!o.role.empty()) return run_child(o);
+  // A file that cannot be written is said before the run, not after it.
+  if (!o.json.empty() && !write_file(o.json, "")) return 2;
 
   const std::string file = spec_path(o.file);
   std::map<std::string, std::string> stacks; // RpcLan, RpcWan -> stack strings
@@ -570,12 +571,7 @@ int rpc_bench_command(const RpcBenchOptions& o, std::span<char* const> args) {
                          json_number(r.target), i + 1 < ratios.size() ? "," : "");
     }
     out += "  ]\n}\n";
-    std::ofstream f(o.json);
-    f << out;
-    if (!f) {
-      fmt::print(stderr, "lamina: error: cannot write {}\n", o.json);
-      return 2;
-    }
+    if (!write_file(o.json, out)) return 2;
   }
   return 0;
 }
