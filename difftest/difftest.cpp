@@ -89,15 +89,24 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 // Cuts `out.trace` down to what still shows a divergence, and records the divergence as the
-// cut trace shows it.
+// cut trace shows it. If the cut trace, run again, shows none — an implementation that does not
+// do the same on the same events (one that reads bytes it never wrote) — the whole trace and
+// the divergence as found are kept, and out.shrink.reproduced says so: a divergence found is
+// never dropped.
 void shrink_outcome(const LoadedStack& stack, Outcome& out,
                     std::chrono::steady_clock::duration budget) {
   const Trace& t = out.trace;
   auto fails = [&](const std::vector<TraceEvent>& events) {
     return run_events(stack, t.impls, t.nodes, events).has_value();
   };
-  out.trace.events = shrink(out.trace.events, fails, budget, out.shrink);
-  out.divergence = run_events(stack, t.impls, t.nodes, out.trace.events);
+  std::vector<TraceEvent> cut = shrink(t.events, fails, budget, out.shrink);
+  if (auto again = run_events(stack, t.impls, t.nodes, cut)) {
+    out.trace.events = std::move(cut);
+    out.divergence = std::move(again);
+    return;
+  }
+  out.shrink.minimal = false;
+  out.shrink.reproduced = false;
 }
 
 Trace empty_trace(const LoadedStack& stack, const std::vector<std::string>& impls,
@@ -194,6 +203,7 @@ void try_mutant(const LoadedStack& stack, const Options& o, const std::string& m
   r.events_to_catch = out.events;
   r.minimal_length = out.trace.events.size();
   r.minimal = out.shrink.minimal;
+  r.reproduced = out.shrink.reproduced;
   r.divergence = out.divergence;
 }
 

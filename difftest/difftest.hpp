@@ -105,6 +105,7 @@ struct MutantResult {
   std::uint64_t events_to_catch = 0; // in that stack's run
   std::size_t minimal_length = 0;    // events in the shrunk trace
   bool minimal = true;               // false: the shrink's time budget ran out first
+  bool reproduced = true;            // false: run again, it did not fail (kept as found)
   std::optional<Divergence> divergence;
 };
 // Runs every mutant of the generated code ("fused-mutant:NAME", optimizer/mutants/*.mutant)

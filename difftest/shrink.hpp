@@ -21,7 +21,9 @@ using StillFails = std::function<bool(const std::vector<TraceEvent>&)>;
 
 struct ShrinkStats {
   std::size_t tests = 0; // candidate traces run
-  bool minimal = true;   // false: the time budget ran out first
+  bool minimal = true;   // false: the time budget ran out first, or the cut trace did not fail
+  // false: run again, the cut trace did not fail; the trace was kept as found (shrink_outcome)
+  bool reproduced = true;
 };
 
 // A subsequence of `events` (each event perhaps simplified) on which `fails` still holds, and

@@ -66,7 +66,11 @@ private:
 void print_divergence(const Outcome& out, const std::string& save) {
   if (out.divergence) fmt::print("{}", out.divergence->format());
   const Trace& t = out.trace;
-  if (out.original_length != t.events.size() || !out.shrink.minimal)
+  if (!out.shrink.reproduced)
+    fmt::print("trace: {} events, not shrunk: run again, it did not fail, so an implementation "
+               "does not do the same on the same events (bytes read that were never written?)\n",
+               t.events.size());
+  else if (out.original_length != t.events.size() || !out.shrink.minimal)
     fmt::print("{} trace: {} events, shrunk from {} in {} runs{}\n",
                out.shrink.minimal ? "minimal" : "shrunk", t.events.size(), out.original_length,
                out.shrink.tests,
@@ -109,7 +113,9 @@ int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options&
     fmt::print("  {:<31} {:<12} caught on {} after {} events: {} differs; {} trace {} events{}\n",
                r.name, r.layer, r.stack, thousands(r.events_to_catch), r.divergence->kind,
                r.minimal ? "minimal" : "shrunk", r.minimal_length,
-               r.minimal ? "" : " (shrinking ran out of time)");
+               !r.reproduced ? " (run again, it did not fail: kept as found)"
+               : r.minimal   ? ""
+                             : " (shrinking ran out of time)");
   });
   std::sort(caught_after.begin(), caught_after.end());
   const std::size_t n = caught_after.size();
