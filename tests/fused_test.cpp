@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <rapidcheck/gtest.h>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -528,6 +529,48 @@ RC_GTEST_PROP(HandFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
 }
 RC_GTEST_PROP(GeneratedFusedDifftest, AgreesWithTheStaticStackOnAnyNetwork, ()) {
   agrees_with_the_static_stack_on_any_network<Generated>();
+}
+
+// The generated fused ReliableFifo, except that the first node ever made of it loses its first
+// send: a divergence that the same events, run again, do not show (as a stack that reads bytes
+// it never wrote may do).
+class DivergesOnlyTheFirstTime final : public Endpoint {
+public:
+  static constexpr std::string_view stack_string = Generated::stack_string;
+  static std::vector<std::byte> canonical(std::span<const std::byte> packet) {
+    return Generated::canonical(packet);
+  }
+  DivergesOnlyTheFirstTime() : lose_first_send_(made()++ == 0) {}
+  auto& layered() { return inner_.layered(); }
+  const auto& layered() const { return inner_.layered(); }
+  void attach(Host& host) override { inner_.attach(host); }
+  void send(PeerId to, Msg payload) override {
+    if (std::exchange(lose_first_send_, false)) return;
+    inner_.send(to, std::move(payload));
+  }
+  void receive(PeerId from, Msg packet) override { inner_.receive(from, std::move(packet)); }
+  void expire(std::uint32_t timer) override { inner_.expire(timer); }
+
+private:
+  static int& made() {
+    static int n = 0;
+    return n;
+  }
+  Generated inner_;
+  bool lose_first_send_;
+};
+
+// A divergence found is reported even when the shrunk trace, run again, does not fail: the
+// trace is kept as found, and the outcome says it did not recur.
+TEST(FusedDifftest, ADivergenceThatDoesNotRecurIsStillReported) {
+  lamina::fused_stacks().add<DivergesOnlyTheFirstTime>("fused-mutant:diverges_only_the_first_time");
+  const difftest::LoadedStack stack(fifo_spec, "ReliableFifo");
+  const difftest::Outcome out = difftest::run(
+      stack, quick({"static", "fused-mutant:diverges_only_the_first_time"}, 2'000, 5));
+  ASSERT_TRUE(out.divergence) << "a divergence found was dropped";
+  EXPECT_FALSE(out.shrink.reproduced);
+  EXPECT_FALSE(out.shrink.minimal);
+  EXPECT_GE(out.trace.events.size(), out.events);
 }
 
 // The message make_implementation throws for `impl` of ReliableFifo with `params`.
