@@ -124,7 +124,11 @@ double field(const ResultLine& r, const std::string& k) {
 std::uint16_t free_port(int type) {
   const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   SocketAddress a = parse_address("127.0.0.1:0");
-  ::bind(fd, a.get(), a.length);
+  if (fd < 0 || ::bind(fd, a.get(), a.length) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::system_error(err, std::generic_category(), "no free port on 127.0.0.1");
+  }
   a.length = sizeof a.storage;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length);
   ::close(fd);

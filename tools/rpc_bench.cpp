@@ -55,7 +55,7 @@ void pin_to(int cpu) {
 // Datagrams that the server sends back as they came; the first 8 bytes number them.
 class UdpCaller final : public Caller {
 public:
-  UdpCaller(const RpcBenchOptions& o)
+  explicit UdpCaller(const RpcBenchOptions& o)
       : socket_(loopback(o.port), options(o.spin)), server_(loopback(o.peer_port)),
         payload_(std::max<std::size_t>(o.size, 8)) {}
 
@@ -218,7 +218,9 @@ int run_client(const RpcBenchOptions& o) {
   const Measured many = measure(*caller, o.calls, o.outstanding, deadline);
   const auto pct = [&](double p) {
     const auto& v = one.rtts_us;
-    return v.empty() ? NAN : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
+    return v.empty() ? NAN
+                     : v[std::min(v.size() - 1,
+                                  static_cast<std::size_t>(p * static_cast<double>(v.size())))];
   };
   ResultLine r;
   r["p50_us"] = fmt::format("{:.2f}", pct(0.50));

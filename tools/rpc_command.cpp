@@ -244,7 +244,8 @@ int call(const RpcCallOptions& o) {
     std::sort(latencies_us.begin() + 1, latencies_us.end());
     const auto at = [&](double p) {
       return latencies_us[1 + std::min(latencies_us.size() - 2,
-                                       static_cast<std::size_t>(p * (latencies_us.size() - 1)))];
+                                       static_cast<std::size_t>(
+                                           p * static_cast<double>(latencies_us.size() - 1)))];
     };
     fmt::print("{} calls, {} failed; after the first: p50 {:.1f} us, p99 {:.1f} us\n", o.count,
                failed, at(0.5), at(0.99));
