@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <gtest/gtest.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/datagram.hpp"
@@ -179,6 +180,26 @@ TEST_P(WaitMode, ReceivesAndTimesOut) {
     EXPECT_EQ(b.counters().wait_calls, 0u);
   else
     EXPECT_GE(b.counters().wait_calls, 1u);
+}
+
+// Another thread's wake() ends a long wait early, whether it comes before or during it.
+TEST_P(WaitMode, WakeEndsAWaitFromAnotherThread) {
+  DatagramSocket s(kLoopback, with([](auto& o) {
+                     o.busy_poll = GetParam();
+                     o.wakeable = true;
+                   }));
+  s.wake(); // before the wait: the wait ends at once
+  auto start = Clock::now();
+  EXPECT_TRUE(s.receive(30s).empty());
+  EXPECT_LT(Clock::now() - start, 10s);
+  std::thread waker([&] {
+    std::this_thread::sleep_for(50ms);
+    s.wake();
+  });
+  start = Clock::now();
+  EXPECT_TRUE(s.receive(30s).empty()); // during the wait
+  EXPECT_LT(Clock::now() - start, 10s);
+  waker.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(Datagram, WaitMode, testing::Values(false, true),

@@ -62,9 +62,12 @@ UdpMember::UdpMember(const UdpMemberOptions& o) {
 
 std::size_t UdpMember::poll(Duration wait) {
   std::size_t handled = udp_->poll(wait);
+  // Most polls find nothing posted: they do not take the lock.
+  if (!any_posted_.load(std::memory_order_acquire)) return handled;
   {
     const std::lock_guard lock(posted_mutex_);
     running_.swap(posted_);
+    any_posted_.store(false, std::memory_order_relaxed);
   }
   for (auto& task : running_) task();
   handled += running_.size();
@@ -76,6 +79,7 @@ void UdpMember::post(std::function<void()> task) {
   {
     const std::lock_guard lock(posted_mutex_);
     posted_.push_back(std::move(task));
+    any_posted_.store(true, std::memory_order_release);
   }
   udp_->wake();
 }

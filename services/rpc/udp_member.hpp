@@ -9,6 +9,7 @@
 // thread and wake it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -118,6 +119,7 @@ private:
   // Posted to the loop thread.
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
+  std::atomic<bool> any_posted_{false};        // posted_ is not empty
   std::vector<std::function<void()>> running_; // the posted tasks a poll runs, swapped out
   // The workers and their tasks.
   std::mutex work_mutex_;
