@@ -30,7 +30,7 @@ endforeach()
 # lamina-opt links Clang's shared libraries from LLVM's own folder: keep finding them installed.
 set_target_properties(lamina-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 
-install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_cli lamina_bench
+install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_lock lamina_cli lamina_bench
                 lamina_components lamina_components_difftest
         EXPORT LaminaTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
@@ -46,6 +46,7 @@ install(DIRECTORY runtime spec components difftest services tools
         FILES_MATCHING PATTERN "*.hpp" PATTERN "*.ioa" PATTERN "mutants" EXCLUDE)
 install(FILES stacks/fifo/fifo.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/fifo")
 install(FILES stacks/rpc/rpc.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/rpc")
+install(FILES stacks/lock/lock.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/lock")
 install(FILES .clang-format DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}")
 install(FILES tools/lamina_main.cpp tools/bench_main.cpp DESTINATION "${LAMINA_INSTALL_TOOLS_DIR}")
 

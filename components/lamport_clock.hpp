@@ -16,6 +16,7 @@ namespace lamina {
 class LamportClock {
 public:
   static constexpr std::string_view name = "LamportClock";
+  static constexpr Guarantees provides = Guarantee::lamport;
 
   // Every message: the sender's clock when it sent it.
   struct Header {

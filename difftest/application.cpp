@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "components/lamport_mutex.hpp"
+#include "components/ricart_agrawala.hpp"
 #include "components/rpc.hpp"
 #include "runtime/registry.hpp"
 
@@ -97,11 +99,62 @@ private:
   std::map<std::pair<PeerId, PeerId>, Pair> pairs_;
 };
 
+// Requests and releases of the group's lock in LamportMutex's or RicartAgrawala's header (their
+// kinds are the same). A node asks for the lock when it has none, gives it back once it holds
+// it, now and then withdraws a request that waits, and now and then breaks the interface: a
+// second request, a release of nothing, another kind, random bytes, a send to one peer.
+template <class Mutex>
+class LockApplication final : public Application {
+  using Kind = typename Mutex::Kind;
+
+public:
+  Msg message(PeerId node, PeerId to, std::uint64_t fill, Msg payload) override {
+    if (to != kAllPeers) return payload; // the lock takes casts alone: refused as it is
+    std::uint64_t bits = mix(fill);
+    auto take = [&](std::uint64_t n) {
+      const std::uint64_t v = bits % n;
+      bits /= n;
+      return v;
+    };
+    Phase& phase = phases_[node];
+    const std::uint64_t choice = take(100);
+    typename Mutex::Header h{};
+    if (choice < 8) { // break the interface: another kind, or random bytes
+      if (take(3) == 0) return payload;
+      h.kind = static_cast<Kind>(take(256));
+    } else if (phase == Phase::idle) {
+      h.kind = Kind::request;
+      phase = Phase::waiting;
+    } else if (phase == Phase::waiting && choice < 70) { // a second request, refused
+      h.kind = Kind::request;
+    } else { // holding, or waiting and giving up
+      h.kind = Kind::release;
+      phase = Phase::idle;
+    }
+    payload.push(h);
+    return payload;
+  }
+
+  void delivered(PeerId node, PeerId /*from*/, const Msg& m) override {
+    typename Mutex::Header h{};
+    if (m.peek(h) && h.kind == Kind::granted) phases_[node] = Phase::holding;
+  }
+
+private:
+  enum class Phase : std::uint8_t { idle, waiting, holding }; // as the application knows it
+  std::map<PeerId, Phase> phases_;
+};
+
 } // namespace
 
 std::unique_ptr<Application> application_for(std::string_view stack_string) {
   const std::vector<LayerSpec> layers = parse_stack_string(stack_string);
-  if (layers.size() > 1 && layers[1].name == Rpc::name) return std::make_unique<RpcApplication>();
+  if (layers.size() < 2) return nullptr;
+  if (layers[1].name == Rpc::name) return std::make_unique<RpcApplication>();
+  if (layers[1].name == LamportMutex::name)
+    return std::make_unique<LockApplication<LamportMutex>>();
+  if (layers[1].name == RicartAgrawala::name)
+    return std::make_unique<LockApplication<RicartAgrawala>>();
   return nullptr;
 }
 

@@ -4,7 +4,9 @@
 // application sends needs an application that speaks its interface, or nearly every send would
 // be refused at once and the rest of the layer never run: Rpc's header is its interface, and
 // the RPC application makes calls (with increasing ids and budgets of every length), answers
-// the calls delivered to it, cancels calls it made, and now and then breaks the interface.
+// the calls delivered to it, cancels calls it made, and now and then breaks the interface. The
+// lock application (LamportMutex, RicartAgrawala) asks for the group's lock, gives it back once
+// granted, withdraws requests that wait, and breaks the interface too.
 //
 // The application's choices are a function of the trace (each send's `fill`) and of what the
 // implementations delivered before (the reference's, which the others matched), so a trace

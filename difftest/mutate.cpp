@@ -22,7 +22,8 @@
 //                       #includes stay outside the namespace. The structs nested in the layer that
 //                       Hana adapts (Frag::Partial, Retransmit::Unacked) are not copied: the mutant
 //                       names the correct layer's, so that its fields have the same types as the
-//                       correct layer's and difftest compares the two with ==.
+//                       correct layer's and difftest compares the two with ==; so are the enums
+//                       nested in it (Rpc::Kind, LamportMutex::Phase).
 //   mutants.cpp         mutants() and find_mutant(), one Mutant per file, sorted by name.
 //
 // The rewriting is textual: lamina-mutate finds lines and the braces of nested structs, and
@@ -230,6 +231,32 @@ std::optional<std::string> mutate_header(const spec::MutantFile& m, spec::FileId
                                  qualified)});
     shares_structs = true;
   }
+  // The enums nested in the layer (indented: the class's, not the namespace's) are shared the
+  // same way, so that a state field of an enum type has the correct layer's type.
+  for (std::size_t pos = 0; pos < source.size(); pos = line_end(source, pos)) {
+    const std::size_t text = source.find_first_not_of(" \t", pos);
+    constexpr std::string_view kEnum = "enum class ";
+    if (text == pos || text == std::string_view::npos || source.substr(text, kEnum.size()) != kEnum)
+      continue;
+    const std::size_t name = text + kEnum.size();
+    const std::size_t name_end = source.find_first_of(" :{", name);
+    const std::size_t open = source.find('{', name);
+    const std::size_t close = open == std::string_view::npos ? open : matching_brace(source, open);
+    if (close == std::string_view::npos || close >= source.size() || source[close] != ';') {
+      diagnostics.error(at(text), fmt::format("lamina-mutate needs a nested enum's body closed by "
+                                              "'}};', to share it with mutant {}",
+                                              m.name));
+      continue;
+    }
+    const std::string_view enum_name = source.substr(name, name_end - name);
+    edits.push_back({{pos, line_end(source, close) - pos,
+                      fmt::format("{}using {} = ::lamina::{}::{}; // the correct layer's\n",
+                                  source.substr(pos, text - pos), enum_name, layer, enum_name)},
+                     fmt::format("enum {}::{}, which mutants share with the correct layer "
+                                 "(mutate the layer's code instead)",
+                                 layer, enum_name)});
+    shares_structs = true;
+  }
   if (!layer_found)
     diagnostics.error(m["layer"].at,
                       fmt::format("{} has no layer {}: no BOOST_HANA_ADAPT_STRUCT(lamina::{}, ...)",
@@ -240,7 +267,7 @@ std::optional<std::string> mutate_header(const spec::MutantFile& m, spec::FileId
     if (found.size() == 1)
       edits.push_back({{found[0], 0,
                         fmt::format("#include \"{}\" // the correct layer, for its nested "
-                                    "structs\n\n",
+                                    "structs and enums\n\n",
                                     file)},
                        "the #include of the correct layer"});
   }

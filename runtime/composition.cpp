@@ -12,6 +12,7 @@ std::string Guarantees::names() const {
   add(Guarantee::integrity, "integrity");
   add(Guarantee::reliable, "reliable");
   add(Guarantee::fifo, "fifo");
+  add(Guarantee::lamport, "lamport");
   return out.empty() ? "nothing" : out;
 }
 

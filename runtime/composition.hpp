@@ -21,6 +21,7 @@ enum class Guarantee : std::uint8_t {
   integrity = 1 << 0, // corrupt packets never pass up
   reliable = 1 << 1,  // every message sent is delivered once, despite loss and duplication
   fifo = 1 << 2,      // messages from one sender are delivered in the order sent
+  lamport = 1 << 3,   // every event carries its Lamport time (Event::lamport)
 };
 
 // The guarantee a spec names (`provides fifo`), or nullopt.
@@ -28,6 +29,7 @@ constexpr std::optional<Guarantee> guarantee_named(std::string_view name) {
   if (name == "integrity") return Guarantee::integrity;
   if (name == "reliable") return Guarantee::reliable;
   if (name == "fifo") return Guarantee::fifo;
+  if (name == "lamport") return Guarantee::lamport;
   return std::nullopt;
 }
 

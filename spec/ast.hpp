@@ -297,7 +297,7 @@ struct Layer {
   std::vector<Param> params;
   std::string place; // `at top` or `at bottom`: where it must stand in a stack; "" anywhere
   SourceLoc place_loc;
-  std::vector<std::string> provides; // guarantee names: fifo, reliable, integrity
+  std::vector<std::string> provides; // guarantee names: fifo, reliable, integrity, lamport
   std::vector<std::string> needs;
   std::vector<Header> headers;
   std::vector<StateVar> states;

@@ -262,7 +262,7 @@ const Transition* layer_input(const Layer& layer, Port port, EventKind event) {
   return nullptr;
 }
 
-constexpr std::string_view kGuarantees[] = {"fifo", "reliable", "integrity"};
+constexpr std::string_view kGuarantees[] = {"fifo", "reliable", "integrity", "lamport"};
 
 // The built-in names of a layer, in slot order.
 constexpr std::string_view kBuiltins[] = {"me", "group_size", "peers", "now", "lamport"};
@@ -582,7 +582,7 @@ private:
         error(l.loc, fmt::format("unknown guarantee '{}' in '{}' of {}: the guarantees are "
                                  "fifo, reliable and integrity",
                                  g, clause, l.name));
-        suggest(l.loc, g, {"fifo", "reliable", "integrity"});
+        suggest(l.loc, g, {"fifo", "reliable", "integrity", "lamport"});
       }
     };
     check_guarantees(l.provides, "provides");

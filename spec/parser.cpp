@@ -767,8 +767,8 @@ private:
   std::vector<std::string> parse_guarantees(std::string_view keyword) {
     std::vector<std::string> names;
     do {
-      names.emplace_back(expect_name("a guarantee (fifo, reliable, integrity)", "after '{}'",
-                                     names.empty() ? keyword : ",")
+      names.emplace_back(expect_name("a guarantee (fifo, reliable, integrity, lamport)",
+                                     "after '{}'", names.empty() ? keyword : ",")
                              .text);
     } while (accept(K::Comma));
     return names;

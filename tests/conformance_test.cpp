@@ -9,7 +9,9 @@
 #include "components/checksum.hpp"
 #include "components/frag.hpp"
 #include "components/lamport_clock.hpp"
+#include "components/lamport_mutex.hpp"
 #include "components/retransmit.hpp"
+#include "components/ricart_agrawala.hpp"
 #include "components/rpc.hpp"
 #include "components/seqno.hpp"
 #include "components/top.hpp"
@@ -127,6 +129,27 @@ test::ConformanceOptions rpc_application() {
   return o;
 }
 TEST(Conformance, RpcConformsToItsSpec) { expect_conformance<Rpc>("Rpc", rpc_application()); }
+
+// The lock's header is its interface: the driver's members ask for the lock, give it back and
+// withdraw requests as difftest's lock application does, and now and then break the interface.
+// Groups of 2, 3 and 5.
+template <class Mutex>
+void expect_lock_conformance(std::string_view name) {
+  for (const std::uint32_t group : {2u, 3u, 5u}) {
+    test::ConformanceOptions o = small_payloads();
+    o.group = group;
+    o.application = [name] {
+      return difftest::application_for(fmt::format("Top:{}:Bottom", name));
+    };
+    expect_conformance_of(name, [] { return Mutex{}; }, o);
+  }
+}
+TEST(Conformance, LamportMutexConformsToItsSpec) {
+  expect_lock_conformance<LamportMutex>("LamportMutex");
+}
+TEST(Conformance, RicartAgrawalaConformsToItsSpec) {
+  expect_lock_conformance<RicartAgrawala>("RicartAgrawala");
+}
 
 // A server that holds 3 calls refuses the rest as busy; calls resent every 2 ms.
 TEST(Conformance, RpcWithASmallCacheConformsToItsSpec) {

@@ -123,9 +123,12 @@ TEST(Difftest, EveryMutantIsCaught) {
   const LoadedStack windowed(file, "TightWindowedFifo");
   const LoadedStack arq(file, "TightArqFifo");
   const LoadedStack rpc(file, "TightRpc");
+  const LoadedStack lamport(file, "TightLamportLock");
+  const LoadedStack ricart_agrawala(file, "TightRicartAgrawalaLock");
   Options o = quick({"static"}, 200'000);
   o.shrink = false;
-  const auto results = run_mutants({&ordered, &unordered, &windowed, &arq, &rpc}, o);
+  const auto results =
+      run_mutants({&ordered, &unordered, &windowed, &arq, &rpc, &lamport, &ricart_agrawala}, o);
   EXPECT_EQ(results.size(), mutants().size());
   for (const MutantResult& r : results) {
     EXPECT_TRUE(r.applicable) << r.name;

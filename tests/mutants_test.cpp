@@ -20,6 +20,8 @@
 
 #include "components/arq.hpp"
 #include "components/checksum.hpp"
+#include "components/lamport_mutex.hpp"
+#include "components/ricart_agrawala.hpp"
 #include "components/rpc.hpp"
 #include "difftest/layer_ops.hpp"
 #include "difftest/mutants.hpp"
@@ -39,7 +41,7 @@ struct Wire {
   static constexpr std::string_view name = "Wire";
   static constexpr Place place = Place::bottom;
   static constexpr Guarantees provides =
-      Guarantee::integrity | Guarantee::reliable | Guarantee::fifo;
+      Guarantee::integrity | Guarantee::reliable | Guarantee::fifo | Guarantee::lamport;
   using Header = NoHeader;
 
   std::uint64_t packets = 0; // passed either way
@@ -87,13 +89,13 @@ std::unique_ptr<DynLayer> make_layer(const LayerSpec& spec, const Mutant* mutant
   return mutant->make(args);
 }
 
-// One node of group {0, 1, 2}: a dynamic stack on the test wire, whose packets, timers and
+// Node `me` of group {0, 1, 2}: a dynamic stack on the test wire, whose packets, timers and
 // deliveries are recorded in order. Time stands still unless the scenario runs it on.
 class Node final : public Host {
 public:
   // `stack` is the stack string above the wire ("Frag(mtu=2)"); `mutant`, if given, replaces
   // its layer.
-  Node(std::string_view stack, const Mutant* mutant) {
+  Node(std::string_view stack, const Mutant* mutant, PeerId me) : me_(me) {
     std::vector<std::unique_ptr<DynLayer>> layers;
     for (const LayerSpec& spec : parse_stack_string(stack))
       layers.push_back(make_layer(spec, mutant));
@@ -103,7 +105,7 @@ public:
     stack_->attach(*this);
   }
 
-  [[nodiscard]] PeerId me() const override { return 0; }
+  [[nodiscard]] PeerId me() const override { return me_; }
   [[nodiscard]] std::uint32_t group_size() const override { return 3; }
   [[nodiscard]] Time now() const override { return clock_; }
   void transmit(PeerId to, Msg packet) override {
@@ -145,6 +147,7 @@ public:
   }
 
 private:
+  PeerId me_;
   std::unique_ptr<DynamicStack> stack_;
   Time clock_{};
   std::multimap<Time, std::uint32_t> timers_;
@@ -168,6 +171,20 @@ Msg rpc(Rpc::Kind kind, std::uint32_t id, std::uint32_t low = 0, std::uint32_t t
   return m;
 }
 
+// A LamportMutex header alone: from the application (request, release), or from a peer.
+Msg lamport_mutex(LamportMutex::Kind kind, std::uint64_t stamp = 0) {
+  Msg m = Msg::with_size(0);
+  m.push(LamportMutex::Header{kind, {}, stamp});
+  return m;
+}
+
+// A RicartAgrawala header alone: `ref` is the request a reply answers.
+Msg ricart_agrawala(RicartAgrawala::Kind kind, std::uint64_t stamp = 0, std::uint64_t ref = 0) {
+  Msg m = Msg::with_size(0);
+  m.push(RicartAgrawala::Header{kind, {}, stamp, ref});
+  return m;
+}
+
 // `m` with byte `i` flipped, as a noisy link would deliver it.
 Msg damaged(const Msg& m, std::size_t i) {
   Msg out = m.clone();
@@ -182,6 +199,7 @@ struct Scenario {
   std::string_view stack;
   std::string_view difference; // what the mutant does differently
   void (*run)(Node&);
+  PeerId me = 0; // the node's number in the group
 };
 
 // How GoogleTest prints a scenario; the name is GoogleTest's.
@@ -238,6 +256,27 @@ const std::vector<Scenario>& scenarios() {
        }},
       {"lamport_send_does_not_tick", "LamportClock", "stamps its first send 0, not 1",
        [](Node& n) { n.send(1, "a"); }},
+      {"lamport_mutex_enters_before_every_ack", "LamportMutex",
+       "takes the lock when peer 1 has acked its request and peer 2 has sent nothing",
+       [](Node& n) {
+         n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::request));
+         n.receive(1, lamport_mutex(LamportMutex::Kind::ack, 5));
+       }},
+      {"lamport_mutex_queue_without_tie_break", "LamportMutex",
+       "as node 1, takes the lock for its request (1, 1) though peer 0's (1, 0) comes first",
+       [](Node& n) {
+         n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::request));
+         n.receive(0, lamport_mutex(LamportMutex::Kind::request, 1));
+         n.receive(2, lamport_mutex(LamportMutex::Kind::ack, 5));
+       },
+       1},
+      {"lamport_mutex_release_misses_a_peer", "LamportMutex",
+       "sends its release to peer 1 alone, not to the group",
+       [](Node& n) {
+         n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::request));
+         for (PeerId p : {1, 2}) n.receive(p, lamport_mutex(LamportMutex::Kind::ack, 5));
+         n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::release));
+       }},
       {"retransmit_no_ack_for_duplicate", "Retransmit",
        "acknowledges a message that arrives twice once, not twice",
        [](Node& n) {
@@ -256,6 +295,13 @@ const std::vector<Scenario>& scenarios() {
        [](Node& n) {
          n.send(1, "a");
          n.run_until(60ms);
+       }},
+      {"ricart_agrawala_replies_while_holding", "RicartAgrawala",
+       "replies at once to peer 1's request while it holds the lock",
+       [](Node& n) {
+         n.send(kAllPeers, ricart_agrawala(RicartAgrawala::Kind::request));
+         for (PeerId p : {1, 2}) n.receive(p, ricart_agrawala(RicartAgrawala::Kind::reply, 5, 1));
+         n.receive(1, ricart_agrawala(RicartAgrawala::Kind::request, 7));
        }},
       {"rpc_holds_one_call_too_many", "Rpc(cache=1)",
        "runs a second call from peer 1 while it holds one, where the layer refuses it as busy",
@@ -399,7 +445,7 @@ TEST_P(EachMutant, StartsInTheStateOfItsLayer) {
 TEST_P(EachMutant, BehavesDifferentlyFromItsLayer) {
   const Scenario& s = GetParam();
   const auto record = [&](const Mutant* m) {
-    Node n(s.stack, m);
+    Node n(s.stack, m, s.me);
     s.run(n);
     return n.record();
   };

@@ -100,17 +100,17 @@ int run_mutant_set(const std::vector<const LoadedStack*>& stacks, const Options&
   std::size_t applicable = 0;
   (fused ? run_fused_mutants : run_mutants)(stacks, o, [&](const MutantResult& r) {
     if (!r.applicable) {
-      fmt::print("  {:<31} {:<12} not applicable: no stack has {}\n", r.name, r.layer, r.layer);
+      fmt::print("  {:<37} {:<14} not applicable: no stack has {}\n", r.name, r.layer, r.layer);
       return;
     }
     ++applicable;
     if (!r.caught) {
-      fmt::print("  {:<31} {:<12} SURVIVED ({} events on {})\n", r.name, r.layer,
+      fmt::print("  {:<37} {:<14} SURVIVED ({} events on {})\n", r.name, r.layer,
                  thousands(r.events_to_catch), r.stack);
       return;
     }
     caught_after.push_back(r.events_to_catch);
-    fmt::print("  {:<31} {:<12} caught on {} after {} events: {} differs; {} trace {} events{}\n",
+    fmt::print("  {:<37} {:<14} caught on {} after {} events: {} differs; {} trace {} events{}\n",
                r.name, r.layer, r.stack, thousands(r.events_to_catch), r.divergence->kind,
                r.minimal ? "minimal" : "shrunk", r.minimal_length,
                !r.reproduced ? " (run again, it did not fail: kept as found)"

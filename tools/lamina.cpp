@@ -23,6 +23,7 @@
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
 #include "tools/difftest_command.hpp"
+#include "tools/lock_command.hpp"
 #include "tools/netbench.hpp"
 #include "tools/rpc_command.hpp"
 #include "tools/spec_commands.hpp"
@@ -451,6 +452,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   tools::RpcOptions rpc_opts;
   auto* rpc_cmd = tools::add_rpc_command(app, rpc_opts);
 
+  tools::LockOptions lock_opts;
+  auto* lock_cmd = tools::add_lock_command(app, lock_opts);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*demo_cmd) return demo_command(demo);
@@ -481,6 +485,7 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   }
   if (*rpc_cmd)
     return tools::rpc_command(*rpc_cmd, rpc_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
+  if (*lock_cmd) return tools::lock_command(*lock_cmd, lock_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
