@@ -208,8 +208,11 @@ std::string to_svg(const Diagram& d) {
   constexpr double kSmallFont = 10;
   double name_width = 40;
   for (const auto& p : d.processes) name_width = std::max(name_width, text_width(p, kNameFont));
-  scale.left = 16 + std::min(name_width, d.width / 4) + 14;
-  scale.right = d.width - 40;
+  // The times start a little right of the names and end a little left of the axis' arrow, so
+  // that the labels of the first and last events stay clear of both.
+  const double line_start = 16 + std::min(name_width, d.width / 4) + 14;
+  scale.left = line_start + 30;
+  scale.right = d.width - 60;
   const auto line_y = [&](std::size_t p) { return kFirstLine + static_cast<double>(p) * kRow; };
   const double axis_y = n == 0 ? kTitleHeight + 30 : line_y(n - 1) + 50;
   const double height = axis_y + 40;
@@ -232,7 +235,7 @@ std::string to_svg(const Diagram& d) {
                    id, colour);
   svg += "</defs>\n";
   fmt::format_to(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-  fmt::format_to(out, "<text x=\"16\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
+  fmt::format_to(out, "<text x=\"16\" y=\"26\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
                  xml_escape(d.title));
   if (n == 0)
     fmt::format_to(out,
@@ -262,11 +265,11 @@ std::string to_svg(const Diagram& d) {
     fmt::format_to(out,
                    "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
                    "stroke-width=\"1.5\"/>\n",
-                   scale.left, y, scale.right + 10, y, kInk);
+                   line_start, y, scale.right + 30, y, kInk);
     fmt::format_to(out,
                    "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"end\">{}"
                    "</text>\n",
-                   scale.left - 10, y + 4, kNameFont, xml_escape(d.processes[p]));
+                   line_start - 10, y + 4, kNameFont, xml_escape(d.processes[p]));
   }
 
   // Messages: a straight arrow between two lines; to the same line, a loop above it.
@@ -300,17 +303,34 @@ std::string to_svg(const Diagram& d) {
                      label_x, label_y, kSmallFont, colour, xml_escape(m.label));
   }
 
-  // Events over the arrows, labels above their dots.
-  for (const auto& e : d.events) {
+  // Events over the arrows, labels above their dots. Labels that would overlap on a line are
+  // stacked, up to three high: a label goes on the lowest tier where it clears the labels to
+  // its left (events taken from left to right).
+  std::vector<std::size_t> by_x(d.events.size());
+  for (std::size_t i = 0; i < by_x.size(); ++i) by_x[i] = i;
+  std::sort(by_x.begin(), by_x.end(), [&](std::size_t a, std::size_t b) {
+    return d.events[a].time != d.events[b].time ? d.events[a].time < d.events[b].time : a < b;
+  });
+  constexpr std::size_t kTiers = 3;
+  std::vector<std::vector<double>> tier_end(n, std::vector<double>(kTiers, -1e300));
+  for (const std::size_t i : by_x) {
+    const Diagram::Event& e = d.events[i];
     const double x = scale.x(e.time);
     const double y = line_y(e.process);
     fmt::format_to(out, "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"/>\n", x, y,
                    kInk);
-    if (!e.label.empty())
-      fmt::format_to(out,
-                     "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" "
-                     "text-anchor=\"middle\">{}</text>\n",
-                     x, y - 8, kSmallFont, xml_escape(e.label));
+    if (e.label.empty()) continue;
+    const double half = text_width(e.label, kSmallFont) / 2;
+    std::vector<double>& ends = tier_end[e.process];
+    std::size_t tier = 0;
+    while (tier < kTiers && ends[tier] + 4 > x - half) ++tier;
+    if (tier == kTiers)
+      tier = static_cast<std::size_t>(std::min_element(ends.begin(), ends.end()) - ends.begin());
+    ends[tier] = x + half;
+    fmt::format_to(out,
+                   "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" "
+                   "text-anchor=\"middle\">{}</text>\n",
+                   x, y - 8 - 12 * static_cast<double>(tier), kSmallFont, xml_escape(e.label));
   }
 
   for (const auto& note : d.notes)
@@ -324,11 +344,11 @@ std::string to_svg(const Diagram& d) {
   fmt::format_to(out,
                  "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#999999\" "
                  "marker-end=\"url(#arrow)\"/>\n",
-                 scale.left, axis_y, scale.right + 20, axis_y);
+                 line_start, axis_y, scale.right + 40, axis_y);
   fmt::format_to(out,
                  "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#555555\" "
                  "text-anchor=\"end\">time ({})</text>\n",
-                 scale.right + 20, axis_y + 30, kSmallFont, xml_escape(d.time_unit));
+                 scale.right + 40, axis_y + 30, kSmallFont, xml_escape(d.time_unit));
   const double step = tick_step(scale.last / 2 - scale.first / 2, 4); // 8 ticks on the full span
   if (step > 0) {
     // Counted rather than added up, so that a step too small to change a huge time still ends.
