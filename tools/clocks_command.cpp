@@ -83,7 +83,9 @@ std::string json_row(const Row& r) {
       "\"interval\": {}, \"violations\": [{}]}}",
       p.kappa, p.mu, p.epsilon, r.bound(), r.beyond_bound(), p.nodes, p.messages, p.seed, p.ir2,
       v.anomalies, r.corrections, v.pc1(), v.pc1_violations, v.pc2(), v.pc2_violations,
-      v.worst_skew, v.worst_skew_at, v.least_margin, p.interval, violations);
+      v.worst_skew, v.worst_skew_at,
+      std::isfinite(v.least_margin) ? fmt::format("{}", v.least_margin) : "null", p.interval,
+      violations);
 }
 
 void print_one(const Row& r) {
@@ -96,9 +98,13 @@ void print_one(const Row& r) {
   fmt::print("bound:       ε/(1 − κ) = {:.6g} ms, so {}\n", r.bound(),
              r.beyond_bound() ? "μ ≥ ε/(1 − κ): no anomaly can occur while PC1 and PC2 hold"
                               : "ε/(1 − κ) > μ: anomalies can occur");
-  fmt::print("anomalies:   {} of {} messages arrived with the receiver's clock at or before "
-             "their timestamps; the closest receipt read {:.6g} ms after its timestamp\n",
-             v.anomalies, r.params.messages, v.least_margin);
+  fmt::print(
+      "anomalies:   {} of {} messages arrived with the receiver's clock at or before "
+      "their timestamps{}\n",
+      v.anomalies, r.params.messages,
+      std::isfinite(v.least_margin)
+          ? fmt::format("; the closest receipt read {:.6g} ms after its timestamp", v.least_margin)
+          : "");
   if (p.ir2) fmt::print("corrections: {} made by IR2'\n", r.corrections);
   fmt::print("PC1:         {}\n",
              v.pc1() ? fmt::format("held: every clock ran at a rate in [{}, {}] between "
@@ -200,7 +206,9 @@ CLI::App* add_clocks_command(CLI::App& app, ClocksOptions& o) {
   cmd->add_flag("--grid", o.grid,
                 "a table over a grid of kappa, mu and epsilon (those not given take the grid's "
                 "values)");
-  cmd->add_option("--svg", o.svg, "draw the start of the run as a space-time diagram in FILE");
+  cmd->add_option("--svg", o.svg,
+                  "draw part of the run, from a few messages before the first anomaly, as a "
+                  "space-time diagram in FILE");
   cmd->add_option("--svg-messages", o.svg_messages, "messages the diagram shows")
       ->check(CLI::Range(std::size_t{1}, std::size_t{200}))
       ->capture_default_str();
@@ -276,10 +284,13 @@ int clocks_command(const ClocksOptions& o) {
     const std::size_t shown = std::min(o.svg_messages, run.messages.size() - first);
     for (std::size_t k = first; k < first + shown; ++k)
       anomalies += run.messages[k].anomaly ? 1 : 0;
-    fmt::print(o.json ? stderr : stdout,
-               "diagram:     {}: messages {} to {} in the order received (of {}), {} of them "
-               "anomalies (in red)\n",
-               o.svg, first, first + shown - 1, run.messages.size(), anomalies);
+    if (shown == 0)
+      fmt::print(o.json ? stderr : stdout, "diagram:     {}: no message to draw\n", o.svg);
+    else
+      fmt::print(o.json ? stderr : stdout,
+                 "diagram:     {}: messages {} to {} in the order received (of {}), {} of them "
+                 "anomalies (in red)\n",
+                 o.svg, first, first + shown - 1, run.messages.size(), anomalies);
   }
 
   for (const Row& r : rows)

@@ -20,8 +20,8 @@
 // The simulation is deterministic for a seed: nodes' clocks start within ε of one another and
 // run at constant rates drawn in [1 − κ, 1 + κ] (redrawn every `segment` ms when that is not
 // 0); each node sends, at random times, to random peers, messages that take μ plus up to
-// `jitter`. It records every clock at every instant where any clock changes its rate or jumps
-// (a correction), and every message with its timestamp and the receiver's reading.
+// `jitter`. It records every clock at every receipt and wherever any clock changes its rate or
+// jumps (a correction), and every message with its timestamp and the receiver's reading.
 #pragma once
 
 #include <algorithm>
@@ -77,7 +77,8 @@ struct Run {
   Params params;
   std::vector<double> offsets; // C_i(0), by node
   std::vector<double> rates;   // each node's first rate
-  std::vector<Sample> samples; // in real-time order; before and after each correction
+  std::vector<Sample> samples; // in real-time order: at the start, at every receipt (and
+                               // after its correction), at every change of rates, at the end
   std::vector<Correction> corrections;
   std::vector<Message> messages; // in the order they were received
 };
