@@ -30,7 +30,8 @@ endforeach()
 # lamina-opt links Clang's shared libraries from LLVM's own folder: keep finding them installed.
 set_target_properties(lamina-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 
-install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_lock lamina_cli lamina_bench
+install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_lock lamina_spacetime
+                lamina_clocks lamina_cli lamina_bench
                 lamina_components lamina_components_difftest
         EXPORT LaminaTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"

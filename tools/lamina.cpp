@@ -22,6 +22,7 @@
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/clocks_command.hpp"
 #include "tools/difftest_command.hpp"
 #include "tools/lock_command.hpp"
 #include "tools/netbench.hpp"
@@ -455,6 +456,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   tools::LockOptions lock_opts;
   auto* lock_cmd = tools::add_lock_command(app, lock_opts);
 
+  tools::ClocksOptions clocks_opts;
+  auto* clocks_cmd = tools::add_clocks_command(app, clocks_opts);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*demo_cmd) return demo_command(demo);
@@ -486,6 +490,7 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   if (*rpc_cmd)
     return tools::rpc_command(*rpc_cmd, rpc_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*lock_cmd) return tools::lock_command(*lock_cmd, lock_opts);
+  if (*clocks_cmd) return tools::clocks_command(clocks_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);
