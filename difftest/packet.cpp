@@ -77,4 +77,15 @@ std::string PacketDecoder::describe(std::span<const std::byte> packet) const {
   return out;
 }
 
+std::optional<spec::Value> PacketDecoder::header_of(std::span<const std::byte> packet,
+                                                    std::string_view layer) const {
+  std::size_t at = 0;
+  for (const Level& l : levels_) {
+    if (packet.size() < at + l.layout.size) return std::nullopt;
+    if (l.layer == layer) return spec::decode_header(packet.subspan(at), l.layout);
+    at += l.layout.size;
+  }
+  return std::nullopt;
+}
+
 } // namespace lamina::difftest

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "difftest/implementation.hpp"
@@ -32,6 +34,11 @@ public:
   // "Bottom{format: 1} Checksum{crc: 3735928559} Retransmit{kind: 1, id: 0}, no payload". A
   // header is read while the bytes left hold it; the rest is payload.
   [[nodiscard]] std::string describe(std::span<const std::byte> packet) const;
+  // The header of `layer` in `packet`, if the bytes hold it and every header outside it: a
+  // record whose items are the fields in the spec's order. Nothing for a packet that ends
+  // before it (an ack of a layer below, say).
+  [[nodiscard]] std::optional<spec::Value> header_of(std::span<const std::byte> packet,
+                                                     std::string_view layer) const;
 
 private:
   struct Level {

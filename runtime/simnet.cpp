@@ -189,7 +189,7 @@ void SimNet::transmit(PeerId from, PeerId to, Msg packet) {
   }
   if (to >= nodes_) {
     ++counters_.bad_destination;
-    trace(now_, from, to, Fate::BadDestination, packet);
+    trace(now_, from, to, Fate::BadDestination, packet, now_);
     return;
   }
   put_on_link(from, to, std::move(packet));
@@ -199,7 +199,7 @@ void SimNet::put_on_link(PeerId from, PeerId to, Msg packet) {
   ++counters_.sent;
   if (partitioned(from, to)) {
     ++counters_.partitioned;
-    trace(now_, from, to, Fate::Partitioned, packet);
+    trace(now_, from, to, Fate::Partitioned, packet, now_);
     return;
   }
   const std::size_t index = std::size_t{from} * nodes_ + to;
@@ -211,7 +211,7 @@ void SimNet::put_on_link(PeerId from, PeerId to, Msg packet) {
     while (!held.empty() && held.front() <= now_) held.pop_front();
     if (held.size() > l.queue) { // one being serialised, `queue` waiting
       ++counters_.overflowed;
-      trace(now_, from, to, Fate::Overflowed, packet);
+      trace(now_, from, to, Fate::Overflowed, packet, now_);
       return;
     }
     departs = (held.empty() ? now_ : held.back()) + serialisation(packet.size(), l.rate);
@@ -221,7 +221,7 @@ void SimNet::put_on_link(PeerId from, PeerId to, Msg packet) {
   // random stream (and adding loss to one link leaves the others' fates as they were).
   if (l.loss > 0 && uniform() < l.loss) {
     ++counters_.lost;
-    trace(now_, from, to, Fate::Lost, packet);
+    trace(now_, from, to, Fate::Lost, packet, now_);
     return;
   }
   if (l.duplicate > 0 && uniform() < l.duplicate) {
@@ -237,6 +237,7 @@ void SimNet::arrive_later(PeerId from, PeerId to, const LinkConfig& link, Time d
         .kind = Kind::Arrival,
         .node = to,
         .from = from,
+        .sent = now_, // arrive_later runs as the packet is sent
         .msg = std::move(packet)});
 }
 
@@ -253,13 +254,13 @@ void SimNet::run(Entry& e) {
     Node& dest = *hosts_[e.node];
     if (partitioned(e.from, e.node)) {
       ++counters_.partitioned;
-      trace(now_, e.from, e.node, Fate::Partitioned, e.msg);
+      trace(now_, e.from, e.node, Fate::Partitioned, e.msg, e.sent);
     } else if (dest.ep == nullptr) {
       ++counters_.unattached;
-      trace(now_, e.from, e.node, Fate::Unattached, e.msg);
+      trace(now_, e.from, e.node, Fate::Unattached, e.msg, e.sent);
     } else {
       ++counters_.delivered;
-      trace(now_, e.from, e.node, Fate::Delivered, e.msg);
+      trace(now_, e.from, e.node, Fate::Delivered, e.msg, e.sent);
       dest.ep->receive(e.from, std::move(e.msg));
     }
     break;
@@ -274,8 +275,8 @@ void SimNet::run(Entry& e) {
   }
 }
 
-void SimNet::trace(Time t, PeerId from, PeerId to, Fate fate, const Msg& m) {
-  if (on_packet_) on_packet_({t, from, to, fate, m.bytes()});
+void SimNet::trace(Time t, PeerId from, PeerId to, Fate fate, const Msg& m, Time sent) {
+  if (on_packet_) on_packet_({t, from, to, fate, m.bytes(), sent});
 }
 
 double SimNet::uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }

@@ -78,6 +78,7 @@ public:
     PeerId to;
     Fate fate;
     std::span<const std::byte> bytes;
+    Time sent; // when the sender's stack transmitted it
   };
 
   SimNet(std::uint64_t seed, std::uint32_t nodes, LinkConfig defaults = {});
@@ -131,6 +132,7 @@ private:
     Kind kind = Kind::Call;
     PeerId node = 0; // receiver of an arrival, owner of a timer
     PeerId from = 0; // sender of an arrival
+    Time sent{};     // of an arrival: when its sender transmitted it
     std::uint32_t timer = 0;
     Msg msg{};
     std::function<void()> call{};
@@ -141,7 +143,7 @@ private:
   void arrive_later(PeerId from, PeerId to, const LinkConfig& link, Time departs, Msg packet);
   void push(Entry e);
   void run(Entry& e);
-  void trace(Time t, PeerId from, PeerId to, Fate fate, const Msg& m);
+  void trace(Time t, PeerId from, PeerId to, Fate fate, const Msg& m, Time sent);
   void check_node(PeerId n, const char* what) const;
   double uniform();
   Duration delay_on(const LinkConfig& link);

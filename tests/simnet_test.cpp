@@ -281,6 +281,17 @@ TEST(SimNet, LinkOverrideAppliesToOneDirectionOnly) {
   EXPECT_EQ(h.net.counters().lost, 1u);
 }
 
+// A record of an arrival says when the packet was sent, so that a diagram can draw its arrow.
+TEST(SimNet, APacketRecordSaysWhenThePacketWasSent) {
+  Harness h(1, 2, {.delay = 3ms});
+  std::vector<std::pair<Time, Time>> sent_and_decided;
+  h.net.on_packet(
+      [&](const SimNet::PacketRecord& r) { sent_and_decided.emplace_back(r.sent, r.time); });
+  h.net.at(Time(2ms), [&] { h.net.send(0, 1, payload(1)); });
+  h.net.run_until_idle(Time(1s));
+  EXPECT_EQ(sent_and_decided, (std::vector<std::pair<Time, Time>>{{Time(2ms), Time(5ms)}}));
+}
+
 TEST(SimNet, PartitionDropsBothDirectionsAndHealRestores) {
   Harness h(1, 3, {.delay = 1ms});
   std::vector<SimNet::Fate> fates;

@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "services/lock/checker.hpp"
 #include "services/lock/sim_group.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/lock_diagram.hpp"
 #include "tools/tool.hpp"
 
 namespace lamina::tools {
@@ -70,6 +74,9 @@ int demo(const LockDemoOptions& o) {
   for (const auto& [algorithm, stack] : stacks) {
     const LinkConfig link = link_of(o.run);
     lock::LockGroup group(algorithm, stack, o.nodes, o.seed, link, o.run.impl);
+    std::optional<LockDiagram> diagram;
+    if (!o.svg.empty())
+      diagram.emplace(group, spec_path(o.run.file), std::string(lock::stack_name(algorithm)));
     fmt::print("{} ({}, {}), {} members, {} acquires each; {}\n",
                algorithm == lock::Algorithm::lamport ? "Lamport's algorithm"
                                                      : "Ricart and Agrawala's algorithm",
@@ -86,6 +93,7 @@ int demo(const LockDemoOptions& o) {
     };
     std::vector<Row> rows;
     group.on_grant([&](const lock::Entry& e) {
+      if (diagram) diagram->granted(e);
       const std::int64_t value = static_cast<std::int64_t>(++grant_number);
       const bool paused = grant_number == 2;
       const std::size_t row = rows.size();
@@ -126,6 +134,17 @@ int demo(const LockDemoOptions& o) {
     fmt::print("fenced counter: {} written, {} refused, value {}\n", store.written(),
                store.refused(), store.value());
     print_verdict(v);
+    if (diagram) {
+      std::filesystem::path path(o.svg);
+      if (stacks.size() > 1)
+        path.replace_filename(fmt::format("{}.{}{}", path.stem().string(), to_string(algorithm),
+                                          path.extension().string()));
+      std::ofstream(path) << viz::to_svg(diagram->diagram(
+          run, fmt::format("{}, {} members, SimNet: the lock's messages, critical sections "
+                           "shaded with their fencing tokens, the queue at each grant",
+                           lock::stack_name(algorithm), o.nodes)));
+      fmt::print("drawn in {}\n", path.string());
+    }
     fmt::print("\n");
     all_ok = all_ok && v.ok();
   }
@@ -231,6 +250,9 @@ CLI::App* add_lock_command(CLI::App& app, LockOptions& o) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   demo->add_option("--seed", o.demo.seed, "the simulated network's seed")->capture_default_str();
+  demo->add_option("--svg", o.demo.svg,
+                   "draw each run as a space-time diagram in this SVG file (with the algorithm's "
+                   "name before the extension when both run)");
 
   auto* check = lock->add_subcommand(
       "check", "run many seeds of groups of several sizes and check every run: safety, order, "

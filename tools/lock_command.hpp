@@ -25,6 +25,7 @@ struct LockDemoOptions {
   LockRunOptions run;
   std::uint32_t nodes = 5;
   std::uint64_t seed = 1;
+  std::string svg; // draw each run here (with the algorithm's name added when there are two)
 };
 
 struct LockCheckOptions {

@@ -1,5 +1,6 @@
 #include "services/lock/sim_group.hpp"
 
+#include <algorithm>
 #include <random>
 #include <typeinfo>
 
@@ -33,6 +34,26 @@ std::uint64_t LockGroup::lock_messages() const {
       throw std::runtime_error("a lock stack has LamportMutex or RicartAgrawala under Top");
   }
   return sent;
+}
+
+std::vector<Token> LockGroup::queue(PeerId n) const {
+  std::vector<Token> out;
+  const LayerView v = impl_->layer(n, 1);
+  auto add = [&](const auto& table) {
+    for (PeerId q = 0; q < table.size(); ++q)
+      if (table.get(q) != 0) out.push_back({table.get(q), q});
+  };
+  if (*v.type == typeid(LamportMutex)) {
+    const auto& l = *static_cast<const LamportMutex*>(v.state);
+    if (l.mine != 0) out.push_back({l.mine, n});
+    add(l.queue);
+  } else {
+    const auto& l = *static_cast<const RicartAgrawala*>(v.state);
+    if (l.mine != 0) out.push_back({l.mine, n});
+    add(l.deferred);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Run LockGroup::run(const Workload& w, Time limit) {

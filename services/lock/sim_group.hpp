@@ -58,6 +58,10 @@ public:
   [[nodiscard]] std::uint32_t size() const { return static_cast<std::uint32_t>(locks_.size()); }
   // Messages the lock layers have sent, a cast counted once a peer.
   [[nodiscard]] std::uint64_t lock_messages() const;
+  // The requests member `n` knows of and has not seen withdrawn or given back, in the order
+  // they will be granted: its own and, for Lamport's algorithm, its queue; for Ricart and
+  // Agrawala's, the requests whose replies it defers.
+  [[nodiscard]] std::vector<Token> queue(PeerId n) const;
 
   // Runs `w` from now until every member is done and the network is quiet, or until `limit`.
   Run run(const Workload& w, Time limit);
