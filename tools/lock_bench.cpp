@@ -498,6 +498,12 @@ void run_etcd_row(const LockBenchOptions& o, const EtcdCluster& cluster, Row& ro
   row.rates.push_back(grants / longest);
 }
 
+// The lock layer's messages per entry of `algorithm` ("lamport", "ricart-agrawala") for n.
+double exact_per_entry(const std::string& algorithm, std::uint32_t n) {
+  return static_cast<double>(lock::messages_per_entry(
+      algorithm == "lamport" ? lock::Algorithm::lamport : lock::Algorithm::ricart_agrawala, n));
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
@@ -607,8 +613,7 @@ int run_bench(const LockBenchOptions& o, std::span<char* const> args) {
                                                             : "all";
     std::string messages = "-";
     if (!r.algorithm.empty() && !std::isnan(r.messages)) {
-      const auto exact =
-          static_cast<double>(lock::messages_per_entry(*lock::algorithm_named(r.algorithm), r.n));
+      const auto exact = exact_per_entry(r.algorithm, r.n);
       messages = fmt::format("{:.3f} ({:g})", r.messages, exact);
     }
     fmt::print(fmt::runtime(line), r.name, contending, r.kind.starts_with("etcd") ? 3 : r.n, r.wait,
@@ -631,8 +636,7 @@ int run_bench(const LockBenchOptions& o, std::span<char* const> args) {
   };
   for (const std::uint32_t n : o.nodes)
     for (const char* algorithm : {"lamport", "ricart-agrawala"}) {
-      const auto exact =
-          static_cast<double>(lock::messages_per_entry(*lock::algorithm_named(algorithm), n));
+      const auto exact = exact_per_entry(algorithm, n);
       Target t{fmt::format("messages/entry, {} n={}, every row", algorithm, n), NAN,
                fmt::format("= {:g}", exact), true, ""};
       std::size_t seen = 0;

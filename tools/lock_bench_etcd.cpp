@@ -67,9 +67,9 @@ EtcdCluster::EtcdCluster(const std::string& program, double limit_s) {
     if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
   }
   std::string cluster;
-  for (int i = 0; i < 3; ++i)
+  for (std::size_t i = 0; i < 3; ++i)
     cluster += fmt::format("{}m{}=http://127.0.0.1:{}", i == 0 ? "" : ",", i, ports[2 * i + 1]);
-  for (int i = 0; i < 3; ++i) {
+  for (std::size_t i = 0; i < 3; ++i) {
     const std::string client = fmt::format("http://127.0.0.1:{}", ports[2 * i]);
     const std::string peer = fmt::format("http://127.0.0.1:{}", ports[2 * i + 1]);
     const std::string data = (dir_ / fmt::format("m{}", i)).string();
