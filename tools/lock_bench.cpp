@@ -208,7 +208,9 @@ Row make_row(std::string kind, std::string name, std::string algorithm, std::uin
   return r;
 }
 
+// Adds `note` to the row's status, once however many rounds note it.
 void add_note(Row& row, const std::string& note) {
+  if (row.status.find(note) != std::string::npos) return;
   row.status += (row.status.empty() ? "" : "; ") + note;
 }
 
@@ -337,8 +339,9 @@ void run_lock_row(const LockBenchOptions& o, Row& row) {
     }
   }
   const std::uint64_t wanted = (all ? row.n : 1) * std::uint64_t{o.entries};
-  if (failed > 0) add_note(row, fmt::format("{} acquires failed", failed));
-  if (asked < wanted) add_note(row, fmt::format("{} of {} acquires made in time", asked, wanted));
+  if (failed > 0) add_note(row, "acquires failed at their deadline");
+  if (asked < wanted)
+    add_note(row, fmt::format("the time limit ended a round before all {} acquires", wanted));
   if (grants == 0) {
     add_note(row, "failed: no grant");
     return;
@@ -491,7 +494,8 @@ void run_etcd_row(const LockBenchOptions& o, const EtcdCluster& cluster, Row& ro
     p99s.push_back(field(r, all ? "wait_p99_us" : "cycle_p99_us"));
   }
   if (grants < static_cast<double>(row.n) * o.etcd_entries)
-    add_note(row, fmt::format("{} of {} locks taken in time", grants, row.n * o.etcd_entries));
+    add_note(row, fmt::format("the time limit ended a round before all {} locks",
+                              row.n * o.etcd_entries));
   std::sort(p50s.begin(), p50s.end());
   row.p50s.push_back(p50s[p50s.size() / 2]);
   row.p99s.push_back(*std::max_element(p99s.begin(), p99s.end()));
