@@ -6,9 +6,11 @@
 #include <memory>
 #include <netinet/in.h>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "runtime/datagram.hpp"
@@ -27,7 +29,7 @@ std::vector<std::string> loopback_addresses(std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; ++i) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     SocketAddress a = parse_address("127.0.0.1:0");
-    ::bind(fd, a.get(), a.length);
+    if (fd < 0 || ::bind(fd, a.get(), a.length) != 0) throw std::runtime_error("cannot bind");
     a.length = sizeof a.storage;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length);
     out.push_back(a.text());
@@ -82,12 +84,11 @@ TEST_P(EveryBuild, ThreeMembersContendAndEveryEntryCostsExactlyTheAlgorithmsMess
   while (!done() && std::chrono::steady_clock::now() < until) {
     for (PeerId i = 0; i < n; ++i) {
       UdpMember& m = *members[i];
-      if (outcome[i]) {
-        ASSERT_EQ(outcome[i]->status, Status::granted);
-        EXPECT_LT(last[i], outcome[i]->token) << "member " << i << "'s tokens must grow";
-        last[i] = outcome[i]->token;
+      if (const std::optional<Outcome> o = std::exchange(outcome[i], std::nullopt)) {
+        ASSERT_EQ(o->status, Status::granted);
+        EXPECT_LT(last[i], o->token) << "member " << i << "'s tokens must grow";
+        last[i] = o->token;
         ++granted[i];
-        outcome[i].reset();
         ASSERT_TRUE(m.lock().release());
       }
       if (!m.lock().waiting() && !m.lock().holding() && asked[i] < entries) {
@@ -125,9 +126,10 @@ TEST(LockUdpMember, AnAcquireFailsAtItsDeadlineNamingTheSilentMember) {
     members[0]->poll(10ms);
     members[1]->poll(Duration::zero());
   }
-  ASSERT_TRUE(outcome);
-  EXPECT_EQ(outcome->status, Status::deadline_exceeded);
-  EXPECT_EQ(outcome->silent, std::vector<PeerId>{2});
+  ASSERT_TRUE(outcome.has_value());
+  const Outcome o = outcome.value_or(Outcome{});
+  EXPECT_EQ(o.status, Status::deadline_exceeded);
+  EXPECT_EQ(o.silent, std::vector<PeerId>{2});
   EXPECT_GE(members[0]->now() - asked, 50ms);
   EXPECT_LT(members[0]->now() - asked, 1s) << "the deadline ends the poll's wait";
 }
