@@ -223,9 +223,10 @@ std::vector<std::uint16_t> free_udp_ports(std::uint32_t n) {
   return ports;
 }
 
-int cpu_of(std::uint32_t i) {
-  return static_cast<int>(i % std::max(1U, std::thread::hardware_concurrency()));
-}
+// The machine's CPUs, as the children are pinned to them.
+std::uint32_t cpus() { return std::max(1U, std::thread::hardware_concurrency()); }
+
+int cpu_of(std::uint32_t i) { return static_cast<int>(i % cpus()); }
 
 // Says why a child failed, from its result line or its exit.
 std::string why_child(const Child& c, const std::string& who) {
@@ -548,9 +549,11 @@ int run_bench(const LockBenchOptions& o, std::span<char* const> args) {
       "grants/s of member 0; contended: every member asks, p50/p99 of acquire->grant (the median "
       "of the members' p50s, the largest of their p99s), grants/s of the group; messages: the "
       "lock layers' `sent` counters summed over the members / grants; ping-pong: 32-byte "
-      "datagrams echoed, {} one at a time (lamina rpc bench's raw UDP); each figure the median "
-      "of {} rounds, the rows taking turns\n\n",
-      std::max(1U, std::thread::hardware_concurrency()), o.entries, o.entries, o.rounds);
+      "datagrams echoed, {} one at a time (lamina rpc bench's raw UDP); etcd: 3 members "
+      "(unpinned) on loopback, client i at member i mod 3 and on CPU i mod {}, a lease, then "
+      "Lock and Unlock {} times, over gRPC; each figure the median of {} rounds, the rows taking "
+      "turns\n\n",
+      cpus(), o.entries, o.entries, cpus(), o.etcd_entries, o.rounds);
   std::fflush(stdout);
 
   const auto wanted = [&](const char* r) {
@@ -589,6 +592,8 @@ int run_bench(const LockBenchOptions& o, std::span<char* const> args) {
           run_etcd_row(o, *etcd, row);
         } else {
           run_lock_row(o, row);
+          if (row.wait == "spin" && row.n > cpus())
+            add_note(row, fmt::format("{} spinning processes on {} CPUs", row.n, cpus()));
         }
       } catch (const std::exception& e) {
         add_note(row, fmt::format("failed: {}", e.what()));
