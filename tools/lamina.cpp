@@ -489,7 +489,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   }
   if (*rpc_cmd)
     return tools::rpc_command(*rpc_cmd, rpc_opts, {argv + 1, static_cast<std::size_t>(argc - 1)});
-  if (*lock_cmd) return tools::lock_command(*lock_cmd, lock_opts);
+  if (*lock_cmd)
+    return tools::lock_command(*lock_cmd, lock_opts,
+                               {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*clocks_cmd) return tools::clocks_command(clocks_opts);
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())

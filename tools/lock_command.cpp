@@ -274,10 +274,12 @@ CLI::App* add_lock_command(CLI::App& app, LockOptions& o) {
   check->add_option("--jobs", o.check.jobs, "threads")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  add_lock_udp_commands(*lock, o.udp);
   return lock;
 }
 
-int lock_command(const CLI::App& lock, const LockOptions& o) {
+int lock_command(const CLI::App& lock, const LockOptions& o, std::span<char* const> args) {
+  if (const int code = lock_udp_command(lock, o.udp, args); code >= 0) return code;
   try {
     if (*lock.get_subcommand("demo")) return demo(o.demo);
     return check_many(o.check);

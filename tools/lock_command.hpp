@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "tools/lock_bench.hpp"
 
 namespace lamina::tools {
 
@@ -40,9 +43,11 @@ struct LockCheckOptions {
 struct LockOptions {
   LockDemoOptions demo;
   LockCheckOptions check;
+  LockUdpOptions udp; // node and bench
 };
 
 CLI::App* add_lock_command(CLI::App& app, LockOptions& o);
-int lock_command(const CLI::App& lock, const LockOptions& o);
+// `args` is the command line after the program's name, which bench prints above its table.
+int lock_command(const CLI::App& lock, const LockOptions& o, std::span<char* const> args);
 
 } // namespace lamina::tools
