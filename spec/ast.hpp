@@ -127,10 +127,12 @@ struct Binary {
   BinaryOp op;
   ExprPtr lhs, rhs;
 };
+struct OracleDecl;
 struct Call {
   std::string callee;
   std::vector<ExprPtr> args;
-}; // built-in functions
+  const OracleDecl* oracle = nullptr; // set by the checker when the callee is an oracle
+}; // built-in functions and oracles
 // record.field, or Component.variable in an invariant of a composite automaton; `index` is the
 // field's position (or the component's variable slot), set by the checker.
 struct FieldAccess {
@@ -341,7 +343,19 @@ struct Import {
   std::string path; // as written, relative to the importing file
 };
 
-using Decl = std::variant<Import, TypeDecl, Automaton, Layer, Stack, Invariant>;
+// `oracle F(x: T, ...): R`: a function the host program supplies (spec/oracle.hpp).
+struct OracleDecl {
+  SourceLoc loc;
+  std::string name;
+  std::vector<std::pair<std::string, TypeExpr>> params; // in order
+  TypeExpr result;
+  std::string declared_at; // "file:line", for the simulator's run-time errors
+};
+
+// A declaration at the top level of a file. A Header here is owned by no layer: every layer and
+// automaton of the program may use it, and it is no part of any layer's headers (stack
+// composition, header sizes and the C++ conformance check see only Layer::headers).
+using Decl = std::variant<Import, TypeDecl, Automaton, Layer, Stack, Invariant, OracleDecl, Header>;
 
 // One parsed file.
 struct SpecFile {

@@ -1,7 +1,7 @@
 // The checker (checker.hpp says what it writes into the tree). It runs in passes over the
 // whole program, so that a declaration may use one declared after it or in another file:
 //
-//   1. type declarations (and their enumerators)
+//   1. type declarations (and their enumerators), top-level headers, oracles
 //   2. the outsides of automata and layers: headers, parameters, state variables, signatures
 //   3. their insides: initial values, defaults, transitions, ccps
 //   4. compositions: composite automata and stacks
@@ -264,6 +264,17 @@ const Transition* layer_input(const Layer& layer, Port port, EventKind event) {
 
 constexpr std::string_view kGuarantees[] = {"fifo", "reliable", "integrity", "lamport"};
 
+// The built-in functions and the number of arguments each takes.
+const std::map<std::string, std::size_t, std::less<>>& builtin_functions() {
+  static const std::map<std::string, std::size_t, std::less<>> arity = {
+      {"head", 1},   {"tail", 1},   {"len", 1},  {"size", 1},  {"push", 2},
+      {"pop", 2},    {"top", 2},    {"fits", 2}, {"slice", 3}, {"concat", 2},
+      {"crc32c", 1}, {"sha256", 1}, {"keys", 1}, {"has", 2},   {"remove", 2},
+      {"insert", 2}, {"min", 2},    {"max", 2},  {"empty", 1}, {"range", 1},
+  };
+  return arity;
+}
+
 // The built-in names of a layer, in slot order.
 constexpr std::string_view kBuiltins[] = {"me", "group_size", "peers", "now", "lamport"};
 constexpr std::uint32_t kNow = 3;
@@ -317,6 +328,8 @@ public:
 
   void run() {
     for_each<TypeDecl>([&](TypeDecl& d) { resolve_decl(d); });
+    for_each<Header>([&](Header& h) { top_level(h); });
+    for_each<OracleDecl>([&](OracleDecl& o) { declare(o); });
     for_each<Automaton>([&](Automaton& a) { declare(a); });
     for_each<Layer>([&](Layer& l) { declare(l); });
     for_each<Automaton>([&](Automaton& a) {
@@ -408,8 +421,9 @@ private:
     std::map<std::string, SourceLoc, std::less<>> seen;
     for (auto& [field, type] : fields) {
       // A header's fields are integers on the wire, never headers: they are resolved without the
-      // layer's headers, and a header named there gets the message below.
-      const bool names_header = header && headers && headers->contains(type.name);
+      // layer's headers, and a header named there (or at the top level) gets the message below.
+      const bool names_header =
+          header && ((headers && headers->contains(type.name)) || program_.header(type.name));
       TypeRef ft =
           names_header ? (type.resolved = err()) : resolve(type, header ? nullptr : headers);
       if (!field.empty() && !seen.emplace(field, type.loc).second) {
@@ -429,6 +443,36 @@ private:
     // An enumeration goes on the wire as a u8.
     if (is_kind(t, TypeKind::Enum)) return t->enumerators.size() <= 256;
     return is_fixed(t);
+  }
+
+  // A header declared at the top level of a file (owned by no layer), resolved on first use:
+  // a type declaration may name one. Null if there is none of that name.
+  TypeRef top_header(std::string_view name) {
+    Header* h = program_.header(name);
+    if (h == nullptr) return nullptr;
+    if (h->resolved) return h->resolved;
+    if (!resolving_headers_.insert(h).second) return err(); // reported by record()
+    TypeRef t = record(h->name, h->fields, nullptr, true);
+    resolving_headers_.erase(h);
+    if (!h->resolved) h->resolved = t;
+    return h->resolved;
+  }
+
+  // Whether `name` is a type the language builds in (a header or oracle may not take it).
+  static bool is_builtin_type(std::string_view name) {
+    return builtin().by_name.contains(name) || name == "Seq" || name == "Set" || name == "Map";
+  }
+
+  void top_level(Header& h) {
+    if (is_builtin_type(h.name)) {
+      error(h.loc, fmt::format("'{}' is a built-in type; a header needs another name", h.name));
+    }
+    // A second header of one name has been reported by Program::index; it is checked alone.
+    if (program_.header(h.name) == &h) {
+      top_header(h.name);
+    } else {
+      h.resolved = record(h.name, h.fields, nullptr, true);
+    }
   }
 
   // Resolves a type as written; `headers`: those of the layer it is written in.
@@ -464,6 +508,8 @@ private:
     } else if (auto h = headers ? headers->find(te.name) : Headers::const_iterator{};
                headers && h != headers->end()) {
       found = h->second;
+    } else if (TypeRef top = top_header(te.name)) {
+      found = top;
     } else if (TypeDecl* d = program_.type(te.name)) {
       found = resolve_decl(*d);
     }
@@ -475,7 +521,8 @@ private:
       return found;
     }
     for (TypeExpr& a : te.args) resolve(a, headers);
-    if (program_.automaton(te.name) || program_.layer(te.name) || program_.stack(te.name)) {
+    if (program_.automaton(te.name) || program_.layer(te.name) || program_.stack(te.name) ||
+        program_.oracle(te.name)) {
       error(te.loc, fmt::format("'{}' is not a type", te.name));
       return err();
     }
@@ -486,6 +533,7 @@ private:
       for (const auto& [name, t] : *headers) names.push_back(name);
     }
     for_each<TypeDecl>([&](TypeDecl& d) { names.push_back(d.name); });
+    for_each<Header>([&](Header& h) { names.push_back(h.name); });
     suggest(te.loc, te.name, names);
     return err();
   }
@@ -513,10 +561,35 @@ private:
     unit.vars.push_back(Var{name, std::move(type), loc});
   }
 
+  // The headers declared at the top level, which every layer and automaton may use.
+  void add_top_headers(Unit& unit) {
+    for_each<Header>([&](Header& h) {
+      if (!h.name.empty() && h.resolved) unit.headers.emplace(h.name, h.resolved);
+    });
+  }
+
+  void declare(OracleDecl& o) {
+    if (builtin_functions().contains(o.name)) {
+      error(o.loc,
+            fmt::format("'{}' is a built-in function; an oracle needs another name", o.name));
+    } else if (is_builtin_type(o.name)) {
+      error(o.loc, fmt::format("'{}' is a built-in type; an oracle needs another name", o.name));
+    }
+    std::map<std::string, SourceLoc, std::less<>> seen;
+    for (auto& [name, type] : o.params) {
+      if (!name.empty() && !seen.emplace(name, type.loc).second) {
+        error(type.loc, fmt::format("'{}' names two parameters of oracle {}", name, o.name));
+      }
+      resolve(type, nullptr);
+    }
+    resolve(o.result, nullptr);
+  }
+
   void declare(Automaton& a) {
     Unit& unit = units_[&a];
     unit.name = a.name;
     unit.what = a.composite ? "composite automaton" : "automaton";
+    add_top_headers(unit);
     declare_params(unit, a.params);
     if (a.composite) return;
     for (StateVar& s : a.states) add_var(unit, s.name, resolve(s.type, nullptr), s.loc);
@@ -563,6 +636,13 @@ private:
       if (unit.headers.contains(h.name)) {
         error(h.loc, fmt::format("header '{}' is declared twice in {}", h.name, l.name));
       }
+      if (const Header* top = program_.header(h.name)) {
+        error(h.loc,
+              fmt::format("header '{}' of {} has the name of a top-level header", h.name, l.name));
+        note(top->loc, fmt::format("the top-level header '{}' is declared here", h.name));
+      } else if (program_.type(h.name) || is_builtin_type(h.name)) {
+        error(h.loc, fmt::format("header '{}' of {} has the name of a type", h.name, l.name));
+      }
       // Every name first, so that a field naming a header is recognised as one.
       unit.headers.emplace(h.name, err());
     }
@@ -570,6 +650,7 @@ private:
       h.resolved = record(h.name, h.fields, &unit.headers, true);
       if (!h.name.empty()) unit.headers[h.name] = h.resolved;
     }
+    add_top_headers(unit); // a layer's own header of the same name has been reported
     declare_params(unit, l.params);
     for (StateVar& s : l.states) add_var(unit, s.name, resolve(s.type, &unit.headers), s.loc);
 
@@ -1261,7 +1342,8 @@ private:
       n.slot = it->second.index;
       return it->second.type;
     }
-    if (program_.type(n.ident) || scope_->unit->headers.contains(n.ident)) {
+    if (program_.type(n.ident) || scope_->unit->headers.contains(n.ident) ||
+        program_.header(n.ident)) {
       error(e.loc, fmt::format("'{}' is a type, not a value", n.ident));
       return err();
     }
@@ -1522,6 +1604,8 @@ private:
     TypeRef t;
     if (auto h = scope_->unit->headers.find(r.type_name); h != scope_->unit->headers.end()) {
       t = h->second;
+    } else if (TypeRef top = top_header(r.type_name)) {
+      t = top;
     } else if (TypeDecl* d = program_.type(r.type_name)) {
       t = resolve_decl(*d);
     }
@@ -1589,18 +1673,15 @@ private:
   // ----------------------------------------------------------------------------- built-ins
 
   TypeRef node(Expr& e, Call& c, const TypeRef& hint) {
-    static const std::map<std::string, std::size_t, std::less<>> arity = {
-        {"head", 1},   {"tail", 1}, {"len", 1},   {"size", 1},   {"push", 2},
-        {"pop", 2},    {"top", 2},  {"fits", 2},  {"slice", 3},  {"concat", 2},
-        {"crc32c", 1}, {"keys", 1}, {"has", 2},   {"remove", 2}, {"insert", 2},
-        {"min", 2},    {"max", 2},  {"empty", 1}, {"range", 1},
-    };
+    const auto& arity = builtin_functions();
     auto it = arity.find(c.callee);
     if (it == arity.end()) {
+      if (OracleDecl* o = program_.oracle(c.callee)) return oracle_call(e, c, *o);
       if (!c.callee.empty()) {
         error(e.loc, fmt::format("unknown function '{}'", c.callee));
         std::vector<std::string> names;
         for (const auto& [name, n] : arity) names.push_back(name);
+        for_each<OracleDecl>([&](OracleDecl& o) { names.push_back(o.name); });
         suggest(e.loc, c.callee, names);
       }
       for (auto& a : c.args) expr(a.get(), nullptr);
@@ -1628,6 +1709,10 @@ private:
     if (f == "size" || f == "crc32c") {
       if (!want_msg(a0, f)) return err();
       return f == "size" ? builtin().natural : builtin().u32;
+    }
+    if (f == "sha256") {
+      if (!want_msg(a0, f)) return err();
+      return builtin().msg; // the 32-byte digest
     }
     if (f == "push") {
       bool ok = want_msg(a0, f);
@@ -1710,6 +1795,33 @@ private:
     return builtin().boolean;
   }
 
+  // A call of an oracle, typed against its declaration like a built-in's.
+  TypeRef oracle_call(Expr& e, Call& c, const OracleDecl& o) {
+    if (c.args.size() != o.params.size()) {
+      error(e.loc, fmt::format("oracle '{}' takes {} argument{}, not {}", o.name, o.params.size(),
+                               o.params.size() == 1 ? "" : "s", c.args.size()));
+      note(o.loc, fmt::format("'{}' is declared here", o.name));
+      for (auto& a : c.args) expr(a.get(), nullptr);
+      return err();
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < c.args.size(); ++i) {
+      Expr* a = c.args[i].get();
+      if (a == nullptr) return err(); // the parser has reported it
+      const auto& [name, type] = o.params[i];
+      const TypeRef& want = type.resolved;
+      TypeRef got = expr(a, want);
+      if (!flows_into(got, want)) {
+        error(a->loc, fmt::format("argument {} of oracle '{}' ({}) is {}, not {}", i + 1, o.name,
+                                  name, show(want), show(got)));
+        ok = false;
+      }
+    }
+    c.oracle = &o;
+    if (!ok || is_error(o.result.resolved)) return err();
+    return o.result.resolved;
+  }
+
   static bool header_argument(std::string_view f) {
     return f == "top" || f == "pop" || f == "fits";
   }
@@ -1738,8 +1850,10 @@ private:
     if (n->ident.empty()) return arg.type = err();
     const Headers& headers = scope_->unit->headers;
     if (auto h = headers.find(n->ident); h != headers.end()) return arg.type = h->second;
+    if (TypeRef top = top_header(n->ident)) return arg.type = top;
     if (!scope_->unit->layer) {
-      error(arg.loc, fmt::format("'{}' reads a header, and only layers declare headers", f));
+      error(arg.loc,
+            fmt::format("'{}' reads a header, and '{}' is no top-level header", f, n->ident));
       return arg.type = err();
     }
     error(arg.loc, fmt::format("{} has no header '{}'", scope_->unit->name, n->ident));
@@ -2055,6 +2169,7 @@ private:
   Program& program_;
   Diagnostics& diags_;
   std::set<const TypeDecl*> resolving_;
+  std::set<const Header*> resolving_headers_;
   std::map<std::string, Enumerator, std::less<>> enumerators_;
   std::map<const void*, Unit> units_; // by Automaton*, Layer* or Stack*
   Scope* scope_ = nullptr;

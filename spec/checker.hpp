@@ -23,13 +23,19 @@
 //   invariants or initial values). Enumerator: its index. Component: the component's index;
 //   such a Name appears only as the record of a FieldAccess, whose index is the variable's
 //   state slot inside that component (the Name itself has the Error type and no value).
-//   A header name in top(m, H), pop(m, H), fits(m, H) stays Unresolved; its type is H.
+//   A header name in top(m, H), pop(m, H), fits(m, H) stays Unresolved; its type is H. The
+//   headers a layer or automaton sees are its own and those declared at the top level of any
+//   file of the program; a top-level header's Header::resolved is set like a layer's.
 // - Built-in functions: head(Seq[T]) T, tail Seq[T], len Nat; size(Msg) Nat, crc32c u32,
-//   push(Msg, header) Msg, pop(Msg, H) Msg, top(Msg, H) H, fits Bool, slice(Msg, int, int) Msg,
-//   concat Msg; keys(Map[K, V]) Seq[K], has(Map, K) Bool, remove(Map or Set, k) the same type,
-//   insert(Set[T], T) Set[T]; min/max of two integers: their type if it is the same, else Int;
-//   empty(Seq, Set, Map or Msg) Bool; range(n) Seq[Nat]. Built-in names: me Peer,
-//   group_size u32, peers Seq[Peer], now Time, lamport u64.
+//   sha256 Msg (the 32-byte digest), push(Msg, header) Msg, pop(Msg, H) Msg, top(Msg, H) H,
+//   fits Bool, slice(Msg, int, int) Msg, concat Msg; keys(Map[K, V]) Seq[K], has(Map, K) Bool,
+//   remove(Map or Set, k) the same type, insert(Set[T], T) Set[T]; min/max of two integers: their
+//   type if it is the same, else Int; empty(Seq, Set, Map or Msg) Bool; range(n) Seq[Nat]. Built-in
+//   names: me Peer, group_size u32, peers Seq[Peer], now Time, lamport u64.
+// - A call of an oracle (`oracle F(x: T, ...): R`, declared in any file of the program) is typed
+//   against its declaration: one argument per parameter, each flowing into its type; its type is
+//   R. Call::oracle points to the declaration. OracleDecl parameter and result TypeExprs are
+//   resolved. An oracle may not take the name of a built-in function or type.
 // - `for x in e`: e is a Seq or Set (x: its elements, in order) or a Map (x: its keys).
 // - FieldAccess::index: the field's position in the record.
 // - RecordLit::fields: reordered into the record's declaration order, one per field (when the

@@ -39,6 +39,7 @@ constexpr std::array keywords = {
     Spelling{TokenKind::Header, "header"},
     Spelling{TokenKind::Ccp, "ccp"},
     Spelling{TokenKind::Stack, "stack"},
+    Spelling{TokenKind::Oracle, "oracle"},
     Spelling{TokenKind::If, "if"},
     Spelling{TokenKind::Then, "then"},
     Spelling{TokenKind::Elseif, "elseif"},
@@ -493,6 +494,8 @@ std::string_view spelling(TokenKind kind) {
     return "'ccp'";
   case TokenKind::Stack:
     return "'stack'";
+  case TokenKind::Oracle:
+    return "'oracle'";
   case TokenKind::If:
     return "'if'";
   case TokenKind::Then:

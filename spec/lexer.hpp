@@ -47,6 +47,7 @@ enum class TokenKind : std::uint8_t {
   Header,
   Ccp,
   Stack,
+  Oracle,
   If,
   Then,
   Elseif,

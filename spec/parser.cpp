@@ -35,6 +35,7 @@ Level level_of(K k) {
   case K::Layer:
   case K::Stack:
   case K::Invariant:
+  case K::Oracle:
     return Level::Decl;
   case K::Signature:
   case K::States:
@@ -145,7 +146,7 @@ std::string expected(std::string_view what, std::string_view context, std::strin
 class Parser {
 public:
   Parser(const Sources& sources, FileId file, Diagnostics& diags)
-      : diags_(diags), file_(file), toks_(lex(sources, file, diags)) {}
+      : sources_(sources), diags_(diags), file_(file), toks_(lex(sources, file, diags)) {}
 
   SpecFile run() {
     SpecFile out;
@@ -342,9 +343,14 @@ private:
       return parse_stack();
     case K::Invariant:
       return parse_invariant();
+    case K::Oracle:
+      return parse_oracle();
+    case K::Header:
+      return parse_header(); // owned by no layer
     default:
-      fail(expected("a declaration (type, automaton, layer, stack, invariant or import)", "",
-                    describe(cur())),
+      fail(expected("a declaration (type, header, oracle, automaton, layer, stack, invariant or "
+                    "import)",
+                    "", describe(cur())),
            Level::Decl);
     }
   }
@@ -691,6 +697,29 @@ private:
 
   // --------------------------------------------------------------- Lamina's extensions
 
+  // `"oracle" IDENT "(" [ IDENT ":" type { "," IDENT ":" type } ] ")" ":" type`.
+  OracleDecl parse_oracle() {
+    advance();
+    OracleDecl o;
+    const Token& name = expect_name("the oracle's name", "after 'oracle'");
+    o.loc = name.loc;
+    o.name = std::string(name.text);
+    o.declared_at = fmt::format("{}:{}", sources_.path(file_), name.loc.line);
+    const Token& open = expect(K::LParen, "after 'oracle {}' (its parameters, in '( )')", o.name);
+    if (!accept(K::RParen)) {
+      do {
+        const Token& p =
+            expect_name("a parameter name", "after '{}'", o.params.empty() ? "(" : ",");
+        expect(K::Colon, "after the parameter name '{}' (a parameter is 'name: type')", p.text);
+        o.params.emplace_back(std::string(p.text), parse_type());
+      } while (accept(K::Comma));
+      expect_list_end(K::RParen, open);
+    }
+    expect(K::Colon, "after the parameters of oracle '{}' (then its result type)", o.name);
+    o.result = parse_type();
+    return o;
+  }
+
   Layer parse_layer() {
     advance();
     Layer l;
@@ -752,7 +781,7 @@ private:
         }
         continue;
       }
-      if (level_of(cur().kind) == Level::Decl) break;
+      if (level_of(cur().kind) == Level::Decl || at(K::Header)) break; // a top-level header
       if (is_action_kind(cur().kind)) {
         report(cur().loc, "a layer's transitions come before its 'ccp' declarations");
       } else {
@@ -1345,6 +1374,7 @@ private:
     return make(name.loc, std::move(c), h);
   }
 
+  const Sources& sources_;
   Diagnostics& diags_;
   FileId file_;
   std::vector<Token> toks_;

@@ -121,6 +121,8 @@ std::vector<std::string> Program::declared_names() const {
   for (const auto& [name, decl] : layers_) names.push_back(name);
   for (const auto& [name, decl] : stacks_) names.push_back(name);
   for (const auto& [name, decl] : types_) names.push_back(name);
+  for (const auto& [name, decl] : oracles_) names.push_back(name);
+  for (const auto& [name, decl] : headers_) names.push_back(name);
   return names;
 }
 
@@ -129,11 +131,13 @@ void Program::index(Diagnostics& diags) {
   layers_.clear();
   stacks_.clear();
   types_.clear();
+  oracles_.clear();
+  headers_.clear();
   invariants_.clear();
 
-  // Automata, layers, stacks and types share one namespace: a component, a stack's layer or a
-  // type expression names one of them, and the message for a wrong kind is clearer than a
-  // silent pick.
+  // Automata, layers, stacks, types, oracles and top-level headers share one namespace: a
+  // component, a stack's layer or a type expression names one of them, and the message for a
+  // wrong kind is clearer than a silent pick.
   std::map<std::string, SourceLoc, std::less<>> first;
   auto declare = [&](auto& table, auto& decl) {
     if (decl.name.empty()) return; // the parser has reported it
@@ -151,6 +155,8 @@ void Program::index(Diagnostics& diags) {
       if (auto* d = std::get_if<Layer>(&decl)) declare(layers_, *d);
       if (auto* d = std::get_if<Stack>(&decl)) declare(stacks_, *d);
       if (auto* d = std::get_if<TypeDecl>(&decl)) declare(types_, *d);
+      if (auto* d = std::get_if<OracleDecl>(&decl)) declare(oracles_, *d);
+      if (auto* d = std::get_if<Header>(&decl)) declare(headers_, *d);
     }
   }
 
@@ -171,7 +177,8 @@ void Program::index(Diagnostics& diags) {
         }
         invariant->of = last;
       } else if (automaton(invariant->of) == nullptr && layer(invariant->of) == nullptr) {
-        if (stack(invariant->of) != nullptr || type(invariant->of) != nullptr) {
+        if (stack(invariant->of) != nullptr || type(invariant->of) != nullptr ||
+            oracle(invariant->of) != nullptr || header(invariant->of) != nullptr) {
           diags.error(invariant->loc,
                       fmt::format("'{}' is not an automaton or layer; invariants belong to those",
                                   invariant->of));

@@ -23,17 +23,22 @@ struct Program {
   // Every file, each once, the one loaded first; then its imports, depth first.
   std::vector<SpecFile> files;
 
-  // Declarations by name. Automata, layers, stacks and types share one namespace. The pointers
+  // Declarations by name. Automata, layers, stacks, types, oracles and top-level headers (those
+  // owned by no layer) share one namespace. The pointers
   // point into `files`: moving a Program keeps them valid, adding to `files` does not.
   [[nodiscard]] Automaton* automaton(std::string_view name) const { return find(automata_, name); }
   [[nodiscard]] Layer* layer(std::string_view name) const { return find(layers_, name); }
   [[nodiscard]] Stack* stack(std::string_view name) const { return find(stacks_, name); }
   [[nodiscard]] TypeDecl* type(std::string_view name) const { return find(types_, name); }
+  [[nodiscard]] OracleDecl* oracle(std::string_view name) const { return find(oracles_, name); }
+  // A header declared at the top level of a file, not in a layer.
+  [[nodiscard]] Header* header(std::string_view name) const { return find(headers_, name); }
   // The invariants of an automaton or layer, in the order declared. After loading, every
   // Invariant::of names its owner, also where the source left it implicit.
   [[nodiscard]] std::vector<Invariant*> invariants_of(std::string_view name) const;
 
-  // Every declared automaton, layer, stack and type name (for "did you mean" notes).
+  // Every declared automaton, layer, stack, type, oracle and top-level header name (for "did you
+  // mean" notes).
   [[nodiscard]] std::vector<std::string> declared_names() const;
 
   // Builds the tables above from `files`, reporting names declared twice (with a note at the
@@ -53,6 +58,8 @@ private:
   Table<Layer> layers_;
   Table<Stack> stacks_;
   Table<TypeDecl> types_;
+  Table<OracleDecl> oracles_;
+  Table<Header> headers_;
   std::map<std::string, std::vector<Invariant*>, std::less<>> invariants_;
 };
 

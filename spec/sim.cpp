@@ -4,10 +4,12 @@
 #include <array>
 #include <cstring>
 #include <fmt/format.h>
+#include <sodium.h>
 #include <unordered_map>
 
 #include "runtime/crc32c.hpp"
 #include "runtime/hex.hpp"
+#include "spec/oracle.hpp"
 
 namespace lamina::spec {
 namespace {
@@ -304,7 +306,165 @@ bool contains(const Value& coll, const Value& x, const Expr& e) {
   }
 }
 
+// sha256(m): the 32 bytes of the SHA-256 digest of m's bytes.
+Value sha256(std::span<const std::byte> bytes, SourceLoc loc) {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) fail(loc, "sha256: libsodium cannot be initialised");
+  static const unsigned char nothing = 0;
+  std::vector<std::byte> out(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
+                     bytes.empty() ? &nothing
+                                   : reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size());
+  return Value::msg(std::move(out));
+}
+
+const char* kind_text(Value::Kind k) {
+  switch (k) {
+  case Value::Kind::Bool:
+    return "a Bool";
+  case Value::Kind::Int:
+    return "an integer";
+  case Value::Kind::Enum:
+    return "an enumerator";
+  case Value::Kind::Record:
+    return "a record";
+  case Value::Kind::Seq:
+    return "a sequence";
+  case Value::Kind::Set:
+    return "a set";
+  case Value::Kind::Map:
+    return "a map";
+  case Value::Kind::Msg:
+    return "a message";
+  }
+  return "?";
+}
+
+// Whether `v`, a value the host program made (an oracle's result), is a value of type `t` as
+// the simulator keeps them: of the type's kind, records with one value per field, integers in
+// range, enumerators among the type's, sets and map keys in ascending order without repeats,
+// maps without entries at the default value. False and the reason if not; `at` says where in
+// the value the fault is ("[2].to").
+bool conforms(const Value& v, const TypeRef& t, const std::string& at, std::string& error) {
+  if (!t || t->kind == TypeKind::Error) return true;
+  const auto wrong = [&](std::string what) {
+    error = at.empty() ? std::move(what) : fmt::format("{}: {}", at, what);
+    return false;
+  };
+  Value::Kind want = Value::Kind::Int;
+  switch (t->kind) {
+  case TypeKind::Bool:
+    want = Value::Kind::Bool;
+    break;
+  case TypeKind::Enum:
+    want = Value::Kind::Enum;
+    break;
+  case TypeKind::Record:
+    want = Value::Kind::Record;
+    break;
+  case TypeKind::Seq:
+    want = Value::Kind::Seq;
+    break;
+  case TypeKind::Set:
+    want = Value::Kind::Set;
+    break;
+  case TypeKind::Map:
+    want = Value::Kind::Map;
+    break;
+  case TypeKind::Msg:
+    want = Value::Kind::Msg;
+    break;
+  default:
+    break;
+  }
+  if (v.kind() != want)
+    return wrong(fmt::format("{} where {} belongs", kind_text(v.kind()), type_name(t)));
+  switch (t->kind) {
+  case TypeKind::Int:
+  case TypeKind::Nat:
+  case TypeKind::Fixed: {
+    const IntRange r = int_range(*t);
+    if (v.as_int() < r.lo || v.as_int() > r.hi)
+      return wrong(fmt::format("{} leaves {}", int_to_string(v.as_int()), type_name(t)));
+    return true;
+  }
+  case TypeKind::Enum:
+    if (v.as_enum() >= t->enumerators.size())
+      return wrong(fmt::format("enumerator #{} of {}, which has {}", v.as_enum(), type_name(t),
+                               t->enumerators.size()));
+    return true;
+  case TypeKind::Record:
+    if (v.items().size() != t->fields.size())
+      return wrong(fmt::format("a record of {} fields where {} has {}", v.items().size(),
+                               type_name(t), t->fields.size()));
+    for (std::size_t i = 0; i < t->fields.size(); ++i)
+      if (!conforms(v.items()[i], t->fields[i].second, at + "." + t->fields[i].first, error))
+        return false;
+    return true;
+  case TypeKind::Seq:
+  case TypeKind::Set:
+    for (std::size_t i = 0; i < v.items().size(); ++i) {
+      if (!conforms(v.items()[i], t->elem, fmt::format("{}[{}]", at, i), error)) return false;
+      if (t->kind == TypeKind::Set && i > 0 && !(v.items()[i - 1] < v.items()[i]))
+        return wrong("a set whose elements are not in ascending order without repeats "
+                     "(build it with Value::set)");
+    }
+    return true;
+  case TypeKind::Map: {
+    const Value dflt = t->value ? default_value(*t->value) : Value();
+    for (std::size_t i = 0; i < v.map_size(); ++i) {
+      const std::string key = fmt::format("{}[{}]", at, to_string(v.map_key(i), *t->elem));
+      if (!conforms(v.map_key(i), t->elem, key, error) ||
+          !conforms(v.map_value(i), t->value, key, error))
+        return false;
+      if (i > 0 && !(v.map_key(i - 1) < v.map_key(i)))
+        return wrong("a map whose keys are not in ascending order without repeats (build it "
+                     "with Value::map_set)");
+      if (v.map_value(i) == dflt)
+        return wrong(fmt::format("a map that stores the default value at {} (build it with "
+                                 "Value::map_set)",
+                                 key));
+    }
+    return true;
+  }
+  default:
+    return true;
+  }
+}
+
+// A call of an oracle: its arguments, checked against the declared types as parameters are,
+// go to the host's implementation, whose result must be of the declared result type.
+Value call_oracle(const Call& c, const Expr& e, Frame& f) {
+  const OracleDecl& o = *c.oracle;
+  const OracleFn* fn = find_oracle(o.name);
+  if (fn == nullptr)
+    fail(e.loc, fmt::format("oracle {} (declared at {}) has no implementation in this program",
+                            o.name, o.declared_at));
+  if (c.args.size() != o.params.size())
+    fail(e.loc, fmt::format("oracle {} takes {} arguments", o.name, o.params.size()));
+  std::vector<Value> args;
+  args.reserve(c.args.size());
+  for (std::size_t i = 0; i < c.args.size(); ++i) {
+    Value a = eval(*c.args[i], f);
+    check_store(a, o.params[i].second.resolved, c.args[i].get(), c.args[i]->loc, f);
+    args.push_back(std::move(a));
+  }
+  Value result;
+  try {
+    result = (*fn)(std::span<const Value>(args));
+  } catch (const std::exception& x) {
+    fail(e.loc, fmt::format("oracle {} failed: {}", o.name, x.what()));
+  }
+  std::string error;
+  if (!conforms(result, o.result.resolved, "", error))
+    fail(e.loc, fmt::format("oracle {} returned a value that is not a {}: {}", o.name,
+                            describe_type(o.result.resolved), error));
+  return result;
+}
+
 Value eval_call(const Call& c, const Expr& e, Frame& f) {
+  if (c.oracle != nullptr) return call_oracle(c, e, f);
   const std::string& fn = c.callee;
   const auto arity = [&](std::size_t n) {
     if (c.args.size() != n)
@@ -463,6 +623,10 @@ Value eval_call(const Call& c, const Expr& e, Frame& f) {
     }
     break;
   case 's':
+    if (fn == "sha256") {
+      arity(1);
+      return sha256(eval_msg(*c.args[0], f, t0).bytes(), e.loc);
+    }
     if (fn == "size") {
       arity(1);
       return Value::integer(static_cast<Int128>(eval_msg(*c.args[0], f, t0).bytes().size()));

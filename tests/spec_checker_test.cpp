@@ -1941,6 +1941,300 @@ automaton A(limit: Nat)
   EXPECT_THAT(c->text(), HasSubstr(error_at(src, "bussy", "unknown name 'bussy'")));
 }
 
+// ------------------------------------------------------------ oracles, top-level headers
+
+constexpr std::string_view kOracles = R"(
+type AntsAction = record [to: Peer, capsule: Msg]
+oracle AntsRun(code: Msg, capsule: Msg, me: Peer, from: Peer, now: Time): Seq[AntsAction]
+layer Ants
+  states
+    code: Msg := {},
+    sent: Nat := 0
+  transitions
+    input up.deliver(p, m)
+      eff for a in AntsRun(code, m, me, p, now) do
+            emit down.send(a.to, a.capsule); sent := sent + 1
+          od
+automaton Counter
+  signature
+    internal step
+  states
+    n: Nat := 0
+  transitions
+    internal step
+      eff n := len(AntsRun({}, {}, 1, 2, 3))
+)";
+
+TEST(SpecChecker, AnOracleCallIsTypedAgainstItsDeclarationInLayersAndAutomata) {
+  auto c = check_text(kOracles);
+  ASSERT_TRUE(c->clean()) << c->text();
+  const OracleDecl* run = c->get().oracle("AntsRun");
+  ASSERT_NE(run, nullptr);
+  ASSERT_EQ(run->params.size(), 5u);
+  EXPECT_EQ(type_name(run->params[4].second.resolved), "Time");
+  EXPECT_EQ(type_name(run->result.resolved), "Seq[AntsAction]");
+  int calls = 0;
+  walk(c->get(), [&](const Expr& e) {
+    const auto* call = std::get_if<Call>(&e.node);
+    if (call == nullptr || call->callee != "AntsRun") return;
+    ++calls;
+    EXPECT_EQ(call->oracle, run);
+    EXPECT_EQ(type_name(e.type), "Seq[AntsAction]");
+  });
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(SpecChecker, AnOracleCallTakesTheDeclaredNumberOfArguments) {
+  constexpr std::string_view src = R"(
+oracle Pick(from: Seq[u32], seed: u64): u32
+automaton A
+  signature
+    internal step
+  states
+    n: u32 := 0
+  transitions
+    internal step
+      eff n := Pick({1, 2})
+)";
+  expect_diagnostic(src, error_at(src, "Pick({", "oracle 'Pick' takes 2 arguments, not 1"));
+  expect_diagnostic(src, note_at(src, "Pick(from", "'Pick' is declared here"));
+}
+
+TEST(SpecChecker, AnOracleArgumentMustBeOfItsParametersType) {
+  constexpr std::string_view src = R"(
+oracle Pick(from: Seq[u32], seed: u64): u32
+automaton A
+  signature
+    internal step
+  states
+    n: u32 := 0, m: Msg := {}
+  transitions
+    internal step
+      eff n := Pick({1, 2}, m)
+)";
+  expect_diagnostic(src, error_at(src, "m)", "argument 2 of oracle 'Pick' (seed) is u64, not Msg"));
+  // Integers of any type flow into an integer parameter, as into any other store.
+  constexpr std::string_view widths = R"(
+oracle Pick(from: Seq[u32], seed: u64): u32
+automaton A
+  signature
+    internal step
+  states
+    n: Nat := 0
+  transitions
+    internal step
+      eff n := Pick({}, n + 1)
+)";
+  EXPECT_TRUE(check_text(widths)->clean()) << check_text(widths)->text();
+}
+
+TEST(SpecChecker, AnOraclesParameterAndResultTypesMustBeKnown) {
+  constexpr std::string_view src = R"(
+type Action = record [to: Peer]
+oracle Run(code: Mgs): Seq[Actoin]
+)";
+  expect_diagnostic(src, error_at(src, "Mgs", "unknown type 'Mgs'"));
+  expect_diagnostic(src, error_at(src, "Actoin", "unknown type 'Actoin'"));
+  expect_diagnostic(src, note_at(src, "Actoin", "did you mean 'Action'?"));
+}
+
+TEST(SpecChecker, AnOraclesNameClashesWithNoBuiltInTypeLayerOrOtherOracle) {
+  constexpr std::string_view builtin_fn = "oracle size(m: Msg): Nat\n";
+  expect_diagnostic(
+      builtin_fn,
+      error_at(builtin_fn, "size", "'size' is a built-in function; an oracle needs another name"));
+  constexpr std::string_view sha = "oracle sha256(m: Msg): Msg\n";
+  expect_diagnostic(sha, error_at(sha, "sha256", "'sha256' is a built-in function"));
+  constexpr std::string_view builtin_type = "oracle u32(m: Msg): Nat\n";
+  expect_diagnostic(
+      builtin_type,
+      error_at(builtin_type, "u32(", "'u32' is a built-in type; an oracle needs another name"));
+  constexpr std::string_view type = R"(
+type Run = enumeration of a, b
+oracle Run(m: Msg): Nat
+)";
+  expect_diagnostic(type, error_at(type, "Run(", "'Run' is declared twice"));
+  expect_diagnostic(type, note_at(type, "Run =", "'Run' is first declared here"));
+  constexpr std::string_view layer = R"(
+layer Run
+  states
+  transitions
+oracle Run(m: Msg): Nat
+)";
+  expect_diagnostic(layer, error_at(layer, "Run(", "'Run' is declared twice"));
+  constexpr std::string_view twice = R"(
+oracle Run(m: Msg): Nat
+oracle Run(m: Msg, n: Nat): Nat
+)";
+  expect_diagnostic(twice, error_at(twice, "Run", "'Run' is declared twice", 2));
+  constexpr std::string_view params = "oracle Run(m: Msg, m: Nat): Nat\n";
+  expect_diagnostic(params, error_at(params, "Nat)", "'m' names two parameters of oracle Run"));
+  // An oracle is no type, and no function is an oracle unless declared.
+  constexpr std::string_view as_type = R"(
+oracle Run(m: Msg): Nat
+automaton A
+  signature
+  states
+    r: Run := 0
+  transitions
+)";
+  expect_diagnostic(as_type, error_at(as_type, "Run :=", "'Run' is not a type"));
+  constexpr std::string_view misspelt = R"(
+oracle AntsRun(m: Msg): Nat
+automaton A
+  signature
+    internal step
+  states
+    n: Nat := 0
+  transitions
+    internal step
+      eff n := AntRun({})
+)";
+  expect_diagnostic(misspelt, error_at(misspelt, "AntRun", "unknown function 'AntRun'"));
+  expect_diagnostic(misspelt, note_at(misspelt, "AntRun", "did you mean 'AntsRun'?"));
+}
+
+TEST(SpecChecker, OraclesAndTopLevelHeadersOfAnImportedFileAreVisibleToTheImporter) {
+  auto c = check_file(specs_dir + "check/uses_oracles.ioa");
+  ASSERT_TRUE(c->clean()) << c->text();
+  EXPECT_NE(c->get().oracle("AntsRun"), nullptr);
+  ASSERT_NE(c->get().header("Capsule"), nullptr);
+  EXPECT_TRUE(c->get().header("Capsule")->resolved->is_header);
+  // The layer's own headers are its own: none.
+  EXPECT_TRUE(c->get().layer("Ants")->headers.empty());
+}
+
+TEST(SpecChecker, AnOracleOrHeaderDeclaredInAFileNotImportedIsUnknown) {
+  const std::string path = specs_dir + "check/oracle_not_imported.ioa";
+  auto c = check_file(path);
+  EXPECT_FALSE(c->program);
+  EXPECT_THAT(c->text(), HasSubstr(fmt::format("{}: error: unknown function 'AntsRun'",
+                                               at(read_file(path), "AntsRun(", 1, path))));
+}
+
+constexpr std::string_view kSharedHeader = R"(
+type Kind = enumeration of data, ack
+header Common { kind: Kind, id: u32 }
+layer Upper
+  states
+    last: u32 := 0
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, push(m, Common{kind = data, id = last}))
+    input up.deliver(p, m)
+      eff if fits(m, Common) then last := top(m, Common).id; emit up.deliver(p, pop(m, Common)) fi
+  ccp up.deliver: fits(m, Common) ∧ top(m, Common).kind = data
+layer Lower at bottom
+  header Own { n: u8 }
+  states
+    seen: Seq[Common] := {}
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, push(m, Own{n = 1}))
+    input up.deliver(p, m)
+      eff if fits(m, Own) ∧ fits(pop(m, Own), Common) then
+            seen := seen ⊢ top(pop(m, Own), Common); emit up.deliver(p, pop(m, Own))
+          fi
+automaton Watch
+  signature
+    input see(m: Msg)
+  states
+    ids: Seq[u32] := {}
+  transitions
+    input see(m)
+      eff if fits(m, Common) then ids := ids ⊢ top(m, Common).id fi
+stack Both = Upper : Lower
+)";
+
+TEST(SpecChecker, ATopLevelHeaderIsUsedByEveryLayerAndAutomatonAndOwnedByNone) {
+  auto c = check_text(kSharedHeader);
+  ASSERT_TRUE(c->clean()) << c->text();
+  const Header* common = c->get().header("Common");
+  ASSERT_NE(common, nullptr);
+  ASSERT_TRUE(common->resolved);
+  EXPECT_TRUE(common->resolved->is_header);
+  ASSERT_EQ(common->resolved->fields.size(), 2u);
+  EXPECT_EQ(type_name(common->resolved->fields[0].second), "Kind");
+  // No layer owns it: stacks, header sizes and the C++ conformance check see Layer::headers.
+  EXPECT_TRUE(c->get().layer("Upper")->headers.empty());
+  ASSERT_EQ(c->get().layer("Lower")->headers.size(), 1u);
+  EXPECT_EQ(c->get().layer("Lower")->headers[0].name, "Own");
+  // top(m, Common) is the one declared type everywhere.
+  walk(c->get(), [&](const Expr& e) {
+    const auto* call = std::get_if<Call>(&e.node);
+    if (call != nullptr && call->callee == "top" &&
+        std::get<Name>(call->args[1]->node).ident == "Common")
+      EXPECT_EQ(e.type, common->resolved);
+  });
+}
+
+TEST(SpecChecker, ATopLevelHeadersNameClashesWithNoTypeOrOtherHeader) {
+  constexpr std::string_view type = R"(
+type Common = record [id: u32]
+header Common { id: u32 }
+)";
+  expect_diagnostic(type, error_at(type, "Common {", "'Common' is declared twice"));
+  expect_diagnostic(type, note_at(type, "Common =", "'Common' is first declared here"));
+  constexpr std::string_view twice = R"(
+header Common { id: u32 }
+header Common { id: u16 }
+)";
+  expect_diagnostic(twice, error_at(twice, "Common", "'Common' is declared twice", 2));
+  constexpr std::string_view in_layer = R"(
+header Common { id: u32 }
+layer L
+  header Common { n: u8 }
+  states
+  transitions
+)";
+  expect_diagnostic(in_layer, error_at(in_layer, "Common",
+                                       "header 'Common' of L has the name of a "
+                                       "top-level header",
+                                       2));
+  expect_diagnostic(
+      in_layer, note_at(in_layer, "Common", "the top-level header 'Common' is declared here", 1));
+  constexpr std::string_view builtin_type = "header Msg { id: u32 }\n";
+  expect_diagnostic(
+      builtin_type,
+      error_at(builtin_type, "Msg", "'Msg' is a built-in type; a header needs another name"));
+  constexpr std::string_view field = R"(
+header Inner { id: u32 }
+header Outer { inner: Inner, n: Msg }
+)";
+  expect_diagnostic(field, error_at(field, "Inner,", "header field 'inner' has type Inner"));
+  expect_diagnostic(field, error_at(field, "Msg", "header field 'n' has type Msg"));
+  constexpr std::string_view missing = R"(
+header Common { id: u32 }
+automaton A
+  signature
+    input see(m: Msg)
+  states
+    n: u32 := 0
+  transitions
+    input see(m)
+      eff n := top(m, Comon).id
+)";
+  expect_diagnostic(missing, error_at(missing, "Comon",
+                                      "'top' reads a header, and 'Comon' is no top-level header"));
+}
+
+TEST(SpecChecker, Sha256TakesAMessageAndGivesAMessage) {
+  constexpr std::string_view src = R"(
+automaton A
+  signature
+    input see(m: Msg)
+  states
+    d: Msg := {}, n: u32 := 0
+  transitions
+    input see(m)
+      eff d := sha256(m); d := sha256(concat(d, m)); n := sha256(5)
+)";
+  auto c = check_text(src);
+  EXPECT_FALSE(c->program);
+  EXPECT_EQ(c->diags.error_count(), 1U) << c->text();
+  EXPECT_THAT(c->text(), HasSubstr(error_at(src, "5)", "'sha256' needs a message (Msg), not Int")));
+}
+
 TEST(SpecChecker, ClosestNameIsWithinAThirdOfTheName) {
   EXPECT_EQ(closest_name("nxt_in", {"next_out", "next_in", "early"}), "next_in");
   EXPECT_EQ(closest_name("Frg", {"Frag", "Seqno"}), "Frag");

@@ -231,6 +231,16 @@ std::string dump(const SpecFile& file) {
             [](const Invariant& i) {
               return "invariant of " + i.of + ": " + sexpr(i.predicate) + "\n";
             },
+            [](const OracleDecl& o) {
+              std::string s = "oracle " + o.name;
+              for (const auto& [name, type] : o.params) s += " " + name + ": " + dump(type);
+              return s + " -> " + dump(o.result) + "\n";
+            },
+            [](const Header& h) {
+              std::string s = "header " + h.name;
+              for (const auto& [name, type] : h.fields) s += " " + name + ": " + dump(type);
+              return s + "\n";
+            },
         },
         d);
   }
@@ -557,6 +567,57 @@ TEST(Parser, ALayersPlaceAndAParametersValuesAndHelpAreRead) {
                         "'at middle'"));
 }
 
+TEST(Parser, AnOracleDeclarationReadsItsParametersAndResultType) {
+  Parsed p(
+      "type AntsAction = record [to: Peer, m: Msg]\n"
+      "oracle AntsRun(code: Msg, capsule: Msg, me: Peer, from: Peer, now: Time): "
+      "Seq[AntsAction]\n"
+      "oracle Tick(): Map[Peer, u32]\n"
+      "layer L states transitions input down.send(p, m) eff let x := AntsRun(m, m, p, p, 0)\n");
+  ASSERT_EQ(p.errors(), "");
+  EXPECT_EQ(dump(p.spec),
+            "type AntsAction form 1 to: Peer m: Msg\n"
+            "oracle AntsRun code: Msg capsule: Msg me: Peer from: Peer now: Time -> "
+            "Seq[AntsAction]\n"
+            "oracle Tick -> Map[Peer, u32]\n"
+            "layer L\n"
+            "  transition 0 send port 0 event 0 p m eff [let x := AntsRun(m, m, p, p, 0)]\n");
+  const auto& run = p.decl<OracleDecl>(1);
+  EXPECT_EQ(run.loc.line, 2u);
+  EXPECT_EQ(run.loc.column, 8u);
+  EXPECT_EQ(run.declared_at, "test.ioa:2");
+  // In ASCII spelling, and with mistakes that say what is right.
+  Parsed ascii("oracle F(a: Seq[u8], b: Map[Peer, Bool]): Bool");
+  EXPECT_EQ(ascii.errors(), "");
+  Parsed no_result("oracle F(a: u8)\ntype T = enumeration of x\n");
+  EXPECT_THAT(no_result.errors(),
+              HasSubstr("test.ioa:2:1: error: expected ':' after the parameters of oracle 'F' "
+                        "(then its result type), found 'type'"));
+  EXPECT_EQ(no_result.spec.decls.size(), 1u); // the type after it is still read
+  Parsed no_type("oracle F(a): u8");
+  EXPECT_THAT(no_type.errors(), HasSubstr("test.ioa:1:11: error: expected ':' after the parameter "
+                                          "name 'a' (a parameter is 'name: type'), found ')'"));
+  Parsed no_parens("oracle F: u8");
+  EXPECT_THAT(no_parens.errors(), HasSubstr("expected '(' after 'oracle F'"));
+}
+
+TEST(Parser, AHeaderMayStandAtTheTopLevelBesideLayers) {
+  Parsed p("header Common { kind: u8, id: u32 }\n"
+           "layer A header Own { x: u16 } states transitions\n"
+           "  input down.send(p, m) eff emit down.send(p, push(m, Common{kind = 1, id = 2}))\n"
+           "  ccp down.send: true\n"
+           "header Late { y: u64 }\n"
+           "automaton B signature states transitions\n"
+           "header AfterAutomaton { z: u8 }\n");
+  ASSERT_EQ(p.errors(), "");
+  ASSERT_EQ(p.spec.decls.size(), 5u);
+  EXPECT_EQ(p.decl<Header>(0).name, "Common");
+  EXPECT_EQ(p.decl<Header>(0).loc.column, 8u);
+  EXPECT_EQ(p.decl<Layer>(1).headers.size(), 1u); // its own, not the top-level ones
+  EXPECT_EQ(p.decl<Header>(2).name, "Late");
+  EXPECT_EQ(p.decl<Header>(4).name, "AfterAutomaton");
+}
+
 TEST(Parser, NodesAreLocatedWhereTheSourceSaysTheyAre) {
   Parsed p(read_file("tests/specs/two_counters.ioa"), "two_counters.ioa");
   ASSERT_EQ(p.errors(), "");
@@ -871,6 +932,8 @@ TEST(Parser, ReservedWordsAreOnlyTheGrammarsKeywords) {
            "  signature\n    output send(const me)\n  states\n  transitions\n"
            "    output send(me)\n      eff timer := now + lamport\n");
   EXPECT_EQ(p.errors(), "");
+  Parsed oracle("automaton A(oracle: Nat)\n");
+  EXPECT_THAT(oracle.errors(), HasSubstr("found 'oracle' (a reserved word)"));
   Parsed q("automaton A(in: Nat)\n");
   EXPECT_THAT(q.errors(), HasSubstr("expected a parameter name after '(', found 'in' (a reserved "
                                     "word)"));

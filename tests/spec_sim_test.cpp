@@ -2,11 +2,14 @@
 // invariants; layers and stacks written in the spec language behave, byte for byte, like the
 // C++ layers they specify; a spec that goes wrong is reported, never crashes.
 #include <cstring>
+#include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "runtime/reflect.hpp"
 #include "runtime/simnet.hpp"
 #include "runtime/stack.hpp"
+#include "spec/oracle.hpp"
 #include "spec/program.hpp"
 #include "spec/sim.hpp"
 #include "spec/value.hpp"
@@ -847,6 +851,287 @@ TEST(SpecSimStack, AnUnknownStackOrLayerArgumentIsRefused) {
   ASSERT_TRUE(l);
   EXPECT_THROW(StackSim(l->program, "Three"), SimError);
   EXPECT_THROW(StackSim(l->program, "Two", {{"mtu", Value::integer(3)}}), SimError);
+}
+
+// ------------------------------------------------------------------------------ oracles
+
+std::string hex_of(std::span<const std::byte> b) {
+  std::string out;
+  for (std::byte x : b) out += fmt::format("{:02x}", static_cast<unsigned>(x));
+  return out;
+}
+
+Value msg_value(std::string_view text) { return Value::msg(bytes(text)); }
+
+// What TestRun was last called with.
+std::vector<Value>& test_run_args() {
+  static std::vector<Value> args;
+  return args;
+}
+
+// Registered as a program registers its oracles: by a static object.
+const OracleRegistrar test_run("TestRun", [](std::span<const Value> args) {
+  test_run_args().assign(args.begin(), args.end());
+  // Two actions: the capsule with "!" to the sender's successor, and "x" to this member.
+  std::vector<std::byte> bang(args[1].bytes().begin(), args[1].bytes().end());
+  bang.push_back(std::byte{'!'});
+  return Value::seq({Value::record({Value::integer(args[3].as_int() + 1), Value::msg(bang)}),
+                     Value::record({args[2], msg_value("x")})});
+});
+
+constexpr std::string_view kOracleSpec = R"(
+type Action = record [to: Peer, capsule: Msg]
+type Color = enumeration of red, green
+oracle TestRun(code: Msg, capsule: Msg, me: Peer, from: Peer, now: Time, c: Color, r: Action):
+  Seq[Action]
+oracle Unregistered(m: Msg): Nat
+oracle TestWide(n: u8): u8
+oracle TestBadRecord(m: Msg): Seq[Action]
+oracle TestBadKind(m: Msg): Msg
+oracle TestThrows(m: Msg): Msg
+layer Ants
+  states
+    code: Msg := {},
+    calls: u32 := 0,
+    n: Nat := 0,
+    w: Nat := 0
+  transitions
+    input up.deliver(p, m)
+      eff calls := calls + 1;
+          for a in TestRun(code, m, me, p, now, green, Action{to = 7, capsule = m}) do
+            emit down.send(a.to, a.capsule)
+          od
+    input down.send(p, m)
+      eff if p = 0 then n := Unregistered(m)
+          elseif p = 1 then w := TestWide(size(m))
+          elseif p = 2 then n := len(TestBadRecord(m))
+          elseif p = 3 then emit down.send(p, TestBadKind(m))
+          else emit down.send(p, TestThrows(m))
+          fi
+automaton Doubler
+  signature
+    internal step
+  states
+    n: Nat := 0, out: Seq[Action] := {}
+  transitions
+    internal step
+      pre n = 0
+      eff out := TestRun({}, {}, 4, 5, 6, red, Action{to = 1, capsule = {}}); n := len(out)
+)";
+
+const OracleRegistrar test_wide("TestWide", [](std::span<const Value> args) {
+  return Value::integer(args[0].as_int() * 100); // 300 for 3: not a u8
+});
+const OracleRegistrar test_bad_record("TestBadRecord", [](std::span<const Value> args) {
+  return Value::seq({Value::record({Value::integer(1), args[0]}), Value::record({args[0]})});
+});
+const OracleRegistrar test_bad_kind("TestBadKind",
+                                    [](std::span<const Value>) { return Value::integer(5); });
+const OracleRegistrar test_throws("TestThrows", [](std::span<const Value>) -> Value {
+  throw std::runtime_error("no capsule code");
+});
+
+TEST(SpecSimOracle, ARegisteredOracleIsCalledWithTheArgumentValuesAndItsResultIsUsed) {
+  auto l = load_spec(std::string(kOracleSpec));
+  ASSERT_TRUE(l);
+  LayerSim sim(l->program, "Ants", {}, 3, 4);
+  const auto out = sim.up_deliver(1, bytes("hi"), 0, Time{5});
+  ASSERT_FALSE(sim.failure()) << report(sim.failure(), *l);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].peer, 2u);
+  EXPECT_EQ(text_of(out[0].msg), "hi!");
+  EXPECT_EQ(out[1].peer, 3u);
+  EXPECT_EQ(text_of(out[1].msg), "x");
+  const std::vector<Value>& args = test_run_args();
+  ASSERT_EQ(args.size(), 7u);
+  EXPECT_EQ(args[0], msg_value(""));
+  EXPECT_EQ(args[1], msg_value("hi"));
+  EXPECT_EQ(args[2], Value::integer(3)); // me
+  EXPECT_EQ(args[3], Value::integer(1)); // from
+  EXPECT_EQ(args[4], Value::integer(5)); // now
+  EXPECT_EQ(args[5], Value::enumerator(1));
+  EXPECT_EQ(args[6], Value::record({Value::integer(7), msg_value("hi")}));
+
+  // In an automaton too.
+  AutomatonSim automaton(l->program, "Doubler");
+  ASSERT_EQ(automaton.run_random(1, 5), 1u);
+  ASSERT_FALSE(automaton.failure()) << report(automaton.failure(), *l);
+  EXPECT_EQ(value_of(automaton.state(), "n"), Value::integer(2));
+  EXPECT_EQ(test_run_args()[2], Value::integer(4));
+  EXPECT_EQ(test_run_args()[6], Value::record({Value::integer(1), msg_value("")}));
+}
+
+// The failure of a down.send to `p` on a fresh Ants (which picks the oracle by `p`).
+Failure ants_failure(const Loaded& l, PeerId p, std::string_view msg = "abc") {
+  LayerSim sim(l.program, "Ants");
+  EXPECT_TRUE(sim.down_send(p, bytes(msg), 0, Time{}).empty());
+  return failure_of(sim.failure());
+}
+
+TEST(SpecSimOracle, AnOracleWithoutAnImplementationIsAClearRunTimeError) {
+  auto l = load_spec(std::string(kOracleSpec));
+  ASSERT_TRUE(l);
+  EXPECT_EQ(find_oracle("Unregistered"), nullptr);
+  const Failure f = ants_failure(*l, 0);
+  EXPECT_EQ(f.kind, Failure::Kind::RuntimeError);
+  EXPECT_EQ(f.message,
+            "oracle Unregistered (declared at test.ioa:6) has no implementation in this program");
+  EXPECT_EQ(f.loc.line, 24u); // the call
+  EXPECT_NE(f.format(l->sources).find("test.ioa:24:30: error: oracle Unregistered"),
+            std::string::npos)
+      << f.format(l->sources);
+}
+
+TEST(SpecSimOracle, AResultNotOfTheDeclaredTypeIsAClearRunTimeErrorNamingTheOracle) {
+  auto l = load_spec(std::string(kOracleSpec));
+  ASSERT_TRUE(l);
+  EXPECT_EQ(ants_failure(*l, 1).message,
+            "oracle TestWide returned a value that is not a u8: 300 leaves u8");
+  EXPECT_EQ(ants_failure(*l, 2).message,
+            "oracle TestBadRecord returned a value that is not a Seq[Action]: [1]: a record of 1 "
+            "fields where Action has 2");
+  EXPECT_EQ(ants_failure(*l, 3).message,
+            "oracle TestBadKind returned a value that is not a Msg: an integer where Msg belongs");
+  EXPECT_EQ(ants_failure(*l, 4).message, "oracle TestThrows failed: no capsule code");
+  // An argument is stored into its parameter's type like any other.
+  const Failure wide = ants_failure(*l, 1, std::string(300, 'a'));
+  EXPECT_EQ(wide.message, "out of range: 300 leaves u8");
+  EXPECT_EQ(wide.loc.line, 25u);
+}
+
+TEST(SpecSimOracle, ConformingResultsOfEveryKindPass) {
+  auto l = load_spec(R"(
+type Color = enumeration of red, green
+header H { c: Color, n: u16 }
+oracle TestEcho(m: Map[u8, Set[Color]], h: H): Map[u8, Set[Color]]
+oracle TestBadMap(m: Map[u8, Set[Color]]): Map[u8, Set[Color]]
+automaton A
+  signature
+    internal step
+  states
+    m: Map[u8, Set[Color]] := {}, done: Bool := false
+  transitions
+    internal step
+      pre ¬done
+      eff m[3] := insert(insert({}, green), red); m := TestEcho(m, H{c = green, n = 9});
+          done := true; m := TestBadMap(m)
+)");
+  ASSERT_TRUE(l);
+  register_oracle("TestEcho", [](std::span<const Value> args) { return args[0]; });
+  register_oracle("TestBadMap", [](std::span<const Value> args) {
+    Value m = args[0];
+    m.items()[1] = Value::set({Value::enumerator(2)}); // an enumerator Color does not have
+    return m;
+  });
+  AutomatonSim sim(l->program, "A");
+  sim.run_random(1, 5);
+  EXPECT_EQ(failure_of(sim.failure()).message,
+            "oracle TestBadMap returned a value that is not a Map[u8, Set[Color]]: [3][0]: "
+            "enumerator #2 of Color, which has 2"); // so TestEcho's result passed
+}
+
+// ------------------------------------------------------------------------------ sha256
+
+TEST(SpecSimBuiltins, Sha256IsTheDigestOfTheMessageBytes) {
+  auto l = load_spec(R"(
+layer Hash at bottom
+  states
+  transitions
+    input up.deliver(p, m)
+      eff emit up.deliver(p, sha256(m)); emit up.deliver(p, sha256(sha256(m)))
+)");
+  ASSERT_TRUE(l);
+  LayerSim sim(l->program, "Hash");
+  auto out = sim.up_deliver(0, bytes("abc"), 0, Time{});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(hex_of(out[0].msg), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(out[1].msg.size(), 32u);
+  out = sim.up_deliver(0, {}, 0, Time{});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(hex_of(out[0].msg), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// ------------------------------------------------------------------- top-level headers
+
+// Common is owned by no layer: Upper and Lower both push, read and pop it.
+constexpr std::string_view kShared = R"(
+type Kind = enumeration of data, ack
+header Common { kind: Kind, id: u32 }
+layer Upper
+  states
+    next: u32 := 0,
+    short: u32 := 0
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, push(m, Common{kind = data, id = next})); next := next + 1
+    input up.deliver(p, m)
+      eff if fits(m, Common) then emit up.deliver(p, pop(m, Common)) else short := short + 1 fi
+layer Lower at bottom
+  header Own { n: u8 }
+  states
+    seen: Seq[Common] := {}
+  transitions
+    input down.send(p, m)
+      eff emit down.send(p, push(m, Own{n = 1}))
+    input up.deliver(p, m)
+      eff if fits(m, Own) ∧ fits(pop(m, Own), Common) then
+            seen := seen ⊢ top(pop(m, Own), Common)
+          fi;
+          emit up.deliver(p, pop(m, Own))
+stack Shared = Upper : Lower
+)";
+
+TEST(SpecSimHeaders, ATopLevelHeaderIsPushedReadAndPoppedByTwoLayersOfAStack) {
+  auto l = load_spec(std::string(kShared));
+  ASSERT_TRUE(l);
+  SimNet net(1, 2);
+  StackSim a(l->program, "Shared");
+  StackSim b(l->program, "Shared");
+  net.attach(0, a);
+  net.attach(1, b);
+  std::vector<std::string> delivered;
+  net.on_deliver([&](PeerId, Event& ev) { delivered.push_back(text_of(ev.msg.bytes())); });
+  std::vector<std::vector<std::byte>> wire;
+  net.on_packet(
+      [&](const SimNet::PacketRecord& r) { wire.emplace_back(r.bytes.begin(), r.bytes.end()); });
+  net.send(0, 1, Msg::copy_of(bytes("hello")));
+  net.send(0, 1, Msg::copy_of(bytes("again")));
+  ASSERT_TRUE(net.run_until_idle(Time{std::chrono::seconds(1)}));
+  ASSERT_FALSE(b.failure()) << report(b.failure(), *l);
+  EXPECT_EQ(delivered, (std::vector<std::string>{"hello", "again"}));
+  // Own's byte, then Common as a C struct (kind, 3 bytes of padding, id), then the payload.
+  ASSERT_EQ(wire.size(), 2u);
+  EXPECT_EQ(hex_of(wire[1]), "01"
+                             "00000000"
+                             "01000000" +
+                                 hex_of(bytes("again")));
+  EXPECT_EQ(text_of(b.state(1), "seen"), "seen = [{kind: data, id: 0}, {kind: data, id: 1}]");
+  // Only the layers' own headers count as theirs.
+  EXPECT_TRUE(l->program.layer("Upper")->headers.empty());
+
+  LayerSim upper(l->program, "Upper");
+  EXPECT_TRUE(upper.up_deliver(0, bytes("abc"), 0, Time{}).empty()); // fits: no
+  EXPECT_EQ(value_of(upper.state(), "short"), Value::integer(1));
+}
+
+TEST(SpecSimHeaders, ATopLevelHeaderAndOracleOfAnImportedFileServeTheImporter) {
+  auto l = load_file("tests/specs/check/uses_oracles.ioa");
+  ASSERT_TRUE(l);
+  register_oracle("AntsRun", [](std::span<const Value> args) {
+    return Value::seq({Value::record({args[3], args[1]})}); // the capsule back to its sender
+  });
+  LayerSim sim(l->program, "Ants", {}, 9, 10);
+  // Capsule{kind = 1, hops = 4, origin = 2}: u8, a byte of padding, u16, u32.
+  std::vector<std::byte> capsule = {std::byte{1}, std::byte{0}, std::byte{4},
+                                    std::byte{0}, std::byte{2}, std::byte{0},
+                                    std::byte{0}, std::byte{0}, std::byte{'x'}};
+  const auto out = sim.up_deliver(5, capsule, 0, Time{});
+  ASSERT_FALSE(sim.failure()) << report(sim.failure(), *l);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, 5u);
+  EXPECT_EQ(hex_of(out[0].msg), "01000500"
+                                "09000000"
+                                "78"); // hops + 1, origin = me
 }
 
 } // namespace
