@@ -31,7 +31,7 @@ endforeach()
 set_target_properties(lamina-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 
 install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_lock lamina_spacetime
-                lamina_clocks lamina_cli lamina_bench
+                lamina_clocks lamina_ants lamina_ants_sandbox lamina_cli lamina_bench
                 lamina_components lamina_components_difftest
         EXPORT LaminaTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
@@ -48,6 +48,9 @@ install(DIRECTORY runtime spec components difftest services tools
 install(FILES stacks/fifo/fifo.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/fifo")
 install(FILES stacks/rpc/rpc.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/rpc")
 install(FILES stacks/lock/lock.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/lock")
+install(FILES stacks/ants/ants.ioa DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/ants")
+install(DIRECTORY stacks/ants/apps DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}/stacks/ants"
+        FILES_MATCHING PATTERN "*.lua")
 install(FILES .clang-format DESTINATION "${LAMINA_INSTALL_INCLUDE_ROOT}")
 install(FILES tools/lamina_main.cpp tools/bench_main.cpp DESTINATION "${LAMINA_INSTALL_TOOLS_DIR}")
 

@@ -6,10 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "components/ants_exec.hpp"
+#include "components/ants_route.hpp"
 #include "components/lamport_mutex.hpp"
 #include "components/ricart_agrawala.hpp"
 #include "components/rpc.hpp"
 #include "runtime/registry.hpp"
+#include "runtime/sha256.hpp"
 
 namespace lamina::difftest {
 namespace {
@@ -145,12 +148,86 @@ private:
   std::map<PeerId, Phase> phases_;
 };
 
+// Capsules and code in the ANTS header (components/ants_route.hpp), for a stack whose top
+// layer is AntsExec (an active node) or AntsRoute (a passive one). The capsules run programs
+// of the reference runner (components/ants_exec.hpp): forwarding, delivering, recording the
+// path, failing in each way, and one long enough to travel in several chunks. An active node
+// now and then pins one of them (the node then sends capsules of it, and its peers load it on
+// demand); capsules carry small TTLs, so that some run out; now and then the interface breaks:
+// a capsule of code the node does not have, another kind, or random bytes.
+class AntsApplication final : public Application {
+public:
+  explicit AntsApplication(bool active) : active_(active) {
+    const auto program = [&](std::initializer_list<std::uint8_t> ops, std::size_t size) {
+      // At least 400 bytes, so that most damage to a chunk falls on the code it carries.
+      Msg code = Msg::with_size(std::max({size, ops.size(), std::size_t{400}}));
+      std::byte* out = code.writable_data();
+      std::size_t i = 0;
+      for (const std::uint8_t op : ops) out[i++] = static_cast<std::byte>(op);
+      for (; i < code.size(); ++i) out[i] = static_cast<std::byte>(7); // beyond 16: not run
+      programs_.push_back(std::move(code));
+    };
+    program({0}, 1);             // forward toward dst
+    program({2, 0}, 2);          // deliver here, and forward
+    program({7, 0, 2}, 3);       // record the path, forward, deliver
+    program({1 << 3 | 1, 2}, 2); // route toward node 1, deliver
+    program({3, 4}, 2);          // back toward src, then fail
+    program({5}, 1);             // out of instructions
+    program({2, 6}, 2);          // deliver, then out of memory
+    program({2, 0}, 2500);       // deliver and forward: three chunks of code
+    program({1 << 3 | 1, 2 << 3 | 1, 0 << 3 | 1, 2}, 4); // a flood: on to 1, 2 and 0, deliver
+  }
+
+  Msg message(PeerId node, PeerId to, std::uint64_t fill, Msg payload) override {
+    std::uint64_t bits = mix(fill);
+    auto take = [&](std::uint64_t n) {
+      const std::uint64_t v = bits % n;
+      bits /= n;
+      return v;
+    };
+    const std::uint64_t choice = take(100);
+    if (choice < 4) return payload; // random bytes
+    // Capsules come in flows: half the time, of the program this node sent last.
+    std::size_t& last = last_[node];
+    if (take(2) == 0) last = take(programs_.size());
+    const Msg& code = programs_[last];
+    CapsuleHeader h{};
+    h.version = CapsuleHeader::kVersion;
+    h.kind = CapsuleHeader::Kind::capsule;
+    const Sha256 type = sha256(code.bytes());
+    std::copy(type.begin(), type.end(), h.type.begin());
+    h.src = h.prev = node;
+    h.dst = to == kAllPeers ? static_cast<PeerId>(take(4)) : to;
+    h.ttl = static_cast<std::uint8_t>(take(6));
+    if (active_ && choice < 20) { // pin the code: the node's capsules of it can run
+      h.kind = CapsuleHeader::Kind::installed;
+      h.total = static_cast<std::uint32_t>(code.size());
+      Msg m = code.clone();
+      m.push(h);
+      return m;
+    }
+    if (choice < 8) h.kind = static_cast<CapsuleHeader::Kind>(take(8));
+    h.app_len = static_cast<std::uint16_t>(std::min<std::uint64_t>(take(5), payload.size()));
+    payload.push(h);
+    return payload;
+  }
+
+  void delivered(PeerId, PeerId, const Msg&) override {}
+
+private:
+  bool active_;
+  std::vector<Msg> programs_;
+  std::map<PeerId, std::size_t> last_; // the program each node sent last
+};
+
 } // namespace
 
 std::unique_ptr<Application> application_for(std::string_view stack_string) {
   const std::vector<LayerSpec> layers = parse_stack_string(stack_string);
   if (layers.size() < 2) return nullptr;
   if (layers[1].name == Rpc::name) return std::make_unique<RpcApplication>();
+  if (layers[1].name == AntsExec::name) return std::make_unique<AntsApplication>(true);
+  if (layers[1].name == AntsRoute::name) return std::make_unique<AntsApplication>(false);
   if (layers[1].name == LamportMutex::name)
     return std::make_unique<LockApplication<LamportMutex>>();
   if (layers[1].name == RicartAgrawala::name)

@@ -252,9 +252,13 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
             constant(fmt::format("std::chrono::nanoseconds{{{}}}", *ns), std::nullopt);
         continue;
       }
-      // An integer: as the stack gives it, or the member's default.
+      // An integer or a Boolean: as the stack gives it, or the member's default.
       const auto d = m->defaults.find(name);
       const std::string text = given ? *given : d != m->defaults.end() ? d->second : "";
+      if (text == "true" || text == "false") {
+        sl.params[name] = constant(text, text == "true" ? 1 : 0);
+        continue;
+      }
       std::int64_t v = 0;
       const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (!text.empty() && error == std::errc{} && end == text.data() + text.size())

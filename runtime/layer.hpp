@@ -84,6 +84,25 @@ constexpr Place place_of() {
     return Place::anywhere;
 }
 
+// A layer's handle to the implementation of an oracle that its spec calls (spec/README.md,
+// "Oracles"): something outside the layer that the spec models as a function, as the ANTS layers
+// model the capsule code they run. It is not state: the layer check, conformance and difftest
+// pass it by (it is not in BOOST_HANA_ADAPT_STRUCT), and a copy of the layer shares it. Empty,
+// the layer uses the oracle's reference implementation, which the spec simulator calls too.
+template <class T>
+class Oracle {
+public:
+  Oracle() = default;
+  explicit Oracle(T* impl) : impl_(impl) {}
+  [[nodiscard]] T* get() const { return impl_; }
+  explicit operator bool() const { return impl_ != nullptr; }
+  T* operator->() const { return impl_; }
+  T& operator*() const { return *impl_; }
+
+private:
+  T* impl_ = nullptr;
+};
+
 // A table indexed by peer id that grows on first use of a peer, so that a layer needs no
 // set-up with the group size. Entries never touched read as T{}.
 //

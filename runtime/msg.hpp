@@ -14,6 +14,7 @@
 // thread, as its pool does.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -146,6 +147,23 @@ private:
   std::uint32_t capacity_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t tail_ = 0;
+};
+
+// Orders messages, and byte spans among them, by their bytes (memcmp order, a prefix first): the
+// comparator of a map keyed by messages, a spec's Map[Msg, V], which can then be searched with a
+// span of a packet's bytes without making a message of them.
+struct ByteOrder {
+  using is_transparent = void;
+  static std::span<const std::byte> view(const Msg& m) { return m.bytes(); }
+  static std::span<const std::byte> view(std::span<const std::byte> s) { return s; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    const auto x = view(a);
+    const auto y = view(b);
+    const std::size_t n = std::min(x.size(), y.size());
+    const int c = n == 0 ? 0 : std::memcmp(x.data(), y.data(), n);
+    return c < 0 || (c == 0 && x.size() < y.size());
+  }
 };
 
 // Counters of the calling thread's buffer pool, for tests and benchmarks.

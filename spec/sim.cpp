@@ -4,11 +4,11 @@
 #include <array>
 #include <cstring>
 #include <fmt/format.h>
-#include <sodium.h>
 #include <unordered_map>
 
 #include "runtime/crc32c.hpp"
 #include "runtime/hex.hpp"
+#include "runtime/sha256.hpp"
 #include "spec/oracle.hpp"
 
 namespace lamina::spec {
@@ -307,16 +307,9 @@ bool contains(const Value& coll, const Value& x, const Expr& e) {
 }
 
 // sha256(m): the 32 bytes of the SHA-256 digest of m's bytes.
-Value sha256(std::span<const std::byte> bytes, SourceLoc loc) {
-  static const bool ready = sodium_init() >= 0;
-  if (!ready) fail(loc, "sha256: libsodium cannot be initialised");
-  static const unsigned char nothing = 0;
-  std::vector<std::byte> out(crypto_hash_sha256_BYTES);
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
-                     bytes.empty() ? &nothing
-                                   : reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
-  return Value::msg(std::move(out));
+Value sha256(std::span<const std::byte> bytes) {
+  const Sha256 d = lamina::sha256(bytes);
+  return Value::msg(std::as_bytes(std::span(d)));
 }
 
 const char* kind_text(Value::Kind k) {
@@ -625,7 +618,7 @@ Value eval_call(const Call& c, const Expr& e, Frame& f) {
   case 's':
     if (fn == "sha256") {
       arity(1);
-      return sha256(eval_msg(*c.args[0], f, t0).bytes(), e.loc);
+      return sha256(eval_msg(*c.args[0], f, t0).bytes());
     }
     if (fn == "size") {
       arity(1);

@@ -7,7 +7,8 @@
 namespace lamina::spec {
 namespace {
 
-// Evaluates a layer argument: integer and time literals, the stack's parameters, and
+// Evaluates a layer argument: integer, time and Boolean (1, 0) literals, the stack's parameters,
+// and
 // + - * div of those.
 class ConstantEvaluator {
 public:
@@ -19,6 +20,7 @@ public:
     if (e == nullptr || depth > 32) fail(e, "is not a constant");
     if (const auto* lit = std::get_if<IntLit>(&e->node))
       return static_cast<std::int64_t>(lit->value);
+    if (const auto* lit = std::get_if<BoolLit>(&e->node)) return lit->value ? 1 : 0;
     if (const auto* name = std::get_if<Name>(&e->node)) return param(name->ident, e, depth);
     if (const auto* u = std::get_if<Unary>(&e->node); u && u->op == UnaryOp::Neg)
       return -eval(u->operand.get(), depth + 1);
@@ -88,12 +90,15 @@ std::string stack_string(const Program& program, std::string_view name,
     const Layer* layer = program.layer(ref.layer);
     for (std::size_t i = 0; i < ref.args.size(); ++i) {
       const auto& [key, expr] = ref.args[i];
-      bool is_time = false;
+      std::string_view type;
       if (layer != nullptr)
         for (const Param& p : layer->params)
-          is_time = is_time || (p.name == key && p.type.name == "Time");
-      out += fmt::format("{}{}={}{}", i == 0 ? "(" : ",", key, eval.eval(expr.get()),
-                         is_time ? "ns" : "");
+          if (p.name == key) type = p.type.name;
+      const std::int64_t v = eval.eval(expr.get());
+      out += fmt::format("{}{}={}", i == 0 ? "(" : ",", key,
+                         type == "Bool"   ? (v != 0 ? "true" : "false")
+                         : type == "Time" ? fmt::format("{}ns", v)
+                                          : std::to_string(v));
     }
     if (!ref.args.empty()) out += ')';
   }

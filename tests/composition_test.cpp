@@ -194,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
     Registry, RefusedStack,
     ::testing::Values(
         BadStack{"UnknownLayer", "Top:Frg:Bottom",
-                 "column 5: unknown layer 'Frg' (known layers: Arq, Bottom, Checksum"},
+                 "column 5: unknown layer 'Frg' (known layers: AntsCode, AntsExec, AntsRoute, Arq, Bottom, Checksum"},
         BadStack{"UnknownParameter", "Top:Frag(mut=3):Bottom",
                  "column 10: Frag has no parameter 'mut' (its parameters: mtu, max_message)"},
         BadStack{"ParameterNotANumber", "Top:Frag(mtu=big):Bottom",

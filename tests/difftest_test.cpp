@@ -129,8 +129,17 @@ TEST(Difftest, EveryMutantIsCaught) {
   o.shrink = false;
   const auto results =
       run_mutants({&ordered, &unordered, &windowed, &arq, &rpc, &lamport, &ricart_agrawala}, o);
+  // The ANTS node's, on its own stack: with a small cache, so that code is loaded again and
+  // again, and damaged packets, which stand for forged code (ANTS has no checksum of its own).
+  const LoadedStack ants(std::string(LAMINA_SOURCE_DIR) + "/stacks/ants/ants.ioa", "AntsActive",
+                         {{"cache_bytes", 3000}});
+  Options damaged = o;
+  damaged.network.corrupt = 0.05;
+  const auto ants_results = run_mutants({&ants}, damaged);
   EXPECT_EQ(results.size(), mutants().size());
-  for (const MutantResult& r : results) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const bool of_ants = results[i].name.starts_with("ants_");
+    const MutantResult& r = of_ants ? ants_results[i] : results[i];
     EXPECT_TRUE(r.applicable) << r.name;
     EXPECT_TRUE(r.caught) << r.name << " survived " << r.events_to_catch << " events on "
                           << r.stack;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "components/ants_capsule.hpp"
 #include "components/arq.hpp"
 #include "components/checksum.hpp"
 #include "components/lamport_mutex.hpp"
@@ -27,6 +28,7 @@
 #include "difftest/mutants.hpp"
 #include "runtime/host.hpp"
 #include "runtime/registry.hpp"
+#include "runtime/sha256.hpp"
 
 #ifndef LAMINA_MUTATE
 #error "LAMINA_MUTATE, the path of lamina-mutate, is defined by difftest/mutants/mutants.cmake"
@@ -186,6 +188,24 @@ Msg ricart_agrawala(RicartAgrawala::Kind kind, std::uint64_t stamp = 0, std::uin
 }
 
 // `m` with byte `i` flipped, as a noisy link would deliver it.
+// An ANTS packet (components/ants_capsule.hpp) about the code `code`, from node 1 (and run by
+// it last), toward `dst`, carrying `body` after the header.
+Msg ants(CapsuleHeader::Kind kind, std::string_view code, PeerId dst, std::string_view body = {},
+         std::uint8_t ttl = 5) {
+  Msg m = bytes_of(body);
+  CapsuleHeader h{};
+  h.version = CapsuleHeader::kVersion;
+  h.kind = kind;
+  h.ttl = ttl;
+  h.type = sha256(std::as_bytes(std::span(code)));
+  h.src = h.prev = 1;
+  h.dst = dst;
+  if (kind == CapsuleHeader::Kind::chunk || kind == CapsuleHeader::Kind::installed)
+    h.total = static_cast<std::uint32_t>(body.size());
+  m.push(h);
+  return m;
+}
+
 Msg damaged(const Msg& m, std::size_t i) {
   Msg out = m.clone();
   out.writable_bytes()[i] ^= std::byte{0xFF};
@@ -207,7 +227,29 @@ struct Scenario {
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.mutant << " on " << s.stack; }
 
 const std::vector<Scenario>& scenarios() {
+  // The reference runner's program "route toward dst" (components/ants_runner.hpp).
+  static const std::string forward(1, '\0');
   static const std::vector<Scenario> all = {
+      {"ants_code_releases_only_the_first", "AntsCode",
+       "lets only the first of two capsules held for the code go up when it comes",
+       [](Node& n) {
+         n.receive(1, ants(CapsuleHeader::Kind::capsule, forward, 2, "a"));
+         n.receive(1, ants(CapsuleHeader::Kind::capsule, forward, 2, "b"));
+         n.receive(1, ants(CapsuleHeader::Kind::chunk, forward, 0, forward));
+       }},
+      {"ants_code_skips_the_hash", "AntsCode", "caches code that does not hash to its type",
+       [](Node& n) {
+         n.receive(1, ants(CapsuleHeader::Kind::capsule, forward, 2, "a"));
+         n.receive(1, ants(CapsuleHeader::Kind::chunk, forward, 0, "forged"));
+       }},
+      {"ants_exec_keeps_prev", "AntsExec",
+       "routes a copy on with prev 1, the node before it, not itself",
+       [](Node& n) {
+         n.receive(0, ants(CapsuleHeader::Kind::installed, forward, 0, forward));
+         n.receive(1, ants(CapsuleHeader::Kind::capsule, forward, 2, "a"));
+       }},
+      {"ants_route_spends_no_ttl", "AntsRoute", "forwards a capsule with TTL 5, not 4",
+       [](Node& n) { n.receive(1, ants(CapsuleHeader::Kind::request, forward, 2)); }},
       {"arq_acks_late", "Arq(ack_every=2)", "does not ack when the second message arrives",
        [](Node& n) {
          n.send(1, "a");

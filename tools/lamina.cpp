@@ -22,6 +22,7 @@
 #include "runtime/udp.hpp"
 #include "runtime/workload.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/ants_command.hpp"
 #include "tools/clocks_command.hpp"
 #include "tools/difftest_command.hpp"
 #include "tools/lock_command.hpp"
@@ -456,6 +457,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
   tools::LockOptions lock_opts;
   auto* lock_cmd = tools::add_lock_command(app, lock_opts);
 
+  tools::AntsOptions ants_opts;
+  auto* ants_cmd = tools::add_ants_command(app, ants_opts);
+
   tools::ClocksOptions clocks_opts;
   auto* clocks_cmd = tools::add_clocks_command(app, clocks_opts);
 
@@ -493,6 +497,9 @@ int lamina::tools::lamina_main(int argc, char** argv, const ToolConfig& config) 
     return tools::lock_command(*lock_cmd, lock_opts,
                                {argv + 1, static_cast<std::size_t>(argc - 1)});
   if (*clocks_cmd) return tools::clocks_command(clocks_opts);
+  if (*ants_cmd)
+    return tools::ants_command(*ants_cmd, ants_opts,
+                               std::span<char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
   if (*layers_cmd) {
     for (const auto& [name, params] : layer_registry().layers())
       fmt::print("{:<13}{}\n", name, params.empty() ? "(no parameters)" : params);

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/sha256.hpp"
+
 // Lua is C: an error is a longjmp, which skips C++ destructors. So no C++ object with a
 // destructor lives across a call that may raise (every lua_push* that allocates, luaL_check*,
 // luaL_error), and no C++ exception leaves a function Lua calls: each call into the node or the
@@ -869,12 +871,7 @@ void tell(std::string* why, std::string text) {
 
 } // namespace
 
-CodeType code_type_of(std::span<const std::byte> code) {
-  sodium_ready();
-  CodeType t{};
-  crypto_hash_sha256(t.data(), reinterpret_cast<const unsigned char*>(code.data()), code.size());
-  return t;
-}
+CodeType code_type_of(std::span<const std::byte> code) { return sha256(code); }
 
 std::string short_hex(const CodeType& type) {
   std::string s;

@@ -29,9 +29,14 @@ void SoftStore::drop_entry(Space& space, decltype(Space::entries)::iterator it) 
 }
 
 void SoftStore::drop_expired(Space& space, std::int64_t now_ns) {
+  if (now_ns < space.earliest_ns) return;
+  space.earliest_ns = std::numeric_limits<std::int64_t>::max();
   for (auto it = space.entries.begin(); it != space.entries.end();) {
     auto next = std::next(it);
-    if (now_ns >= it->second.expires_ns) drop_entry(space, it);
+    if (now_ns >= it->second.expires_ns)
+      drop_entry(space, it);
+    else
+      space.earliest_ns = std::min(space.earliest_ns, it->second.expires_ns);
     it = next;
   }
 }
@@ -64,6 +69,7 @@ bool SoftStore::put(const CodeType& type, std::string_view key, std::string_view
       return false;
     }
   }
+  space.earliest_ns = std::min(space.earliest_ns, expires);
   if (it == space.entries.end()) {
     space.entries.emplace(std::string(key), Entry{std::string(value), expires});
     space.usage.entries += 1;

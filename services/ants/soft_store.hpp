@@ -84,6 +84,10 @@ private:
   struct Space {
     std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
     Usage usage;
+    // No entry expires before this: a full namespace is searched for expired entries only
+    // from then on, so that code that keeps putting into a full store costs one comparison a
+    // put, not a walk of its entries.
+    std::int64_t earliest_ns = std::numeric_limits<std::int64_t>::max();
   };
 
   void drop_entry(Space& space, decltype(Space::entries)::iterator it);

@@ -1,0 +1,101 @@
+// ANTSROUTE: the ANTS capsule format on the wire, checked, and forwarding by destination.
+//
+// Every packet of an ANTS node is a capsule, or a message of the code distribution, in one
+// format (docs/ants.md has it byte by byte): a fixed header of 56 bytes, whose bytes 8..39 are
+// the capsule's type, the SHA-256 of its code; then, in a capsule, the application header
+// (app_len bytes) and the payload. The layers above read the header in place, and the packet
+// keeps it all the way up: AntsRoute checks it, forwards what is not for this node, and passes
+// up the rest whole.
+//
+// A passive node (`active` false) forwards every packet by its destination and runs no code;
+// it passes up only what is addressed to it. An active node passes up every capsule (its code
+// runs at every active node on the way) and the code-distribution messages addressed to it.
+// Going down, a packet goes to the next hop toward its destination. Both ways, a packet that
+// leaves spends one unit of its TTL; one with none left is dropped, which ends routing loops.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "components/ants_capsule.hpp"
+#include "runtime/layer.hpp"
+
+namespace lamina {
+
+class AntsRoute {
+public:
+  static constexpr std::string_view name = "AntsRoute";
+
+  // AntsRoute reads and writes the capsule header in place; it adds none of its own.
+  using Header = NoHeader;
+
+  bool active = true; // parameter: runs capsules (an active node) or only forwards (passive)
+  // The next hop toward each destination, plus one; 0 (no entry): straight to the destination.
+  PeerTable<std::uint32_t> hops;
+  std::uint64_t forwarded = 0;         // packets sent on toward their destination
+  std::uint64_t passed_up = 0;         // packets for the layers above
+  std::uint64_t dropped_malformed = 0; // from the wire: not a well-formed packet
+  std::uint64_t dropped_ttl = 0;       // no TTL left to leave with
+  std::uint64_t dropped_no_route = 0;  // toward this node itself, or a node not in the group
+  std::uint64_t refused = 0;           // from above: not a well-formed packet, or a cast
+
+  // The next hop toward `dst` by the routing table.
+  [[nodiscard]] PeerId next_hop(PeerId dst) const {
+    const std::uint32_t via = hops.get(dst);
+    return via == 0 ? dst : via - 1;
+  }
+  void set_route(PeerId dst, PeerId via) { hops[dst] = via + 1; }
+
+  [[nodiscard]] bool ccp_down(const Event&) const { return false; }
+  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return false; }
+
+  template <class Ports>
+  void down(Event& ev, Ports& io) {
+    CapsuleHeader h{};
+    if (ev.type != EventType::Send || !ev.msg.peek(h) || !well_formed(h, ev.msg.size())) {
+      ++refused;
+      return;
+    }
+    forward(ev, h, io);
+  }
+
+  template <class Ports>
+  void up(Event& ev, Ports& io) {
+    CapsuleHeader h{};
+    if (!ev.msg.peek(h) || !well_formed(h, ev.msg.size())) {
+      ++dropped_malformed;
+      return;
+    }
+    if (h.dst != io.me() && (!active || h.kind != CapsuleHeader::Kind::capsule)) {
+      forward(ev, h, io);
+      return;
+    }
+    ++passed_up;
+    io.up(ev);
+  }
+
+private:
+  template <class Ports>
+  void forward(Event& ev, CapsuleHeader& h, Ports& io) {
+    if (h.ttl == 0) {
+      ++dropped_ttl;
+      return;
+    }
+    const PeerId hop = next_hop(h.dst);
+    if (hop == io.me() || hop >= io.group_size()) {
+      ++dropped_no_route;
+      return;
+    }
+    --h.ttl;
+    std::memcpy(ev.msg.writable_data() + offsetof(CapsuleHeader, ttl), &h.ttl, sizeof h.ttl);
+    ev.type = EventType::Send;
+    ev.peer = hop;
+    ++forwarded;
+    io.down(ev);
+  }
+};
+
+} // namespace lamina
+
+BOOST_HANA_ADAPT_STRUCT(lamina::AntsRoute, active, hops, forwarded, passed_up, dropped_malformed,
+                        dropped_ttl, dropped_no_route, refused);

@@ -1,0 +1,103 @@
+// How an ANTS node runs capsule code (components/ants_exec.hpp): the interface CapsuleRunner,
+// which the spec models as its oracle AntsRun, and the reference runner that the spec and the
+// C++ stacks share in difftest.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "components/ants_capsule.hpp"
+#include "runtime/event.hpp"
+
+namespace lamina {
+
+// What a capsule's code did, in order: route a copy toward `node` (kind 0), deliver (1); or
+// end in an error (2), out of instructions (3) or out of memory (4), always last.
+struct AntsAction {
+  enum Kind : std::uint8_t { route = 0, deliver = 1, error = 2, timeout = 3, memory = 4 };
+  std::uint8_t kind = route;
+  PeerId node = 0;
+  Msg app; // the application header
+  Msg payload;
+  friend bool operator==(const AntsAction&, const AntsAction&) = default;
+};
+
+// Where a run's routes and deliveries go (AntsExec, as the code runs).
+class CapsuleSink {
+public:
+  virtual ~CapsuleSink() = default;
+  // False when the copy cannot be made: an application header over 65535 bytes.
+  virtual bool route(PeerId node, std::span<const std::byte> header,
+                     std::span<const std::byte> payload) = 0;
+  virtual bool deliver(std::span<const std::byte> header, std::span<const std::byte> payload) = 0;
+};
+
+// Runs capsule code: what the spec calls the oracle AntsRun.
+class CapsuleRunner {
+public:
+  virtual ~CapsuleRunner() = default;
+  virtual void install(std::span<const std::byte> type, const Msg& code) = 0;
+  virtual void uninstall(std::span<const std::byte> type) = 0;
+  // Runs the code of `type` on `capsule` (header included), arrived from `from`; its routes and
+  // deliveries go to `sink` as it runs. Returns how it ended: route or deliver (0, 1) for a run
+  // that ended well, or error, timeout or memory.
+  virtual AntsAction::Kind run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
+                               PeerId me, PeerId from, Time now, CapsuleSink& sink) = 0;
+};
+
+// The reference runner: code is a script of one-byte instructions, at most the first 16 run.
+// Of a byte b, b & 7 is the operation and b >> 3 its argument a:
+//   0  route toward the capsule's dst          1  route toward node a
+//   2  deliver to the application              3  route toward the capsule's src
+//   4  end in an error   5  end out of instructions   6  end out of memory
+//   7  append this node and `from` (their low bytes) to the application header
+// A route or delivery carries the application header and payload as they are at that point.
+inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> code,
+                                                  const Msg& capsule, PeerId me, PeerId from) {
+  CapsuleHeader h{};
+  std::vector<AntsAction> out;
+  if (!capsule.peek(h)) return out;
+  const auto rest = capsule.bytes().subspan(sizeof(CapsuleHeader));
+  Msg header = Msg::copy_of(rest.first(std::min<std::size_t>(h.app_len, rest.size())));
+  const Msg payload = Msg::copy_of(rest.subspan(header.size()));
+  const auto act = [&](std::uint8_t kind, PeerId node) {
+    out.push_back(AntsAction{kind, node, header.clone(), payload.clone()});
+  };
+  for (std::size_t i = 0; i < std::min<std::size_t>(code.size(), 16); ++i) {
+    const auto b = static_cast<std::uint8_t>(code[i]);
+    const PeerId arg = b >> 3;
+    switch (b & 7) {
+    case 0:
+      act(AntsAction::route, h.dst);
+      break;
+    case 1:
+      act(AntsAction::route, arg);
+      break;
+    case 2:
+      act(AntsAction::deliver, 0);
+      break;
+    case 3:
+      act(AntsAction::route, h.src);
+      break;
+    case 4:
+      act(AntsAction::error, 0);
+      return out;
+    case 5:
+      act(AntsAction::timeout, 0);
+      return out;
+    case 6:
+      act(AntsAction::memory, 0);
+      return out;
+    default: {
+      const std::array<std::byte, 2> path{static_cast<std::byte>(me), static_cast<std::byte>(from)};
+      header.append(path);
+    }
+    }
+  }
+  return out;
+}
+
+} // namespace lamina

@@ -1,0 +1,24 @@
+// `lamina ants bench`: what an ANTS node costs. One node, in this process, takes capsules as
+// fast as one core runs it: passive forwarding, and active forwarding with cached trivial Lua
+// code, built statically, dynamically and fused; the same node with each class of attack mixed
+// into an honest flow; and, on SimNet, the first capsule's wait at each hop for its code
+// against a cached capsule's.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace lamina::tools {
+
+struct AntsBenchOptions {
+  std::uint64_t capsules = 200'000; // a round, per row
+  std::uint32_t rounds = 5;         // the median is reported
+  std::string apps = "stacks/ants/apps";
+  std::string json; // also write the table here
+};
+
+// `args` is the command line after the program's name, printed above the table.
+int ants_bench(const AntsBenchOptions& o, std::span<char* const> args);
+
+} // namespace lamina::tools

@@ -1,0 +1,232 @@
+#include "tools/ants_command.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "services/ants/network.hpp"
+#include "tools/tool.hpp"
+
+namespace lamina::tools {
+namespace {
+
+using namespace std::chrono_literals;
+
+double ms(Time t) { return std::chrono::duration<double, std::milli>(t).count(); }
+
+std::string read_app(const std::string& folder, const std::string& name) {
+  const std::string path = spec_path(folder + "/" + name + ".lua");
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("cannot read the application {}", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string hex8(const Sha256& t) {
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:02x}", t[i]);
+  return out;
+}
+
+// The active leaves of the tree: the receivers.
+std::vector<PeerId> receivers_of(const ants::Topology& t) {
+  const auto adj = t.neighbours();
+  std::vector<PeerId> out;
+  for (PeerId n = 1; n < t.nodes; ++n)
+    if (t.active[n] && adj[n].size() == 1) out.push_back(n);
+  return out;
+}
+
+// Per-link packets of one kind (capsules), counted as the network saw them.
+struct LinkCount {
+  std::map<std::pair<PeerId, PeerId>, std::uint64_t> capsules; // undirected, lower node first
+  std::uint64_t code_packets = 0;
+};
+
+void observe(ants::AntsNet& net, LinkCount& count, bool log) {
+  net.on_packet([&count, log](const SimNet::PacketRecord& r) {
+    if (r.fate == SimNet::Fate::BadDestination || r.bytes.size() < 1 + sizeof(CapsuleHeader))
+      return;
+    CapsuleHeader h{};
+    std::memcpy(&h, r.bytes.data() + 1, sizeof h);
+    if (h.kind == CapsuleHeader::Kind::capsule) {
+      ++count.capsules[{std::min(r.from, r.to), std::max(r.from, r.to)}];
+      return;
+    }
+    ++count.code_packets;
+    if (!log || r.fate != SimNet::Fate::Delivered) return;
+    Sha256 type{};
+    std::copy(h.type.begin(), h.type.end(), type.begin());
+    switch (h.kind) {
+    case CapsuleHeader::Kind::request:
+      fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} asks for code {} (from chunk {})\n", ms(r.time),
+                 r.from, r.to, hex8(type), h.chunk);
+      break;
+    case CapsuleHeader::Kind::chunk:
+      fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} chunk {} of code {}: {} of {} bytes\n", ms(r.time),
+                 r.from, r.to, h.chunk, hex8(type), r.bytes.size() - 1 - sizeof h, h.total);
+      break;
+    default:
+      fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} does not have code {}\n", ms(r.time), r.from, r.to,
+                 hex8(type));
+    }
+  });
+}
+
+int demo(const AntsDemoOptions& o) {
+  const ants::Topology topology = ants::Topology::tree(o.nodes, o.fanout, o.passive);
+  if (o.source >= o.nodes || !topology.active[o.source])
+    throw std::invalid_argument(fmt::format("--source {} is not an active node", o.source));
+  const std::vector<PeerId> receivers = receivers_of(topology);
+  const ants::Program multicast = ants::Program::of("multicast", read_app(o.apps, "multicast"));
+  const ants::Program unicast = ants::Program::of("unicast", read_app(o.apps, "unicast"));
+  LinkConfig link;
+  link.delay =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(o.delay_ms));
+  link.loss = o.loss;
+
+  std::string passive;
+  for (PeerId n = 0; n < o.nodes; ++n)
+    if (!topology.active[n]) passive += fmt::format(" {}", n);
+  std::string rcv;
+  for (const PeerId r : receivers) rcv += fmt::format(" {}", r);
+  fmt::print("ANTS on SimNet: a tree of {} nodes (fan-out {}), passive:{}; links of {} ms, {:.0f}% "
+             "lost; seed {}\n",
+             o.nodes, o.fanout, passive.empty() ? " none" : passive, o.delay_ms, o.loss * 100,
+             o.seed);
+  fmt::print("multicast: code {} ({} bytes of Lua); source {}; receivers:{}\n\n",
+             hex8(multicast.type), multicast.code.size(), o.source, rcv);
+
+  // Multicast: the receivers subscribe, then the source sends.
+  ants::AntsNet mnet(topology, o.seed, link);
+  LinkCount mcount;
+  fmt::print("1. Each receiver subscribes; the code goes hop by hop toward the source, loaded on "
+             "demand from the previous active node:\n");
+  observe(mnet, mcount, true);
+  mnet.install(o.source, multicast);
+  for (std::size_t i = 0; i < receivers.size(); ++i) {
+    mnet.install(receivers[i], multicast);
+    mnet.send_at(Time(std::chrono::milliseconds(10 * i)), receivers[i], multicast, o.source,
+                 "sdemo", "");
+  }
+  mnet.net().run_until(Time(1s));
+  mcount.capsules.clear();
+  const std::uint64_t code_packets = mcount.code_packets;
+  fmt::print("\n2. The source sends {} capsules to the group; every active node runs them from its "
+             "cache:\n",
+             o.messages);
+  for (std::uint32_t k = 0; k < o.messages; ++k)
+    mnet.send_at(Time(1s + k * 10ms), o.source, multicast, o.source, "ddemo",
+                 fmt::format("message {}", k));
+  mnet.net().run_until(Time(3s));
+  std::map<PeerId, std::uint32_t> got;
+  for (const ants::Delivery& d : mnet.deliveries())
+    if (d.header == "ddemo") ++got[d.node];
+  bool all = true;
+  std::string line;
+  for (const PeerId r : receivers) {
+    line += fmt::format(" {}:{}", r, got[r]);
+    all = all && got[r] == o.messages;
+  }
+  fmt::print("  delivered (receiver:count):{}{}\n", line,
+             all ? "" : "  — NOT all delivered (loss with no retransmission: ANTS is datagrams)");
+  fmt::print("  code packets after the subscriptions: {} (the code was cached)\n",
+             mcount.code_packets - code_packets);
+
+  // Unicast, for comparison: the source sends each receiver its own copy.
+  ants::AntsNet unet(topology, o.seed, link);
+  LinkCount ucount;
+  observe(unet, ucount, false);
+  unet.install(o.source, unicast);
+  for (std::uint32_t k = 0; k < o.messages; ++k)
+    for (const PeerId r : receivers)
+      unet.send_at(Time(k * 10ms), o.source, unicast, r, "udemo", fmt::format("message {}", k));
+  unet.net().run_until(Time(3s));
+  ucount.capsules.clear();
+  unet.clear_deliveries();
+  // Counted again, now that every node has the code: the capsules alone.
+  for (std::uint32_t k = 0; k < o.messages; ++k)
+    for (const PeerId r : receivers)
+      unet.send_at(Time(3s + k * 10ms), o.source, unicast, r, "udemo",
+                   fmt::format("message {}", k));
+  unet.net().run_until(Time(6s));
+
+  fmt::print("\n3. Capsules on each link for the {} messages: multicast against one unicast per "
+             "receiver\n",
+             o.messages);
+  fmt::print("  {:<8} {:>9} {:>8}\n", "link", "multicast", "unicast");
+  std::uint64_t mt = 0;
+  std::uint64_t ut = 0;
+  for (const auto& [a, b] : topology.links) {
+    const auto key = std::make_pair(std::min(a, b), std::max(a, b));
+    const std::uint64_t m = mcount.capsules[key];
+    const std::uint64_t u = ucount.capsules[key];
+    mt += m;
+    ut += u;
+    fmt::print("  {:>2} - {:<3} {:>9} {:>8}\n", a, b, m, u);
+  }
+  fmt::print("  {:<8} {:>9} {:>8}   multicast uses {:.2f}x fewer link messages\n", "total", mt, ut,
+             mt == 0 ? 0.0 : static_cast<double>(ut) / static_cast<double>(mt));
+  fmt::print("  code distribution for the subscriptions: {} packets, once\n", code_packets);
+  return all || o.loss > 0 ? 0 : 1;
+}
+
+} // namespace
+
+CLI::App* add_ants_command(CLI::App& app, AntsOptions& o) {
+  auto* ants = app.add_subcommand(
+      "ants", "the ANTS active-network node (stacks/ants/ants.ioa): capsules named by the hash of "
+              "their Lua code, loaded on demand, run in a sandbox");
+  ants->require_subcommand(1);
+  auto* demo = ants->add_subcommand(
+      "demo", "multicast over a tree of active and passive nodes on a simulated network: the "
+              "code loaded hop by hop, then cached; link messages against unicast");
+  demo->add_option("--nodes", o.demo.nodes, "nodes of the tree")
+      ->check(CLI::Range(2u, 1024u))
+      ->capture_default_str();
+  demo->add_option("--fanout", o.demo.fanout, "children of each inner node")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  demo->add_option("--passive", o.demo.passive, "passive nodes")
+      ->delimiter(',')
+      ->capture_default_str();
+  demo->add_option("--source", o.demo.source, "the multicast source")->capture_default_str();
+  demo->add_option("--messages", o.demo.messages, "data capsules the source sends")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  demo->add_option("--seed", o.demo.seed, "the simulated network's seed")->capture_default_str();
+  demo->add_option("--loss", o.demo.loss, "probability that a link loses a packet")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  demo->add_option("--delay-ms", o.demo.delay_ms, "one-way delay of every link")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+  demo->add_option("--apps", o.demo.apps, "the folder of the applications' Lua code")
+      ->capture_default_str();
+  auto* bench = ants->add_subcommand(
+      "bench", "what a node costs: capsules/s through one node, passive and active, static, "
+               "dynamic and fused; the honest flow under each attack; demand loading's wait");
+  bench->add_option("--capsules", o.bench.capsules, "capsules a round, per row")
+      ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{100'000'000}))
+      ->capture_default_str();
+  bench->add_option("--rounds", o.bench.rounds, "rounds per row; the median is reported")
+      ->check(CLI::Range(1u, 100u))
+      ->capture_default_str();
+  bench->add_option("--apps", o.bench.apps, "the folder of the applications' Lua code")
+      ->capture_default_str();
+  bench->add_option("--json", o.bench.json, "also write the table to this file");
+  return ants;
+}
+
+int ants_command(const CLI::App& ants, const AntsOptions& o, std::span<char* const> args) {
+  if (ants.got_subcommand("demo")) return demo(o.demo);
+  if (ants.got_subcommand("bench")) return ants_bench(o.bench, args);
+  return 2;
+}
+
+} // namespace lamina::tools
