@@ -91,6 +91,10 @@ struct Bench {
   }
 };
 
+// What "ends soon" means in these tests: far beyond what a contained run takes on a loaded
+// machine, far below what the uncontained run would (seconds to ages of the universe).
+constexpr double kSoonMs = 1000.0;
+
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
@@ -267,7 +271,7 @@ TEST(AntsSandbox, AnInfiniteLoopRunsOutOfInstructionsAndTheNodeGoesOn) {
   const CodeType honest = b.install("return function(c) node.deliverToApp('', 'honest') end");
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(b.run(loop, "loop"), Outcome::out_of_instructions);
-  EXPECT_LT(ms_since(start), 100.0);
+  EXPECT_LT(ms_since(start), kSoonMs);
   EXPECT_NE(b.why.find("instruction budget"), std::string::npos) << b.why;
   EXPECT_EQ(b.run(honest), Outcome::ok);
   EXPECT_EQ(b.node.last(), "honest");
@@ -306,7 +310,7 @@ TEST(AntsSandbox, TableFunctionsPayForTheirLoops) {
         "table.remove(t, 1) end"}) {
     const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(b.run_body(body), Outcome::out_of_instructions) << body << ": " << b.why;
-    EXPECT_LT(ms_since(start), 100.0) << body;
+    EXPECT_LT(ms_since(start), kSoonMs) << body;
   }
   // __len cannot make table.insert walk 2^50 slots.
   EXPECT_EQ(
@@ -326,7 +330,7 @@ TEST(AntsSandbox, APathologicalPatternIsBounded) {
         "if type(r) == 'function' then r() end",
         call, std::string_view(call) == "string.gsub" ? ", ''" : "");
     EXPECT_EQ(b.run_body(body), Outcome::out_of_instructions) << call << ": " << b.why;
-    EXPECT_LT(ms_since(start), 50.0) << call;
+    EXPECT_LT(ms_since(start), kSoonMs) << call;
   }
   // The largest pattern work the budget admits, with the worst subject: bounded in time.
   double worst = 0;
@@ -338,7 +342,7 @@ TEST(AntsSandbox, APathologicalPatternIsBounded) {
     EXPECT_TRUE(o == Outcome::ok || o == Outcome::out_of_instructions) << b.why;
   }
   std::printf("slowest admitted-or-refused a*a*b search: %.3f ms\n", worst);
-  EXPECT_LT(worst, 50.0);
+  EXPECT_LT(worst, kSoonMs);
   // Other backtracking shapes, on subjects around where the bound starts refusing: every run
   // ends soon, admitted or refused.
   double slowest = 0;
@@ -354,7 +358,7 @@ TEST(AntsSandbox, APathologicalPatternIsBounded) {
     }
   }
   std::printf("slowest of the other backtracking shapes: %.3f ms\n", slowest);
-  EXPECT_LT(slowest, 50.0);
+  EXPECT_LT(slowest, kSoonMs);
   // The bound reads the subject: patterns as capsule code writes them pass on real headers.
   EXPECT_EQ(b.eval("select(3, ('put key ' .. string.rep('x', 2000)):match('^(%a+) (%w+) ?(.*)$'))"
                    ":len()"),
@@ -363,12 +367,14 @@ TEST(AntsSandbox, APathologicalPatternIsBounded) {
   // string.rep("", huge) used to loop in C n times.
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(b.eval("#string.rep('', math.maxinteger)"), "0");
-  EXPECT_LT(ms_since(start), 50.0);
+  EXPECT_LT(ms_since(start), kSoonMs);
 }
 
 TEST(AntsSandbox, DeepRecursionEndsAsAnErrorNotACrash) {
   Limits big_budget;
   big_budget.instructions = 100'000'000;
+  // Far above what the limits take even on a loaded machine; the quadratic body ends on it.
+  big_budget.wall_ns = 500'000'000;
   Bench b(big_budget);
   // (body, whether it may end on the budget or the wall-clock guard rather than a limit)
   for (const auto& [body, may_time_out] : std::vector<std::pair<const char*, bool>>{
@@ -394,6 +400,7 @@ TEST(AntsSandbox, DeepRecursionEndsAsAnErrorNotACrash) {
 TEST(AntsSandbox, AMemoryBombHitsTheCapAndTheNodeGoesOn) {
   Limits limits;
   limits.instructions = 100'000'000; // so that memory, not time, ends these
+  limits.wall_ns = 0;                // nor the clock, on a loaded machine
   Bench b(limits);
   const CodeType honest = b.install("return function(c) node.deliverToApp('', 'honest') end");
   for (const char* body : {
@@ -420,6 +427,7 @@ TEST(AntsSandbox, AMemoryBombHitsTheCapAndTheNodeGoesOn) {
 TEST(AntsSandbox, AStateHeldAtItsCapIsRebuiltFromItsCode) {
   Limits limits;
   limits.instructions = 100'000'000;
+  limits.wall_ns = 0; // memory, not time, ends the bombs, however loaded the machine
   Bench b(limits);
   // The garbage of a local bomb is collected: the state goes on, globals kept.
   const CodeType local = b.install(R"(

@@ -216,6 +216,40 @@ TEST(AntsNet, MulticastOverATreeWithPassiveNodesReachesEveryReceiverWithFewerLin
   EXPECT_EQ(multicast, 5U * 18);
 }
 
+TEST(AntsNet, PipCarriesThePayloadSealedAcrossPassiveNodes) {
+  AntsNet net(line(5, {1, 2, 3}), 1, ms_links());
+  const Program pip = Program::of("pip", app("pip"));
+  std::array<std::uint8_t, 32> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(7 * i + 1);
+  net.sandbox(0).set_seal_key(key);
+  net.sandbox(4).set_seal_key(key);
+  const std::string secret = "attack at dawn";
+  std::uint64_t seen_plain = 0;
+  std::uint64_t capsules_between = 0;
+  net.on_packet([&](const SimNet::PacketRecord& r) {
+    if (r.bytes.size() < 1 + sizeof(CapsuleHeader) || static_cast<int>(r.bytes[2]) != 0) return;
+    const std::string bytes(reinterpret_cast<const char*>(r.bytes.data()), r.bytes.size());
+    capsules_between += r.from >= 1 && r.to <= 3 ? 1 : 0;
+    seen_plain += bytes.find(secret) != std::string::npos ? 1 : 0;
+  });
+  net.install(0, pip);
+  net.send(0, pip, 4, "p", secret);
+  net.net().run_until(Time(1s));
+  ASSERT_EQ(delivered_at(net, 4), 1U);
+  EXPECT_EQ(net.deliveries().back().payload, secret);
+  EXPECT_EQ(net.deliveries().back().header, "p");
+  EXPECT_EQ(capsules_between, 2U) << "over 1-2 and 2-3";
+  EXPECT_EQ(seen_plain, 0U) << "the payload was sealed on every link";
+  // Node 4 without the key cannot open it: the capsule is dropped.
+  AntsNet keyless(line(5, {1, 2, 3}), 1, ms_links());
+  keyless.sandbox(0).set_seal_key(key);
+  keyless.install(0, pip);
+  keyless.send(0, pip, 4, "p", secret);
+  keyless.net().run_until(Time(1s));
+  EXPECT_EQ(delivered_at(keyless, 4), 0U);
+  EXPECT_EQ(keyless.exec(4).errors, 1U) << "open without a key is an error of the run";
+}
+
 TEST(Topology, ParsesTheTextFormAndSaysWhatIsWrongWhere) {
   const Topology t = Topology::parse("# a line\nnodes 3\nlink 0 1\nlink 1 2\npassive 1\n", "t");
   EXPECT_EQ(t.nodes, 3U);

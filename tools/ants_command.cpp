@@ -1,6 +1,8 @@
 #include "tools/ants_command.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -9,6 +11,8 @@
 #include <stdexcept>
 
 #include "services/ants/network.hpp"
+#include "services/ants/udp_node.hpp"
+#include "tools/child_process.hpp"
 #include "tools/tool.hpp"
 
 namespace lamina::tools {
@@ -176,6 +180,110 @@ int demo(const AntsDemoOptions& o) {
   return all || o.loss > 0 ? 0 : 1;
 }
 
+std::atomic<bool> stop_signal{false};
+extern "C" void ants_node_stop(int /*signal*/) { stop_signal.store(true); }
+
+std::vector<std::string> split(const std::string& text, char sep, std::size_t parts) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  while (out.size() + 1 < parts) {
+    const std::size_t at = text.find(sep, from);
+    if (at == std::string::npos) break;
+    out.push_back(text.substr(from, at - from));
+    from = at + 1;
+  }
+  out.push_back(text.substr(from));
+  return out;
+}
+
+// One node of a topology over UDP: holds the programs given, sends what it is told to, and
+// prints every capsule delivered to it, then a result line of its layers' counters.
+int node(const AntsNodeOptions& o) {
+  std::ifstream in(o.topology);
+  if (!in) throw std::runtime_error(fmt::format("cannot read the topology {}", o.topology));
+  std::stringstream text;
+  text << in.rdbuf();
+  const ants::Topology topology = ants::Topology::parse(text.str(), o.topology);
+  std::vector<std::string> peers = o.peers;
+  if (peers.empty())
+    for (PeerId n = 0; n < topology.nodes; ++n)
+      peers.push_back(fmt::format("127.0.0.1:{}", o.port_base + n));
+  ants::UdpAntsNode node(topology, o.me, peers);
+  if (!o.key.empty()) {
+    std::array<std::uint8_t, 32> key{};
+    if (o.key.size() != 64) throw std::invalid_argument("--key: 64 hexadecimal digits (32 bytes)");
+    for (std::size_t i = 0; i < key.size(); ++i)
+      key[i] = static_cast<std::uint8_t>(std::stoul(o.key.substr(2 * i, 2), nullptr, 16));
+    node.sandbox().set_seal_key(key);
+  }
+  std::map<std::string, ants::Program> programs;
+  for (const std::string& name : o.apps) {
+    programs.emplace(name, ants::Program::of(name, read_app(o.folder, name)));
+    node.install(programs.at(name));
+  }
+  struct Send {
+    const ants::Program* program;
+    PeerId dst;
+    std::string header;
+    std::string payload;
+  };
+  std::vector<Send> sends;
+  for (const std::string& s : o.sends) {
+    const auto f = split(s, ':', 4);
+    if (f.size() != 4)
+      throw std::invalid_argument(fmt::format("--send {}: expected APP:DST:HEADER:PAYLOAD", s));
+    const auto p = programs.find(f[0]);
+    if (p == programs.end())
+      throw std::invalid_argument(
+          fmt::format("--send {}: this node holds no program {} (give it with --app)", s, f[0]));
+    sends.push_back({&p->second, static_cast<PeerId>(std::stoul(f[1])), f[2], f[3]});
+  }
+  fmt::print("node {} ({}) on {}, {} nodes\n", o.me, node.active() ? "active" : "passive",
+             peers[o.me], topology.nodes);
+  std::uint32_t delivered = 0;
+  node.on_deliver([&](const ants::Delivery& d) {
+    ++delivered;
+    fmt::print("delivered: from {} via {}, header '{}', {} bytes of payload\n", d.src, d.from,
+               d.header, d.payload.size());
+  });
+  std::signal(SIGTERM, ants_node_stop);
+  std::signal(SIGINT, ants_node_stop);
+  const Time start = node.udp().now();
+  const Time end =
+      start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.for_s));
+  Time next = start + std::chrono::duration_cast<Duration>(
+                          std::chrono::duration<double, std::milli>(o.start_ms));
+  const Duration interval = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, std::milli>(o.interval_ms));
+  std::uint32_t round = 0;
+  while (!stop_signal.load() && node.udp().now() < end && (o.expect == 0 || delivered < o.expect)) {
+    if (round < o.repeat && !sends.empty() && node.udp().now() >= next) {
+      for (const Send& s : sends) node.send(*s.program, s.dst, s.header, s.payload);
+      ++round;
+      next += interval;
+    }
+    node.poll(std::chrono::milliseconds(1));
+  }
+  ResultLine r{{"me", std::to_string(o.me)},
+               {"delivered", std::to_string(delivered)},
+               {"forwarded", std::to_string(node.route().forwarded)},
+               {"dropped_malformed", std::to_string(node.route().dropped_malformed)},
+               {"dropped_ttl", std::to_string(node.route().dropped_ttl)}};
+  if (node.active()) {
+    const AntsCode& c = node.code();
+    const AntsExec& x = node.exec();
+    r["hits"] = std::to_string(c.hits);
+    r["misses"] = std::to_string(c.misses);
+    r["loaded"] = std::to_string(c.loaded);
+    r["answered"] = std::to_string(c.answered);
+    r["dropped_no_code"] = std::to_string(c.dropped_no_code + c.dropped_hold_timeout);
+    r["runs"] = std::to_string(x.runs);
+    r["failed"] = std::to_string(x.errors + x.timeouts + x.memory_hits);
+  }
+  print_result(r);
+  return o.expect == 0 || delivered >= o.expect ? 0 : 1;
+}
+
 } // namespace
 
 CLI::App* add_ants_command(CLI::App& app, AntsOptions& o) {
@@ -220,12 +328,45 @@ CLI::App* add_ants_command(CLI::App& app, AntsOptions& o) {
   bench->add_option("--apps", o.bench.apps, "the folder of the applications' Lua code")
       ->capture_default_str();
   bench->add_option("--json", o.bench.json, "also write the table to this file");
+  auto* nd = ants->add_subcommand(
+      "node", "one node of a topology over UDP: holds programs, sends capsules, prints what is "
+              "delivered to it and a result line of its counters (exit 1 if --expect is not met)");
+  nd->add_option("--topology", o.node.topology,
+                 "the topology file: 'nodes N', 'link A B', "
+                 "'passive A B ...' lines")
+      ->required()
+      ->check(CLI::ExistingFile);
+  nd->add_option("--me", o.node.me, "this node's number")->required();
+  nd->add_option("--peers", o.node.peers, "every node's host:port, in node order")->delimiter(',');
+  nd->add_option("--port-base", o.node.port_base,
+                 "without --peers: node i listens on 127.0.0.1 at this port + i")
+      ->capture_default_str();
+  nd->add_option("--app", o.node.apps, "a program this node holds (stacks/ants/apps/NAME.lua)");
+  nd->add_option("--send", o.node.sends, "APP:DST:HEADER:PAYLOAD, a capsule to send");
+  nd->add_option("--repeat", o.node.repeat, "each send this many times")
+      ->check(CLI::Range(1u, 10'000'000u))
+      ->capture_default_str();
+  nd->add_option("--interval-ms", o.node.interval_ms, "between the sends")
+      ->check(CLI::Range(0.0, 60'000.0))
+      ->capture_default_str();
+  nd->add_option("--start-ms", o.node.start_ms, "before the first send")
+      ->check(CLI::Range(0.0, 600'000.0))
+      ->capture_default_str();
+  nd->add_option("--expect", o.node.expect, "end once this many capsules are delivered here")
+      ->capture_default_str();
+  nd->add_option("--for-s", o.node.for_s, "end after this long at most")
+      ->check(CLI::Range(0.001, 86'400.0))
+      ->capture_default_str();
+  nd->add_option("--key", o.node.key, "the seal key of node.seal and node.open, 64 hex digits");
+  nd->add_option("--apps", o.node.folder, "the folder of the applications' Lua code")
+      ->capture_default_str();
   return ants;
 }
 
 int ants_command(const CLI::App& ants, const AntsOptions& o, std::span<char* const> args) {
   if (ants.got_subcommand("demo")) return demo(o.demo);
   if (ants.got_subcommand("bench")) return ants_bench(o.bench, args);
+  if (ants.got_subcommand("node")) return node(o.node);
   return 2;
 }
 

@@ -24,9 +24,26 @@ struct AntsDemoOptions {
   std::string apps = "stacks/ants/apps"; // looked for in the import roots too
 };
 
+struct AntsNodeOptions {
+  std::string topology; // the topology file (services/ants/network.hpp's text form)
+  std::uint32_t me = 0;
+  std::vector<std::string> peers;  // every node's host:port, in node order
+  std::uint16_t port_base = 47000; // without --peers: node i at 127.0.0.1:port_base + i
+  std::vector<std::string> apps;   // programs this node holds, by name
+  std::vector<std::string> sends;  // APP:DST:HEADER:PAYLOAD
+  std::uint32_t repeat = 1;        // each send, this many times
+  double interval_ms = 10;         // between the sends
+  double start_ms = 300;           // before the first send: the other nodes start meanwhile
+  std::uint32_t expect = 0;        // end once this many capsules are delivered here (0: run on)
+  double for_s = 10;               // end after this long at most
+  std::string key;                 // 64 hex digits: the seal key of node.seal / node.open
+  std::string folder = "stacks/ants/apps";
+};
+
 struct AntsOptions {
   AntsDemoOptions demo;
   AntsBenchOptions bench;
+  AntsNodeOptions node;
 };
 
 CLI::App* add_ants_command(CLI::App& app, AntsOptions& o);

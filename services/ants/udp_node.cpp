@@ -1,0 +1,82 @@
+#include "services/ants/udp_node.hpp"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace lamina::ants {
+
+UdpAntsNode::UdpAntsNode(const Topology& topology, PeerId me, const std::vector<std::string>& peers,
+                         Limits limits)
+    : me_(me) {
+  if (me >= topology.nodes)
+    throw std::invalid_argument(
+        fmt::format("node {} is not in the topology: it has {} nodes", me, topology.nodes));
+  if (peers.size() != topology.nodes)
+    throw std::invalid_argument(
+        fmt::format("{} addresses for the {} nodes of the topology", peers.size(), topology.nodes));
+  udp_ = std::make_unique<UdpNode>(me, peers);
+  AntsRoute* r = nullptr;
+  if (topology.active[me]) {
+    active_ = std::make_unique<ActiveStack>();
+    sandbox_ = std::make_unique<Sandbox>(limits);
+    r = &active_->get<AntsRoute>();
+    UdpNode& udp = *udp_;
+    runner_ = std::make_unique<LuaRunner>(
+        *sandbox_,
+        LuaRunner::NodeInfo{[r](PeerId to) { return r->next_hop(to); },
+                            [&udp] { return static_cast<std::uint32_t>(udp.counters().queued); }});
+    active_->get<AntsExec>().runner = Oracle<CapsuleRunner>(runner_.get());
+    udp_->attach(*active_);
+  } else {
+    passive_ = std::make_unique<PassiveStack>();
+    r = &passive_->get<AntsRoute>();
+    r->active = false;
+    udp_->attach(*passive_);
+  }
+  const auto hops = topology.next_hops();
+  for (PeerId to = 0; to < topology.nodes; ++to)
+    if (to != me) r->set_route(to, hops[me][to]);
+  udp_->on_deliver([this](Event& ev) {
+    if (!on_deliver_) return;
+    CapsuleHeader h{};
+    if (!ev.msg.peek(h)) return;
+    const auto rest = ev.msg.bytes().subspan(sizeof(CapsuleHeader));
+    const auto app = rest.first(std::min<std::size_t>(h.app_len, rest.size()));
+    const auto body = rest.subspan(app.size());
+    on_deliver_(Delivery{me_, udp_->now(), h.src, ev.peer,
+                         std::string(reinterpret_cast<const char*>(app.data()), app.size()),
+                         std::string(reinterpret_cast<const char*>(body.data()), body.size())});
+  });
+}
+
+UdpAntsNode::~UdpAntsNode() = default;
+
+void UdpAntsNode::install(const Program& program) {
+  if (!active_)
+    throw std::invalid_argument(fmt::format("node {} is passive: it runs no code", me_));
+  udp_->send(me_, make_install(program, me_));
+}
+
+void UdpAntsNode::send(const Program& program, PeerId dst, std::string_view header,
+                       std::string_view payload, std::uint8_t ttl) {
+  udp_->send(dst, make_capsule(program.type, me_, dst, ttl, header, payload));
+}
+
+bool UdpAntsNode::run_until(const std::function<bool()>& done, Duration limit) {
+  const Time end = udp_->now() + limit;
+  while (!done()) {
+    const Time now = udp_->now();
+    if (now >= end) return false;
+    udp_->poll(std::min<Duration>(end - now, std::chrono::milliseconds(10)));
+  }
+  return true;
+}
+
+AntsRoute& UdpAntsNode::route() {
+  return active_ ? active_->get<AntsRoute>() : passive_->get<AntsRoute>();
+}
+AntsCode& UdpAntsNode::code() { return active_->get<AntsCode>(); }
+AntsExec& UdpAntsNode::exec() { return active_->get<AntsExec>(); }
+Sandbox& UdpAntsNode::sandbox() { return *sandbox_; }
+
+} // namespace lamina::ants
