@@ -135,6 +135,15 @@ void SimNet::partition_groups(const std::vector<std::vector<PeerId>>& groups) {
 
 void SimNet::heal_all() { std::fill(blocked_.begin(), blocked_.end(), 0); }
 
+std::size_t SimNet::queued(PeerId node) const {
+  check_node(node, "queued");
+  std::size_t n = 0;
+  for (auto it = departures_.lower_bound(std::size_t{node} * nodes_);
+       it != departures_.end() && it->first < std::size_t{node + 1} * nodes_; ++it)
+    for (const Time departs : it->second) n += departs > now_ ? 1 : 0;
+  return n;
+}
+
 bool SimNet::partitioned(PeerId a, PeerId b) const {
   return a < nodes_ && b < nodes_ && blocked_[std::size_t{a} * nodes_ + b] != 0;
 }

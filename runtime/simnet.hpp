@@ -110,6 +110,10 @@ public:
   // Runs `f` at virtual time `when` (for scripted scenarios: sends, partitions, heals).
   void at(Time when, std::function<void()> f);
 
+  // Packets on `node`'s links of bounded rate that have not yet left it, now: being serialised
+  // or waiting behind one that is (what a router's output queues hold).
+  [[nodiscard]] std::size_t queued(PeerId node) const;
+
   [[nodiscard]] Time now() const { return now_; }
   [[nodiscard]] std::uint32_t size() const { return nodes_; }
   [[nodiscard]] std::size_t pending() const { return queue_.size(); }

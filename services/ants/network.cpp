@@ -185,7 +185,9 @@ AntsNet::AntsNet(Topology topology, std::uint64_t seed, LinkConfig link, Limits 
       node->sandbox = std::make_unique<Sandbox>(limits);
       AntsRoute& r = node->active->get<AntsRoute>();
       node->runner = std::make_unique<LuaRunner>(
-          *node->sandbox, LuaRunner::NodeInfo{[&r](PeerId to) { return r.next_hop(to); }, {}});
+          *node->sandbox,
+          LuaRunner::NodeInfo{[&r](PeerId to) { return r.next_hop(to); },
+                              [this, n] { return static_cast<std::uint32_t>(net_.queued(n)); }});
       node->active->get<AntsExec>().runner = Oracle<CapsuleRunner>(node->runner.get());
     } else {
       node->passive = std::make_unique<PassiveStack>();
