@@ -264,6 +264,7 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
   fmt::print("{:<48} {:>10} {:>14} {:>14} {:>8}  {}\n", "attack", "contained", "alone caps/s",
              "mixed caps/s", "of alone", "target >= 50%");
   bool attacks_ok = true;
+  std::vector<std::string> attack_rows; // for --json
   for (const Attack& a : attacks) {
     BenchNode node("static", active, unicast, true);
     node.install(unicast);
@@ -284,6 +285,11 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
     }
     const double share = median(mixed) / median(normal);
     attacks_ok = attacks_ok && forwarded && share >= 0.5;
+    attack_rows.push_back(
+        fmt::format("    {{\"attack\": {}, \"contained\": {}, \"alone_per_s\": {}, "
+                    "\"mixed_per_s\": {}, \"share\": {}}}",
+                    json_string(a.name), forwarded ? "true" : "false", json_number(median(normal)),
+                    json_number(median(mixed)), json_number(share)));
     fmt::print("{:<48} {:>10} {:>14} {:>14} {:>7.0f}%  {}\n", a.name, forwarded ? "yes" : "NO",
                number(static_cast<std::uint64_t>(median(normal))),
                number(static_cast<std::uint64_t>(median(mixed))), 100 * share,
@@ -326,6 +332,7 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
   fmt::print("{:>4} {:>16} {:>16} {:>22}\n", "hop", "first capsule ms", "cached ms",
              "RTT + code transfer ms");
   bool latency_ok = true;
+  std::vector<std::string> latency_rows; // for --json
   for (PeerId k = 1; k <= 2; ++k) {
     if (arrived[k].size() < 2 || left[k].size() < 2) continue;
     const double first =
@@ -334,6 +341,9 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
         std::chrono::duration<double, std::milli>(left[k][1] - arrived[k][1]).count();
     const double b = std::chrono::duration<double, std::milli>(bound).count();
     latency_ok = latency_ok && first <= b + 1e-9;
+    latency_rows.push_back(
+        fmt::format("    {{\"hop\": {}, \"first_ms\": {}, \"cached_ms\": {}, \"bound_ms\": {}}}", k,
+                    json_number(first), json_number(cached), json_number(b)));
     fmt::print("{:>4} {:>16.3f} {:>16.3f} {:>22.3f}\n", k, first, cached, b);
   }
   fmt::print("target: first-capsule wait <= one round trip to prev plus the code transfer: {}\n",
@@ -345,7 +355,14 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
       j += fmt::format("    {{\"path\": {}, \"build\": {}, \"capsules_per_s\": {}}}{}\n",
                        json_string(rows[i].what), json_string(rows[i].impl),
                        json_number(rows[i].rate), i + 1 < rows.size() ? "," : "");
-    j += "  ]\n}\n";
+    const auto list = [](const std::vector<std::string>& items) {
+      std::string out;
+      for (std::size_t i = 0; i < items.size(); ++i)
+        out += items[i] + (i + 1 < items.size() ? ",\n" : "\n");
+      return out;
+    };
+    j += "  ],\n  \"attacks\": [\n" + list(attack_rows) + "  ],\n  \"demand_loading\": [\n" +
+         list(latency_rows) + "  ]\n}\n";
     if (!write_file(o.json, j)) return 1;
   }
   return fast && cost <= 3 && attacks_ok && latency_ok ? 0 : 1;
