@@ -129,15 +129,16 @@ struct Row {
   std::string note;
 };
 
-std::string read_file(const std::string& path) {
+} // namespace
+
+std::string read_ants_app(const std::string& folder, const std::string& name) {
+  const std::string path = spec_path(folder + "/" + name + ".lua");
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+  if (!in) throw std::runtime_error(fmt::format("cannot read the application {}", path));
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-} // namespace
 
 int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
   std::string command = "lamina";
@@ -145,8 +146,7 @@ int ants_bench(const AntsBenchOptions& o, std::span<char* const> args) {
   const std::string file = spec_path("stacks/ants/ants.ioa");
   const std::string active = spec::load_stack_string(file, "AntsActive");
   const std::string passive = spec::load_stack_string(file, "AntsPassive");
-  const ants::Program unicast =
-      ants::Program::of("unicast", read_file(spec_path(o.apps + "/unicast.lua")));
+  const ants::Program unicast = ants::Program::of("unicast", read_ants_app(o.apps, "unicast"));
   // The reference runner's program {0}: on toward the destination, no Lua.
   const ants::Program reference = ants::Program::of("reference", std::string(1, '\0'));
   fmt::print("{}\nmachine: {}\nnode: {} capsules a round (16-byte application header, 64 bytes "

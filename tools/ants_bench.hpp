@@ -18,6 +18,10 @@ struct AntsBenchOptions {
   std::string json; // also write the table here
 };
 
+// The Lua code of the application `name`: `folder`/`name`.lua, `folder` looked for in the import
+// roots too. Throws std::runtime_error naming the file if it cannot be read.
+std::string read_ants_app(const std::string& folder, const std::string& name);
+
 // `args` is the command line after the program's name, printed above the table.
 int ants_bench(const AntsBenchOptions& o, std::span<char* const> args);
 

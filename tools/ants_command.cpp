@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -21,21 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 
 double ms(Time t) { return std::chrono::duration<double, std::milli>(t).count(); }
-
-std::string read_app(const std::string& folder, const std::string& name) {
-  const std::string path = spec_path(folder + "/" + name + ".lua");
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("cannot read the application {}", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string hex8(const Sha256& t) {
-  std::string out;
-  for (int i = 0; i < 4; ++i) out += fmt::format("{:02x}", t[i]);
-  return out;
-}
 
 // The active leaves of the tree: the receivers.
 std::vector<PeerId> receivers_of(const ants::Topology& t) {
@@ -64,20 +48,19 @@ void observe(ants::AntsNet& net, LinkCount& count, bool log) {
     }
     ++count.code_packets;
     if (!log || r.fate != SimNet::Fate::Delivered) return;
-    Sha256 type{};
-    std::copy(h.type.begin(), h.type.end(), type.begin());
     switch (h.kind) {
     case CapsuleHeader::Kind::request:
       fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} asks for code {} (from chunk {})\n", ms(r.time),
-                 r.from, r.to, hex8(type), h.chunk);
+                 r.from, r.to, ants::short_hex(h.type), h.chunk);
       break;
     case CapsuleHeader::Kind::chunk:
       fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} chunk {} of code {}: {} of {} bytes\n", ms(r.time),
-                 r.from, r.to, h.chunk, hex8(type), r.bytes.size() - 1 - sizeof h, h.total);
+                 r.from, r.to, h.chunk, ants::short_hex(h.type), r.bytes.size() - 1 - sizeof h,
+                 h.total);
       break;
     default:
       fmt::print("  {:>8.3f} ms  {:>2} -> {:<2} does not have code {}\n", ms(r.time), r.from, r.to,
-                 hex8(type));
+                 ants::short_hex(h.type));
     }
   });
 }
@@ -87,8 +70,9 @@ int demo(const AntsDemoOptions& o) {
   if (o.source >= o.nodes || !topology.active[o.source])
     throw std::invalid_argument(fmt::format("--source {} is not an active node", o.source));
   const std::vector<PeerId> receivers = receivers_of(topology);
-  const ants::Program multicast = ants::Program::of("multicast", read_app(o.apps, "multicast"));
-  const ants::Program unicast = ants::Program::of("unicast", read_app(o.apps, "unicast"));
+  const ants::Program multicast =
+      ants::Program::of("multicast", read_ants_app(o.apps, "multicast"));
+  const ants::Program unicast = ants::Program::of("unicast", read_ants_app(o.apps, "unicast"));
   LinkConfig link;
   link.delay =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(o.delay_ms));
@@ -104,7 +88,7 @@ int demo(const AntsDemoOptions& o) {
              o.nodes, o.fanout, passive.empty() ? " none" : passive, o.delay_ms, o.loss * 100,
              o.seed);
   fmt::print("multicast: code {} ({} bytes of Lua); source {}; receivers:{}\n\n",
-             hex8(multicast.type), multicast.code.size(), o.source, rcv);
+             ants::short_hex(multicast.type), multicast.code.size(), o.source, rcv);
 
   // Multicast: the receivers subscribe, then the source sends.
   ants::AntsNet mnet(topology, o.seed, link);
@@ -218,7 +202,7 @@ int node(const AntsNodeOptions& o) {
   }
   std::map<std::string, ants::Program> programs;
   for (const std::string& name : o.apps) {
-    programs.emplace(name, ants::Program::of(name, read_app(o.folder, name)));
+    programs.emplace(name, ants::Program::of(name, read_ants_app(o.folder, name)));
     node.install(programs.at(name));
   }
   struct Send {

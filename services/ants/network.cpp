@@ -200,15 +200,7 @@ AntsNet::AntsNet(Topology topology, std::uint64_t seed, LinkConfig link, Limits 
   }
   for (PeerId n = 0; n < topology_.nodes; ++n) net_.attach(n, nodes_[n]->endpoint());
   net_.on_deliver([this](PeerId n, Event& ev) {
-    CapsuleHeader h{};
-    if (!ev.msg.peek(h)) return;
-    const auto rest = ev.msg.bytes().subspan(sizeof(CapsuleHeader));
-    const auto app = rest.first(std::min<std::size_t>(h.app_len, rest.size()));
-    const auto body = rest.subspan(app.size());
-    deliveries_.push_back(
-        Delivery{n, net_.now(), h.src, ev.peer,
-                 std::string(reinterpret_cast<const char*>(app.data()), app.size()),
-                 std::string(reinterpret_cast<const char*>(body.data()), body.size())});
+    if (auto d = delivery_of(n, net_.now(), ev)) deliveries_.push_back(std::move(*d));
   });
   net_.on_packet([this](const SimNet::PacketRecord& r) {
     // Each packet once, when its fate is decided; all but these were put on the link.
@@ -229,6 +221,20 @@ void AntsNet::install(PeerId node, const Program& program) {
   if (!topology_.active.at(node))
     throw std::invalid_argument(fmt::format("node {} is passive", node));
   net_.send(node, node, make_install(program, node));
+}
+
+std::optional<Delivery> delivery_of(PeerId node, Time at, const Event& ev) {
+  CapsuleHeader h{};
+  if (!ev.msg.peek(h)) return std::nullopt;
+  const auto rest = ev.msg.bytes().subspan(sizeof(CapsuleHeader));
+  const auto app = rest.first(std::min<std::size_t>(h.app_len, rest.size()));
+  const auto body = rest.subspan(app.size());
+  return Delivery{node,
+                  at,
+                  h.src,
+                  ev.peer,
+                  std::string(reinterpret_cast<const char*>(app.data()), app.size()),
+                  std::string(reinterpret_cast<const char*>(body.data()), body.size())};
 }
 
 Msg make_install(const Program& program, PeerId node) {

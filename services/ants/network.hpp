@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,8 +36,8 @@ struct Topology {
   std::vector<std::pair<PeerId, PeerId>> links;
   std::vector<bool> active; // by node
 
-  // A tree of `nodes` in breadth-first order, each node with `fanout` children; node i is
-  // passive when `passive(i)`.
+  // A tree of `nodes` in breadth-first order, node 0 its root and each node with `fanout`
+  // children; the nodes listed in `passive` are passive.
   static Topology tree(std::uint32_t nodes, std::uint32_t fanout,
                        const std::vector<PeerId>& passive);
   // The text form, one statement a line ('#' starts a comment):
@@ -62,6 +63,10 @@ struct Delivery {
   std::string header;
   std::string payload;
 };
+
+// What `ev`, a capsule the stack passed up at `node`, delivers to the application; nullopt for a
+// packet too short to be one.
+std::optional<Delivery> delivery_of(PeerId node, Time at, const Event& ev);
 
 // One application's code: Lua source, and its type.
 struct Program {

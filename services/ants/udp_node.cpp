@@ -38,14 +38,7 @@ UdpAntsNode::UdpAntsNode(const Topology& topology, PeerId me, const std::vector<
     if (to != me) r->set_route(to, hops[me][to]);
   udp_->on_deliver([this](Event& ev) {
     if (!on_deliver_) return;
-    CapsuleHeader h{};
-    if (!ev.msg.peek(h)) return;
-    const auto rest = ev.msg.bytes().subspan(sizeof(CapsuleHeader));
-    const auto app = rest.first(std::min<std::size_t>(h.app_len, rest.size()));
-    const auto body = rest.subspan(app.size());
-    on_deliver_(Delivery{me_, udp_->now(), h.src, ev.peer,
-                         std::string(reinterpret_cast<const char*>(app.data()), app.size()),
-                         std::string(reinterpret_cast<const char*>(body.data()), body.size())});
+    if (auto d = delivery_of(me_, udp_->now(), ev)) on_deliver_(*d);
   });
 }
 
