@@ -55,16 +55,6 @@ void UdpAntsNode::send(const Program& program, PeerId dst, std::string_view head
   udp_->send(dst, make_capsule(program.type, me_, dst, ttl, header, payload));
 }
 
-bool UdpAntsNode::run_until(const std::function<bool()>& done, Duration limit) {
-  const Time end = udp_->now() + limit;
-  while (!done()) {
-    const Time now = udp_->now();
-    if (now >= end) return false;
-    udp_->poll(std::min<Duration>(end - now, std::chrono::milliseconds(10)));
-  }
-  return true;
-}
-
 AntsRoute& UdpAntsNode::route() {
   return active_ ? active_->get<AntsRoute>() : passive_->get<AntsRoute>();
 }

@@ -3,8 +3,7 @@
 // with routes by shortest path, and, if active, capsule code in the Lua sandbox. `lamina ants
 // node` is one of these per process.
 //
-// Single-threaded: the owner calls poll() or run_until(), and every other call happens on the
-// same thread.
+// Single-threaded: the owner calls poll(), and every other call happens on the same thread.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +38,6 @@ public:
   void on_deliver(std::function<void(const Delivery&)> f) { on_deliver_ = std::move(f); }
 
   std::size_t poll(Duration wait) { return udp_->poll(wait); }
-  // Polls until `done()` holds or `limit` has passed; whether it held.
-  bool run_until(const std::function<bool()>& done, Duration limit);
 
   [[nodiscard]] UdpNode& udp() { return *udp_; }
   [[nodiscard]] AntsRoute& route();
