@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <fmt/format.h>
 #include <fstream>
@@ -227,8 +228,19 @@ int node(const AntsNodeOptions& o) {
   std::uint32_t delivered = 0;
   node.on_deliver([&](const ants::Delivery& d) {
     ++delivered;
-    fmt::print("delivered: from {} via {}, header '{}', {} bytes of payload\n", d.src, d.from,
-               d.header, d.payload.size());
+    // A payload "sent at N" (a --send whose payload is @time) says when it left, by the steady
+    // clock, which the processes of one machine share (UdpNode's clock starts with the node).
+    std::string latency;
+    std::int64_t sent = 0;
+    if (d.payload.starts_with("sent at ") &&
+        std::from_chars(d.payload.data() + 8, d.payload.data() + d.payload.size(), sent).ec ==
+            std::errc{})
+      latency = fmt::format(
+          ", {:.1f} us after it was sent",
+          static_cast<double>(std::chrono::steady_clock::now().time_since_epoch().count() - sent) /
+              1e3);
+    fmt::print("delivered: from {} via {}, header '{}', {} bytes of payload{}\n", d.src, d.from,
+               d.header, d.payload.size(), latency);
   });
   std::signal(SIGTERM, ants_node_stop);
   std::signal(SIGINT, ants_node_stop);
@@ -242,7 +254,12 @@ int node(const AntsNodeOptions& o) {
   std::uint32_t round = 0;
   while (!stop_signal.load() && node.udp().now() < end && (o.expect == 0 || delivered < o.expect)) {
     if (round < o.repeat && !sends.empty() && node.udp().now() >= next) {
-      for (const Send& s : sends) node.send(*s.program, s.dst, s.header, s.payload);
+      for (const Send& s : sends)
+        node.send(*s.program, s.dst, s.header,
+                  s.payload == "@time"
+                      ? fmt::format("sent at {}",
+                                    std::chrono::steady_clock::now().time_since_epoch().count())
+                      : s.payload);
       ++round;
       next += interval;
     }
@@ -326,7 +343,9 @@ CLI::App* add_ants_command(CLI::App& app, AntsOptions& o) {
                  "without --peers: node i listens on 127.0.0.1 at this port + i")
       ->capture_default_str();
   nd->add_option("--app", o.node.apps, "a program this node holds (stacks/ants/apps/NAME.lua)");
-  nd->add_option("--send", o.node.sends, "APP:DST:HEADER:PAYLOAD, a capsule to send");
+  nd->add_option("--send", o.node.sends,
+                 "APP:DST:HEADER:PAYLOAD, a capsule to send; the payload @time is the time it is "
+                 "sent, and the node it is delivered to prints how long it took");
   nd->add_option("--repeat", o.node.repeat, "each send this many times")
       ->check(CLI::Range(1u, 10'000'000u))
       ->capture_default_str();
