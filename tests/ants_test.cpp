@@ -396,6 +396,29 @@ TEST(AntsNet, ReliableMulticastGetsEveryMessageToEveryReceiverOnceOverLossyLinks
               static_cast<unsigned long long>(acks_up), kMessages);
 }
 
+TEST(AntsNet, CodeThatFailsWaitsBeforeItRunsAgain) {
+  AntsNet net(line(2), 1, ms_links());
+  const Program fail = Program::of("fail", "return function(c) error('no') end");
+  const Program uni = Program::of("unicast", app("unicast"));
+  net.install(0, fail);
+  net.install(0, uni);
+  // Three capsules at one instant: the first runs and fails; the others find the type waiting
+  // (1 ms) and are dropped unrun, counted as failures. Another type runs meanwhile.
+  for (int k = 0; k < 3; ++k) net.send(0, fail, 1, "", "x");
+  net.send(0, uni, 1, "", "honest");
+  EXPECT_EQ(net.exec(0).errors, 3U);
+  EXPECT_EQ(net.sandbox(0).counters(fail.type).runs, 1U);
+  EXPECT_EQ(net.sandbox(0).counters(uni.type).runs, 1U);
+  // After the wait it runs again, fails again, and now waits 2 ms.
+  net.net().run_until(net.net().now() + 1500us);
+  net.send(0, fail, 1, "", "x");
+  EXPECT_EQ(net.sandbox(0).counters(fail.type).runs, 2U);
+  net.net().run_until(net.net().now() + 1500us);
+  net.send(0, fail, 1, "", "x");
+  EXPECT_EQ(net.sandbox(0).counters(fail.type).runs, 2U) << "the second wait is 2 ms";
+  EXPECT_EQ(net.exec(0).errors, 5U);
+}
+
 TEST(Topology, ParsesTheTextFormAndSaysWhatIsWrongWhere) {
   const Topology t = Topology::parse("# a line\nnodes 3\nlink 0 1\nlink 1 2\npassive 1\n", "t");
   EXPECT_EQ(t.nodes, 3U);
