@@ -63,9 +63,20 @@ public:
     if (s == nullptr) return nullptr;
     if (const auto* c = dyn_cast<CompoundStmt>(s)) {
       std::vector<NodeRef> kids;
-      for (const Stmt* k : c->body())
+      for (const Stmt* k : c->body()) {
+        // A switch's labels stand in its body's list, each before the statement it labels.
+        while (isa<SwitchCase>(k)) {
+          kids.push_back(label(cast<SwitchCase>(k)));
+          k = cast<SwitchCase>(k)->getSubStmt();
+        }
         if (!isa<NullStmt>(k)) kids.push_back(stmt(k));
+      }
       return block(std::move(kids));
+    }
+    if (isa<BreakStmt, ContinueStmt>(s)) {
+      auto n = text(isa<BreakStmt>(s) ? "break;" : "continue;", {}, true);
+      n->name = isa<BreakStmt>(s) ? "break" : "continue";
+      return n;
     }
     if (const auto* i = dyn_cast<IfStmt>(s); i && !i->getInit() && !i->getConditionVariable() &&
                                              !i->isConstexpr() && !i->isConsteval()) {
@@ -424,6 +435,39 @@ private:
     return n;
   }
 
+  // `case V:` (its value in `value`, if the compiler knows it) or `default:`, named "label".
+  NodeRef label(const SwitchCase* c) {
+    const SourceRange range(c->getBeginLoc(), c->getColonLoc());
+    auto n = text(src_.text(range), {}, true);
+    n->name = "label";
+    n->where = src_.where(c->getBeginLoc());
+    if (const auto* k = dyn_cast<CaseStmt>(c); k && k->getRHS() == nullptr) {
+      Expr::EvalResult r;
+      if (k->getLHS()->EvaluateAsInt(r, ctx_)) n->value = r.Val.getInt().getExtValue();
+    }
+    if (isa<DefaultStmt>(c)) n->text = "default:";
+    return n;
+  }
+
+  // The children of `s` that are statements in their own right (a body, a branch), which are
+  // lowered as statements even when they are expressions.
+  static std::set<const Stmt*> statement_children(const Stmt* s) {
+    if (const auto* i = dyn_cast<IfStmt>(s)) return {i->getThen(), i->getElse()};
+    if (const auto* f = dyn_cast<ForStmt>(s)) return {f->getBody()};
+    if (const auto* w = dyn_cast<WhileStmt>(s)) return {w->getBody()};
+    if (const auto* d = dyn_cast<DoStmt>(s)) return {d->getBody()};
+    if (const auto* r = dyn_cast<CXXForRangeStmt>(s)) return {r->getBody()};
+    if (const auto* w = dyn_cast<SwitchStmt>(s)) return {w->getBody()};
+    return {};
+  }
+
+  // The children of `s` as written: a range `for` is `for (decl : $0) $1`, its implicit
+  // variables (the range, its begin and end) left out.
+  static std::vector<const Stmt*> written_children(const Stmt* s) {
+    if (const auto* r = dyn_cast<CXXForRangeStmt>(s)) return {r->getRangeInit(), r->getBody()};
+    return {s->child_begin(), s->child_end()};
+  }
+
   // As written, with holes for the children (in source order).
   NodeRef generic(const Stmt* s, bool pure) {
     const SourceRange range = s->getSourceRange();
@@ -437,10 +481,13 @@ private:
     const unsigned e = src_.end(range);
     const llvm::StringRef buf = src_.buffer(range);
     std::vector<std::pair<unsigned, const Stmt*>> children;
-    for (const Stmt* k : s->children()) {
+    const std::set<const Stmt*> statements = statement_children(s);
+    std::set<const Stmt*> statement_kids; // as they are after IgnoreImplicit
+    for (const Stmt* k : written_children(s)) {
       if (k == nullptr) continue;
       const Stmt* kid = k;
       if (const auto* x = dyn_cast<Expr>(k)) kid = x->IgnoreImplicit();
+      if (statements.contains(k)) statement_kids.insert(kid);
       if (isa<CXXDefaultArgExpr, CXXDefaultInitExpr>(kid)) continue;
       const SourceRange kr = kid->getSourceRange();
       if (kr.isInvalid() || src_.in_macro(kr)) continue;
@@ -465,12 +512,21 @@ private:
       if (kb < at) continue; // overlapping: keep the earlier one's text
       t += buf.substr(at, kb - at).str();
       t += "$" + std::to_string(kids.size());
-      NodeRef lowered = isa<Expr>(kid) ? expr(cast<Expr>(kid)) : stmt(kid);
+      const bool statement = statement_kids.contains(kid);
+      NodeRef lowered = isa<Expr>(kid) && !statement ? expr(cast<Expr>(kid)) : stmt(kid);
       if (!lowered->pure) pure = false;
       kids.push_back(lowered);
       at = src_.end(kid->getSourceRange());
+      // An expression statement's `;` is printed with it.
+      if (statement && isa<Expr>(kid)) {
+        unsigned semi = at;
+        while (semi < e && std::isspace(static_cast<unsigned char>(buf[semi])) != 0) ++semi;
+        if (semi < e && buf[semi] == ';') at = semi + 1;
+      }
     }
     t += buf.substr(at, e - at).str();
+    // The `;` that ends a do-while statement lies outside its source range.
+    if (isa<DoStmt>(s)) t += ";";
     auto n = text(t, std::move(kids), pure);
     for (const auto& k : n->kids) {
       n->writes.insert(k->writes.begin(), k->writes.end());
@@ -479,9 +535,8 @@ private:
         n->where = k->where;
       }
     }
-    if (const auto* st = dyn_cast<Stmt>(s);
-        isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt, SwitchStmt>(st))
-      n->name = "statement";
+    if (isa<SwitchStmt>(s)) n->name = "switch";
+    if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
     return n;
   }
 

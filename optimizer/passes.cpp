@@ -405,7 +405,17 @@ private:
     switch (s->kind) {
     case Kind::Block: {
       std::vector<NodeRef> out;
+      bool dead = false; // after a return, a break or a continue: until the next label
       for (const auto& k : s->kids) {
+        if (is_named(k, "label")) {
+          // A switch jumps here with nothing known (its body is folded knowing nothing).
+          out.push_back(k);
+          facts = Facts{};
+          pos_known = false;
+          dead = false;
+          continue;
+        }
+        if (dead) continue;
         NodeRef f = stmt(k, facts, pos, pos_known);
         if (!f) continue;
         if (f->kind == Kind::Block && !has_decl(f)) {
@@ -413,7 +423,7 @@ private:
         } else {
           out.push_back(f);
         }
-        if (ends_in_return(f)) break; // the rest cannot run
+        dead = ends_in_return(f) || is_named(f, "break") || is_named(f, "continue");
       }
       return block(std::move(out));
     }
@@ -564,6 +574,7 @@ private:
       return c;
     }
     default: {
+      if (NodeRef chosen = switch_case(s, facts)) return stmt(chosen, facts, pos, pos_known);
       // Loops and other statements as written: positions inside them are unknown.
       auto c = s->copy();
       bool k = false;
@@ -584,6 +595,53 @@ private:
       return c;
     }
     }
+  }
+
+  static bool is_named(const NodeRef& n, std::string_view name) {
+    return n && n->kind == Kind::Text && n->name == name;
+  }
+
+  // A switch whose value is known: the statements that run, from the label that matches (or
+  // `default:`) to the first return or break, as a block; an empty block if no label matches.
+  // Null if the value or a label's is not known, or if a `break` lies where the block would
+  // not end at it.
+  static NodeRef switch_case(const NodeRef& s, Facts& facts) {
+    if (!is_named(s, "switch") || s->kids.size() != 2 || s->kids[1]->kind != Kind::Block ||
+        !Facts::pure(s->kids[0]))
+      return nullptr;
+    const auto value = as_number(facts.canon(s->kids[0]));
+    if (!value) return nullptr;
+    const std::vector<NodeRef>& body = s->kids[1]->kids;
+    std::optional<std::size_t> from;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      if (!is_named(body[i], "label")) continue;
+      if (body[i]->text == "default:") {
+        if (!from) from = i;
+      } else if (!body[i]->value) {
+        return nullptr;
+      } else if (*body[i]->value == *value) {
+        from = i;
+        break;
+      }
+    }
+    std::vector<NodeRef> run;
+    for (std::size_t i = from.value_or(body.size()); i < body.size(); ++i) {
+      if (is_named(body[i], "label")) continue;
+      if (is_named(body[i], "break")) break;
+      if (breaks_out(body[i])) return nullptr;
+      run.push_back(body[i]);
+      if (ends_in_return(body[i])) break;
+    }
+    return block(std::move(run));
+  }
+
+  // Whether `n` holds a `break` that leaves the switch around it (one not inside a loop or a
+  // switch of its own; these are kept as written, as Text nodes with statement kids).
+  static bool breaks_out(const NodeRef& n) {
+    if (!n) return false;
+    if (is_named(n, "break")) return true;
+    if (is_named(n, "loop") || is_named(n, "switch")) return false;
+    return std::any_of(n->kids.begin(), n->kids.end(), breaks_out);
   }
 
   // The message operations of an expression statement move the position.
