@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "runtime/msg.hpp"
@@ -40,10 +41,20 @@ struct CapsuleHeader {
 };
 static_assert(sizeof(CapsuleHeader) == 56 && offsetof(CapsuleHeader, type) == 8);
 
-// The type of a packet's capsule: its header's bytes 8..39 (the packet holds a header).
-inline std::span<const std::byte> capsule_type(const Msg& m) {
-  return m.bytes().subspan(CapsuleHeader::kTypeOffset, CapsuleHeader::kTypeSize);
+// The header at the front of a packet's bytes; all zeros (version 0, never well formed) if the
+// packet is too short to hold one.
+inline CapsuleHeader capsule_header(std::span<const std::byte> bytes) {
+  CapsuleHeader h{};
+  if (bytes.size() >= sizeof h) std::memcpy(&h, bytes.data(), sizeof h);
+  return h;
 }
+
+// The type of a packet's capsule: its header's bytes 8..39; empty if the packet is too short.
+inline std::span<const std::byte> capsule_type(std::span<const std::byte> bytes) {
+  if (bytes.size() < CapsuleHeader::kTypeOffset + CapsuleHeader::kTypeSize) return {};
+  return bytes.subspan(CapsuleHeader::kTypeOffset, CapsuleHeader::kTypeSize);
+}
+inline std::span<const std::byte> capsule_type(const Msg& m) { return capsule_type(m.bytes()); }
 
 // Whether a packet from the wire is well formed: a header of this version, a kind that
 // travels, no flags; a capsule's application header within it; the code-distribution messages
@@ -63,6 +74,11 @@ inline bool well_formed(const CapsuleHeader& h, std::size_t size) {
   default:
     return false;
   }
+}
+
+// Whether a packet from the wire, as its bytes, holds a header and is well formed.
+inline bool well_formed(std::span<const std::byte> bytes) {
+  return bytes.size() >= sizeof(CapsuleHeader) && well_formed(capsule_header(bytes), bytes.size());
 }
 
 } // namespace lamina

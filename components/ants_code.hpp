@@ -88,21 +88,29 @@ public:
   std::uint64_t dropped_stray = 0;        // chunks and unknowns that answer no request
   std::uint64_t refused = 0;              // from above: not a capsule, nor good code to pin
 
-  [[nodiscard]] bool ccp_down(const Event&) const { return false; }
-  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return false; }
+  // The common case: a capsule going down, or coming up with its code cached.
+  [[nodiscard]] bool ccp_down(const Event& ev) const {
+    return ev.type == EventType::Send && ev.msg.size() >= sizeof(CapsuleHeader) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule;
+  }
+  [[nodiscard]] bool ccp_up(const Event& ev, const Header&) const {
+    return ev.msg.size() >= sizeof(CapsuleHeader) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule &&
+           cache.contains(capsule_type(ev.msg.bytes()));
+  }
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
-    CapsuleHeader h{};
-    if (ev.type != EventType::Send || !ev.msg.peek(h)) {
+    if (ev.type != EventType::Send || ev.msg.size() < sizeof(CapsuleHeader)) {
       ++refused;
       return;
     }
+    const CapsuleHeader h = capsule_header(ev.msg.bytes());
     if (h.kind == CapsuleHeader::Kind::capsule) {
       io.down(ev);
       return;
     }
-    const auto t = capsule_type(ev.msg);
+    const auto t = capsule_type(ev.msg.bytes());
     const auto code = ev.msg.bytes().subspan(sizeof(CapsuleHeader));
     if (h.kind != CapsuleHeader::Kind::installed || code.empty() || code.size() > code_max ||
         !sha256_is(code, t)) {
@@ -116,14 +124,14 @@ public:
 
   template <class Ports>
   void up(Event& ev, Ports& io) {
-    CapsuleHeader h{};
-    if (!ev.msg.peek(h)) return; // AntsRoute passes up whole headers only
-    const auto t = capsule_type(ev.msg);
+    if (ev.msg.size() < sizeof(CapsuleHeader)) return; // AntsRoute passes up whole headers only
+    const CapsuleHeader h = capsule_header(ev.msg.bytes());
+    const auto t = capsule_type(ev.msg.bytes());
     switch (h.kind) {
     case CapsuleHeader::Kind::capsule: {
-      if (auto it = cache.find(t); it != cache.end()) {
+      if (cache.contains(t)) {
         ++hits;
-        it->second.used = ++tick;
+        cache.find(t)->second.used = ++tick;
         io.up(ev);
         return;
       }
@@ -136,12 +144,12 @@ public:
       Msg type = loading ? Msg{} : Msg::copy_of(t);
       const Time now = io.now();
       held.push_back(Held{ev.peer, std::move(ev.msg), now + hold_time});
-      arm(now + hold_time, io);
+      arm(now + hold_time, now, io);
       if (!loading) {
         loads.emplace(std::move(type), Load{h.prev, 0, 0, Msg{}, now + retry, 0});
         send(h, CapsuleHeader::Kind::request, 0, h.prev, 0, {}, io);
         ++requested;
-        arm(now + retry, io);
+        arm(now + retry, now, io);
       }
       return;
     }
@@ -243,15 +251,15 @@ public:
       if (next == Time{} || x.until < next) next = x.until;
     for (const auto& [type, load] : loads)
       if (next == Time{} || load.until < next) next = load.until;
-    if (next != Time{}) arm(next, io);
+    if (next != Time{}) arm(next, now, io);
   }
 
 private:
   template <class Ports>
-  void arm(Time at, Ports& io) {
+  void arm(Time at, Time now, Ports& io) {
     if (timer_at != Time{} && timer_at <= at) return;
     timer_at = at;
-    io.set_timer(at - io.now());
+    io.set_timer(at - now);
   }
 
   // Sends a code-distribution packet about the type in `about` to `to`.

@@ -4,13 +4,13 @@
 // Needs AntsCode below, which passes up only capsules whose code is cached, and tells this
 // layer what is cached (packets of kinds `installed` and `evicted`). The code runs behind the
 // interface CapsuleRunner: on a node, Lua in a sandbox (services/ants); with no runner given,
-// the reference runner below, a tiny deterministic script language, which the spec calls as its
-// oracle AntsRun, so that the spec and the class run the same code. A run's actions are applied
-// in order: a route sends a copy of the capsule, with the application header and payload the
-// code gave, toward a node (prev becomes this node; the copy keeps the capsule's TTL, which
-// AntsRoute spends); a delivery hands the capsule, with the header and payload given, to the
-// application. A run that ends in an error, out of instructions or out of memory is counted,
-// for its type too, and the node goes on.
+// the reference runner of ants_runner.hpp, a tiny deterministic script language, which the spec
+// calls as its oracle AntsRun, so that the spec and the class run the same code. What a run did
+// is applied in order once it has ended: a route sends a copy of the capsule, with the application
+// header and payload the code gave, toward a node (prev becomes this node; the copy keeps the
+// capsule's TTL, which AntsRoute spends); a delivery hands the capsule, with the header and payload
+// given, to the application. A run that ends in an error, out of instructions or out of memory is
+// counted, for its type too, and the node goes on.
 //
 // The application sends a capsule from this node (its origin) by sending it down: its code runs
 // here first, as if it had arrived from this node. It gives the node that code first, by
@@ -48,34 +48,44 @@ public:
   std::uint64_t dropped_no_code = 0;                // capsules whose code is not known here
   std::uint64_t refused = 0; // from above: not a capsule of known code, nor code to pin
 
-  [[nodiscard]] bool ccp_down(const Event&) const { return false; }
-  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return false; }
+  // The common case: a capsule whose code is cached, run. Going down, it comes from the
+  // application (well formed); coming up, AntsCode below has checked it.
+  [[nodiscard]] bool ccp_down(const Event& ev) const {
+    return ev.type == EventType::Send && well_formed(ev.msg.bytes()) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule &&
+           code.contains(capsule_type(ev.msg.bytes()));
+  }
+  [[nodiscard]] bool ccp_up(const Event& ev, const Header&) const {
+    return ev.msg.size() >= sizeof(CapsuleHeader) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule &&
+           code.contains(capsule_type(ev.msg.bytes()));
+  }
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
-    CapsuleHeader h{};
-    if (ev.type != EventType::Send || !ev.msg.peek(h)) {
+    if (ev.type != EventType::Send || ev.msg.size() < sizeof(CapsuleHeader)) {
       ++refused;
       return;
     }
+    const CapsuleHeader h = capsule_header(ev.msg.bytes());
     if (h.kind == CapsuleHeader::Kind::installed) {
       io.down(ev);
       return;
     }
-    const auto it = code.find(capsule_type(ev.msg));
-    if (h.kind != CapsuleHeader::Kind::capsule || !well_formed(h, ev.msg.size()) ||
-        it == code.end()) {
+    const auto t = capsule_type(ev.msg.bytes());
+    if (!well_formed(ev.msg.bytes()) || h.kind != CapsuleHeader::Kind::capsule ||
+        !code.contains(t)) {
       ++refused;
       return;
     }
-    run(h, it->second, ev.msg, io.me(), io);
+    run(h, code.find(t)->second, ev.msg, io.me(), io);
   }
 
   template <class Ports>
   void up(Event& ev, Ports& io) {
-    CapsuleHeader h{};
-    if (!ev.msg.peek(h)) return; // AntsCode passes up whole headers only
-    const auto t = capsule_type(ev.msg);
+    if (ev.msg.size() < sizeof(CapsuleHeader)) return; // AntsCode passes up whole headers only
+    const CapsuleHeader h = capsule_header(ev.msg.bytes());
+    const auto t = capsule_type(ev.msg.bytes());
     switch (h.kind) {
     case CapsuleHeader::Kind::installed: {
       Msg body = ev.msg.share();
@@ -88,86 +98,52 @@ public:
       if (runner) runner->uninstall(t);
       if (auto it = code.find(t); it != code.end()) code.erase(it);
       return;
-    case CapsuleHeader::Kind::capsule: {
-      const auto it = code.find(t);
-      if (it == code.end()) {
+    case CapsuleHeader::Kind::capsule:
+      if (!code.contains(t)) {
         ++dropped_no_code;
         return;
       }
-      run(h, it->second, ev.msg, ev.peer, io);
+      run(h, code.find(t)->second, ev.msg, ev.peer, io);
       return;
-    }
     default:
       return; // AntsCode passes up no other kind
     }
   }
 
 private:
-  template <class Ports>
-  class Sink final : public CapsuleSink {
-  public:
-    Sink(AntsExec& layer, const CapsuleHeader& h, PeerId from, Ports& io)
-        : layer_(layer), h_(h), from_(from), io_(io) {}
-    bool route(PeerId node, std::span<const std::byte> header,
-               std::span<const std::byte> payload) override {
-      if (header.size() > 0xFFFF) return false;
-      CapsuleHeader c = h_;
-      c.app_len = static_cast<std::uint16_t>(header.size());
-      c.dst = node;
-      c.prev = io_.me();
-      Event e = Event::send(node, packet(c, header, payload));
-      ++layer_.routed;
-      io_.down(e);
-      return true;
-    }
-    bool deliver(std::span<const std::byte> header, std::span<const std::byte> payload) override {
-      if (header.size() > 0xFFFF) return false;
-      CapsuleHeader c = h_;
-      c.app_len = static_cast<std::uint16_t>(header.size());
-      Event e = Event::deliver(from_, packet(c, header, payload));
-      ++layer_.delivered;
-      io_.up(e);
-      return true;
-    }
-
-  private:
-    static Msg packet(const CapsuleHeader& c, std::span<const std::byte> header,
-                      std::span<const std::byte> payload) {
-      Msg m = Msg::copy_of(header);
-      m.append(payload);
-      m.push(c);
-      return m;
-    }
-    AntsExec& layer_;
-    CapsuleHeader h_;
-    PeerId from_;
-    Ports& io_;
-  };
-
+  // Runs the code of `capsule`, which came from `from`, and applies what it did: a route sends
+  // a copy toward its node (prev becomes this node), a delivery hands one to the application.
   template <class Ports>
   void run(const CapsuleHeader& h, const Msg& code_of, const Msg& capsule, PeerId from, Ports& io) {
     ++runs;
-    // The capsule and its code stay alive while the code runs, whatever it sends.
-    const Msg held = capsule.share();
-    const Msg prog = code_of.share();
-    Sink<Ports> sink(*this, h, from, io);
-    AntsAction::Kind end = AntsAction::route;
-    if (runner) {
-      end = runner->run(capsule_type(held), prog, held, io.me(), from, io.now(), sink);
-    } else {
-      for (const AntsAction& a : ants_reference_run(prog.bytes(), held, io.me(), from)) {
-        if (a.kind == AntsAction::route)
-          sink.route(a.node, a.app.bytes(), a.payload.bytes());
-        else if (a.kind == AntsAction::deliver)
-          sink.deliver(a.app.bytes(), a.payload.bytes());
-        else
-          end = static_cast<AntsAction::Kind>(a.kind);
+    std::vector<AntsAction> actions = ants_run(runner, code_of, capsule, io.me(), from, io.now());
+    for (AntsAction& a : actions) {
+      if (a.kind == AntsAction::route) {
+        Event e = Event::send(a.node, copy_of(h, a.node, io.me(), a));
+        ++routed;
+        io.down(e);
+      } else if (a.kind == AntsAction::deliver) {
+        Event e = Event::deliver(from, copy_of(h, h.dst, h.prev, a));
+        ++delivered;
+        io.up(e);
+      } else {
+        failed(capsule_type(capsule), a.kind);
       }
     }
-    if (end == AntsAction::route || end == AntsAction::deliver) return;
-    const auto t = capsule_type(held);
-    auto it = failures.find(t);
-    if (it == failures.end()) it = failures.emplace(Msg::copy_of(t), 0).first;
+  }
+
+  // A copy of the capsule `h` toward `dst`, with the application header and payload of `a`.
+  static Msg copy_of(const CapsuleHeader& h, PeerId dst, PeerId prev, AntsAction& a) {
+    Msg m = std::move(a.body);
+    m.push(CapsuleHeader{CapsuleHeader::kVersion, CapsuleHeader::Kind::capsule, h.ttl, 0, a.app_len,
+                         0, h.type, h.src, dst, prev, 0});
+    return m;
+  }
+
+  // Counts a run of `type` that ended in `end`: an error, out of instructions or memory.
+  void failed(std::span<const std::byte> type, std::uint8_t end) {
+    auto it = failures.find(type);
+    if (it == failures.end()) it = failures.emplace(Msg::copy_of(type), 0).first;
     ++it->second;
     if (end == AntsAction::error)
       ++errors;

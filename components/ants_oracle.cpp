@@ -18,9 +18,9 @@ spec::Value ants_run(std::span<const spec::Value> args) {
   for (const AntsAction& a :
        ants_reference_run(args[0].bytes(), capsule, static_cast<PeerId>(args[2].as_int()),
                           static_cast<PeerId>(args[3].as_int())))
-    actions.push_back(spec::Value::record(
-        {spec::Value::integer(a.kind), spec::Value::integer(a.node),
-         spec::Value::msg(a.app.bytes()), spec::Value::msg(a.payload.bytes())}));
+    actions.push_back(
+        spec::Value::record({spec::Value::integer(a.kind), spec::Value::integer(a.node),
+                             spec::Value::msg(a.app()), spec::Value::msg(a.payload())}));
   return spec::Value::seq(std::move(actions));
 }
 

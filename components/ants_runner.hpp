@@ -6,33 +6,38 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "components/ants_capsule.hpp"
 #include "runtime/event.hpp"
+#include "runtime/layer.hpp"
 
 namespace lamina {
 
 // What a capsule's code did, in order: route a copy toward `node` (kind 0), deliver (1); or
-// end in an error (2), out of instructions (3) or out of memory (4), always last.
+// end in an error (2), out of instructions (3) or out of memory (4), always last. A route or a
+// delivery carries the copy's application header and payload, one after the other in `body`.
 struct AntsAction {
   enum Kind : std::uint8_t { route = 0, deliver = 1, error = 2, timeout = 3, memory = 4 };
   std::uint8_t kind = route;
   PeerId node = 0;
-  Msg app; // the application header
-  Msg payload;
-  friend bool operator==(const AntsAction&, const AntsAction&) = default;
-};
+  std::uint16_t app_len = 0; // bytes of `body` that are the application header
+  Msg body;                  // the application header, then the payload
 
-// Where a run's routes and deliveries go (AntsExec, as the code runs).
-class CapsuleSink {
-public:
-  virtual ~CapsuleSink() = default;
-  // False when the copy cannot be made: an application header over 65535 bytes.
-  virtual bool route(PeerId node, std::span<const std::byte> header,
-                     std::span<const std::byte> payload) = 0;
-  virtual bool deliver(std::span<const std::byte> header, std::span<const std::byte> payload) = 0;
+  // A route or a delivery; none (nullopt) if the application header is over 65535 bytes.
+  static std::optional<AntsAction> copy(std::uint8_t kind, PeerId node,
+                                        std::span<const std::byte> app,
+                                        std::span<const std::byte> payload) {
+    if (app.size() > 0xFFFF) return std::nullopt;
+    Msg body = Msg::copy_of(app);
+    body.append(payload);
+    return AntsAction{kind, node, static_cast<std::uint16_t>(app.size()), std::move(body)};
+  }
+  [[nodiscard]] std::span<const std::byte> app() const { return body.bytes().first(app_len); }
+  [[nodiscard]] std::span<const std::byte> payload() const { return body.bytes().subspan(app_len); }
+  friend bool operator==(const AntsAction&, const AntsAction&) = default;
 };
 
 // Runs capsule code: what the spec calls the oracle AntsRun.
@@ -41,11 +46,10 @@ public:
   virtual ~CapsuleRunner() = default;
   virtual void install(std::span<const std::byte> type, const Msg& code) = 0;
   virtual void uninstall(std::span<const std::byte> type) = 0;
-  // Runs the code of `type` on `capsule` (header included), arrived from `from`; its routes and
-  // deliveries go to `sink` as it runs. Returns how it ended: route or deliver (0, 1) for a run
-  // that ended well, or error, timeout or memory.
-  virtual AntsAction::Kind run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
-                               PeerId me, PeerId from, Time now, CapsuleSink& sink) = 0;
+  // Runs the code of `type` on `capsule` (header included), arrived from `from`: what it did,
+  // in order (a run that ends badly ends with an action of kind error, timeout or memory).
+  virtual std::vector<AntsAction> run(std::span<const std::byte> type, const Msg& code,
+                                      const Msg& capsule, PeerId me, PeerId from, Time now) = 0;
 };
 
 // The reference runner: code is a script of one-byte instructions, at most the first 16 run.
@@ -62,9 +66,13 @@ inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> cod
   if (!capsule.peek(h)) return out;
   const auto rest = capsule.bytes().subspan(sizeof(CapsuleHeader));
   Msg header = Msg::copy_of(rest.first(std::min<std::size_t>(h.app_len, rest.size())));
-  const Msg payload = Msg::copy_of(rest.subspan(header.size()));
+  const std::span<const std::byte> payload = rest.subspan(header.size());
   const auto act = [&](std::uint8_t kind, PeerId node) {
-    out.push_back(AntsAction{kind, node, header.clone(), payload.clone()});
+    if (kind > AntsAction::deliver) {
+      out.push_back(AntsAction{kind, 0, 0, Msg{}});
+    } else if (auto a = AntsAction::copy(kind, node, header.bytes(), payload)) {
+      out.push_back(std::move(*a));
+    }
   };
   for (std::size_t i = 0; i < std::min<std::size_t>(code.size(), 16); ++i) {
     const auto b = static_cast<std::uint8_t>(code[i]);
@@ -98,6 +106,13 @@ inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> cod
     }
   }
   return out;
+}
+
+// What a capsule's code does: run by `runner`, or with none, by the reference runner.
+inline std::vector<AntsAction> ants_run(Oracle<CapsuleRunner>& runner, const Msg& code,
+                                        const Msg& capsule, PeerId me, PeerId from, Time now) {
+  if (runner) return runner->run(capsule_type(capsule), code, capsule, me, from, now);
+  return ants_reference_run(code.bytes(), capsule, me, from);
 }
 
 } // namespace lamina

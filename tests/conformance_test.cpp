@@ -4,6 +4,9 @@
 // layer is caught.
 #include <gtest/gtest.h>
 
+#include "components/ants_code.hpp"
+#include "components/ants_exec.hpp"
+#include "components/ants_route.hpp"
 #include "components/arq.hpp"
 #include "components/bottom.hpp"
 #include "components/checksum.hpp"
@@ -165,6 +168,25 @@ TEST(Conformance, RpcWithASmallCacheConformsToItsSpec) {
         return r;
       },
       o);
+}
+
+// The ANTS layers read the capsule header in place: the driver's members send capsules, code to
+// pin and code-distribution packets as difftest's ANTS application does (with now and then
+// another kind or random bytes), so that the layers' paths past the header are taken.
+test::ConformanceOptions ants_application() {
+  test::ConformanceOptions o;
+  o.max_payload = 200;
+  o.application = [] { return difftest::application_for("Top:AntsExec:Bottom"); };
+  return o;
+}
+TEST(Conformance, AntsRouteConformsToItsSpec) {
+  expect_conformance<AntsRoute>("AntsRoute", ants_application());
+}
+TEST(Conformance, AntsCodeConformsToItsSpec) {
+  expect_conformance<AntsCode>("AntsCode", ants_application());
+}
+TEST(Conformance, AntsExecConformsToItsSpec) {
+  expect_conformance<AntsExec>("AntsExec", ants_application());
 }
 
 TEST(Conformance, FragWithASmallMtuConformsToItsSpec) {

@@ -8,12 +8,12 @@ namespace lamina::ants {
 namespace {
 
 // The node API as one run of capsule code sees it: this node, the link the capsule came on,
-// the time, the routing table, and the run's routes and deliveries.
+// the time, the routing table; it collects the run's routes and deliveries in `actions`.
 class RunServices final : public NodeServices {
 public:
   RunServices(const LuaRunner::NodeInfo& info, const CapsuleHeader& h, PeerId me, PeerId from,
-              Time now, CapsuleSink& sink)
-      : info_(info), h_(h), me_(me), from_(from), now_(now), sink_(sink) {}
+              Time now, std::vector<AntsAction>& actions)
+      : info_(info), h_(h), me_(me), from_(from), now_(now), actions_(actions) {}
 
   [[nodiscard]] std::uint32_t address() const override { return me_; }
   [[nodiscard]] std::uint32_t channel() const override { return from_; }
@@ -28,11 +28,11 @@ public:
                       std::span<const std::byte> payload) override {
     // AntsRoute would drop it: no TTL to leave with, or no way there but back here.
     if (h_.ttl == 0 || node == me_ || info_.next_hop(node) == me_) return false;
-    return sink_.route(node, header, payload);
+    return add(AntsAction::route, node, header, payload);
   }
   void deliver_to_app(std::span<const std::byte> header,
                       std::span<const std::byte> payload) override {
-    sink_.deliver(header, payload);
+    add(AntsAction::deliver, 0, header, payload);
   }
 
 private:
@@ -41,7 +41,14 @@ private:
   PeerId me_;
   PeerId from_;
   Time now_;
-  CapsuleSink& sink_;
+  std::vector<AntsAction>& actions_;
+
+  bool add(std::uint8_t kind, PeerId node, std::span<const std::byte> header,
+           std::span<const std::byte> payload) {
+    auto a = AntsAction::copy(kind, node, header, payload);
+    if (a) actions_.push_back(std::move(*a));
+    return a.has_value();
+  }
 };
 
 } // namespace
@@ -60,11 +67,15 @@ void LuaRunner::install(std::span<const std::byte> type, const Msg& code) {
 
 void LuaRunner::uninstall(std::span<const std::byte> type) { sandbox_.uninstall(code_type(type)); }
 
-AntsAction::Kind LuaRunner::run(std::span<const std::byte> type, const Msg& /*code*/,
-                                const Msg& capsule, PeerId me, PeerId from, Time now,
-                                CapsuleSink& sink) {
+std::vector<AntsAction> LuaRunner::run(std::span<const std::byte> type, const Msg& /*code*/,
+                                       const Msg& capsule, PeerId me, PeerId from, Time now) {
+  std::vector<AntsAction> actions;
+  const auto end = [&](std::uint8_t kind) {
+    actions.push_back(AntsAction{kind, 0, 0, Msg{}});
+    return std::move(actions);
+  };
   CapsuleHeader h{};
-  if (!capsule.peek(h)) return AntsAction::error;
+  if (!capsule.peek(h)) return end(AntsAction::error);
   const auto rest = capsule.bytes().subspan(sizeof(CapsuleHeader));
   CapsuleView view;
   view.src = h.src;
@@ -77,24 +88,24 @@ AntsAction::Kind LuaRunner::run(std::span<const std::byte> type, const Msg& /*co
   const auto penalty = penalties_.find(t);
   if (penalty != penalties_.end() && now < penalty->second.until) {
     ++suspended_;
-    return AntsAction::error;
+    return end(AntsAction::error);
   }
-  RunServices services(info_, h, me, from, now, sink);
+  RunServices services(info_, h, me, from, now, actions);
   const Outcome outcome = sandbox_.run(t, view, services);
   if (outcome == Outcome::ok) {
     if (penalty != penalties_.end()) penalties_.erase(penalty);
-    return AntsAction::route;
+    return actions;
   }
   Penalty& p = penalties_[t];
   p.wait = p.wait == Duration{} ? kFirstWait : std::min(2 * p.wait, kLongestWait);
   p.until = now + p.wait;
   switch (outcome) {
   case Outcome::out_of_instructions:
-    return AntsAction::timeout;
+    return end(AntsAction::timeout);
   case Outcome::out_of_memory:
-    return AntsAction::memory;
+    return end(AntsAction::memory);
   default:
-    return AntsAction::error;
+    return end(AntsAction::error);
   }
 }
 

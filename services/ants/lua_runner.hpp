@@ -29,8 +29,8 @@ public:
   // Compiles the code; code that does not compile fails every run of its type, counted.
   void install(std::span<const std::byte> type, const Msg& code) override;
   void uninstall(std::span<const std::byte> type) override;
-  AntsAction::Kind run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
-                       PeerId me, PeerId from, Time now, CapsuleSink& sink) override;
+  std::vector<AntsAction> run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
+                              PeerId me, PeerId from, Time now) override;
 
   [[nodiscard]] Sandbox& sandbox() { return sandbox_; }
   // Capsules dropped unrun because their type was waiting after a failure.
