@@ -32,6 +32,7 @@ set_target_properties(lamina-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 
 install(TARGETS lamina_runtime lamina_spec lamina_difftest lamina_rpc lamina_lock lamina_spacetime
                 lamina_clocks lamina_ants lamina_ants_sandbox lamina_cli lamina_bench
+                lamina_instruction_count
                 lamina_components lamina_components_difftest
         EXPORT LaminaTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"

@@ -130,6 +130,50 @@ private:
     return true;
   }
 
+  // Layer i's common path passes the message on no further (AntsExec runs a capsule and sends
+  // copies of it): the bypass ends in it, and the layers beyond it are not on it.
+  void ends_here(Explanation::Direction& d, std::size_t i) {
+    d.layers_collapsed.push_back(model(i).name);
+    d.ends_at = model(i).name;
+    ends_at_ = i;
+  }
+
+  // The values of the header fields on the wire, when packets keep the layered format: every
+  // layer but the bottom one has no header, and the bottom one pushes a constant header on its
+  // common path (Bottom's marker). Compressing would save nothing, so the receive bypass takes
+  // packets as they come. None (nullopt) otherwise.
+  [[nodiscard]] std::optional<std::vector<Field>> layered_wire() const {
+    const std::size_t b = depth() - 1;
+    for (std::size_t i = 0; i < b; ++i)
+      if (model(i).header_size != 0) return std::nullopt;
+    for (const NodeRef& s : down_[b].folded->kids) {
+      if (s->kind != Kind::Push || s->event != "ev") continue;
+      std::vector<Field> out;
+      for (std::size_t j = 0; j < s->kids.size() && j < model(b).header_fields.size(); ++j) {
+        if (s->kids[j]->kind != Kind::Constant) return std::nullopt;
+        out.push_back({b, &model(b).header_fields[j], s->kids[j]});
+      }
+      return out;
+    }
+    return std::nullopt;
+  }
+
+  // The parts of a guard (each a layer's CCP, printed) of the layers on the bypass: those above
+  // the layer where the message ends, going down; below it, going up.
+  [[nodiscard]] std::string guard_of(const std::vector<std::pair<std::size_t, std::string>>& parts,
+                                     bool down) const {
+    std::vector<std::string> kept;
+    for (const auto& [i, text] : parts)
+      if (!ends_at_ || (down ? i <= *ends_at_ : i >= *ends_at_)) kept.push_back(text);
+    if (down) {
+      std::sort(kept.begin(), kept.end());
+      kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
+    }
+    std::string g;
+    for (const auto& p : kept) g += (g.empty() ? "" : down ? " && " : " &&\n      ") + p;
+    return g;
+  }
+
   // Layer i's block: the aliases of its member types that its own code uses, and its code (in a
   // lambda if it returns early, so that a return leaves only this layer's code).
   std::string chunk(std::size_t i, std::string code, const std::string& own, bool early_return) {
@@ -153,6 +197,7 @@ private:
   std::size_t up_materialised_ = 0; // up: layers 0..n-1 whose header is on the message
   std::int64_t physical_ = 0;       // layered bytes physically in front of the payload
   bool compress_ = false;
+  std::optional<std::size_t> ends_at_; // the layer where the message ends on the bypass, if any
   std::vector<Diagnostic> diags_;
   std::string model_where_;
 };
@@ -332,7 +377,7 @@ std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
     if (!layer_statement(s, i, true, front, d, who, code, own, early_return)) return code;
   }
-  if (!passed) problem(d, who, body, "its common path does not pass the message down");
+  if (!passed) ends_here(d, i);
   return chunk(i, code, own, early_return);
 }
 
@@ -426,7 +471,7 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
     }
     if (!layer_statement(s, i, false, front, d, who, code, own, early_return)) return code;
   }
-  if (!passed) problem(d, who, body, "its common path does not pass the message up");
+  if (!passed) ends_here(d, i);
   return chunk(i, code, own, early_return);
 }
 
@@ -441,6 +486,8 @@ Generated Generator::run() {
     for (const auto& [name, value] : l.params)
       ex.params.push_back(fmt::format("{}.{} = {}", l.model->name, name, print_expr(value, {})));
   }
+  const std::optional<std::vector<Field>> wire = layered_wire();
+  ex.layered_wire = wire.has_value();
 
   // Down: the bypass for sends.
   std::string down_code;
@@ -449,29 +496,31 @@ Generated Generator::run() {
     d.collapsed = true;
     std::string before;
     // The guard is printed per layer (members are qualified by each layer's variable).
-    std::vector<std::string> parts;
+    std::vector<std::pair<std::size_t, std::string>> parts;
     for (std::size_t i = 0; i < depth(); ++i) {
       NodeRef c = down_[i].ccp->deep_copy();
       set_positions(c, 0);
       if (auto v = decide_under(c, nullptr); v && *v) continue;
       NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
       if (!r) break;
-      parts.push_back(print_expr(simplify(r), {in_.layers[i].var}));
+      parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
     }
-    std::sort(parts.begin(), parts.end());
-    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
-    for (const auto& p : parts) d.guard += (d.guard.empty() ? "" : " && ") + p;
-    if (d.guard.empty()) d.guard = "true";
     down_code = chain_down(0, d);
+    d.guard = guard_of(parts, true);
+    if (d.guard.empty()) d.guard = "true";
   }
+  const std::optional<std::size_t> down_ends = ends_at_;
+  ends_at_.reset();
   // The compressed header: the fields the down bypass pushes that are not constants.
   std::vector<const Field*> packed;
-  for (const Field& f : fields_) {
-    if (f.value->kind == Kind::Constant)
-      ex.constant_fields.push_back(
-          fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
-    else
-      packed.push_back(&f);
+  if (!wire) {
+    for (const Field& f : fields_) {
+      if (f.value->kind == Kind::Constant)
+        ex.constant_fields.push_back(
+            fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
+      else
+        packed.push_back(&f);
+    }
   }
   std::uint32_t compressed_size = 1;
   for (const Field* f : packed) {
@@ -480,18 +529,25 @@ Generated Generator::run() {
     compressed_size += f->field->size;
   }
 
-  // Up: the bypass for packets in the compressed format.
+  // Up: the bypass for packets in the compressed format, or, on a layered wire, for packets as
+  // they come.
   std::string up_code;
   std::string up_guard;
   std::string integrity_guard; // the CCPs that read the message's bytes (a CRC): checked first
   std::string up_before;
   std::int64_t guard_physical = 0;
   std::size_t guard_materialised = 0;
-  if (ex.down.collapsed) {
+  if (wire || (ex.down.collapsed && !down_ends)) {
     Explanation::Direction& d = ex.up;
     d.collapsed = true;
     physical_ = 0;
     up_materialised_ = 0;
+    if (wire) {
+      // Every layered header is on the packet, in front of the payload.
+      fields_ = *wire;
+      physical_ = ex.layered_header_bytes;
+      up_materialised_ = depth();
+    }
     for (std::size_t i = 0; i < depth(); ++i) {
       FoldContext ctx;
       ctx.pops_succeed = true;
@@ -500,7 +556,7 @@ Generated Generator::run() {
       up_.push_back(prepare(in_.layers[i], false, ctx));
     }
     // Guard parts, each printed with its layer's variable.
-    std::vector<std::string> cheap, reading;
+    std::vector<std::pair<std::size_t, std::string>> cheap, reading;
     for (std::size_t n = 0; n < depth(); ++n) {
       const std::size_t i = depth() - 1 - n;
       NodeRef c = up_[i].ccp->deep_copy();
@@ -515,7 +571,7 @@ Generated Generator::run() {
         return x;
       });
       set_positions(c, 0);
-      // A compressed packet holds every layered header: the layered message at layer i is at
+      // A packet on the bypass holds every layered header: the layered message at layer i is at
       // least as long as the headers from layer i up.
       const std::int64_t front = front_up(in_, i);
       c = transform(c, [&](NodeRef x) -> NodeRef {
@@ -537,21 +593,25 @@ Generated Generator::run() {
       if (!r) break;
       r = simplify(r);
       if (auto v = decide_under(r, nullptr); v && *v) continue;
-      (contains(c, Kind::MsgBytes) ? reading : cheap).push_back(print_expr(r, {in_.layers[i].var}));
+      (contains(c, Kind::MsgBytes) ? reading : cheap)
+          .emplace_back(i, print_expr(r, {in_.layers[i].var}));
     }
-    for (const auto& p : reading)
-      integrity_guard += (integrity_guard.empty() ? "" : " &&\n      ") + p;
-    for (const auto& p : cheap) up_guard += (up_guard.empty() ? "" : " &&\n      ") + p;
-    if (up_guard.empty()) up_guard = "true";
-    d.guard = integrity_guard.empty() ? up_guard : integrity_guard + " &&\n      " + up_guard;
     guard_physical = physical_;
     guard_materialised = up_materialised_;
     if (d.collapsed) up_code = chain_up(depth() - 1, d);
+    integrity_guard = guard_of(reading, false);
+    up_guard = guard_of(cheap, false);
+    if (up_guard.empty()) up_guard = "true";
+    d.guard = integrity_guard.empty() ? up_guard : integrity_guard + " &&\n      " + up_guard;
   }
-  if (!ex.down.collapsed)
+  if (!wire && !ex.down.collapsed)
     ex.up.why_not.push_back(
         "the send bypass is not collapsed, so no packet arrives in the compressed format");
-  compress_ = ex.down.collapsed && ex.up.collapsed;
+  if (!wire && ex.down.collapsed && down_ends)
+    ex.up.why_not.push_back(
+        fmt::format("the send bypass ends at {}, so no packet leaves in the compressed format",
+                    model(*down_ends).name));
+  compress_ = !wire && ex.down.collapsed && !down_ends && ex.up.collapsed;
   ex.compressed = compress_;
   ex.compressed_header_bytes = compress_ ? compressed_size : ex.layered_header_bytes;
   if (compress_) {
@@ -671,6 +731,19 @@ Generated Generator::run() {
     c += fmt::format(
         "    if (!({})) {{\n{}      layered_.enter_up<{}>(ev);\n      return;\n    }}\n", up_guard,
         expand_rest, depth() - 1);
+    c += up_code;
+  } else if (wire && ex.up.collapsed) {
+    // The packet as it came: the bottom layer's header in front, checked, then the guard.
+    for (std::size_t i = 0; i < depth(); ++i)
+      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
+                       i);
+    std::string check = "!ev.msg.peek(wire)";
+    for (const Field& f : *wire)
+      check += fmt::format(" || !(wire.{} == {})", f.field->name, print_expr(f.value, {}));
+    c += fmt::format("    {}::Header wire{{}};\n", model(depth() - 1).qualified);
+    c += fmt::format("    if ({} ||\n        !({})) {{\n      layered_.enter_up<{}>(ev);\n"
+                     "      return;\n    }}\n",
+                     check, ex.up.guard, depth() - 1);
     c += up_code;
   } else {
     c += fmt::format("    layered_.enter_up<{}>(ev);\n", depth() - 1);

@@ -35,10 +35,12 @@ struct Explanation {
     std::vector<std::string> why_not; // "Frag::down: it calls a virtual function (at ...)"
     std::string guard;                // C++ text of the guard
     std::vector<std::string>
-        layered_exits; // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
+        layered_exits;   // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
+    std::string ends_at; // the layer whose common path passes the message on no further
   };
   Direction down, up;
   bool compressed = false;
+  bool layered_wire = false; // no header but the bottom layer's constant one: nothing to compress
   std::uint32_t layered_header_bytes = 0;
   std::uint32_t compressed_header_bytes = 0;
   std::vector<std::string> constant_fields; // "Frag.index = 0"

@@ -338,12 +338,17 @@ std::string explain(const Result& r, const Options& o) {
     for (const auto& w : d.why_not) s += "  not collapsed: " + w + "\n";
     if (!d.guard.empty()) s += "  guard: " + d.guard + "\n";
     for (const auto& x : d.layered_exits) s += "  to the layered code: " + x + "\n";
+    if (!d.ends_at.empty())
+      s += "  the message ends at " + d.ends_at + ": its common path passes it on no further\n";
   };
   direction("down (send)", e.down);
   direction("up (receive)", e.up);
   s += fmt::format("\nheader on the common path: {} bytes layered, {} bytes {}\n",
                    e.layered_header_bytes, e.compressed_header_bytes,
                    e.compressed ? "compressed" : "(not compressed)");
+  if (e.layered_wire)
+    s += "  packets keep the layered format (no layer but the bottom one has a header, a constant "
+         "one): the receive bypass takes them as they come\n";
   if (e.compressed) {
     s += "  compressed: marker (1 byte)";
     for (const auto& f : e.packed_fields) s += ", " + f;

@@ -16,6 +16,11 @@ struct AntsBenchOptions {
   std::uint32_t rounds = 5;         // the median is reported
   std::string apps = "stacks/ants/apps";
   std::string json; // also write the table here
+  // The hidden mode that the instruction counts run under callgrind: `count` capsules through
+  // the row `count_row` ("passive", "reference" or "lua") of the build `count_impl`, and exit.
+  std::string count_row;
+  std::string count_impl;
+  std::uint64_t count = 0;
 };
 
 // The Lua code of the application `name`: `folder`/`name`.lua, `folder` looked for in the import

@@ -329,6 +329,9 @@ CLI::App* add_ants_command(CLI::App& app, AntsOptions& o) {
   bench->add_option("--apps", o.bench.apps, "the folder of the applications' Lua code")
       ->capture_default_str();
   bench->add_option("--json", o.bench.json, "also write the table to this file");
+  bench->add_option("--count-row", o.bench.count_row)->group("");
+  bench->add_option("--count-impl", o.bench.count_impl)->group("");
+  bench->add_option("--count", o.bench.count)->group("");
   auto* nd = ants->add_subcommand(
       "node", "one node of a topology over UDP: holds programs, sends capsules, prints what is "
               "delivered to it and a result line of its counters (exit 1 if --expect is not met)");

@@ -4,20 +4,15 @@
 #include <array>
 #include <atomic>
 #include <benchmark/benchmark.h>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <new>
 #include <optional>
-#include <spawn.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
 #include <type_traits>
 #include <unistd.h>
@@ -27,6 +22,7 @@
 #include "runtime/msg.hpp"
 #include "runtime/wire.hpp"
 #include "spec/stack_string.hpp"
+#include "tools/instruction_count.hpp"
 
 // Every heap allocation of the program, for the allocations-per-message column. Replacing the
 // global operator new is the one way to see them all, the standard library's included
@@ -206,145 +202,16 @@ std::vector<std::string> time_rows(std::vector<Row>& rows, bool quick) {
   return problems;
 }
 
-// A child process, its standard output and error read through a pipe.
-struct Child {
-  pid_t pid = -1;
-  int output = -1;
-};
-
-// Starts `argv` (found on the PATH); errno says why not, if it cannot.
-std::optional<Child> spawn(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (err != 0) {
-    close(fds[0]);
-    errno = err;
-    return std::nullopt;
-  }
-  return Child{pid, fds[0]};
+// The command that InstructionCounter runs under callgrind: this program, sending `messages`
+// messages of `size` bytes through `impl` in its hidden mode.
+InstructionCounter::Command count_command(const BenchOptions& o, const std::string& impl,
+                                          std::uint32_t size) {
+  return [&o, impl, size](std::uint64_t messages) {
+    return InstructionCounter::under_callgrind(
+        {InstructionCounter::self(), "bench", o.file, "--stack", o.stack, "--impl", impl,
+         "--count-messages", std::to_string(messages), "--count-size", std::to_string(size)});
+  };
 }
-
-// Waits for `child` to end: its exit status (-1 if a signal ended it) and all it wrote.
-std::pair<int, std::string> finish(const Child& child) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(child.output, buf, sizeof buf);
-    if (n > 0)
-      out.append(buf, static_cast<std::size_t>(n));
-    else if (n == 0 || errno != EINTR)
-      break;
-  }
-  close(child.output);
-  int status = 0;
-  while (waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// Whether this program was built with AddressSanitizer, whose shadow memory valgrind cannot run.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-constexpr bool sanitized = __has_feature(address_sanitizer);
-#else
-constexpr bool sanitized = false;
-#endif
-
-// Instructions per message, counted by callgrind: this program
-// run again with --count-messages, once for few messages and once for many; the difference
-// divided by the difference in messages, so that start-up and warm-up cancel out.
-class InstructionCounter {
-public:
-  InstructionCounter(const BenchOptions& o, bool quick)
-      : options_(o), few_(quick ? 100 : 1'000), many_(quick ? 1'100 : 11'000) {}
-
-  // Fills `figure`, or returns why not.
-  std::optional<std::string> count(const std::string& impl, std::uint32_t size,
-                                   std::optional<std::uint64_t>& figure) {
-    if (unavailable_) return *unavailable_;
-    // Both runs at once: they are deterministic, whatever the load.
-    std::optional<Child> few = spawn(command(impl, size, few_));
-    if (!few) {
-      if (errno == ENOENT) unavailable_ = kNoValgrind;
-      return unavailable_ ? *unavailable_
-                          : fmt::format("cannot start valgrind: {}", std::strerror(errno));
-    }
-    std::optional<Child> many = spawn(command(impl, size, many_));
-    const auto few_out = finish(*few);
-    if (!many) return fmt::format("cannot start valgrind: {}", std::strerror(errno));
-    const auto many_out = finish(*many);
-    const auto a = collected(few_out), b = collected(many_out);
-    if (!a || !b) {
-      const std::string& out = a ? many_out.second : few_out.second;
-      return fmt::format("callgrind run failed: {}", telling_line(out));
-    }
-    figure = *b > *a ? (*b - *a + (many_ - few_) / 2) / (many_ - few_) : 0;
-    return std::nullopt;
-  }
-  static constexpr const char* kNoValgrind = "valgrind is not installed (apt-get install valgrind)";
-  // Why no instructions can be counted at all, if so.
-  [[nodiscard]] const std::optional<std::string>& unavailable() const { return unavailable_; }
-  [[nodiscard]] std::uint64_t few() const { return few_; }
-  [[nodiscard]] std::uint64_t many() const { return many_; }
-
-private:
-  [[nodiscard]] std::vector<std::string> command(const std::string& impl, std::uint32_t size,
-                                                 std::uint64_t messages) const {
-    return {"valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            std::filesystem::read_symlink("/proc/self/exe").string(),
-            "bench",
-            options_.file,
-            "--stack",
-            options_.stack,
-            "--impl",
-            impl,
-            "--count-messages",
-            std::to_string(messages),
-            "--count-size",
-            std::to_string(size)};
-  }
-  // The line of a failed run's output that says most: the program's first (its error), or
-  // valgrind's last.
-  static std::string telling_line(const std::string& out) {
-    std::string said;
-    for (std::size_t start = 0; start < out.size();) {
-      const std::size_t end = std::min(out.find('\n', start), out.size());
-      std::string line = out.substr(start, end - start);
-      start = end + 1;
-      if (line.empty()) continue;
-      if (!line.starts_with("==")) return line;
-      said = std::move(line);
-    }
-    return said.empty() ? "no output" : said;
-  }
-  // The instructions of a whole run, from callgrind's "Collected : N"; nothing if the run failed.
-  static std::optional<std::uint64_t> collected(const std::pair<int, std::string>& run) {
-    const auto at = run.second.find("Collected : ");
-    if (run.first != 0 || at == std::string::npos) return std::nullopt;
-    return std::strtoull(run.second.c_str() + at + 12, nullptr, 10);
-  }
-
-  const BenchOptions& options_;
-  std::uint64_t few_, many_;
-  std::optional<std::string> unavailable_ =
-      sanitized ? std::optional<std::string>("callgrind cannot run a program built with the "
-                                             "sanitizers (cmake --preset sanitize)")
-                : std::nullopt;
-};
 
 // The hidden mode that InstructionCounter runs under callgrind.
 int send_only(const BenchOptions& o) {
@@ -628,12 +495,13 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
     for (Row& row : rows) count(row);
     progress("timing...");
     problems = time_rows(rows, o.quick);
-    InstructionCounter counter(o, o.quick);
+    InstructionCounter counter(o.quick ? 100 : 1'000, o.quick ? 1'100 : 11'000);
     for (Row& row : rows) {
       for (std::size_t s = 0; s < kSizes && !counter.unavailable(); ++s) {
         progress(fmt::format("counting instructions under callgrind: {}, {}...", row.name,
                              payload_name(kPayloads[s])));
-        const auto why = counter.count(row.name, kPayloads[s], row.at[s].instructions);
+        const auto why =
+            counter.count(count_command(o, row.name, kPayloads[s]), row.at[s].instructions);
         if (why && !counter.unavailable())
           problems.push_back(fmt::format("{} {}: {}", row.name, payload_name(kPayloads[s]), *why));
       }
