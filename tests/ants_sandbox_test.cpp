@@ -161,6 +161,27 @@ TEST(AntsSandbox, TypesHaveStatesOfTheirOwn) {
 
 // ---- install -----------------------------------------------------------------------------
 
+// A state made ready ahead (what a UDP node does before it waits for packets) is as fresh and as
+// restricted as one made at the install, and serves one install only.
+TEST(AntsSandbox, AStateMadeReadyAheadIsAFreshOne) {
+  Bench b;
+  b.box.prepare();
+  const CodeType spoiler =
+      b.install("x = 1 return function(c) string.rep = nil; table = nil; os = 'mine' end");
+  EXPECT_EQ(b.run(spoiler), Outcome::ok);
+  b.box.prepare();
+  EXPECT_EQ(b.eval("x == nil and os == nil and io == nil and load == nil and debug == nil"),
+            "true");
+  EXPECT_EQ(b.eval("string.rep('ab', 2) .. table.concat({1, 2})"), "abab12");
+  b.box.prepare();
+  b.box.prepare(); // one is ready: nothing more is made
+  const CodeType bomb = b.install(
+      "return function(c) local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end "
+      "end");
+  EXPECT_EQ(b.run(bomb), Outcome::out_of_memory);
+  EXPECT_EQ(b.eval("1 + 1"), "2");
+}
+
 TEST(AntsSandbox, BinaryChunksAreRefused) {
   Bench b;
   // The header of a Lua 5.4 binary chunk (ESC "Lua" 0x54 0x00 LUAC_DATA ...), then a body.

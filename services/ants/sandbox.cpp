@@ -912,20 +912,10 @@ void Sandbox::set_seal_key(std::span<const std::uint8_t, 32> key) {
   std::copy(key.begin(), key.end(), seal_key_->begin());
 }
 
-Outcome Sandbox::build(Type& t, std::string* why) {
+Outcome Sandbox::open(Type& t, std::string* why) {
   t.limits = limits_;
   t.store = &store_;
   t.seal_key = &seal_key_;
-  if (t.code.size() > limits_.code_bytes) {
-    tell(why,
-         fmt::format("code of {} bytes; at most {} accepted", t.code.size(), limits_.code_bytes));
-    return Outcome::compile_error;
-  }
-  // Binary chunks are refused by mode "t" below too; this says so plainly.
-  if (!t.code.empty() && t.code[0] == LUA_SIGNATURE[0]) {
-    tell(why, "binary chunks are refused");
-    return Outcome::compile_error;
-  }
   t.L = lua_newstate(allocate, &t);
   if (!t.L) {
     tell(why, "no memory for a state");
@@ -939,6 +929,29 @@ Outcome Sandbox::build(Type& t, std::string* why) {
     tell(why, "environment: " + message_of(L));
     return status == LUA_ERRMEM ? Outcome::out_of_memory : Outcome::runtime_error;
   }
+  return Outcome::ok;
+}
+
+void Sandbox::prepare() {
+  if (spare_) return;
+  auto t = std::make_unique<Type>();
+  if (open(*t, nullptr) == Outcome::ok) spare_ = std::move(t);
+}
+
+Outcome Sandbox::build(Type& t, std::string* why) {
+  if (t.code.size() > limits_.code_bytes) {
+    tell(why,
+         fmt::format("code of {} bytes; at most {} accepted", t.code.size(), limits_.code_bytes));
+    return Outcome::compile_error;
+  }
+  // Binary chunks are refused by mode "t" below too; this says so plainly.
+  if (!t.code.empty() && t.code[0] == LUA_SIGNATURE[0]) {
+    tell(why, "binary chunks are refused");
+    return Outcome::compile_error;
+  }
+  if (!t.L)
+    if (const Outcome o = open(t, why); o != Outcome::ok) return o;
+  lua_State* L = t.L;
   const std::string name = "=" + short_hex(t.code_type);
   if (const int status = luaL_loadbufferx(L, t.code.data(), t.code.size(), name.c_str(), "t");
       status != LUA_OK) {
@@ -974,7 +987,7 @@ Outcome Sandbox::install(const CodeType& type, std::span<const std::byte> code, 
     tell(why, "the type is running");
     return Outcome::compile_error;
   }
-  auto fresh = std::make_unique<Type>();
+  auto fresh = spare_ ? std::move(spare_) : std::make_unique<Type>();
   fresh->code_type = type;
   fresh->code.assign(reinterpret_cast<const char*>(code.data()), code.size());
   const Outcome o = build(*fresh, why);

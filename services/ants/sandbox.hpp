@@ -120,6 +120,11 @@ public:
   // hash (the caller does).
   Outcome install(const CodeType& type, std::span<const std::byte> code,
                   std::string* why = nullptr);
+  // Makes a state ready for the next install: created and its restricted environment opened
+  // (about 0.1 ms warm, 0.4 ms the first time in a process), so that an install, which a
+  // demand load waits for, has only the code to compile. Does nothing if one is ready. A node
+  // calls it when it is about to wait for packets.
+  void prepare();
   void uninstall(const CodeType& type); // from within the type's own run: once the run ends
   bool installed(const CodeType& type) const;
   // Runs the handler of `type` on the capsule. An error, a spent budget or a memory cap hit ends
@@ -140,13 +145,15 @@ public:
   struct Type; // a code type's state, its accounts and counters (sandbox.cpp)
 
 private:
-  Outcome build(Type& t, std::string* why); // a fresh state for t.code; ok or why not
+  Outcome open(Type& t, std::string* why);  // t's state created, its environment opened
+  Outcome build(Type& t, std::string* why); // t.code compiled in t's state (opened if need be)
   Outcome rebuild(const CodeType& type);    // after a memory hit
 
   Limits limits_;
   SoftStore store_;
   std::optional<std::array<std::uint8_t, 32>> seal_key_;
   std::unordered_map<CodeType, std::unique_ptr<Type>, CodeTypeHash> types_;
+  std::unique_ptr<Type> spare_; // opened, no code yet: the next install's (prepare())
 };
 
 } // namespace lamina::ants

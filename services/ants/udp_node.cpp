@@ -62,4 +62,9 @@ AntsCode& UdpAntsNode::code() { return active_->get<AntsCode>(); }
 AntsExec& UdpAntsNode::exec() { return active_->get<AntsExec>(); }
 Sandbox& UdpAntsNode::sandbox() { return *sandbox_; }
 
+std::size_t UdpAntsNode::poll(Duration wait) {
+  if (sandbox_) sandbox_->prepare();
+  return udp_->poll(wait);
+}
+
 } // namespace lamina::ants

@@ -37,7 +37,9 @@ public:
   // Called with every capsule the code delivers to this node's application.
   void on_deliver(std::function<void(const Delivery&)> f) { on_deliver_ = std::move(f); }
 
-  std::size_t poll(Duration wait) { return udp_->poll(wait); }
+  // An active node makes its sandbox's next state ready first (Sandbox::prepare), so that a
+  // demand load does not wait for it.
+  std::size_t poll(Duration wait);
 
   [[nodiscard]] UdpNode& udp() { return *udp_; }
   [[nodiscard]] AntsRoute& route();
