@@ -12,6 +12,8 @@
 // (recvmmsg, up to kReceiveLimit, so that a flood cannot starve the timers).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -141,5 +143,18 @@ private:
   std::function<void(Event&)> on_deliver_;
   Counters counters_;
 };
+
+// Calls `poll(wait)`, waiting at most 10 ms a call, until `done()` holds or `limit` has passed
+// on the steady clock; whether it held. For the owners of a UdpNode (the lock and RPC members).
+template <class Poll>
+bool poll_until(Poll&& poll, const std::function<bool()>& done, Duration limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= Duration::zero()) return false;
+    poll(std::min<Duration>(left, std::chrono::milliseconds(10)));
+  }
+  return true;
+}
 
 } // namespace lamina

@@ -57,13 +57,7 @@ std::size_t UdpMember::poll(Duration wait) {
 }
 
 bool UdpMember::run_until(const std::function<bool()>& done, Duration limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    const auto left = until - std::chrono::steady_clock::now();
-    if (left <= Duration::zero()) return false;
-    poll(std::min<Duration>(left, std::chrono::milliseconds(10)));
-  }
-  return true;
+  return poll_until([this](Duration wait) { return poll(wait); }, done, limit);
 }
 
 } // namespace lamina::lock
