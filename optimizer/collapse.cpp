@@ -174,6 +174,15 @@ private:
     return g;
   }
 
+  // A bypass's names for the layered stack's layers: `auto& frag = layered_.layer<1>();`.
+  [[nodiscard]] std::string layer_references() const {
+    std::string out;
+    for (std::size_t i = 0; i < depth(); ++i)
+      out += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n",
+                         in_.layers[i].var, i);
+    return out;
+  }
+
   // Layer i's block: the aliases of its member types that its own code uses, and its code (in a
   // lambda if it returns early, so that a return leaves only this layer's code).
   std::string chunk(std::size_t i, std::string code, const std::string& own, bool early_return) {
@@ -680,9 +689,7 @@ Generated Generator::run() {
        "std::move(payload));\n"
        "    ev.time = host_->now();\n";
   if (ex.down.collapsed) {
-    for (std::size_t i = 0; i < depth(); ++i)
-      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
-                       i);
+    c += layer_references();
     c +=
         fmt::format("    if (!({})) {{\n      layered_.enter_down<0>(ev);\n      return;\n    }}\n",
                     ex.down.guard);
@@ -702,9 +709,7 @@ Generated Generator::run() {
     c += fmt::format(
         "    if (!unpack(ev.msg, f)) {{\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
         depth() - 1);
-    for (std::size_t i = 0; i < depth(); ++i)
-      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
-                       i);
+    c += layer_references();
     c += up_before;
     if (!integrity_guard.empty()) {
       // A packet that is not intact may not be compressed at all (a damaged layered packet whose
@@ -734,9 +739,7 @@ Generated Generator::run() {
     c += up_code;
   } else if (wire && ex.up.collapsed) {
     // The packet as it came: the bottom layer's header in front, checked, then the guard.
-    for (std::size_t i = 0; i < depth(); ++i)
-      c += fmt::format("    [[maybe_unused]] auto& {} = layered_.layer<{}>();\n", in_.layers[i].var,
-                       i);
+    c += layer_references();
     std::string check = "!ev.msg.peek(wire)";
     for (const Field& f : *wire)
       check += fmt::format(" || !(wire.{} == {})", f.field->name, print_expr(f.value, {}));
