@@ -68,6 +68,11 @@ private:
 std::unique_ptr<clang::ASTUnit> parse_layers(const std::string& code,
                                              const FrontendOptions& options);
 
+// The expression `e`, in the member function `fn` of the class `layer`, lowered to the IR as
+// read_layers lowers a handler's code: for tests that give the lowering code of their own.
+NodeRef lower_expression(clang::ASTContext& ctx, const clang::CXXRecordDecl* layer,
+                         const clang::FunctionDecl* fn, const clang::Expr* e);
+
 // The directory above the file `from` that holds runtime/layer.hpp; empty if none does.
 std::string find_source_dir(const std::string& from);
 

@@ -200,11 +200,12 @@ private:
 
   const StackInput& in_;
   std::vector<Prepared> down_, up_;
-  std::vector<Field> fields_;       // every field of every header the down bypass pushes
-  std::vector<std::size_t> pushed_; // down: layers whose header is pushed, in order
-  std::size_t materialised_ = 0;    // down: how many of pushed_ are on the message
-  std::size_t up_materialised_ = 0; // up: layers 0..n-1 whose header is on the message
-  std::int64_t physical_ = 0;       // layered bytes physically in front of the payload
+  std::set<std::string> not_folded_; // what fold left alone because C++ leaves it undefined
+  std::vector<Field> fields_;        // every field of every header the down bypass pushes
+  std::vector<std::size_t> pushed_;  // down: layers whose header is pushed, in order
+  std::size_t materialised_ = 0;     // down: how many of pushed_ are on the message
+  std::size_t up_materialised_ = 0;  // up: layers 0..n-1 whose header is on the message
+  std::int64_t physical_ = 0;        // layered bytes physically in front of the payload
   bool compress_ = false;
   std::optional<std::size_t> ends_at_; // the layer where the message ends on the bypass, if any
   std::vector<Diagnostic> diags_;
@@ -242,7 +243,7 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
     if (!x) return;
     if (x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef) {
       if (!x->value) return fail(x, "it reads the message where its position is not known");
-      need = std::max(need, front - *x->value);
+      need = std::max(need, front - static_cast<std::int64_t>(*x->value));
     }
     for (const auto& k : x->kids) scan(k);
   };
@@ -275,16 +276,18 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
         fail(x, "it reads the message's size where its position is not known");
         return x;
       }
-      const std::int64_t k = front - *x->value - physical_;
+      const Wide k = front - *x->value - physical_;
       auto size = text("ev.msg.size()", {}, true);
+      size->type = x->type;
       if (k == 0) return size;
       auto n = Node::make(Kind::Binary);
       n->text = k > 0 ? "+" : "-";
-      n->kids = {size, constant(std::to_string(k > 0 ? k : -k), k > 0 ? k : -k)};
+      n->type = x->type;
+      n->kids = {size, integer(k > 0 ? k : -k, x->type)};
       return n;
     }
     case Kind::MsgBytes: {
-      const std::int64_t skip = physical_ - (front - x->value.value_or(0));
+      const auto skip = static_cast<std::int64_t>(physical_ - (front - x->value.value_or(0)));
       if (skip == 0) return text("ev.msg.bytes()", {}, true);
       return text(fmt::format("ev.msg.bytes().subspan({})", skip), {}, true);
     }
@@ -431,8 +434,9 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
       }
       if (op->kind == Kind::DropHeader || !op->peek) {
         // The header is on the message only if it was materialised: then it is in front.
-        const std::int64_t size =
-            op->kind == Kind::DropHeader ? op->value.value_or(0) : l.model->header_size;
+        const auto size = op->kind == Kind::DropHeader
+                              ? static_cast<std::int64_t>(op->value.value_or(0))
+                              : std::int64_t{l.model->header_size};
         if (physical_ > 0 && physical_ == front - op->position.value_or(-1)) {
           code += fmt::format("(void)ev.msg.drop_front({});\n", size);
           physical_ -= size;
@@ -489,6 +493,7 @@ Generated Generator::run() {
   Explanation& ex = out.explain;
   model_where_ = in_.layers.empty() ? "" : in_.layers.front().model->where;
   FoldContext base;
+  base.not_folded = &not_folded_;
   for (const StackLayer& l : in_.layers) {
     down_.push_back(prepare(l, true, base));
     ex.layered_header_bytes += l.model->header_size;
@@ -559,6 +564,7 @@ Generated Generator::run() {
     }
     for (std::size_t i = 0; i < depth(); ++i) {
       FoldContext ctx;
+      ctx.not_folded = &not_folded_;
       ctx.pops_succeed = true;
       for (const Field& f : fields_)
         if (f.layer == i) ctx.header_values[f.field->name] = f.value;
@@ -799,6 +805,7 @@ Generated Generator::run() {
   ex.code_bytes = c.size();
   ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
   out.diagnostics = diags_;
+  ex.not_folded.assign(not_folded_.begin(), not_folded_.end());
   return out;
 }
 

@@ -45,7 +45,10 @@ struct Explanation {
   std::uint32_t compressed_header_bytes = 0;
   std::vector<std::string> constant_fields; // "Frag.index = 0"
   std::vector<std::string> packed_fields;   // "Seqno.seq (4 bytes)"
-  std::vector<std::string> params;          // "Frag.mtu = 1400"
+  std::vector<std::string> params;          // "Frag.mtu = 1400u"
+  // Operations left as written because their value is undefined in C++:
+  // "`a * b` at frag.hpp:40:12: signed overflow in int: 65536 * 65536"
+  std::vector<std::string> not_folded;
   std::size_t code_lines = 0;
   std::size_t code_bytes = 0;
 };

@@ -41,6 +41,48 @@ bool is_named(const NamedDecl* d, std::string_view qualified) {
 const CXXRecordDecl* record_of(QualType t) { return t.getNonReferenceType()->getAsCXXRecordDecl(); }
 bool is_event(QualType t) { return is_named(record_of(t), "lamina::Event"); }
 bool is_ports(QualType t) { return is_named(record_of(t), "lamina::PortsArchetype"); }
+// The integer type of `t` as the folder models it (an enumeration: its underlying type).
+IntType int_type(QualType t) {
+  t = t.getNonReferenceType().getCanonicalType();
+  if (const auto* e = t->getAs<EnumType>()) {
+    if (e->getDecl()->getIntegerType().isNull()) return {};
+    t = e->getDecl()->getIntegerType().getCanonicalType();
+  }
+  const auto* b = t->getAs<BuiltinType>();
+  if (b == nullptr) return {};
+  using R = IntType::Rank;
+  switch (b->getKind()) {
+  case BuiltinType::Bool:
+    return IntType::of(R::boolean, false);
+  case BuiltinType::Char_S:
+  case BuiltinType::SChar:
+    return IntType::of(R::character, true);
+  case BuiltinType::Char_U:
+  case BuiltinType::UChar:
+    return IntType::of(R::character, false);
+  case BuiltinType::Short:
+  case BuiltinType::UShort:
+    return IntType::of(R::short_, b->getKind() == BuiltinType::Short);
+  case BuiltinType::Int:
+  case BuiltinType::UInt:
+    return IntType::of(R::int_, b->getKind() == BuiltinType::Int);
+  case BuiltinType::Long:
+  case BuiltinType::ULong:
+    return IntType::of(R::long_, b->getKind() == BuiltinType::Long);
+  case BuiltinType::LongLong:
+  case BuiltinType::ULongLong:
+    return IntType::of(R::long_long, b->getKind() == BuiltinType::LongLong);
+  default:
+    return {};
+  }
+}
+
+// A value the compiler computed, if it has at most 64 bits.
+std::optional<Wide> wide(const llvm::APSInt& v) {
+  if (v.getBitWidth() > 64) return std::nullopt;
+  return v.isSigned() ? static_cast<Wide>(v.getSExtValue()) : static_cast<Wide>(v.getZExtValue());
+}
+
 bool is_peer_table(QualType t) {
   const auto* r = record_of(t);
   return r != nullptr && r->getQualifiedNameAsString() == "lamina::PeerTable";
@@ -101,6 +143,7 @@ public:
         n->text = llvm::StringRef(src_.buffer(d->getSourceRange()).substr(b, e - b)).trim().str();
         n->name = v->getNameAsString();
         n->is_reference = v->getType()->isReferenceType();
+        n->type = int_type(v->getType());
         n->init_braced = v->getInitStyle() == VarDecl::ListInit;
         n->kids = {v->getInit() ? expr(v->getInit()) : nullptr};
         n->where = src_.where(v->getLocation());
@@ -136,7 +179,16 @@ public:
     return generic(s, true);
   }
 
+  // An expression, with the integer type of its value (before the conversions that C++ applies
+  // implicitly where it is used) where the node does not say otherwise.
   NodeRef expr(const Expr* e0) {
+    NodeRef n = lower(e0);
+    if (!n->type.known() && n->kind != Kind::Binary && n->kind != Kind::Unary)
+      n->type = int_type(e0->IgnoreImplicit()->getType());
+    return n;
+  }
+
+  NodeRef lower(const Expr* e0) {
     const Expr* e = e0->IgnoreImplicit();
     if (const auto* p = dyn_cast<ParenExpr>(e)) return expr(p->getSubExpr());
     if (src_.in_macro(e->getSourceRange())) return problem(e, "it uses a macro");
@@ -145,18 +197,20 @@ public:
     if (!e->isValueDependent() && !e->getType()->isRecordType() && !e->HasSideEffects(ctx_) &&
         (e->getType()->isIntegralOrEnumerationType()) && !isa<CXXNullPtrLiteralExpr>(e)) {
       Expr::EvalResult r;
-      if (e->EvaluateAsInt(r, ctx_)) {
-        const std::int64_t v = r.Val.getInt().getExtValue();
+      // Not where C++ leaves it undefined: Clang's value would be one the program need not have.
+      if (const auto v = e->EvaluateAsInt(r, ctx_) && !r.HasUndefinedBehavior ? wide(r.Val.getInt())
+                                                                              : std::nullopt) {
+        const IntType type = int_type(e->getType());
         if (isa<IntegerLiteral, CXXBoolLiteralExpr>(e))
-          return constant(src_.text(e->getSourceRange()), v);
+          return constant(src_.text(e->getSourceRange()), v, type);
         if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
           if (const auto* var = dyn_cast<VarDecl>(d->getDecl()); var && var->isStaticDataMember())
-            return constant(var->getQualifiedNameAsString(), v);
+            return constant(var->getQualifiedNameAsString(), v, type);
           if (const auto* ec = dyn_cast<EnumConstantDecl>(d->getDecl()))
-            return constant(ec->getQualifiedNameAsString(), v);
-          if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v);
+            return constant(ec->getQualifiedNameAsString(), v, type);
+          if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v, type);
         }
-        if (isa<UnaryExprOrTypeTraitExpr>(e)) return constant(std::to_string(v), v);
+        if (isa<UnaryExprOrTypeTraitExpr>(e)) return integer(*v, type);
       }
     }
 
@@ -217,6 +271,12 @@ public:
         n->text = b->getOpcodeStr().str();
         n->kids = {expr(b->getLHS()), expr(b->getRHS())};
         n->pure = n->kids[0]->pure && n->kids[1]->pure;
+        // The operands' type after the usual arithmetic conversions: the result's, or for a
+        // comparison the converted left operand's.
+        n->type = b->isLogicalOp()      ? IntType::of(IntType::Rank::boolean, false)
+                  : b->isComparisonOp() ? int_type(b->getLHS()->getType())
+                                        : int_type(b->getType());
+        n->where = src_.where(b->getOperatorLoc());
         return n;
       }
       auto n = generic(e, false);
@@ -229,6 +289,8 @@ public:
         n->text = UnaryOperator::getOpcodeStr(u->getOpcode()).str();
         n->kids = {expr(u->getSubExpr())};
         n->pure = n->kids[0]->pure;
+        n->type = int_type(u->getType());
+        n->where = src_.where(u->getOperatorLoc());
         return n;
       }
       if (u->isIncrementDecrementOp()) {
@@ -237,6 +299,19 @@ public:
         return n;
       }
       return generic(e, true);
+    }
+    if (const auto* c = dyn_cast<ExplicitCastExpr>(e);
+        c && int_type(c->getType()).known() &&
+        int_type(c->getSubExprAsWritten()->getType()).known()) {
+      // An integer converted to an integer type: its one child is the converted value.
+      NodeRef n = generic(e, true);
+      if (n->kids.size() == 1 && n->problem.empty()) {
+        n->kind = Kind::Convert;
+        n->type = int_type(c->getType());
+        n->pure = n->kids[0]->pure;
+        n->where = src_.where(c->getBeginLoc());
+      }
+      return n;
     }
     if (const auto* l = dyn_cast<LambdaExpr>(e)) {
       if (l->capture_size() != 0)
@@ -382,9 +457,9 @@ private:
       }
       if (name == "drop_front" && c->getNumArgs() == 1) {
         Expr::EvalResult r;
-        if (c->getArg(0)->EvaluateAsInt(r, ctx_)) {
+        if (c->getArg(0)->EvaluateAsInt(r, ctx_) && wide(r.Val.getInt())) {
           auto n = Node::make(Kind::DropHeader);
-          n->value = r.Val.getInt().getExtValue();
+          n->value = wide(r.Val.getInt());
           n->text = src_.text(c->getArg(0)->getSourceRange());
           n->event = ev;
           n->pure = false;
@@ -443,7 +518,7 @@ private:
     n->where = src_.where(c->getBeginLoc());
     if (const auto* k = dyn_cast<CaseStmt>(c); k && k->getRHS() == nullptr) {
       Expr::EvalResult r;
-      if (k->getLHS()->EvaluateAsInt(r, ctx_)) n->value = r.Val.getInt().getExtValue();
+      if (k->getLHS()->EvaluateAsInt(r, ctx_)) n->value = wide(r.Val.getInt());
     }
     if (isa<DefaultStmt>(c)) n->text = "default:";
     return n;
@@ -591,11 +666,11 @@ public:
       if (const auto* f = dyn_cast<FieldDecl>(d)) {
         m.members[f->getNameAsString()] = type_name(f->getType(), ctx_);
         if (f->getType()->isIntegralOrEnumerationType())
-          m.integral_members.insert(f->getNameAsString());
+          m.integral_members[f->getNameAsString()] = int_type(f->getType());
         if (const Expr* init = f->getInClassInitializer()) {
           Expr::EvalResult r;
           if (f->getType()->isIntegralOrEnumerationType() && init->EvaluateAsInt(r, ctx_))
-            m.defaults[f->getNameAsString()] = std::to_string(r.Val.getInt().getExtValue());
+            if (const auto v = wide(r.Val.getInt())) m.defaults[f->getNameAsString()] = decimal(*v);
         }
       }
       if (const auto* t = dyn_cast<TypeDecl>(d)) {
@@ -766,6 +841,13 @@ FrontendResult read_layers(const std::vector<LayerSource>& layers, const Fronten
     if (auto m = reader.read(l)) result.layers.push_back(std::move(*m));
   }
   return result;
+}
+
+NodeRef lower_expression(clang::ASTContext& ctx, const clang::CXXRecordDecl* layer,
+                         const clang::FunctionDecl* fn, const clang::Expr* e) {
+  const Source src(ctx);
+  Lowerer lower(ctx, src, layer, fn);
+  return lower.expr(e);
 }
 
 } // namespace lamina::opt

@@ -68,10 +68,10 @@ struct LayerModel {
   std::string where;             // of the class name
   std::uint32_t header_size = 0; // 0: NoHeader
   std::vector<HeaderField> header_fields;
-  std::vector<std::string> nested_types;       // public member types: Header, Kind, ...
-  std::map<std::string, std::string> members;  // data member -> its type, as C++ names it
-  std::map<std::string, std::string> defaults; // data member -> constant default (if any)
-  std::set<std::string> integral_members;      // of integer or enumeration type
+  std::vector<std::string> nested_types;           // public member types: Header, Kind, ...
+  std::map<std::string, std::string> members;      // data member -> its type, as C++ names it
+  std::map<std::string, std::string> defaults;     // data member -> constant default (if any)
+  std::map<std::string, IntType> integral_members; // of integer or enumeration type: its type
   Ccp ccp_down, ccp_up;
   Handler down, up;
   std::map<std::string, Helper> helpers;

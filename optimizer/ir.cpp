@@ -1,6 +1,7 @@
 #include "optimizer/ir.hpp"
 
 #include <fmt/format.h>
+#include <set>
 
 namespace lamina::opt {
 
@@ -17,14 +18,17 @@ NodeRef block(std::vector<NodeRef> stmts) {
   return n;
 }
 
-NodeRef constant(std::string t, std::optional<std::int64_t> value) {
+NodeRef constant(std::string t, std::optional<Wide> value, IntType type) {
   auto n = Node::make(Kind::Constant);
   n->text = std::move(t);
   n->value = value;
+  n->type = type;
   return n;
 }
 
-NodeRef boolean(bool b) { return constant(b ? "true" : "false", b ? 1 : 0); }
+NodeRef integer(Wide v, IntType t) { return constant(literal(v, t), v, t); }
+
+NodeRef boolean(bool b) { return integer(b ? 1 : 0, IntType::of(IntType::Rank::boolean, false)); }
 
 NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure) {
   auto n = Node::make(Kind::Text);
@@ -144,6 +148,7 @@ std::string print_expr(const NodeRef& n, const PrintContext& ctx) {
     std::string body = print_stmt(n->kids[0], ctx, 0);
     return fmt::format("[&]() -> {} {}()", n->text, body);
   }
+  case Kind::Convert:
   case Kind::Text: {
     std::vector<std::string> parts;
     for (const auto& k : n->kids) parts.push_back(k ? print_expr(k, ctx) : std::string{});
@@ -215,10 +220,28 @@ std::string print_stmt(const NodeRef& n, const PrintContext& ctx, int indent) {
   }
 }
 
+namespace {
+bool gives_bool(const NodeRef& n) {
+  static const std::set<std::string> ops = {"==", "!=", "<", "<=", ">", ">=", "&&", "||"};
+  return (n->kind == Kind::Binary && ops.count(n->text) != 0) ||
+         (n->kind == Kind::Unary && n->text == "!");
+}
+} // namespace
+
+IntType value_type(const NodeRef& n) {
+  return gives_bool(n) ? IntType::of(IntType::Rank::boolean, false) : n->type;
+}
+
+std::string operator_key(const NodeRef& n) {
+  if (!n->type.known() || n->text == "&&" || n->text == "||" || n->text == "!") return n->text;
+  return n->text + ":" + n->type.name();
+}
+
 std::string key(const NodeRef& n) {
   switch (n->kind) {
   case Kind::Constant:
-    return n->value.has_value() ? std::to_string(n->value.value_or(0)) : n->text;
+    if (const auto& v = n->value) return decimal(*v);
+    return n->text;
   case Kind::Member:
     return "self." + n->name;
   case Kind::Entry:
@@ -227,13 +250,15 @@ std::string key(const NodeRef& n) {
   case Kind::Local:
     return n->name;
   case Kind::Unary:
-    return fmt::format("({}{})", n->text, key(n->kids[0]));
+    return fmt::format("({}{})", operator_key(n), key(n->kids[0]));
   case Kind::Binary:
-    return fmt::format("({} {} {})", key(n->kids[0]), n->text, key(n->kids[1]));
+    return fmt::format("({} {} {})", key(n->kids[0]), operator_key(n), key(n->kids[1]));
   case Kind::MsgSize:
-    return fmt::format("msg.size@{}", n->value.value_or(0));
+    return fmt::format("msg.size@{}", decimal(n->value.value_or(0)));
   case Kind::MsgBytes:
-    return fmt::format("msg.bytes@{}", n->value.value_or(0));
+    return fmt::format("msg.bytes@{}", decimal(n->value.value_or(0)));
+  case Kind::Convert:
+    return fmt::format("({}){}", n->type.name(), key(n->kids[0]));
   case Kind::Text: {
     std::vector<std::string> parts;
     for (const auto& k : n->kids) parts.push_back(k ? key(k) : std::string{});

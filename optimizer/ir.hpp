@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "optimizer/integer.hpp"
+
 namespace lamina::opt {
 
 struct Node;
@@ -31,6 +33,8 @@ enum class Kind : std::uint8_t {
   Push,     // ev.msg.push(Header{kids...}): one kid per header field, in field order
   // Expressions
   Constant,   // a compile-time value: `text` as printed, `value` when it is an integer
+  Convert,    // kids[0] converted to the integer type `type`, by a cast written as `text` with a
+              // hole $0 ("static_cast<std::uint16_t>($0)")
   Member,     // the layer's data member `name`
   Entry,      // a PeerTable member's entry: kids[0] the table (Member), kids[1] the key;
               // `text` is "[]" (may add the entry) or "get" (reads it)
@@ -55,7 +59,12 @@ struct Node {
   std::string text;
   std::string name;
   std::string event = "ev"; // Msg*, Pop, DropHeader, Push: the event whose message it is
-  std::optional<std::int64_t> value;
+  std::optional<Wide> value;
+  // The C++ type of an integer expression's value (not known: not an integer, or not read from
+  // the AST). Binary: the type both operands are converted to (a shift: its left operand's
+  // promoted type; && ||: bool), the result's too except for comparisons and && || (bool).
+  // Unary: the promoted operand's (! : bool). Decl: the declared variable's.
+  IntType type;
   std::optional<std::int64_t> position; // Pop, DropHeader: bytes past the layer's entry position
   std::vector<NodeRef> kids;
   bool pure = true;             // evaluating it changes nothing
@@ -77,7 +86,9 @@ struct Node {
 
 // Helpers to build nodes.
 NodeRef block(std::vector<NodeRef> stmts);
-NodeRef constant(std::string text, std::optional<std::int64_t> value);
+NodeRef constant(std::string text, std::optional<Wide> value, IntType type = {});
+// The constant `v` of type `t`, printed with its type (literal()).
+NodeRef integer(Wide v, IntType t);
 NodeRef boolean(bool b);
 NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure);
 NodeRef local(std::string name);
@@ -102,5 +113,10 @@ std::string print_stmt(const NodeRef& n, const PrintContext& ctx, int indent);
 
 // A canonical key of a pure expression, for comparing two expressions: equal keys, equal values.
 std::string key(const NodeRef& n);
+// The type of an expression's value: bool for comparisons, && || and !; otherwise `type`.
+IntType value_type(const NodeRef& n);
+// A Binary or Unary node's operator in a key: with the type it computes in, by which it wraps
+// or compares ("+:unsigned int", "<:long"); as written for && || and !.
+std::string operator_key(const NodeRef& binary);
 
 } // namespace lamina::opt

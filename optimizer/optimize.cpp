@@ -1,6 +1,5 @@
 #include "optimizer/optimize.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <clang/Format/Format.h>
 #include <clang/Tooling/CompilationDatabase.h>
@@ -243,7 +242,8 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
       std::optional<std::string> given;
       for (const auto& a : s.args)
         if (a.key == name) given = a.value;
-      if (m->integral_members.count(name) == 0) {
+      const auto integral = m->integral_members.find(name);
+      if (integral == m->integral_members.end()) {
         // A duration: a constant only when the stack gives it.
         if (!given) continue;
         const auto ns = parse_nanoseconds(*given, true);
@@ -255,14 +255,12 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
       // An integer or a Boolean: as the stack gives it, or the member's default.
       const auto d = m->defaults.find(name);
       const std::string text = given ? *given : d != m->defaults.end() ? d->second : "";
-      if (text == "true" || text == "false") {
-        sl.params[name] = constant(text, text == "true" ? 1 : 0);
-        continue;
-      }
-      std::int64_t v = 0;
-      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (!text.empty() && error == std::errc{} && end == text.data() + text.size())
-        sl.params[name] = constant(text, v);
+      // The member's type gives the constant its own, as the member's initialisation would.
+      const IntType type = integral->second;
+      const std::optional<Wide> v = text == "true"    ? std::optional<Wide>(1)
+                                    : text == "false" ? std::optional<Wide>(0)
+                                                      : parse_decimal(text);
+      if (v && type.known()) sl.params[name] = integer(convert(*v, type), type);
     }
     l.input.layers.push_back(std::move(sl));
   }
@@ -327,6 +325,7 @@ std::string explain(const Result& r, const Options& o) {
     for (const auto& p : e.params) s += " " + p;
     s += "\n";
   }
+  for (const auto& n : e.not_folded) s += "  not folded, undefined in C++: " + n + "\n";
   auto direction = [&](const char* name, const Explanation::Direction& d) {
     s += fmt::format("\n{}: {}\n", name,
                      d.collapsed ? "collapsed" : "not collapsed (the layered code runs)");

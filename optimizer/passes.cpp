@@ -47,36 +47,44 @@ std::string negated(const std::string& op) {
   return ">";
 }
 
-std::optional<std::int64_t> as_number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()) return std::nullopt;
-  for (std::size_t j = i; j < s.size(); ++j)
-    if (std::isdigit(static_cast<unsigned char>(s[j])) == 0) return std::nullopt;
-  try {
-    return std::stoll(s);
-  } catch (...) {
-    return std::nullopt;
+std::optional<Wide> as_number(const std::string& s) { return parse_decimal(s); }
+
+bool gives_bool(const std::string& op) { return is_comparison(op) || op == "&&" || op == "||"; }
+
+// The operator of `n` (Binary or Unary) on operand values `a` and `b`, each a value of its
+// operand's own type, as C++ computes it: the operands converted to the operation's type, then
+// the operation. Without a type (a comparison the optimiser made, or of values it does not
+// model) only comparisons and && || !, on the values as they are.
+Folded fold_operator(const NodeRef& n, Wide a, Wide b) {
+  const std::string& op = n->text;
+  const IntType t = n->type;
+  if (!t.known()) {
+    if (n->kind == Kind::Unary) return op == "!" ? Folded{a == 0, ""} : Folded{};
+    if (!gives_bool(op)) return {};
+    return fold_binary(op, IntType::of(IntType::Rank::long_long, true), a, b);
   }
+  if (n->kind == Kind::Unary) return fold_unary(op, t, convert(a, t));
+  // A shift's right operand is promoted on its own: its value is what counts.
+  return fold_binary(op, t, convert(a, t), op == "<<" || op == ">>" ? b : convert(b, t));
 }
 
-std::optional<std::int64_t> arithmetic(const std::string& op, std::int64_t a, std::int64_t b) {
-  if (op == "+") return a + b;
-  if (op == "-") return a - b >= 0 ? std::optional<std::int64_t>(a - b) : std::nullopt;
-  if (op == "*") return a * b;
-  if (op == "/") return b != 0 ? std::optional<std::int64_t>(a / b) : std::nullopt;
-  if (op == "%") return b != 0 ? std::optional<std::int64_t>(a % b) : std::nullopt;
-  if (op == "==") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
-  if (op == ">=") return a >= b;
-  if (op == "&&") return (a != 0) && (b != 0);
-  if (op == "||") return (a != 0) || (b != 0);
-  if (op == "&") return a & b;
-  if (op == "|") return a | b;
-  return std::nullopt;
+// Whether evaluating `n` runs an operation whose operands `value` knows and whose result C++
+// leaves undefined; such code is never dropped as if it were harmless. && and || evaluate their
+// right operand only when the left one does not decide them.
+bool undefined(const NodeRef& n, const std::function<std::optional<Wide>(const NodeRef&)>& value) {
+  if (!n) return false;
+  if (n->kind == Kind::Binary && (n->text == "&&" || n->text == "||")) {
+    if (undefined(n->kids[0], value)) return true;
+    const auto a = value(n->kids[0]);
+    return !(a && (*a != 0) == (n->text == "||")) && undefined(n->kids[1], value);
+  }
+  if (std::any_of(n->kids.begin(), n->kids.end(),
+                  [&](const NodeRef& k) { return undefined(k, value); }))
+    return true;
+  if (n->kind != Kind::Binary && n->kind != Kind::Unary) return false;
+  const auto a = value(n->kids[0]);
+  const auto b = n->kind == Kind::Binary ? value(n->kids[1]) : std::optional<Wide>(0);
+  return a && b && !fold_operator(n, *a, *b).value;
 }
 
 // What is known at a point of the code: equalities (a union-find over canonical keys, with a
@@ -84,6 +92,11 @@ std::optional<std::int64_t> arithmetic(const std::string& op, std::int64_t a, st
 // remembers the names it depends on and is dropped when one of them is written.
 class Facts {
 public:
+  // `not_folded` collects why operations were left alone; Facts made for one body share it.
+  explicit Facts(
+      std::shared_ptr<std::set<std::string>> not_folded = std::make_shared<std::set<std::string>>())
+      : not_folded_(std::move(not_folded)) {}
+
   void add(const NodeRef& e, bool truth) {
     std::set<std::string> deps;
     collect_roots(e, deps);
@@ -128,24 +141,31 @@ public:
   std::string canon(const NodeRef& n) {
     switch (n->kind) {
     case Kind::Constant:
-      if (const auto v = n->value) return std::to_string(*v);
+      if (const auto v = n->value) return decimal(*v);
       return find(n->text);
     case Kind::Binary: {
       const std::string a = canon(n->kids[0]);
       const std::string b = canon(n->kids[1]);
       if (auto x = as_number(a), y = as_number(b); x && y)
-        if (auto r = arithmetic(n->text, *x, *y)) return std::to_string(*r);
-      if (a == b && pure(n)) {
+        if (auto r = folded(n, *x, *y)) return decimal(*r);
+      if (a == b && pure(n) && !undefined(n)) {
         if (n->text == "-") return "0";
         if (n->text == "==" || n->text == "<=" || n->text == ">=") return "1";
         if (n->text == "!=" || n->text == "<" || n->text == ">") return "0";
       }
-      return find(fmt::format("({} {} {})", a, n->text, b));
+      return find(fmt::format("({} {} {})", a, operator_key(n), b));
     }
     case Kind::Unary: {
       const std::string a = canon(n->kids[0]);
-      if (auto x = as_number(a); x && n->text == "!") return *x != 0 ? "0" : "1";
-      return find(fmt::format("({}{})", n->text, a));
+      if (auto x = as_number(a))
+        if (auto r = folded(n, *x, 0)) return decimal(*r);
+      return find(fmt::format("({}{})", operator_key(n), a));
+    }
+    case Kind::Convert: {
+      std::string a = canon(n->kids[0]);
+      if (auto x = as_number(a)) return decimal(convert(*x, n->type));
+      if (holds(n->type, value_type(n->kids[0]))) return a; // it changes no value
+      return find(fmt::format("(({}){})", n->type.name(), a));
     }
     case Kind::Entry:
       return find(fmt::format("{}[{}]", canon(n->kids[0]), canon(n->kids[1])));
@@ -170,7 +190,8 @@ public:
                               ? n->kids[0]->value
                               : std::nullopt;
           at && n->text == "$0.subspan($1)")
-        if (auto k2 = as_number(canon(n->kids[1]))) return fmt::format("msg.bytes@{}", *at + *k2);
+        if (auto k2 = as_number(canon(n->kids[1])))
+          return fmt::format("msg.bytes@{}", decimal(*at + *k2));
       return find(t);
     }
     case Kind::MsgSize:
@@ -190,7 +211,7 @@ public:
       const bool is_and = n->text == "&&";
       if (a && *a != is_and) return !is_and;
       const auto b = decide(n->kids[1]);
-      if (b && *b != is_and && (a || pure(n->kids[0]))) return !is_and;
+      if (b && *b != is_and && (a || (pure(n->kids[0]) && !undefined(n->kids[0])))) return !is_and;
       if (a && b) return is_and;
       return std::nullopt;
     }
@@ -203,19 +224,19 @@ public:
     if (auto x = as_number(k)) return *x != 0;
     if (auto it = atoms_.find(k); it != atoms_.end()) return it->second;
     if (n->kind == Kind::Binary && is_comparison(n->text)) {
-      const std::string a = canon(n->kids[0]);
-      const std::string b = canon(n->kids[1]);
-      const std::string neg = find(fmt::format("({} {} {})", a, negated(n->text), b));
+      const std::string neg = find(atom(n, negated(n->text)));
       if (auto it = atoms_.find(neg); it != atoms_.end()) return !it->second;
-      // Two different constants.
-      if (n->text == "==" || n->text == "!=") {
-        auto x = as_number(a);
-        auto y = as_number(b);
-        if (x && y) return (*x == *y) == (n->text == "==");
-      }
     }
     return std::nullopt;
   }
+
+  // Whether evaluating `n` runs an operation that C++ leaves undefined, on what is known here.
+  bool undefined(const NodeRef& n) {
+    return opt::undefined(n, [&](const NodeRef& x) { return as_number(canon(x)); });
+  }
+
+  // The same sink of reasons, with nothing known.
+  [[nodiscard]] Facts nothing_known() const { return Facts(not_folded_); }
 
   static bool pure(const NodeRef& n) {
     if (!n) return true;
@@ -245,14 +266,32 @@ private:
     }
     if (e->kind == Kind::Binary && is_comparison(e->text)) {
       const std::string op = truth ? e->text : negated(e->text);
-      const std::string a = canon(e->kids[0]);
-      const std::string b = canon(e->kids[1]);
-      if (op == "==") unite(a, b);
-      atoms_[find(fmt::format("({} {} {})", a, op, b))] = true;
-      atoms_[find(fmt::format("({} {} {})", a, negated(op), b))] = false;
+      // Equal after conversion is equal as values only if the conversion changed neither.
+      if (op == "==" && (!e->type.known() || (holds(e->type, value_type(e->kids[0])) &&
+                                              holds(e->type, value_type(e->kids[1])))))
+        unite(canon(e->kids[0]), canon(e->kids[1]));
+      atoms_[find(atom(e, op))] = true;
+      atoms_[find(atom(e, negated(op)))] = false;
       return;
     }
     if (pure(e)) atoms_[canon(e)] = truth;
+  }
+
+  // The key of the comparison `e` with the operator `op` in its place.
+  std::string atom(const NodeRef& e, const std::string& op) {
+    auto c = e->copy();
+    c->text = op;
+    return fmt::format("({} {} {})", canon(e->kids[0]), operator_key(c), canon(e->kids[1]));
+  }
+
+  // The value of `n`'s operator on `a` and `b`; when C++ leaves it undefined, nothing, and the
+  // reason is remembered for --explain.
+  std::optional<Wide> folded(const NodeRef& n, Wide a, Wide b) {
+    Folded f = fold_operator(n, a, b);
+    if (!f.value && !f.not_folded.empty())
+      not_folded_->insert(fmt::format("`{}`{}: {}", print_expr(n, {}),
+                                      n->where.empty() ? "" : " at " + n->where, f.not_folded));
+    return f.value;
   }
 
   std::string find(const std::string& k) {
@@ -282,6 +321,8 @@ private:
   std::map<std::string, std::set<std::string>> aliases_;
   std::map<std::string, std::string> parent_;
   std::map<std::string, bool> atoms_;
+  // Shared by the copies a branch makes: what one learns is reported once for the whole body.
+  std::shared_ptr<std::set<std::string>> not_folded_;
 };
 
 class Folder {
@@ -289,7 +330,8 @@ public:
   explicit Folder(const FoldContext& ctx) : ctx_(ctx) {}
 
   NodeRef run(const NodeRef& body) {
-    Facts facts;
+    auto not_folded = std::make_shared<std::set<std::string>>();
+    Facts facts(not_folded);
     if (ctx_.assume) {
       NodeRef a = ctx_.assume->deep_copy();
       set_positions(a, 0); // the CCP sees the message as the layer receives it
@@ -300,6 +342,7 @@ public:
     std::int64_t pos = 0;
     bool pos_known = true;
     NodeRef out = stmt(body, facts, pos, pos_known);
+    if (ctx_.not_folded != nullptr) ctx_.not_folded->insert(not_folded->begin(), not_folded->end());
     return prune_unused(out);
   }
 
@@ -339,17 +382,30 @@ private:
       return c;
     }
     for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
-    if (c->kind == Kind::Binary || c->kind == Kind::Unary) {
+    if (c->kind == Kind::Binary || c->kind == Kind::Unary || c->kind == Kind::Convert) {
       if (c->text == "&&" || c->text == "||" || c->text == "!" || is_comparison(c->text)) {
         if (auto d = facts.decide(c); d && Facts::pure(c)) return boolean(*d);
       }
       c = simplify(c);
-      if (Facts::pure(c) && c->kind == Kind::Binary && !is_comparison(c->text) && c->text != "&&" &&
-          c->text != "||") {
-        if (auto v = as_number(facts.canon(c))) return constant(std::to_string(*v), v);
-      }
+      // A value computed in a type the folder models: the constant, with that type.
+      if (Facts::pure(c) && value_type(c).known() &&
+          (c->kind != Kind::Binary || !gives_bool(c->text)))
+        if (auto v = as_number(facts.canon(c))) return integer(*v, value_type(c));
     }
     return c;
+  }
+
+  // What the declaration `d` with its initialiser tells: the variable's value is the
+  // initialiser's converted to its type, which is the initialiser itself when no value changes.
+  static void initialised(const NodeRef& d, Facts& facts) {
+    const NodeRef& init = d->kids[0];
+    const IntType from = value_type(init);
+    if (d->type.known() && !holds(d->type, from)) {
+      if (auto v = as_number(facts.canon(init)))
+        facts.add(equal(local(d->name), integer(convert(*v, d->type), d->type)), true);
+    } else if (d->type.known() || !from.known()) {
+      facts.add(equal(local(d->name), init), true);
+    }
   }
 
   static bool is_pop_cond(const NodeRef& cond, bool& negated_out) {
@@ -365,8 +421,8 @@ private:
   }
 
   // The value every `return` of an inlined helper's body gives, if they all give one constant.
-  static std::optional<std::int64_t> constant_result(const NodeRef& n) {
-    std::optional<std::int64_t> result;
+  static std::optional<Wide> constant_result(const NodeRef& n) {
+    std::optional<Wide> result;
     bool ok = true;
     std::function<void(const NodeRef&)> walk = [&](const NodeRef& x) {
       if (!x || !ok) return;
@@ -410,7 +466,7 @@ private:
         if (is_named(k, "label")) {
           // A switch jumps here with nothing known (its body is folded knowing nothing).
           out.push_back(k);
-          facts = Facts{};
+          facts = facts.nothing_known();
           pos_known = false;
           dead = false;
           continue;
@@ -530,8 +586,7 @@ private:
         collect_writes(c->kids[0], w);
         facts.invalidate(w);
         if (c->is_reference) facts.alias(c->name, c->kids[0]);
-        if (Facts::pure(c->kids[0]) && !c->init_braced)
-          facts.add(equal(local(c->name), c->kids[0]), true);
+        if (Facts::pure(c->kids[0]) && !c->init_braced) initialised(c, facts);
       }
       return c;
     }
@@ -581,7 +636,7 @@ private:
       std::int64_t p = pos;
       for (auto& kid : c->kids) {
         if (!kid) continue;
-        Facts none; // nothing is known inside a loop body, which may run many times
+        Facts none = facts.nothing_known(); // a loop body may run many times
         kid = kid->kind == Kind::Block || kid->kind == Kind::If || kid->kind == Kind::ExprStmt ||
                       kid->kind == Kind::Decl || kid->kind == Kind::Return
                   ? stmt(kid, none, p, k)
@@ -617,9 +672,9 @@ private:
       if (!is_named(body[i], "label")) continue;
       if (body[i]->text == "default:") {
         if (!from) from = i;
-      } else if (!body[i]->value) {
+      } else if (const auto& v = body[i]->value; !v) {
         return nullptr;
-      } else if (*body[i]->value == *value) {
+      } else if (*v == *value) {
         from = i;
         break;
       }
@@ -648,7 +703,7 @@ private:
   void apply_message_op(const NodeRef& e, std::int64_t& pos, bool& pos_known) {
     if (!e) return;
     if (e->kind == Kind::Pop && !e->peek) pos += ctx_.header_size;
-    if (e->kind == Kind::DropHeader) pos += e->value.value_or(0);
+    if (e->kind == Kind::DropHeader) pos += static_cast<std::int64_t>(e->value.value_or(0));
     if (e->kind == Kind::Text || e->kind == Kind::Unary)
       for (const auto& k : e->kids) apply_message_op(k, pos, pos_known);
     (void)pos_known;
@@ -822,13 +877,13 @@ NodeRef simplify(const NodeRef& e) {
 
 namespace {
 // The value of a constant integer node.
-std::optional<std::int64_t> value_of(const NodeRef& n) {
+std::optional<Wide> value_of(const NodeRef& n) {
   if (n && n->kind == Kind::Constant) return n->value;
   return std::nullopt;
 }
 
 // `x + k` with a constant k: k.
-std::optional<std::int64_t> added_constant(const NodeRef& n) {
+std::optional<Wide> added_constant(const NodeRef& n) {
   if (n->kind == Kind::Binary && n->text == "+") return value_of(n->kids[1]);
   return std::nullopt;
 }
@@ -837,32 +892,39 @@ NodeRef simplify_node(const NodeRef& e) {
   if (!e || e->kind != Kind::Binary) return e;
   const NodeRef& a = e->kids[0];
   const NodeRef& b = e->kids[1];
-  const std::optional<std::int64_t> va = value_of(a);
-  const std::optional<std::int64_t> vb = value_of(b);
-  if (va && vb)
-    if (auto r = arithmetic(e->text, *va, *vb)) {
-      if (is_comparison(e->text) || e->text == "&&" || e->text == "||") return boolean(*r != 0);
-      return constant(std::to_string(*r), r);
-    }
-  if (e->text == "&&" || e->text == "||") {
-    const bool is_and = e->text == "&&";
-    if (va) return (*va != 0) == is_and ? b : a;
-    if (vb && Facts::pure(a)) return (*vb != 0) == is_and ? a : b;
+  const std::optional<Wide> va = value_of(a);
+  const std::optional<Wide> vb = value_of(b);
+  if (va && vb) {
+    const Folded r = fold_operator(e, *va, *vb);
+    if (r.value && gives_bool(e->text)) return boolean(*r.value != 0);
+    if (r.value && e->type.known()) return integer(*r.value, e->type);
   }
-  const std::optional<std::int64_t> k = added_constant(a);
+  if (e->text == "&&" || e->text == "||") {
+    // true && x is x only if x is a bool; x && false is false only if x may go unevaluated.
+    const bool is_and = e->text == "&&";
+    const auto is_bool = [](const NodeRef& x) {
+      return value_type(x).rank == IntType::Rank::boolean;
+    };
+    if (va && ((*va != 0) != is_and || is_bool(b)))
+      return (*va != 0) == is_and ? b : boolean(!is_and);
+    if (vb && Facts::pure(a) && !undefined(a, value_of) && ((*vb != 0) != is_and || is_bool(a)))
+      return (*vb != 0) == is_and ? a : boolean(!is_and);
+  }
+  const std::optional<Wide> k = added_constant(a);
   // (x + k) <= b -> x <= b - k, for a size, which does not wrap.
   if (k && vb && is_comparison(e->text) && e->text != "==" && e->text != "!=" && *vb >= *k &&
       a->kids[0]->kind == Kind::Text && a->kids[0]->text == "ev.msg.size()") {
     auto n = e->copy();
-    const std::int64_t rest = *vb - *k;
-    n->kids = {a->kids[0], constant(std::to_string(rest), rest)};
+    n->kids = {a->kids[0], integer(*vb - *k, value_type(b))};
     return n;
   }
-  // (x + k) + b -> x + (k + b)
-  if (k && vb && e->text == "+") {
+  // (x + k) + b -> x + (k + b), both sums in one type: if k + b is defined, the value is the
+  // same (and an overflow of x + k, undefined before, is gone).
+  if (k && vb && e->text == "+" && e->type.known() && a->type == e->type) {
+    const Folded sum = fold_binary("+", e->type, convert(*k, e->type), convert(*vb, e->type));
+    if (!sum.value) return e;
     auto n = a->copy();
-    const std::int64_t sum = *k + *vb;
-    n->kids = {a->kids[0], constant(std::to_string(sum), sum)};
+    n->kids = {a->kids[0], integer(*sum.value, e->type)};
     return n;
   }
   return e;

@@ -43,6 +43,10 @@ struct FoldContext {
   // (constants, or the compressed header's fields).
   bool pops_succeed = false;
   std::map<std::string, NodeRef> header_values;
+  // Out: the operations whose operands are known but whose value C++ leaves undefined (signed
+  // overflow, a shift by the width or more, a division by zero), each with the reason; fold()
+  // leaves them as written. May be null.
+  std::set<std::string>* not_folded = nullptr;
 };
 
 // Folds the branches that the context decides, drops what can no longer run, and removes locals
@@ -52,7 +56,8 @@ NodeRef fold(const NodeRef& body, const FoldContext& ctx);
 // Whether `e` is decided by `ctx.assume` alone (for the guard: a CCP that is always true).
 std::optional<bool> decide_under(const NodeRef& e, const NodeRef& assume);
 
-// Simplifies an expression: constant arithmetic, x - x, && and || with constants.
+// Simplifies an expression: constant arithmetic as C++ does it (integer.hpp), && and || with
+// constants, sums of constants.
 NodeRef simplify(const NodeRef& e);
 
 // Replaces the MsgSize / MsgBytes positions: each node gets `value` = `offset` (bytes past the
