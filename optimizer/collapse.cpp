@@ -228,8 +228,7 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   };
   // bytes().subspan(k): the bytes k further on.
   NodeRef r = transform(s, [&](NodeRef x) -> NodeRef {
-    if (x->kind == Kind::Text && x->text == "$0.subspan($1)" && x->kids.size() == 2 &&
-        x->kids[0]->kind == Kind::MsgBytes && x->kids[0]->value &&
+    if (x->kind == Kind::Subspan && x->kids[0]->kind == Kind::MsgBytes && x->kids[0]->value &&
         x->kids[1]->kind == Kind::Constant && x->kids[1]->value) {
       auto b = x->kids[0]->copy();
       b->value = *b->value + *x->kids[1]->value;
@@ -277,7 +276,7 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
         return x;
       }
       const Wide k = front - *x->value - physical_;
-      auto size = text("ev.msg.size()", {}, true);
+      auto size = Node::make(Kind::MsgSize); // as the bypass holds the message
       size->type = x->type;
       if (k == 0) return size;
       auto n = Node::make(Kind::Binary);

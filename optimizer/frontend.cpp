@@ -475,6 +475,16 @@ private:
     }
     // A helper or a CCP of the layer itself.
     if (isa<CXXThisExpr>(obj) && m->getParent() == layer_) return helper_call(m, c->arguments(), c);
+    // The message's bytes from an offset on: subspan(k), its count left to its default.
+    if (name == "subspan" && c->getNumArgs() >= 1 &&
+        std::all_of(c->arg_begin() + 1, c->arg_end(),
+                    [](const Expr* a) { return isa<CXXDefaultArgExpr>(a); }))
+      if (NodeRef bytes = expr(obj);
+          bytes->kind == Kind::MsgBytes || bytes->kind == Kind::Subspan) {
+        auto n = Node::make(Kind::Subspan);
+        n->kids = {bytes, expr(c->getArg(0))};
+        return n;
+      }
     // A PeerTable's entry, read without adding it.
     if (name == "get" && c->getNumArgs() == 1 && is_peer_table(obj->getType())) {
       auto n = Node::make(Kind::Entry);

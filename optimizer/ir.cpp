@@ -126,6 +126,8 @@ std::string print_expr(const NodeRef& n, const PrintContext& ctx) {
     return n->event + ".msg.bytes()";
   case Kind::MsgRef:
     return n->event + ".msg";
+  case Kind::Subspan:
+    return fmt::format("{}.subspan({})", print_expr(n->kids[0], ctx), print_expr(n->kids[1], ctx));
   case Kind::Pop:
     return fmt::format("{}.msg.{}({})", n->event, n->peek ? "peek" : "pop", n->name);
   case Kind::DropHeader:
@@ -259,6 +261,8 @@ std::string key(const NodeRef& n) {
     return fmt::format("msg.bytes@{}", decimal(n->value.value_or(0)));
   case Kind::Convert:
     return fmt::format("({}){}", n->type.name(), key(n->kids[0]));
+  case Kind::Subspan:
+    return fmt::format("{}.subspan({})", key(n->kids[0]), key(n->kids[1]));
   case Kind::Text: {
     std::vector<std::string> parts;
     for (const auto& k : n->kids) parts.push_back(k ? key(k) : std::string{});

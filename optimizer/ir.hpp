@@ -41,8 +41,11 @@ enum class Kind : std::uint8_t {
   Local,      // a local variable or parameter `name` (the handler's event: name "ev")
   Unary,      // `text` kids[0]: ! - ~
   Binary,     // kids[0] `text` kids[1]: arithmetic, comparison, && ||
-  MsgSize,    // ev.msg.size(), `value` bytes past the layer's entry position (see Position)
+  MsgSize,    // ev.msg.size(), `value` bytes past the layer's entry position (see Position);
+              // without a `value` in the collapsed code: the size as the bypass holds the message
   MsgBytes,   // ev.msg.bytes(), likewise
+  Subspan,    // kids[0].subspan(kids[1]): a message's bytes (kids[0] a MsgBytes or a Subspan)
+              // from an offset on
   MsgRef,     // ev.msg used otherwise (the object of a call that reads or changes it)
   Pop,        // ev.msg.pop(name) or, with `peek`, ev.msg.peek(name): a bool
   DropHeader, // ev.msg.drop_front(value): the layer's own header, after a peek

@@ -185,14 +185,16 @@ public:
           t += n->text[i];
         }
       }
-      // bytes().subspan(k): the bytes k further on.
-      if (const auto at = n->kids.size() == 2 && n->kids[0]->kind == Kind::MsgBytes
-                              ? n->kids[0]->value
-                              : std::nullopt;
-          at && n->text == "$0.subspan($1)")
-        if (auto k2 = as_number(canon(n->kids[1])))
-          return fmt::format("msg.bytes@{}", decimal(*at + *k2));
       return find(t);
+    }
+    case Kind::Subspan: {
+      // bytes().subspan(k): the bytes k further on.
+      const std::string b = canon(n->kids[0]);
+      const std::string k = canon(n->kids[1]);
+      const auto at = n->kids[0]->kind == Kind::MsgBytes ? n->kids[0]->value : std::nullopt;
+      if (auto offset = as_number(k); at && offset)
+        return find(fmt::format("msg.bytes@{}", decimal(*at + *offset)));
+      return find(fmt::format("{}.subspan({})", b, k));
     }
     case Kind::MsgSize:
     case Kind::MsgBytes:
@@ -911,9 +913,9 @@ NodeRef simplify_node(const NodeRef& e) {
       return (*vb != 0) == is_and ? a : boolean(!is_and);
   }
   const std::optional<Wide> k = added_constant(a);
-  // (x + k) <= b -> x <= b - k, for a size, which does not wrap.
+  // (x + k) <= b -> x <= b - k, for a message's size, which does not wrap.
   if (k && vb && is_comparison(e->text) && e->text != "==" && e->text != "!=" && *vb >= *k &&
-      a->kids[0]->kind == Kind::Text && a->kids[0]->text == "ev.msg.size()") {
+      a->kids[0]->kind == Kind::MsgSize) {
     auto n = e->copy();
     n->kids = {a->kids[0], integer(*vb - *k, value_type(b))};
     return n;
