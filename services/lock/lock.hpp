@@ -40,6 +40,11 @@
 //   once, reply or refusal: 2(n-1) messages, granted or not, within a round trip. Ordinary
 //   requests are never refused; their entries still cost 2(n-1).
 //
+// `taken` means a request was in the way as far as this member knew; it may have been withdrawn
+// since (a try refused in its turn, or an acquire given up), so two tries made together may
+// both be refused where neither would have waited long — as std::mutex::try_lock may fail
+// spuriously. A try never waits behind another member's critical section.
+//
 // Why it is safe: a try only ever gives up a request that was not granted, by the withdrawal
 // the algorithms already have (Lamport's release of a waiting request; Ricart and Agrawala's
 // replies to the deferred), so afterwards every peer's state is as if the request had been
