@@ -103,9 +103,10 @@ private:
 };
 
 // Requests and releases of the group's lock in LamportMutex's or RicartAgrawala's header (their
-// kinds are the same). A node asks for the lock when it has none, gives it back once it holds
-// it, now and then withdraws a request that waits, and now and then breaks the interface: a
-// second request, a release of nothing, another kind, random bytes, a send to one peer.
+// kinds are the same). A node asks for the lock when it has none (a third of the time with a
+// try, which may come back taken), gives it back once it holds it, now and then withdraws a
+// request that waits, and now and then breaks the interface: a second request, a release of
+// nothing, another kind, random bytes, a send to one peer.
 template <class Mutex>
 class LockApplication final : public Application {
   using Kind = typename Mutex::Kind;
@@ -126,10 +127,10 @@ public:
       if (take(3) == 0) return payload;
       h.kind = static_cast<Kind>(take(256));
     } else if (phase == Phase::idle) {
-      h.kind = Kind::request;
+      h.kind = choice < 40 ? Kind::try_request : Kind::request;
       phase = Phase::waiting;
     } else if (phase == Phase::waiting && choice < 70) { // a second request, refused
-      h.kind = Kind::request;
+      h.kind = choice < 20 ? Kind::try_request : Kind::request;
     } else { // holding, or waiting and giving up
       h.kind = Kind::release;
       phase = Phase::idle;
@@ -141,6 +142,7 @@ public:
   void delivered(PeerId node, PeerId /*from*/, const Msg& m) override {
     typename Mutex::Header h{};
     if (m.peek(h) && h.kind == Kind::granted) phases_[node] = Phase::holding;
+    if (m.peek(h) && h.kind == Kind::taken) phases_[node] = Phase::idle;
   }
 
 private:

@@ -154,7 +154,9 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       spec_out = dest.spec.up_deliver(from, bytes, lamport, dest.clock);
     };
 
-    if (dice < 30 || (dice < 75 && pool.empty())) { // the application sends
+    // With nothing on the way, the application sends or casts: a layer that sends only what
+    // the application casts (the lock's) starts there.
+    if (dice < 30 || (dice >= 35 && dice < 75 && pool.empty())) { // the application sends
       PeerId to = static_cast<PeerId>(below(o.group - 1));
       if (to >= at) ++to;
       auto bytes = payload();
@@ -172,6 +174,10 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       spec_out = m.spec.down_send(to, bytes, lamport, m.clock);
     } else if (dice < 35) { // the application casts
       auto bytes = payload();
+      if (app) {
+        const Msg shaped = app->message(at, kAllPeers, rng(), Msg::copy_of(bytes));
+        bytes.assign(shaped.bytes().begin(), shaped.bytes().end());
+      }
       Event ev = Event::cast(Msg::copy_of(bytes));
       ev.time = m.clock;
       ev.lamport = lamport;

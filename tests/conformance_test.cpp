@@ -133,9 +133,9 @@ test::ConformanceOptions rpc_application() {
 }
 TEST(Conformance, RpcConformsToItsSpec) { expect_conformance<Rpc>("Rpc", rpc_application()); }
 
-// The lock's header is its interface: the driver's members ask for the lock, give it back and
-// withdraw requests as difftest's lock application does, and now and then break the interface.
-// Groups of 2, 3 and 5.
+// The lock's header is its interface: the driver's members ask for the lock (and try for it),
+// give it back and withdraw requests as difftest's lock application does, and now and then
+// break the interface. Groups of 2, 3 and 5.
 template <class Mutex>
 void expect_lock_conformance(std::string_view name) {
   for (const std::uint32_t group : {2u, 3u, 5u}) {

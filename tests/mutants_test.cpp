@@ -319,6 +319,13 @@ const std::vector<Scenario>& scenarios() {
          for (PeerId p : {1, 2}) n.receive(p, lamport_mutex(LamportMutex::Kind::ack, 5));
          n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::release));
        }},
+      {"lamport_mutex_try_keeps_its_request", "LamportMutex",
+       "as node 2, gives its try (1, 2) up without a release when peer 1's (1, 1) arrives",
+       [](Node& n) {
+         n.send(kAllPeers, lamport_mutex(LamportMutex::Kind::try_request));
+         n.receive(1, lamport_mutex(LamportMutex::Kind::request, 1)); // (1, 1) before (1, 2)
+       },
+       2},
       {"retransmit_no_ack_for_duplicate", "Retransmit",
        "acknowledges a message that arrives twice once, not twice",
        [](Node& n) {
@@ -344,6 +351,13 @@ const std::vector<Scenario>& scenarios() {
          n.send(kAllPeers, ricart_agrawala(RicartAgrawala::Kind::request));
          for (PeerId p : {1, 2}) n.receive(p, ricart_agrawala(RicartAgrawala::Kind::reply, 5, 1));
          n.receive(1, ricart_agrawala(RicartAgrawala::Kind::request, 7));
+       }},
+      {"ricart_agrawala_defers_a_try", "RicartAgrawala",
+       "defers peer 1's try while it holds the lock, where it refuses it at once",
+       [](Node& n) {
+         n.send(kAllPeers, ricart_agrawala(RicartAgrawala::Kind::request));
+         for (PeerId p : {1, 2}) n.receive(p, ricart_agrawala(RicartAgrawala::Kind::reply, 5, 1));
+         n.receive(1, ricart_agrawala(RicartAgrawala::Kind::try_request, 7));
        }},
       {"rpc_holds_one_call_too_many", "Rpc(cache=1)",
        "runs a second call from peer 1 while it holds one, where the layer refuses it as busy",

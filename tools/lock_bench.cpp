@@ -82,9 +82,9 @@ int run_node(const LockNodeOptions& o) {
   m.spin = o.wait == "spin";
   lock::UdpMember member(m);
   const auto n = static_cast<std::uint32_t>(o.peers.size());
-  fmt::print("member {} of {} at {} ({}, {}, {}): {} acquires, each held {} us, within {} ms\n",
-             o.me, n, o.peers[o.me], lock::stack_name(*algorithm), o.impl, o.wait, o.entries,
-             o.hold_us, o.patience_ms);
+  fmt::print("member {} of {} at {} ({}, {}, {}): {} {}, each held {} us, within {} ms\n", o.me, n,
+             o.peers[o.me], lock::stack_name(*algorithm), o.impl, o.wait, o.entries,
+             o.try_only ? "tries (try_acquire)" : "acquires", o.hold_us, o.patience_ms);
   std::fflush(stdout);
   const auto limit = seconds(o.limit_s);
   if (o.wait_go) {
@@ -100,6 +100,7 @@ int run_node(const LockNodeOptions& o) {
   lock::FencedRegister counter; // this member's own grants: their tokens must grow
   std::vector<double> waits_us, cycles_us;
   std::uint64_t failures = 0;
+  std::uint64_t taken = 0;                // tries refused: the lock was taken
   std::map<PeerId, std::uint64_t> silent; // peers named by failed acquires, how often
   const auto start = Clock::now();
   const auto until = start + limit;
@@ -109,12 +110,22 @@ int run_node(const LockNodeOptions& o) {
     const auto t0 = Clock::now();
     // The outcome is only noted here: the lock is given back from this loop, not from inside
     // the delivery that granted it.
-    member.lock().acquire(member.now() + patience,
-                          [&](const lock::Outcome& out) { outcome = out; });
+    auto note = [&](const lock::Outcome& out) { outcome = out; };
+    if (o.try_only)
+      member.lock().try_acquire(member.now() + patience, note);
+    else
+      member.lock().acquire(member.now() + patience, note);
     member.flush();
     member.run_until([&] { return outcome.has_value(); }, until - Clock::now());
     if (!outcome) break; // the time limit
     const auto granted = Clock::now();
+    if (outcome->status == lock::Status::taken) {
+      ++taken;
+      if (!o.quiet)
+        fmt::print("try {}: taken after {:.1f} us; the request in its way ({}, {})\n", asked + 1,
+                   us(granted - t0), outcome->ahead.stamp, outcome->ahead.node);
+      continue;
+    }
     if (outcome->status != lock::Status::granted) {
       ++failures;
       for (const PeerId p : outcome->silent) ++silent[p];
@@ -146,10 +157,11 @@ int run_node(const LockNodeOptions& o) {
   std::sort(cycles_us.begin(), cycles_us.end());
   std::string silent_text;
   for (const auto& [p, times] : silent) silent_text += fmt::format(" {} ({}x)", p, times);
-  fmt::print("tally: member {}: {} grants of {} acquires, {} failed{}; acquire->grant p50 {:.1f} "
+  fmt::print("tally: member {}: {} grants of {} {}, {} failed{}{}; acquire->grant p50 {:.1f} "
              "us, p99 {:.1f} us; acquire->release p50 {:.1f} us, p99 {:.1f} us; {:.0f} grants/s; "
              "lock messages sent so far {}, datagrams {}\n",
-             o.me, grants, asked, failures,
+             o.me, grants, asked, o.try_only ? "tries" : "acquires", failures,
+             o.try_only ? fmt::format(", {} taken", taken) : "",
              silent_text.empty() ? "" : fmt::format(" (silent peers:{})", silent_text),
              percentile(waits_us, 0.5), percentile(waits_us, 0.99), percentile(cycles_us, 0.5),
              percentile(cycles_us, 0.99), static_cast<double>(grants) / entries_s,
@@ -167,6 +179,7 @@ int run_node(const LockNodeOptions& o) {
   r["asked"] = std::to_string(asked);
   r["grants"] = std::to_string(grants);
   r["failed"] = std::to_string(failures);
+  r["taken"] = std::to_string(taken);
   r["wait_p50_us"] = fmt::format("{:.2f}", percentile(waits_us, 0.5));
   r["wait_p99_us"] = fmt::format("{:.2f}", percentile(waits_us, 0.99));
   r["cycle_p50_us"] = fmt::format("{:.2f}", percentile(cycles_us, 0.5));
@@ -765,6 +778,9 @@ void add_lock_udp_commands(CLI::App& lock, LockUdpOptions& o) {
       ->check(CLI::Range(0.001, 3600.0))
       ->capture_default_str();
   node->add_flag("--quiet", n.quiet, "no line per grant");
+  node->add_flag("--try", n.try_only,
+                 "try_acquire instead of acquire: a try that finds the lock held, or a request "
+                 "before it, is refused as taken at once (counted, not a failure)");
   node->add_option("--cpu", n.cpu, "pin the process to this CPU")->capture_default_str();
   node->add_flag("--wait-go", n.wait_go)->group("");
 

@@ -27,9 +27,10 @@ struct LockNodeOptions {
   double hold_us = 0;
   double patience_ms = 1000;
   double linger_s = 2;
-  double limit_s = 60; // for the entries, and again for the lingering at most
-  bool quiet = false;  // no line per grant
-  int cpu = -1;        // pin to this CPU; -1: do not
+  double limit_s = 60;   // for the entries, and again for the lingering at most
+  bool quiet = false;    // no line per grant
+  bool try_only = false; // try_acquire, not acquire: a try that finds the lock taken is refused
+  int cpu = -1;          // pin to this CPU; -1: do not
   // Hidden, for the bench: print "ready" once bound, and start on SIGUSR1.
   bool wait_go = false;
 };

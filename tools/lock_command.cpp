@@ -65,9 +65,48 @@ void print_verdict(const lock::Verdict& v) {
   for (const std::string& s : v.violations) fmt::print("  {}\n", s);
 }
 
+// After the run: member 0 takes the lock, member 1 tries while it holds it and is refused as
+// `taken` (how soon, naming the request in its way, and what the try cost in lock messages),
+// and tries again, granted, once member 0 has given the lock back.
+void show_a_refused_try(lock::LockGroup& group) {
+  if (group.size() < 2) return;
+  SimNet& net = group.net();
+  const Time limit = net.now() + 600s;
+  std::optional<lock::Outcome> held, tried, again;
+  group.lock(0).acquire(limit, [&](const lock::Outcome& out) { held = out; });
+  while (!held && net.now() < limit && net.step()) {
+  }
+  if (!held || held->status != lock::Status::granted) return;
+  net.run_until_idle(limit); // what the grant still owed has arrived
+  const std::uint64_t before = group.lock_messages();
+  const Time asked = net.now();
+  group.lock(1).try_acquire(limit, [&](const lock::Outcome& out) { tried = out; });
+  while (!tried && net.now() < limit && net.step()) {
+  }
+  if (!tried) return;
+  const Time answered = net.now();
+  net.run_until_idle(limit); // every peer's answer to the try
+  fmt::print("try_acquire by node 1 while node 0 holds the lock (token ({}, {})): {} after {:.3f} "
+             "ms, the request in its way ({}, {}); the try cost {} lock messages\n",
+             held->token.stamp, held->token.node, to_string(tried->status), ms(answered - asked),
+             tried->ahead.stamp, tried->ahead.node, group.lock_messages() - before);
+  group.lock(0).release();
+  net.run_until_idle(limit);
+  const Time asked_again = net.now();
+  group.lock(1).try_acquire(limit, [&](const lock::Outcome& out) { again = out; });
+  while (!again && net.now() < limit && net.step()) {
+  }
+  if (!again) return;
+  fmt::print("try_acquire by node 1 once node 0 gave it back: {} after {:.3f} ms, token ({}, {})\n",
+             to_string(again->status), ms(net.now() - asked_again), again->token.stamp,
+             again->token.node);
+  group.lock(1).release();
+  net.run_until_idle(limit);
+}
+
 // Each member asks for the lock `entries` times around a fenced counter on a store node; one
 // holder's write is held up on its way to the store until after later holders wrote, and the
-// register refuses it.
+// register refuses it. Then a try is refused.
 int demo(const LockDemoOptions& o) {
   const auto stacks = stacks_of(o.run);
   bool all_ok = true;
@@ -145,6 +184,7 @@ int demo(const LockDemoOptions& o) {
                            lock::stack_name(algorithm), o.nodes)));
       fmt::print("drawn in {}\n", path.string());
     }
+    show_a_refused_try(group);
     fmt::print("\n");
     all_ok = all_ok && v.ok();
   }
@@ -158,22 +198,28 @@ int check_many(const LockCheckOptions& o) {
   lock::Workload w;
   w.entries = o.run.entries;
   w.patience = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.patience_s));
+  w.tries = o.tries;
   fmt::print("lamina lock check: {} seeds from {} for each algorithm and group size, {} acquires "
-             "per member, each to be granted within {} s; {}; {} build, {} jobs\n",
-             o.seeds, o.first_seed, o.run.entries, o.patience_s, network_of(o.run), o.run.impl,
-             o.jobs);
+             "per member{}, each to be granted within {} s; {}; {} build, {} jobs\n",
+             o.seeds, o.first_seed, o.run.entries,
+             o.tries > 0 ? fmt::format(" ({:.0f}% of them tries)", o.tries * 100) : "",
+             o.patience_s, network_of(o.run), o.run.impl, o.jobs);
   fmt::print("(unsafe: two holders at once; disordered: a grant out of the requests' order; not "
              "live: an acquire not granted in time; messages per entry marked ! where a run with "
-             "every acquire granted sent other than 3(n-1) or 2(n-1))\n");
-  fmt::print("{:<16} {:>3} {:>7} {:>9} {:>7} {:>10} {:>9} {:>15} {:>16}\n", "algorithm", "n",
+             "every acquire granted sent other than 3(n-1) or 2(n-1){})\n",
+             o.tries > 0 ? " for each grant and each try taken after its request went out; "
+                           "taken: tries refused, unfounded: of them, naming no request of the run"
+                         : "");
+  fmt::print("{:<16} {:>3} {:>7} {:>9} {:>7} {:>10} {:>9} {:>15} {:>16}{}\n", "algorithm", "n",
              "runs", "grants", "unsafe", "disordered", "not live", "messages/entry",
-             "longest wait ms");
+             "longest wait ms",
+             o.tries > 0 ? fmt::format(" {:>9} {:>9}", "taken", "unfounded") : "");
   bool all_ok = true;
   for (const auto& [algorithm, stack] : stacks)
     for (const std::uint32_t n : o.nodes) {
       std::atomic<std::uint64_t> next{0};
       std::mutex m;
-      std::uint64_t grants = 0, messages = 0;
+      std::uint64_t grants = 0, messages = 0, taken = 0;
       lock::Verdict sum; // the violations of every run, counted by kind
       std::vector<std::string> first_violations;
       auto work = [&] {
@@ -184,12 +230,14 @@ int check_many(const LockCheckOptions& o) {
           const lock::Verdict v = lock::check(run, {.healthy = true, .bound = w.patience});
           const std::lock_guard hold(m);
           grants += v.grants;
+          taken += v.taken;
           messages += run.messages;
           sum.longest_wait = std::max(sum.longest_wait, v.longest_wait);
           sum.unsafe += v.unsafe;
           sum.disordered += v.disordered;
           sum.late += v.late;
           sum.miscounted += v.miscounted;
+          sum.unfounded += v.unfounded;
           for (const std::string& s : v.violations)
             if (first_violations.size() < 5)
               first_violations.push_back(fmt::format("seed {}: {}", seed, s));
@@ -199,12 +247,14 @@ int check_many(const LockCheckOptions& o) {
       for (unsigned j = 1; j < o.jobs; ++j) threads.emplace_back(work);
       work();
       for (std::thread& t : threads) t.join();
-      fmt::print("{:<16} {:>3} {:>7} {:>9} {:>7} {:>10} {:>9} {:>14.3f}{} {:>16.3f}\n",
+      fmt::print("{:<16} {:>3} {:>7} {:>9} {:>7} {:>10} {:>9} {:>14.3f}{} {:>16.3f}{}\n",
                  to_string(algorithm), n, o.seeds, grants, sum.unsafe, sum.disordered, sum.late,
                  grants == 0 ? 0.0 : static_cast<double>(messages) / static_cast<double>(grants),
-                 sum.miscounted == 0 ? " " : "!", ms(sum.longest_wait));
+                 sum.miscounted == 0 ? " " : "!", ms(sum.longest_wait),
+                 o.tries > 0 ? fmt::format(" {:>9} {:>9}", taken, sum.unfounded) : "");
       for (const std::string& s : first_violations) fmt::print("  {}\n", s);
-      all_ok = all_ok && sum.unsafe + sum.disordered + sum.late + sum.miscounted == 0;
+      all_ok =
+          all_ok && sum.unsafe + sum.disordered + sum.late + sum.miscounted + sum.unfounded == 0;
     }
   return all_ok ? 0 : 1;
 }
@@ -270,6 +320,12 @@ CLI::App* add_lock_command(CLI::App& app, LockOptions& o) {
       ->add_option("--patience-s", o.check.patience_s,
                    "an acquire not granted this long after its asking fails, and is reported")
       ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  check
+      ->add_option("--tries", o.check.tries,
+                   "the share of asks made with try_acquire (a try refused as taken is no "
+                   "failure; the checker checks that it names a request in its way)")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   check->add_option("--jobs", o.check.jobs, "threads")
       ->check(CLI::Range(1u, 64u))

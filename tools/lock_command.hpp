@@ -37,6 +37,7 @@ struct LockCheckOptions {
   std::uint64_t seeds = 100;
   std::uint64_t first_seed = 1;
   double patience_s = 10; // an acquire's deadline, from its asking
+  double tries = 0;       // the share of asks made with try_acquire
   unsigned jobs = 2;
 };
 

@@ -24,7 +24,8 @@ LockDiagram::LockDiagram(lock::LockGroup& group, const std::string& file, const 
     if (!h) return;             // an ack of a layer below
     const auto& f = h->items(); // kind, stamp (, ref)
     arrows_.push_back({p.from, p.to, p.sent, p.time, static_cast<std::uint64_t>(f[0].as_int()),
-                       static_cast<std::uint64_t>(f[1].as_int())});
+                       static_cast<std::uint64_t>(f[1].as_int()),
+                       f.size() > 2 ? static_cast<std::uint64_t>(f[2].as_int()) : 0});
   });
 }
 
@@ -42,15 +43,21 @@ viz::Diagram LockDiagram::diagram(const lock::Run& run, std::string title) const
   const bool lamport = layer_ == "LamportMutex";
   // A message retransmitted below the lock layer arrives once more: drawn once, as it first
   // arrived (the lock layer takes it once).
-  std::set<std::tuple<PeerId, PeerId, std::uint64_t, std::uint64_t>> drawn;
+  std::set<std::tuple<PeerId, PeerId, std::uint64_t, std::uint64_t, std::uint64_t>> drawn;
   for (const Arrow& a : arrows_) {
-    if (!drawn.insert({a.from, a.to, a.kind, a.stamp}).second) continue;
-    const char* kind = a.kind == 0 ? "req" : a.kind == 2 ? "rel" : lamport ? "ack" : "reply";
+    if (!drawn.insert({a.from, a.to, a.kind, a.stamp, a.ref}).second) continue;
+    const char* kind = a.kind == 0   ? "req"
+                       : a.kind == 2 ? "rel"
+                       : a.kind == 5 ? "try"
+                       : a.kind == 6 ? "taken"
+                       : lamport     ? "ack"
+                                     : "reply";
     d.messages.push_back(
         {a.from, ms(a.sent), a.to, ms(a.received), fmt::format("{} {}", kind, a.stamp), false});
   }
   for (const lock::Entry& e : run.entries) {
-    d.events.push_back({e.node, ms(e.asked), "ask"});
+    d.events.push_back({e.node, ms(e.asked), e.tried ? "try" : "ask"});
+    if (e.status == lock::Status::taken) d.events.push_back({e.node, ms(e.granted), "taken"});
     if (e.status == lock::Status::granted)
       d.intervals.push_back({e.node, ms(e.granted),
                              ms(e.released == Time::max() ? run.end : e.released),

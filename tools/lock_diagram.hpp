@@ -29,7 +29,7 @@ private:
   struct Arrow {
     PeerId from, to;
     Time sent, received;
-    std::uint64_t kind, stamp;
+    std::uint64_t kind, stamp, ref; // ref: 0 where the header has none
   };
   lock::LockGroup& group_;
   difftest::LoadedStack stack_;

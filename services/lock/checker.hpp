@@ -2,10 +2,13 @@
 //
 // - safety: no two holders overlap;
 // - order: grants follow the total order of the requests, so fencing tokens only grow;
-// - liveness (on a healthy network): every acquire is granted, within `bound` of its asking,
-//   and the run finished;
-// - messages: with no failed acquire, the lock layers sent exactly 3(n-1) (Lamport) or 2(n-1)
-//   (Ricart-Agrawala) messages per entry.
+// - liveness (on a healthy network): every acquire is granted, and every try granted or
+//   `taken`, within `bound` of its asking, and the run finished;
+// - tries: a try `taken` names a request in its way that the run has — another member's, made
+//   no later than the refusal, and if that request was granted, with the token it names;
+// - messages: with nothing failed but tries `taken`, the lock layers sent exactly 3(n-1)
+//   (Lamport) or 2(n-1) (Ricart-Agrawala) messages for each grant and each try `taken` after
+//   its request went out (a try `taken` at once sends none).
 #pragma once
 
 #include <cstdint>
@@ -28,9 +31,11 @@ struct Verdict {
   std::uint64_t unsafe = 0;     // two holders at once
   std::uint64_t disordered = 0; // a grant out of the requests' order
   std::uint64_t late = 0;       // liveness: not granted, too late, or the run not finished
+  std::uint64_t unfounded = 0;  // a try taken, naming no request of the run in its way
   std::uint64_t miscounted = 0; // messages per entry not as the algorithm says
   std::uint64_t grants = 0;
-  std::uint64_t failures = 0;    // acquires not granted
+  std::uint64_t failures = 0;    // acquires and tries not granted (tries taken too)
+  std::uint64_t taken = 0;       // tries taken
   Duration longest_wait{};       // from asking to the grant
   double messages_per_entry = 0; // lock-layer messages per grant
   [[nodiscard]] bool ok() const { return violations.empty(); }

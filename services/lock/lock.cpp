@@ -18,7 +18,11 @@ static_assert(static_cast<int>(LamportMutex::Kind::granted) ==
               static_cast<int>(LamportMutex::Kind::request) ==
                   static_cast<int>(RicartAgrawala::Kind::request) &&
               static_cast<int>(LamportMutex::Kind::release) ==
-                  static_cast<int>(RicartAgrawala::Kind::release));
+                  static_cast<int>(RicartAgrawala::Kind::release) &&
+              static_cast<int>(LamportMutex::Kind::try_request) ==
+                  static_cast<int>(RicartAgrawala::Kind::try_request) &&
+              static_cast<int>(LamportMutex::Kind::taken) ==
+                  static_cast<int>(RicartAgrawala::Kind::taken));
 
 std::string_view to_string(Algorithm a) {
   return a == Algorithm::lamport ? "lamport" : "ricart-agrawala";
@@ -46,19 +50,29 @@ std::string_view to_string(Status s) {
     return "deadline exceeded";
   case Status::busy:
     return "busy";
+  case Status::taken:
+    return "taken";
   }
   return "?";
 }
 
 void Lock::acquire(Time deadline, Done done) {
+  ask(static_cast<std::uint8_t>(LamportMutex::Kind::request), deadline, std::move(done));
+}
+
+void Lock::try_acquire(Time deadline, Done done) {
+  ask(static_cast<std::uint8_t>(LamportMutex::Kind::try_request), deadline, std::move(done));
+}
+
+void Lock::ask(std::uint8_t kind, Time deadline, Done done) {
   if (phase_ != Phase::idle) {
-    done(Outcome{Status::busy, {}, {}});
+    done(Outcome{Status::busy, {}, {}, {}});
     return;
   }
   phase_ = Phase::waiting;
   deadline_ = deadline;
   done_ = std::move(done);
-  send(static_cast<std::uint8_t>(LamportMutex::Kind::request)); // granted at once when alone
+  send(kind); // granted at once when alone; a try may be taken at once
 }
 
 bool Lock::release() {
@@ -76,7 +90,7 @@ void Lock::expire(Time now) {
   send(static_cast<std::uint8_t>(LamportMutex::Kind::release));
   phase_ = Phase::idle;
   Done done = std::exchange(done_, nullptr);
-  done(Outcome{Status::deadline_exceeded, {}, std::exchange(silent_, {})});
+  done(Outcome{Status::deadline_exceeded, {}, std::exchange(silent_, {}), {}});
 }
 
 void Lock::deliver(PeerId from, const Msg& m) {
@@ -86,7 +100,12 @@ void Lock::deliver(PeerId from, const Msg& m) {
     phase_ = Phase::holding;
     token_ = Token{h.stamp, from};
     Done done = std::exchange(done_, nullptr);
-    done(Outcome{Status::granted, token_, {}});
+    done(Outcome{Status::granted, token_, {}, {}});
+  } else if (h.kind == LamportMutex::Kind::taken && phase_ == Phase::waiting) {
+    // The layer has withdrawn the request already.
+    phase_ = Phase::idle;
+    Done done = std::exchange(done_, nullptr);
+    done(Outcome{Status::taken, {}, {}, Token{h.stamp, from}});
   } else if (h.kind == LamportMutex::Kind::silent && phase_ == Phase::withdrawing) {
     silent_.push_back(from);
   }

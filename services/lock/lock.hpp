@@ -16,6 +16,41 @@
 // Neither algorithm tolerates a failure: a crashed or cut-off peer holds every request back. An
 // acquire then fails at its deadline with `deadline_exceeded`, its request withdrawn (so that it
 // holds no one else back), and names the peers that held it back by silence.
+//
+// try_acquire(deadline, done) asks without queueing behind anyone (std::mutex::try_lock, a
+// Redis SET NX, an etcd transaction on an absent key): granted, with a token, if this member's
+// request turns out first; `taken` as soon as the member learns of a request before its own —
+// the holder's, or one that will be granted first — and then its request is withdrawn. What a
+// member learns, and when:
+//
+// - Lamport's algorithm: from its queue, which holds every peer's request that is not given
+//   back. A request queued when the try is made comes before it (the new request's stamp is
+//   past every stamp the member has heard), and the holder's request is queued at every member
+//   while it holds: the try is `taken` at once, without a message. Otherwise the request goes
+//   out as any other; one before it that arrives before the grant makes the member withdraw it
+//   (a release to every peer) and answer `taken`. FIFO links deliver a peer's earlier request
+//   before its ack of this one, so the answer comes within a round trip: a granted try costs an
+//   entry's 3(n-1) messages, a refused one nothing or 3(n-1).
+// - Ricart and Agrawala's: a deferred reply tells nothing until the lock is given back — a
+//   member cannot tell a peer that defers its request from a slow one. So a try is a request of
+//   its own kind that no peer defers: where a peer would (it holds the lock, or waits with a
+//   request that comes first), it refuses the try at once, naming its own request, and keeps
+//   nothing of it. The member answers `taken` at the first refusal, or when a request before its
+//   own arrives, and replies to what it deferred, as a release does. Each peer answers a try
+//   once, reply or refusal: 2(n-1) messages, granted or not, within a round trip. Ordinary
+//   requests are never refused; their entries still cost 2(n-1).
+//
+// `taken` means a request was in the way as far as this member knew; it may have been withdrawn
+// since (a try refused in its turn, or an acquire given up), so two tries made together may
+// both be refused where neither would have waited long — as std::mutex::try_lock may fail
+// spuriously. A try never waits behind another member's critical section.
+//
+// Why it is safe: a try only ever gives up a request that was not granted, by the withdrawal
+// the algorithms already have (Lamport's release of a waiting request; Ricart and Agrawala's
+// replies to the deferred), so afterwards every peer's state is as if the request had been
+// withdrawn, and a refused try holds no one back. A granted try is an ordinary grant: in the
+// order of the requests, so the fencing token still grows with every grant. A silent peer stops
+// a try as it stops an acquire: at its deadline, naming the silent.
 #pragma once
 
 #include <compare>
@@ -52,6 +87,7 @@ enum class Status : std::uint8_t {
   granted,
   deadline_exceeded, // not granted by the deadline: the request is withdrawn
   busy,              // this member has asked already, or holds the lock
+  taken,             // try_acquire: the lock is held, or a request before this one is known
 };
 std::string_view to_string(Status s);
 
@@ -60,6 +96,8 @@ struct Outcome {
   Token token;                // granted: the fencing token
   std::vector<PeerId> silent; // deadline_exceeded: the peers that held the request back by
                               // silence; empty when others held the lock all along
+  Token ahead;                // taken: the request in the way — the holder's, or one that comes
+                              // before this one (the earliest this member knew of)
 };
 
 class Lock {
@@ -73,6 +111,12 @@ public:
   // Asks for the lock, to be granted by `deadline`; `done` gets the outcome, once (at once, as
   // `busy`, if this member has asked already or holds the lock).
   void acquire(Time deadline, Done done);
+  // Asks for the lock unless it is taken: `done` gets `granted` as acquire does, or `taken` as
+  // soon as this member learns that the lock is held or a request before this one is waiting
+  // (the request then withdrawn), or `deadline_exceeded` at `deadline` if silent peers keep it
+  // from learning either; `busy` as acquire. `done` may run before try_acquire returns (taken
+  // at once, or granted at once when alone).
+  void try_acquire(Time deadline, Done done);
   // Gives the lock back; false (and nothing sent) if this member does not hold it.
   bool release();
   // Ends the acquire under way, as `deadline_exceeded`, if `now` has reached its deadline.
@@ -92,6 +136,7 @@ public:
 
 private:
   enum class Phase : std::uint8_t { idle, waiting, withdrawing, holding };
+  void ask(std::uint8_t kind, Time deadline, Done done);
   void send(std::uint8_t kind);
 
   Algorithm algorithm_;

@@ -90,11 +90,13 @@ void LockGroup::ask(PeerId n, const Workload& w) {
   std::mt19937_64 rng(draw);
   const Duration hold(std::uniform_int_distribution<std::int64_t>(0, 2 * w.hold.count())(rng));
   const Duration think(std::uniform_int_distribution<std::int64_t>(0, 2 * w.think.count())(rng));
+  const bool tried = std::bernoulli_distribution(w.tries)(rng);
   auto next = [this, n, think, &w] {
     if (asked_[n] < w.entries) net_.at(net_.now() + think, [this, n, &w] { ask(n, w); });
   };
-  locks_[n]->acquire(asked + w.patience, [this, n, asked, hold, next](const Outcome& o) {
-    Entry e{n, o.status, asked, net_.now(), Time::max(), o.token, o.silent};
+  auto done = [this, n, asked, hold, next, tried](const Outcome& o) {
+    Entry e{n,       o.status, asked, net_.now(), Time::max(),
+            o.token, o.silent, tried, o.ahead,    asking_ == n};
     if (o.status != Status::granted) {
       run_.entries.push_back(std::move(e));
       next();
@@ -108,7 +110,13 @@ void LockGroup::ask(PeerId n, const Workload& w) {
       locks_[n]->release();
       next();
     });
-  });
+  };
+  asking_ = n;
+  if (tried)
+    locks_[n]->try_acquire(asked + w.patience, std::move(done));
+  else
+    locks_[n]->acquire(asked + w.patience, std::move(done));
+  asking_.reset();
   const Time deadline = asked + w.patience;
   net_.at(deadline, [this, n, deadline] {
     if (locks_[n]->deadline() == deadline) locks_[n]->expire(net_.now());

@@ -1,11 +1,12 @@
 // A group of lock members on SimNet, and a workload that makes them contend: each member asks
-// for the lock, holds it a while, gives it back, and again, and the run is recorded for the
-// checker (checker.hpp).
+// for the lock (acquire, or try_acquire), holds it a while if granted, gives it back, and again,
+// and the run is recorded for the checker (checker.hpp).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,17 +22,21 @@ struct Workload {
   Duration think = std::chrono::milliseconds(5); // between entries: uniform in [0, 2 think]
   Duration hold = std::chrono::milliseconds(1);  // in the critical section: [0, 2 hold]
   Duration patience = std::chrono::seconds(10);  // an acquire's deadline, from its asking
+  double tries = 0; // the share of asks made with try_acquire, drawn per ask
 };
 
-// One acquire: granted, held and given back, or failed.
+// One acquire or try: granted, held and given back, or failed.
 struct Entry {
   PeerId node = 0;
   Status status = Status::granted;
   Time asked{};
-  Time granted{};              // granted: when
-  Time released = Time::max(); // granted: when the lock was given back; max: never
-  Token token;                 // granted
-  std::vector<PeerId> silent;  // deadline_exceeded: as the Outcome said
+  Time granted{};               // granted: when; otherwise when it failed
+  Time released = Time::max();  // granted: when the lock was given back; max: never
+  Token token{};                // granted
+  std::vector<PeerId> silent{}; // deadline_exceeded: as the Outcome said
+  bool tried = false;           // made with try_acquire
+  Token ahead{};                // taken: as the Outcome said
+  bool at_once = false;         // decided within the call that asked: no lock message sent
 };
 
 // What a run did, for the checker.
@@ -79,6 +84,7 @@ private:
   // The run under way.
   Run run_;
   std::vector<std::uint32_t> asked_; // acquires made, per member
+  std::optional<PeerId> asking_;     // the member inside acquire or try_acquire, now
   std::function<void(const Entry&)> on_grant_;
 };
 
