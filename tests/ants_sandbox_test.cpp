@@ -176,7 +176,7 @@ TEST(AntsSandbox, AStateMadeReadyAheadIsAFreshOne) {
   b.box.prepare();
   b.box.prepare(); // one is ready: nothing more is made
   const CodeType bomb = b.install(
-      "return function(c) local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end "
+      "return function(c) local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 65536) .. i end "
       "end");
   EXPECT_EQ(b.run(bomb), Outcome::out_of_memory);
   EXPECT_EQ(b.eval("1 + 1"), "2");
