@@ -1,6 +1,7 @@
 #include "optimizer/passes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <functional>
 
@@ -9,6 +10,20 @@ namespace lamina::opt {
 namespace {
 
 NodeRef simplify_node(const NodeRef& e);
+
+// Whether C++ text `t` names the variable `name`: as a whole word, not after `.`, `->` or `::`
+// (a member's or a namespace's name).
+bool in_text(const std::string& t, const std::string& name) {
+  const auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t at = t.find(name); at != std::string::npos; at = t.find(name, at + 1)) {
+    const std::string_view before = std::string_view(t).substr(0, at);
+    if ((before.empty() || !word(before.back())) && !before.ends_with('.') &&
+        !before.ends_with("->") && !before.ends_with("::") &&
+        (at + name.size() == t.size() || !word(t[at + name.size()])))
+      return true;
+  }
+  return false;
+}
 
 void collect_writes(const NodeRef& n, std::set<std::string>& out) {
   if (!n) return;
@@ -766,6 +781,7 @@ private:
     if ((n->kind == Kind::Pop) && n->name == name) return true;
     if (n->kind == Kind::Text && n->kids.empty() && n->text.find(name) != std::string::npos)
       return true; // verbatim text (a lambda): be safe
+    if (n->kind == Kind::Constant && in_text(n->text, name)) return true; // a constant local
     for (const auto& k : n->kids)
       if (mentions(k, name)) return true;
     return false;
@@ -798,6 +814,43 @@ NodeRef bind_ccp(const Ccp& ccp, const std::string& event) {
   return e;
 }
 
+namespace {
+
+bool names_an_event(Kind k) {
+  return k == Kind::MsgSize || k == Kind::MsgBytes || k == Kind::MsgRef || k == Kind::Push ||
+         k == Kind::DropHeader || k == Kind::Pop;
+}
+
+// Whether `name` is spelled in n as a variable: a local, a declaration, an event, or a word of
+// C++ text (text=true: only there, where renaming cannot reach).
+bool spelled(const NodeRef& n, const std::string& name, bool text = false) {
+  if (!n) return false;
+  if (!text && (((n->kind == Kind::Local || n->kind == Kind::Decl || n->kind == Kind::Pop) &&
+                 n->name == name) ||
+                (names_an_event(n->kind) && n->event == name) || n->writes.count(name) != 0))
+    return true;
+  if ((n->kind == Kind::Text || n->kind == Kind::Constant) && in_text(n->text, name)) return true;
+  return std::any_of(n->kids.begin(), n->kids.end(),
+                     [&](const NodeRef& k) { return spelled(k, name, text); });
+}
+
+bool declares(const NodeRef& n, const std::string& name) {
+  if (!n) return false;
+  if ((n->kind == Kind::Decl || n->kind == Kind::Pop) && n->name == name) return true;
+  return std::any_of(n->kids.begin(), n->kids.end(),
+                     [&](const NodeRef& k) { return declares(k, name); });
+}
+
+// Every variable `from` in n, its declarations included, named `to`, a name n does not spell.
+NodeRef rename_variable(const NodeRef& n, const std::string& from, const std::string& to) {
+  return transform(rename_local(n, from, local(to)), [&](NodeRef x) -> NodeRef {
+    if ((x->kind == Kind::Decl || x->kind == Kind::Pop) && x->name == from) x->name = to;
+    return x;
+  });
+}
+
+} // namespace
+
 NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) {
   return transform(body, [&](NodeRef x) -> NodeRef {
     if (x->kind != Kind::Call) return x;
@@ -815,22 +868,45 @@ NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) 
     const Helper& h = it->second;
     if (h.params.size() != x->kids.size()) return x;
     NodeRef b = inline_helpers(h.body, layer, depth - 1);
+    const std::vector<NodeRef>& args = x->kids;
+    const auto in_args = [&](const std::string& name) {
+      return std::any_of(args.begin(), args.end(),
+                         [&](const NodeRef& a) { return spelled(a, name); });
+    };
+    // Hygiene. The arguments are evaluated where the call is and the parameters are declared
+    // before the body, so a parameter named like a name in an argument would capture it
+    // (`n = n + 1`; `a` for `b` and `b` for `a` would both become one). Such a parameter is
+    // renamed first, to a name spelled nowhere in the body or the arguments.
+    std::vector<std::string> names;
+    for (const Helper::Param& p : h.params) {
+      std::string name = p.name;
+      if (!p.ports && in_args(name)) {
+        if (spelled(b, name, true)) return x; // in C++ text: left a call
+        for (int i = 1; spelled(b, name) || in_args(name); ++i)
+          name = fmt::format("{}_{}", p.name, i);
+        b = rename_variable(b, p.name, name);
+      }
+      names.push_back(name);
+    }
     std::vector<NodeRef> stmts;
     for (std::size_t i = 0; i < h.params.size(); ++i) {
       const Helper::Param& p = h.params[i];
       if (p.ports) continue;
-      const NodeRef& arg = x->kids[i];
-      // An argument that is a plain name is substituted; others are bound to the parameter.
+      const NodeRef& arg = args[i];
+      // An argument that is a plain name is substituted, unless the body declares that name
+      // too; others are bound to the parameter.
       std::set<std::string> written;
       collect_writes(b, written);
       const bool by_reference = p.type.find('&') != std::string::npos;
-      if (arg->kind == Kind::Local && (by_reference || written.count(p.name) == 0)) {
-        if (p.name != arg->name) b = rename_local(b, p.name, arg);
+      if (arg->kind == Kind::Local && (by_reference || written.count(names[i]) == 0) &&
+          !declares(b, arg->name)) {
+        if (spelled(b, names[i], true)) return x; // in C++ text: left a call
+        if (names[i] != arg->name) b = rename_local(b, names[i], arg);
         continue;
       }
       auto d = Node::make(Kind::Decl);
       d->text = by_reference ? "auto&&" : p.type;
-      d->name = p.name;
+      d->name = names[i];
       d->is_reference = by_reference;
       d->kids = {arg};
       stmts.push_back(d);

@@ -1,0 +1,56 @@
+// SHADOWS (a test layer for lamina-opt): helpers whose parameters are named like the names in
+// the arguments they are called with, so that inlining them must rename. `bump(n)` calls
+// `twice(n + 1)`, whose parameter is also `n`; `cross(a, b)` calls `minus(b, a)`, whose
+// parameters are `a` and `b` the other way round; `tripled(k)` is called with a local `k` and
+// declares a `k` of its own. Inlined by substituting names as they are written, these would read
+// `n = n + 1`, `a * 2 + a` and `k * k`.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/layer.hpp"
+
+namespace lamina {
+
+class Shadows {
+public:
+  static constexpr std::string_view name = "Shadows";
+  using Header = NoHeader;
+
+  std::uint64_t doubled = 0;  // twice (each message's size plus one), summed
+  std::uint64_t weighted = 0; // twice each message's size, plus one, summed
+  std::uint64_t scaled = 0;   // three times each message's size, summed
+
+  [[nodiscard]] bool ccp_down(const Event&) const { return true; }
+  [[nodiscard]] bool ccp_up(const Event&, const Header&) const { return true; }
+
+  template <class Ports>
+  void down(Event& ev, Ports& io) {
+    const std::uint64_t n = ev.msg.size();
+    const std::uint64_t m = n + 1;
+    const std::uint64_t k = n;
+    bump(n);
+    cross(m, n);
+    tripled(k);
+    io.down(ev);
+  }
+
+  template <class Ports>
+  void up(Event& ev, Ports& io) {
+    io.up(ev);
+  }
+
+private:
+  void bump(std::uint64_t n) { twice(n + 1); }
+  void twice(std::uint64_t n) { doubled += 2 * n; }
+  void cross(std::uint64_t a, std::uint64_t b) { minus(b, a); }
+  void minus(std::uint64_t a, std::uint64_t b) { weighted += a * 2 + b; }
+  void tripled(std::uint64_t x) {
+    const std::uint64_t k = 3;
+    scaled += x * k;
+  }
+};
+
+} // namespace lamina
+
+BOOST_HANA_ADAPT_STRUCT(lamina::Shadows, doubled, weighted, scaled);
