@@ -304,6 +304,34 @@ TEST(AntsSandbox, AnInfiniteLoopRunsOutOfInstructionsAndTheNodeGoesOn) {
   EXPECT_EQ(b.box.counters(loop).errors, 0U);
 }
 
+TEST(AntsSandbox, ARunSaysTheBudgetUnitsItSpent) {
+  Bench b;
+  const CodeType loop = b.install(
+      "return function(c) local x = 0 for i = 1, tonumber(c.payload) do x = x + i end end");
+  EXPECT_EQ(b.box.last_run_units(), 0U);
+  // The first run also makes what later runs find made (the payload's string).
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  const std::uint64_t first = b.box.last_run_units();
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  const std::uint64_t thousand = b.box.last_run_units();
+  EXPECT_LE(thousand, first);
+  // The same run spends the same units: the measure is the code's, not the machine's.
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  EXPECT_EQ(b.box.last_run_units(), thousand);
+  ASSERT_EQ(b.run(loop, "10000"), Outcome::ok);
+  const std::uint64_t ten_thousand = b.box.last_run_units();
+  EXPECT_GT(ten_thousand, 9 * thousand);
+  EXPECT_LT(ten_thousand, 11 * thousand);
+  // A run that spends its budget spent all of it; the type's total is the sum.
+  ASSERT_EQ(b.run(loop, "1e12"), Outcome::out_of_instructions);
+  EXPECT_EQ(b.box.last_run_units(), b.box.limits().instructions);
+  EXPECT_EQ(b.box.counters(loop).units,
+            first + 2 * thousand + ten_thousand + b.box.limits().instructions);
+  // A run that did not start spent nothing.
+  EXPECT_EQ(b.run(CodeType{}), Outcome::no_code);
+  EXPECT_EQ(b.box.last_run_units(), 0U);
+}
+
 TEST(AntsSandbox, PcallCannotCatchTheEndOfTheBudget) {
   Bench b;
   EXPECT_EQ(b.run_body("while true do pcall(function() while true do end end) end"),

@@ -78,6 +78,13 @@ struct Sandbox::Type {
     out_of_memory = false;
     deadline_ns = 0;
   }
+  // Budget units spent since arm(), at most the budget (a run that ends spent overdraws it).
+  std::uint64_t spent() const {
+    const auto full =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(limits.instructions, INT64_MAX));
+    return budget <= 0 ? static_cast<std::uint64_t>(full)
+                       : static_cast<std::uint64_t>(full - budget);
+  }
   Outcome outcome(int status) const {
     if (status == LUA_OK) return Outcome::ok;
     if (status == LUA_ERRMEM || out_of_memory) return Outcome::out_of_memory;
@@ -1044,6 +1051,7 @@ Outcome Sandbox::rebuild(const CodeType& type) {
 
 Outcome Sandbox::run(const CodeType& type, const CapsuleView& capsule, NodeServices& node,
                      std::string* why) {
+  last_run_units_ = 0;
   auto it = types_.find(type);
   if (it == types_.end() || it->second->doomed) {
     tell(why, fmt::format("no code for type {}", short_hex(type)));
@@ -1067,6 +1075,8 @@ Outcome Sandbox::run(const CodeType& type, const CapsuleView& capsule, NodeServi
   t.node = nullptr;
   const Outcome o = t.outcome(status);
   t.counters.runs += 1;
+  last_run_units_ = t.spent();
+  t.counters.units += last_run_units_;
   if (o != Outcome::ok && why) *why = message_of(L);
   lua_settop(L, 0);
   // The node may have installed types meanwhile: `it` may be stale, `t` is not.

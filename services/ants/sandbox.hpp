@@ -104,6 +104,7 @@ std::string_view to_string(Outcome o);
 struct TypeCounters {
   std::uint64_t runs = 0, errors = 0, timeouts = 0, memory_hits = 0;
   std::uint64_t rebuilds = 0; // states rebuilt from their code after a memory hit
+  std::uint64_t units = 0;    // budget units the type's runs spent, all told
 };
 
 class Sandbox {
@@ -132,6 +133,10 @@ public:
   // a type from within a run of the same type (the node calling back) is a runtime_error.
   Outcome run(const CodeType& type, const CapsuleView& capsule, NodeServices& node,
               std::string* why = nullptr);
+  // Budget units the last run spent (instructions counted by the hook, calls, allocation, the
+  // work of the library functions charged), at most the budget: what the run cost the node in
+  // the sandbox's own deterministic measure. 0 before any run, and for a run that did not start.
+  [[nodiscard]] std::uint64_t last_run_units() const { return last_run_units_; }
   // Zeros for a type not installed.
   const TypeCounters& counters(const CodeType& type) const;
   // Bytes the type's state holds now.
@@ -154,6 +159,7 @@ private:
   std::optional<std::array<std::uint8_t, 32>> seal_key_;
   std::unordered_map<CodeType, std::unique_ptr<Type>, CodeTypeHash> types_;
   std::unique_ptr<Type> spare_; // opened, no code yet: the next install's (prepare())
+  std::uint64_t last_run_units_ = 0;
 };
 
 } // namespace lamina::ants
