@@ -332,6 +332,39 @@ TEST(AntsSandbox, ARunSaysTheBudgetUnitsItSpent) {
   EXPECT_EQ(b.box.last_run_units(), 0U);
 }
 
+TEST(AntsSandbox, LibraryWorkIsChargedAsItCosts) {
+  Bench b;
+  const auto units = [&](std::string_view body) {
+    EXPECT_EQ(b.run_body(body), Outcome::ok) << body << ": " << b.why;
+    return b.box.last_run_units();
+  };
+  // Each new object pays for its allocation and collection, beyond its bytes.
+  const std::uint64_t empty = units("for i = 1, 1000 do local t = i end");
+  EXPECT_GE(units("for i = 1, 1000 do local t = {} end"), empty + 8 * 1000);
+  // Each call into the soft store pays for the store's work, beyond the call.
+  const std::uint64_t calls = units("local f = node.getAddress for i = 1, 1000 do f('k') end");
+  EXPECT_GE(units("local f = node.get for i = 1, 1000 do f('k') end"), calls + 8 * 1000);
+  EXPECT_GE(units("local f = node.put for i = 1, 1000 do f('k', 'v') end"), calls + 8 * 1000);
+  EXPECT_GE(units("local f = node.remove for i = 1, 1000 do f('k') end"), calls + 8 * 1000);
+}
+
+// string.rep fills its result by doubling what it has built: the same bytes as one copy at a
+// time, in log2(n) copies.
+RC_GTEST_PROP(AntsSandbox, StringRepBuildsWhatLuaWould, ()) {
+  const std::string s = *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 6),
+                                                         rc::gen::inRange<char>('a', 'e'));
+  const std::string sep = *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 4),
+                                                           rc::gen::inRange<char>('0', '3'));
+  const int n = *rc::gen::inRange(-2, 300);
+  std::string expected;
+  for (int k = 0; k < n; ++k) expected += (k > 0 ? sep : "") + s;
+  Bench b;
+  const CodeType t = b.install(fmt::format(
+      "return function(c) node.deliverToApp('', string.rep(c.header, {}, c.payload)) end", n));
+  RC_ASSERT(b.run(t, sep, s) == Outcome::ok);
+  RC_ASSERT(b.node.last() == expected);
+}
+
 TEST(AntsSandbox, PcallCannotCatchTheEndOfTheBudget) {
   Bench b;
   EXPECT_EQ(b.run_body("while true do pcall(function() while true do end end) end"),

@@ -18,7 +18,9 @@
 //   Source only: install compiles in mode "t". The string metatable is locked (__metatable).
 // - Time: an instruction budget per run (count hook), which function calls (8 each), the work of
 //   pattern matching (its worst case, estimated and charged before it starts), of the table
-//   functions (per element) and allocation (per 64 bytes) also spend; a spent budget cannot be
+//   functions (per element), allocation (8 a new object, 1 per 64 bytes) and the soft store's
+//   calls (8, 1 per 64 bytes of key and value) also spend, so that a unit costs about the same
+//   time whatever the code does (3 to 10 ns here; docs/ants.md); a spent budget cannot be
 //   caught by pcall. A wall-clock guard per run is the last resort for single instructions whose
 //   cost grows with the data (comparing two long strings).
 // - Memory: one allocator per type with a cap; a hit ends the run (not catchable either), and the
