@@ -40,6 +40,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "services/ants/share.hpp"
 #include "services/ants/soft_store.hpp"
 
 struct lua_State;
@@ -89,6 +90,8 @@ struct Limits {
   // Wall-clock guard per run, read every 128 instructions; 0: none. Far above what the budget
   // allows honest code, so that it never decides a run a simulation depends on.
   std::int64_t wall_ns = 20'000'000;
+  // The processor share among code types, which the node's runner keeps (share.hpp).
+  ShareLimits share;
 };
 
 enum class Outcome : std::uint8_t {
