@@ -10,7 +10,8 @@
 // header and payload the code gave, toward a node (prev becomes this node; the copy keeps the
 // capsule's TTL, which AntsRoute spends); a delivery hands the capsule, with the header and payload
 // given, to the application. A run that ends in an error, out of instructions or out of memory is
-// counted, for its type too, and the node goes on.
+// counted, for its type too, and the node goes on; so is a capsule the runner held back unrun,
+// its type over its share of the node's processor (services/ants/lua_runner.hpp).
 //
 // The application sends a capsule from this node (its origin) by sending it down: its code runs
 // here first, as if it had arrived from this node. It gives the node that code first, by
@@ -39,14 +40,16 @@ public:
 
   std::map<Msg, Msg, ByteOrder> code;               // the code cached below, by type
   std::map<Msg, std::uint64_t, ByteOrder> failures; // by type: runs ended by an error or a cap
-  std::uint64_t runs = 0;                           // capsules run
+  std::map<Msg, std::uint64_t, ByteOrder> held;     // by type: capsules the runner held back
+  std::uint64_t runs = 0;                           // capsules given to the runner
   std::uint64_t routed = 0;                         // copies routed on
   std::uint64_t delivered = 0;                      // capsules delivered to the application
   std::uint64_t errors = 0;                         // runs ended by an error
   std::uint64_t timeouts = 0;                       // runs ended out of instructions
   std::uint64_t memory_hits = 0;                    // runs ended out of memory
-  std::uint64_t dropped_no_code = 0;                // capsules whose code is not known here
-  std::uint64_t refused = 0; // from above: not a capsule of known code, nor code to pin
+  std::uint64_t held_back = 0; // capsules the runner held back unrun: their type over its share
+  std::uint64_t dropped_no_code = 0; // capsules whose code is not known here
+  std::uint64_t refused = 0;         // from above: not a capsule of known code, nor code to pin
 
   // The common case: a capsule whose code is cached, run. Going down, it comes from the
   // application (well formed); coming up, AntsCode below has checked it.
@@ -126,6 +129,9 @@ private:
         Event e = Event::deliver(from, copy_of(h, h.dst, h.prev, a));
         ++delivered;
         io.up(e);
+      } else if (a.kind == AntsAction::held) {
+        count(held, capsule_type(capsule));
+        ++held_back;
       } else {
         failed(capsule_type(capsule), a.kind);
       }
@@ -140,11 +146,17 @@ private:
     return m;
   }
 
+  // One more for `type` in `by_type`.
+  static void count(std::map<Msg, std::uint64_t, ByteOrder>& by_type,
+                    std::span<const std::byte> type) {
+    auto it = by_type.find(type);
+    if (it == by_type.end()) it = by_type.emplace(Msg::copy_of(type), 0).first;
+    ++it->second;
+  }
+
   // Counts a run of `type` that ended in `end`: an error, out of instructions or memory.
   void failed(std::span<const std::byte> type, std::uint8_t end) {
-    auto it = failures.find(type);
-    if (it == failures.end()) it = failures.emplace(Msg::copy_of(type), 0).first;
-    ++it->second;
+    count(failures, type);
     if (end == AntsAction::error)
       ++errors;
     else if (end == AntsAction::timeout)
@@ -156,5 +168,5 @@ private:
 
 } // namespace lamina
 
-BOOST_HANA_ADAPT_STRUCT(lamina::AntsExec, code, failures, runs, routed, delivered, errors, timeouts,
-                        memory_hits, dropped_no_code, refused);
+BOOST_HANA_ADAPT_STRUCT(lamina::AntsExec, code, failures, held, runs, routed, delivered, errors,
+                        timeouts, memory_hits, held_back, dropped_no_code, refused);

@@ -17,10 +17,12 @@
 namespace lamina {
 
 // What a capsule's code did, in order: route a copy toward `node` (kind 0), deliver (1); or
-// end in an error (2), out of instructions (3) or out of memory (4), always last. A route or a
-// delivery carries the copy's application header and payload, one after the other in `body`.
+// end in an error (2), out of instructions (3) or out of memory (4), always last. Or the runner
+// did not run it (5, held, alone): its type was over its share of the node's processor. A route
+// or a delivery carries the copy's application header and payload, one after the other in
+// `body`.
 struct AntsAction {
-  enum Kind : std::uint8_t { route = 0, deliver = 1, error = 2, timeout = 3, memory = 4 };
+  enum Kind : std::uint8_t { route = 0, deliver = 1, error = 2, timeout = 3, memory = 4, held = 5 };
   std::uint8_t kind = route;
   PeerId node = 0;
   std::uint16_t app_len = 0; // bytes of `body` that are the application header
@@ -58,7 +60,9 @@ public:
 //   2  deliver to the application              3  route toward the capsule's src
 //   4  end in an error   5  end out of instructions   6  end out of memory
 //   7  append this node and `from` (their low bytes) to the application header
-// A route or delivery carries the application header and payload as they are at that point.
+// except that 6 with a > 0 as the first instruction is a capsule held back unrun, as a node's
+// runner holds back the capsules of a type over its share. A route or delivery carries the
+// application header and payload as they are at that point.
 inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> code,
                                                   const Msg& capsule, PeerId me, PeerId from) {
   CapsuleHeader h{};
@@ -97,7 +101,7 @@ inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> cod
       act(AntsAction::timeout, 0);
       return out;
     case 6:
-      act(AntsAction::memory, 0);
+      act(i == 0 && arg > 0 ? AntsAction::held : AntsAction::memory, 0);
       return out;
     default: {
       const std::array<std::byte, 2> path{static_cast<std::byte>(me), static_cast<std::byte>(from)};

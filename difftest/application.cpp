@@ -153,10 +153,10 @@ private:
 // Capsules and code in the ANTS header (components/ants_route.hpp), for a stack whose top
 // layer is AntsExec (an active node) or AntsRoute (a passive one). The capsules run programs
 // of the reference runner (components/ants_exec.hpp): forwarding, delivering, recording the
-// path, failing in each way, and one long enough to travel in several chunks. An active node
-// now and then pins one of them (the node then sends capsules of it, and its peers load it on
-// demand); capsules carry small TTLs, so that some run out; now and then the interface breaks:
-// a capsule of code the node does not have, another kind, or random bytes.
+// path, failing in each way, held back unrun, and one long enough to travel in several chunks. An
+// active node now and then pins one of them (the node then sends capsules of it, and its peers load
+// it on demand); capsules carry small TTLs, so that some run out; now and then the interface
+// breaks: a capsule of code the node does not have, another kind, or random bytes.
 class AntsApplication final : public Application {
 public:
   explicit AntsApplication(bool active) : active_(active) {
@@ -176,6 +176,7 @@ public:
     program({3, 4}, 2);          // back toward src, then fail
     program({5}, 1);             // out of instructions
     program({2, 6}, 2);          // deliver, then out of memory
+    program({1 << 3 | 6}, 1);    // held back unrun, as a node holds a type over its share
     program({2, 0}, 2500);       // deliver and forward: three chunks of code
     program({1 << 3 | 1, 2 << 3 | 1, 0 << 3 | 1, 2}, 4); // a flood: on to 1, 2 and 0, deliver
   }

@@ -304,6 +304,67 @@ TEST(AntsSandbox, AnInfiniteLoopRunsOutOfInstructionsAndTheNodeGoesOn) {
   EXPECT_EQ(b.box.counters(loop).errors, 0U);
 }
 
+TEST(AntsSandbox, ARunSaysTheBudgetUnitsItSpent) {
+  Bench b;
+  const CodeType loop = b.install(
+      "return function(c) local x = 0 for i = 1, tonumber(c.payload) do x = x + i end end");
+  EXPECT_EQ(b.box.last_run_units(), 0U);
+  // The first run also makes what later runs find made (the payload's string).
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  const std::uint64_t first = b.box.last_run_units();
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  const std::uint64_t thousand = b.box.last_run_units();
+  EXPECT_LE(thousand, first);
+  // The same run spends the same units: the measure is the code's, not the machine's.
+  ASSERT_EQ(b.run(loop, "1000"), Outcome::ok);
+  EXPECT_EQ(b.box.last_run_units(), thousand);
+  ASSERT_EQ(b.run(loop, "10000"), Outcome::ok);
+  const std::uint64_t ten_thousand = b.box.last_run_units();
+  EXPECT_GT(ten_thousand, 9 * thousand);
+  EXPECT_LT(ten_thousand, 11 * thousand);
+  // A run that spends its budget spent all of it; the type's total is the sum.
+  ASSERT_EQ(b.run(loop, "1e12"), Outcome::out_of_instructions);
+  EXPECT_EQ(b.box.last_run_units(), b.box.limits().instructions);
+  EXPECT_EQ(b.box.counters(loop).units,
+            first + 2 * thousand + ten_thousand + b.box.limits().instructions);
+  // A run that did not start spent nothing.
+  EXPECT_EQ(b.run(CodeType{}), Outcome::no_code);
+  EXPECT_EQ(b.box.last_run_units(), 0U);
+}
+
+TEST(AntsSandbox, LibraryWorkIsChargedAsItCosts) {
+  Bench b;
+  const auto units = [&](std::string_view body) {
+    EXPECT_EQ(b.run_body(body), Outcome::ok) << body << ": " << b.why;
+    return b.box.last_run_units();
+  };
+  // Each new object pays for its allocation and collection, beyond its bytes.
+  const std::uint64_t empty = units("for i = 1, 1000 do local t = i end");
+  EXPECT_GE(units("for i = 1, 1000 do local t = {} end"), empty + 8 * 1000);
+  // Each call into the soft store pays for the store's work, beyond the call.
+  const std::uint64_t calls = units("local f = node.getAddress for i = 1, 1000 do f('k') end");
+  EXPECT_GE(units("local f = node.get for i = 1, 1000 do f('k') end"), calls + 8 * 1000);
+  EXPECT_GE(units("local f = node.put for i = 1, 1000 do f('k', 'v') end"), calls + 8 * 1000);
+  EXPECT_GE(units("local f = node.remove for i = 1, 1000 do f('k') end"), calls + 8 * 1000);
+}
+
+// string.rep fills its result by doubling what it has built: the same bytes as one copy at a
+// time, in log2(n) copies.
+RC_GTEST_PROP(AntsSandbox, StringRepBuildsWhatLuaWould, ()) {
+  const std::string s = *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 6),
+                                                         rc::gen::inRange<char>('a', 'e'));
+  const std::string sep = *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 4),
+                                                           rc::gen::inRange<char>('0', '3'));
+  const int n = *rc::gen::inRange(-2, 300);
+  std::string expected;
+  for (int k = 0; k < n; ++k) expected += (k > 0 ? sep : "") + s;
+  Bench b;
+  const CodeType t = b.install(fmt::format(
+      "return function(c) node.deliverToApp('', string.rep(c.header, {}, c.payload)) end", n));
+  RC_ASSERT(b.run(t, sep, s) == Outcome::ok);
+  RC_ASSERT(b.node.last() == expected);
+}
+
 TEST(AntsSandbox, PcallCannotCatchTheEndOfTheBudget) {
   Bench b;
   EXPECT_EQ(b.run_body("while true do pcall(function() while true do end end) end"),

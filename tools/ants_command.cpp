@@ -280,6 +280,7 @@ int node(const AntsNodeOptions& o) {
     r["dropped_no_code"] = std::to_string(c.dropped_no_code + c.dropped_hold_timeout);
     r["runs"] = std::to_string(x.runs);
     r["failed"] = std::to_string(x.errors + x.timeouts + x.memory_hits);
+    r["held"] = std::to_string(x.held_back); // over the type's share of the processor
   }
   print_result(r);
   return o.expect == 0 || delivered >= o.expect ? 0 : 1;

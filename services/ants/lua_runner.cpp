@@ -90,8 +90,10 @@ std::vector<AntsAction> LuaRunner::run(std::span<const std::byte> type, const Ms
     ++suspended_;
     return end(AntsAction::error);
   }
+  if (!share_.admit(t, now)) return end(AntsAction::held);
   RunServices services(info_, h, me, from, now, actions);
   const Outcome outcome = sandbox_.run(t, view, services);
+  share_.spent(t, now, sandbox_.last_run_units(), outcome == Outcome::ok);
   if (outcome == Outcome::ok) {
     if (penalty != penalties_.end()) penalties_.erase(penalty);
     return actions;

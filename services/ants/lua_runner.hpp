@@ -15,6 +15,12 @@ namespace lamina::ants {
 // row, at most 1 s; its capsules that come meanwhile are dropped as failures without running. A
 // run that ends well clears the wait. So code that always fails costs the node one budget a
 // wait, whatever rate its capsules come at, and the other types keep the processor.
+//
+// Code that does not fail is held to its share of the processor (share.hpp, with the sandbox's
+// Limits::share): every run's budget units are counted for its type, and a capsule of a type
+// over its share while other types compete is held back unrun (AntsAction::held, which AntsExec
+// counts per type). Both are the runner's, outside the spec, which models the runner as its
+// oracle AntsRun.
 class LuaRunner final : public CapsuleRunner {
 public:
   // What the node knows that capsule code may ask besides the capsule: the next hop toward a
@@ -24,7 +30,8 @@ public:
     std::function<std::uint32_t()> queue_length;
   };
 
-  LuaRunner(Sandbox& sandbox, NodeInfo info) : sandbox_(sandbox), info_(std::move(info)) {}
+  LuaRunner(Sandbox& sandbox, NodeInfo info)
+      : sandbox_(sandbox), info_(std::move(info)), share_(sandbox.limits().share) {}
 
   // Compiles the code; code that does not compile fails every run of its type, counted.
   void install(std::span<const std::byte> type, const Msg& code) override;
@@ -33,6 +40,7 @@ public:
                               PeerId me, PeerId from, Time now) override;
 
   [[nodiscard]] Sandbox& sandbox() { return sandbox_; }
+  [[nodiscard]] const ProcessorShare& share() const { return share_; }
   // Capsules dropped unrun because their type was waiting after a failure.
   [[nodiscard]] std::uint64_t suspended() const { return suspended_; }
 
@@ -46,6 +54,7 @@ private:
   };
   Sandbox& sandbox_;
   NodeInfo info_;
+  ProcessorShare share_;
   std::map<CodeType, Penalty> penalties_; // types that failed last time they ran
   std::uint64_t suspended_ = 0;
 };

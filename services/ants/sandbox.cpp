@@ -26,6 +26,8 @@ namespace {
 constexpr int hook_every = 128;            // instructions between count hooks
 constexpr std::int64_t call_cost = 8;      // budget units a function call (Lua or C) spends
 constexpr std::size_t bytes_per_unit = 64; // allocated bytes per budget unit
+constexpr std::int64_t object_cost = 8;    // budget units a new object spends (malloc, GC)
+constexpr std::int64_t store_cost = 8;     // budget units a call into the soft store spends
 constexpr double steps_per_unit = 4;       // estimated pattern-matching steps per budget unit
 
 const char* const budget_message = "instruction budget spent";
@@ -78,6 +80,13 @@ struct Sandbox::Type {
     out_of_memory = false;
     deadline_ns = 0;
   }
+  // Budget units spent since arm(), at most the budget (a run that ends spent overdraws it).
+  std::uint64_t spent() const {
+    const auto full =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(limits.instructions, INT64_MAX));
+    return budget <= 0 ? static_cast<std::uint64_t>(full)
+                       : static_cast<std::uint64_t>(full - budget);
+  }
   Outcome outcome(int status) const {
     if (status == LUA_OK) return Outcome::ok;
     if (status == LUA_ERRMEM || out_of_memory) return Outcome::out_of_memory;
@@ -108,6 +117,7 @@ void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
       return nullptr;
     }
     t->budget -= static_cast<std::int64_t>((nsize - old) / bytes_per_unit);
+    if (!ptr) t->budget -= object_cost;
   }
   void* p = std::realloc(ptr, nsize);
   if (p) t->used = t->used - old + nsize;
@@ -471,13 +481,17 @@ int bounded_rep(lua_State* L) {
   const auto size = static_cast<std::size_t>(total);
   luaL_Buffer b;
   char* out = luaL_buffinitsize(L, &b, size);
-  for (lua_Integer k = 0; k < n; ++k) {
-    std::memcpy(out, s, l);
-    out += l;
-    if (lsep > 0 && k + 1 < n) {
-      std::memcpy(out, sep, lsep);
-      out += lsep;
-    }
+  // One copy of s (and sep), then the result so far doubled: log2(n) copies, not n.
+  std::memcpy(out, s, l);
+  std::size_t done = l;
+  if (n > 1 && lsep > 0) {
+    std::memcpy(out + done, sep, lsep);
+    done += lsep;
+  }
+  while (done < size) {
+    const std::size_t take = std::min(done, size - done);
+    std::memcpy(out + done, out, take);
+    done += take;
   }
   luaL_pushresultsize(&b, size);
   return 1;
@@ -646,6 +660,7 @@ int node_put(lua_State* L) {
   std::size_t nk = 0, nv = 0;
   const char* k = luaL_checklstring(L, 1, &nk);
   const char* v = luaL_checklstring(L, 2, &nv);
+  charge(L, static_cast<double>(store_cost + (nk + nv) / bytes_per_unit));
   std::int64_t age_ns = SoftStore::max_age;
   if (!lua_isnoneornil(L, 3)) {
     const lua_Number ms = luaL_checknumber(L, 3);
@@ -665,6 +680,7 @@ int node_get(lua_State* L) {
   NodeServices& node = node_of(L, t);
   std::size_t nk = 0;
   const char* k = luaL_checklstring(L, 1, &nk);
+  charge(L, static_cast<double>(store_cost + nk / bytes_per_unit));
   std::optional<std::string_view> v;
   if (!guarded([&] { v = t->store->get(t->code_type, {k, nk}, node.now_ns()); }))
     return failed(L, "get");
@@ -680,6 +696,7 @@ int node_remove(lua_State* L) {
   node_of(L, t);
   std::size_t nk = 0;
   const char* k = luaL_checklstring(L, 1, &nk);
+  charge(L, static_cast<double>(store_cost + nk / bytes_per_unit));
   bool removed = false;
   if (!guarded([&] { removed = t->store->remove(t->code_type, {k, nk}); }))
     return failed(L, "remove");
@@ -1044,6 +1061,7 @@ Outcome Sandbox::rebuild(const CodeType& type) {
 
 Outcome Sandbox::run(const CodeType& type, const CapsuleView& capsule, NodeServices& node,
                      std::string* why) {
+  last_run_units_ = 0;
   auto it = types_.find(type);
   if (it == types_.end() || it->second->doomed) {
     tell(why, fmt::format("no code for type {}", short_hex(type)));
@@ -1067,6 +1085,8 @@ Outcome Sandbox::run(const CodeType& type, const CapsuleView& capsule, NodeServi
   t.node = nullptr;
   const Outcome o = t.outcome(status);
   t.counters.runs += 1;
+  last_run_units_ = t.spent();
+  t.counters.units += last_run_units_;
   if (o != Outcome::ok && why) *why = message_of(L);
   lua_settop(L, 0);
   // The node may have installed types meanwhile: `it` may be stale, `t` is not.

@@ -18,7 +18,9 @@
 //   Source only: install compiles in mode "t". The string metatable is locked (__metatable).
 // - Time: an instruction budget per run (count hook), which function calls (8 each), the work of
 //   pattern matching (its worst case, estimated and charged before it starts), of the table
-//   functions (per element) and allocation (per 64 bytes) also spend; a spent budget cannot be
+//   functions (per element), allocation (8 a new object, 1 per 64 bytes) and the soft store's
+//   calls (8, 1 per 64 bytes of key and value) also spend, so that a unit costs about the same
+//   time whatever the code does (3 to 10 ns here; docs/ants.md); a spent budget cannot be
 //   caught by pcall. A wall-clock guard per run is the last resort for single instructions whose
 //   cost grows with the data (comparing two long strings).
 // - Memory: one allocator per type with a cap; a hit ends the run (not catchable either), and the
@@ -38,6 +40,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "services/ants/share.hpp"
 #include "services/ants/soft_store.hpp"
 
 struct lua_State;
@@ -87,6 +90,8 @@ struct Limits {
   // Wall-clock guard per run, read every 128 instructions; 0: none. Far above what the budget
   // allows honest code, so that it never decides a run a simulation depends on.
   std::int64_t wall_ns = 20'000'000;
+  // The processor share among code types, which the node's runner keeps (share.hpp).
+  ShareLimits share;
 };
 
 enum class Outcome : std::uint8_t {
@@ -104,6 +109,7 @@ std::string_view to_string(Outcome o);
 struct TypeCounters {
   std::uint64_t runs = 0, errors = 0, timeouts = 0, memory_hits = 0;
   std::uint64_t rebuilds = 0; // states rebuilt from their code after a memory hit
+  std::uint64_t units = 0;    // budget units the type's runs spent, all told
 };
 
 class Sandbox {
@@ -132,6 +138,10 @@ public:
   // a type from within a run of the same type (the node calling back) is a runtime_error.
   Outcome run(const CodeType& type, const CapsuleView& capsule, NodeServices& node,
               std::string* why = nullptr);
+  // Budget units the last run spent (instructions counted by the hook, calls, allocation, the
+  // work of the library functions charged), at most the budget: what the run cost the node in
+  // the sandbox's own deterministic measure. 0 before any run, and for a run that did not start.
+  [[nodiscard]] std::uint64_t last_run_units() const { return last_run_units_; }
   // Zeros for a type not installed.
   const TypeCounters& counters(const CodeType& type) const;
   // Bytes the type's state holds now.
@@ -154,6 +164,7 @@ private:
   std::optional<std::array<std::uint8_t, 32>> seal_key_;
   std::unordered_map<CodeType, std::unique_ptr<Type>, CodeTypeHash> types_;
   std::unique_ptr<Type> spare_; // opened, no code yet: the next install's (prepare())
+  std::uint64_t last_run_units_ = 0;
 };
 
 } // namespace lamina::ants

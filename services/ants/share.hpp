@@ -1,0 +1,96 @@
+// The processor share of an ANTS node: how much of the node's code work each code type may take
+// while other types are active. The node's runner (lua_runner.hpp) asks it before each run and
+// tells it what each run spent, in budget units (sandbox.hpp), so that the share is counted in
+// the sandbox's deterministic measure, not in time read from a clock.
+//
+//   ProcessorShare share({.window = 100ms, .guaranteed_per_s = 40'000'000, .lead = 100'000});
+//   if (!share.admit(type, now)) drop_unrun(capsule); // held back: counted by the node
+//   else share.spent(type, now, units_the_run_spent, run_ended_well);
+//
+// The rule. Over a sliding window (10 slots), each type's units are summed. A capsule of type T
+// is held back, unrun, when all three hold:
+//   - another type competes: one of its capsules came in the window, and its last run did not
+//     fail (a failing type is the failure wait's: lua_runner.hpp);
+//   - T has spent at least its guarantee in the window (guaranteed_per_s times the window): what
+//     any type may take whatever the others do;
+//   - T has spent at least `lead` units more than every other competing type: beyond its
+//     guarantee a type may take as much as the busiest other, and one budget more.
+// So a type alone is never held back (work-conserving when nobody else wants the processor); a
+// type under its guarantee is never held back; two busy types share equally, within a budget;
+// and a type whose runs are long (a flood within its budget) is held to what the busiest other
+// type spent, or to its guarantee, while the other's capsules all run. As the window slides
+// the type's share refills and its capsules run again. Fair queuing's bound, for admission:
+// like deficit round robin (Shreedhar and Varghese, 1995), no busy type gets more than one
+// quantum ahead of another; unlike it, the node cannot see its queue, so a type whose capsules
+// come counts as wanting more (docs/ants.md says what that costs).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+
+#include "runtime/event.hpp"
+#include "services/ants/soft_store.hpp"
+
+namespace lamina::ants {
+
+struct ShareLimits {
+  // The sliding window the units are summed over; zero: no share (every capsule runs).
+  Duration window = std::chrono::milliseconds(100);
+  // Units a second a type may spend whatever the other types do: about a fifth of a core at the
+  // sandbox's 3 to 7 ns a unit (docs/ants.md).
+  std::uint64_t guaranteed_per_s = 40'000'000;
+  // Beyond its guarantee, how far ahead of the busiest other competing type a type may be: one
+  // run's budget (Limits::instructions), so that a single run never decides.
+  std::uint64_t lead = 100'000;
+};
+
+class ProcessorShare {
+public:
+  explicit ProcessorShare(ShareLimits limits = {});
+
+  // Whether a capsule of `type` that comes at `now` may run; false: hold it back unrun. Either
+  // way the type counts as active, and as competing, from now for a window.
+  bool admit(const CodeType& type, Time now);
+  // A run of `type`, admitted at `now`, spent `units`; `ok`: it ended well. A run that failed
+  // makes its type stop competing until it is admitted again.
+  void spent(const CodeType& type, Time now, std::uint64_t units, bool ok);
+
+  // Units `type` spent in the window, as of the last call.
+  [[nodiscard]] std::uint64_t used(const CodeType& type) const;
+  // Types with a capsule in the window, and those of them that compete.
+  [[nodiscard]] std::size_t active() const { return accounts_.size(); }
+  [[nodiscard]] std::size_t competing() const { return competing_; }
+  [[nodiscard]] const ShareLimits& limits() const { return limits_; }
+  // A type's guarantee: the units it may spend in a window whatever the others do.
+  [[nodiscard]] std::uint64_t guaranteed() const { return guaranteed_; }
+
+  static constexpr std::size_t kSlots = 10;
+
+private:
+  struct Account {
+    std::array<std::uint64_t, kSlots> slots{}; // units spent in each slot of the window
+    std::uint64_t sum = 0;                     // of the slots
+    std::int64_t last = 0;                     // the slot of its last capsule
+    bool competes = true;
+  };
+
+  void advance(Time now); // to now's slot: old slots out, idle types gone, the top two again
+  void rank();            // the top two competing accounts, from all of them
+  void rise(Account* a);  // a's sum grew: the top two kept
+  Account& account(const CodeType& type);
+
+  ShareLimits limits_;
+  std::uint64_t guaranteed_ = 0; // units a window
+  std::int64_t slot_ns_ = 0;     // the length of a slot; 0: no share
+  std::unordered_map<CodeType, Account, CodeTypeHash> accounts_;
+  std::optional<std::int64_t> slot_; // the current slot
+  std::size_t competing_ = 0;
+  Account* first_ = nullptr;  // the competing account with the largest sum
+  Account* second_ = nullptr; // and the next
+};
+
+} // namespace lamina::ants
