@@ -90,13 +90,15 @@ public:
     const CapsuleHeader h = capsule_header(ev.msg.bytes());
     const auto t = capsule_type(ev.msg.bytes());
     switch (h.kind) {
-    case CapsuleHeader::Kind::installed: {
-      Msg body = ev.msg.share();
-      static_cast<void>(body.drop_front(sizeof(CapsuleHeader))); // it holds a header
-      if (runner) runner->install(t, body);
-      code.insert_or_assign(Msg::copy_of(t), std::move(body));
-      return;
-    }
+    case CapsuleHeader::Kind::installed:
+      if (ev.msg.size() > sizeof(CapsuleHeader)) {
+        Msg body = ev.msg.share();
+        static_cast<void>(body.drop_front(sizeof(CapsuleHeader))); // it holds a header
+        if (runner) runner->install(t, body);
+        code.insert_or_assign(Msg::copy_of(t), std::move(body));
+        return;
+      }
+      [[fallthrough]]; // code of no bytes is no code: as if evicted
     case CapsuleHeader::Kind::evicted:
       if (runner) runner->uninstall(t);
       if (auto it = code.find(t); it != code.end()) code.erase(it);
