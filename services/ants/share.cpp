@@ -15,10 +15,10 @@ void ProcessorShare::rank() {
   first_ = second_ = nullptr;
   for (auto& [type, a] : accounts_) {
     if (!a.competes) continue;
-    if (!first_ || a.sum > first_->sum) {
+    if (!first_ || a.count > first_->count) {
       second_ = first_;
       first_ = &a;
-    } else if (!second_ || a.sum > second_->sum) {
+    } else if (!second_ || a.count > second_->count) {
       second_ = &a;
     }
   }
@@ -27,22 +27,22 @@ void ProcessorShare::rank() {
 void ProcessorShare::rise(Account* a) {
   if (a == first_) return;
   if (a == second_) {
-    if (a->sum > first_->sum) std::swap(first_, second_);
+    if (a->count > first_->count) std::swap(first_, second_);
     return;
   }
   if (!first_) {
     first_ = a;
-  } else if (!second_ || a->sum > second_->sum) {
+  } else if (!second_ || a->count > second_->count) {
     second_ = a;
-    if (second_->sum > first_->sum) std::swap(first_, second_);
+    if (second_->count > first_->count) std::swap(first_, second_);
   }
 }
 
 void ProcessorShare::advance(Time now) {
   const std::int64_t slot = std::max<std::int64_t>(now.count(), 0) / slot_ns_;
-  if (slot_ && slot <= *slot_) return; // the same slot (or a clock that went back: kept)
+  if (slot <= slot_) return; // the same slot (or a clock that went back: kept)
   constexpr auto slots = static_cast<std::int64_t>(kSlots);
-  const std::int64_t gone = slot_ ? std::min(slot - *slot_, slots) : 0;
+  const std::int64_t gone = std::min(slot - slot_, slots);
   for (auto it = accounts_.begin(); it != accounts_.end();) {
     Account& a = it->second;
     if (slot - a.last >= slots) { // no capsule for a window
@@ -51,7 +51,7 @@ void ProcessorShare::advance(Time now) {
       continue;
     }
     for (std::int64_t k = 1; k <= gone; ++k) {
-      std::uint64_t& units = a.slots[static_cast<std::size_t>((*slot_ + k) % slots)];
+      std::uint64_t& units = a.slots[static_cast<std::size_t>((slot_ + k) % slots)];
       a.sum -= units;
       units = 0;
     }
@@ -64,7 +64,7 @@ void ProcessorShare::advance(Time now) {
 ProcessorShare::Account& ProcessorShare::account(const CodeType& type) {
   auto [it, made] = accounts_.try_emplace(type);
   Account& a = it->second;
-  a.last = *slot_;
+  a.last = slot_;
   if (made) {
     ++competing_;
     rise(&a);
@@ -79,19 +79,24 @@ ProcessorShare::Account& ProcessorShare::account(const CodeType& type) {
 bool ProcessorShare::admit(const CodeType& type, Time now) {
   if (slot_ns_ <= 0) return true;
   advance(now);
-  const Account& a = account(type);
-  if (competing_ < 2 || a.sum < guaranteed_) return true;
+  Account& a = account(type);
   const Account* other = first_ == &a ? second_ : first_;
-  const std::uint64_t busiest = other ? other->sum : 0;
-  return a.sum < busiest + limits_.lead;
+  const std::uint64_t busiest = other ? other->count : 0;
+  if (busiest > guaranteed_ && a.count < busiest - guaranteed_) { // no banking
+    a.count = busiest - guaranteed_;
+    rise(&a);
+  }
+  if (competing_ < 2 || a.sum < guaranteed_) return true;
+  return a.count < busiest + limits_.lead;
 }
 
 void ProcessorShare::spent(const CodeType& type, Time now, std::uint64_t units, bool ok) {
   if (slot_ns_ <= 0) return;
   advance(now);
   Account& a = account(type);
-  a.slots[static_cast<std::size_t>(*slot_ % static_cast<std::int64_t>(kSlots))] += units;
+  a.slots[static_cast<std::size_t>(slot_ % static_cast<std::int64_t>(kSlots))] += units;
   a.sum += units;
+  a.count += units;
   if (ok) {
     rise(&a);
   } else {
@@ -104,6 +109,11 @@ void ProcessorShare::spent(const CodeType& type, Time now, std::uint64_t units, 
 std::uint64_t ProcessorShare::used(const CodeType& type) const {
   auto it = accounts_.find(type);
   return it == accounts_.end() ? 0 : it->second.sum;
+}
+
+std::uint64_t ProcessorShare::count(const CodeType& type) const {
+  auto it = accounts_.find(type);
+  return it == accounts_.end() ? 0 : it->second.count;
 }
 
 } // namespace lamina::ants
