@@ -95,12 +95,40 @@ private:
   }
 
   // Pushes, as code, the layered header of layer i with the values the fields have.
-  std::string push_layered(std::size_t i, const std::string& msg) {
+  [[nodiscard]] std::string push_layered(std::size_t i, const std::string& msg) const {
     std::string values;
     for (const Field& f : fields_)
       if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
     return fmt::format("{}.push({}::Header{{{}}});\n", msg, model(i).qualified, values);
   }
+
+  // The steps of run(), each passing what it found to the next: analysis (the guard of each
+  // direction, and the code of the bypass), layout (the compressed header), emission.
+  struct Layout {
+    std::vector<Field> packed;         // the fields the compressed header carries, in order
+    std::uint32_t compressed_size = 1; // the marker, then the packed fields
+  };
+  struct UpBypass {
+    std::string code;
+    std::string guard;                  // the CCPs that read only header fields and state
+    std::string integrity_guard;        // those that read the message's bytes (a CRC): first
+    std::string before;                 // what the guards need computed first
+    std::int64_t guard_physical = 0;    // layered bytes on the message when the guards run
+    std::size_t guard_materialised = 0; // and how many layers' headers are on it
+  };
+  std::string analyse_down(Explanation::Direction& d);
+  [[nodiscard]] Layout layout(bool wire, Explanation& ex) const;
+  UpBypass analyse_up(const std::optional<std::vector<Field>>& wire, Explanation& ex);
+  // Layer i's part of the receive guard, printed; none if it holds on the bypass anyway, or if
+  // the layer cannot be collapsed (then d says why). `reads_bytes`: it reads the message's bytes.
+  std::optional<std::string> up_guard_part(std::size_t i, Explanation::Direction& d,
+                                           std::string& before, bool& reads_bytes);
+  [[nodiscard]] std::string emit_head(const Layout& lay, const Explanation& ex) const;
+  [[nodiscard]] std::string emit_send(const Explanation& ex, const std::string& down_code) const;
+  std::string emit_receive(const UpBypass& up, const std::optional<std::vector<Field>>& wire,
+                           const Explanation& ex);
+  std::string emit_compressed_receive(const UpBypass& up);
+  [[nodiscard]] std::string emit_codec(const Layout& lay) const;
 
   // Down: the code of layer i on the bypass, and of the layers below it.
   std::string chain_down(std::size_t i, Explanation::Direction& d);
@@ -502,122 +530,15 @@ Generated Generator::run() {
   const std::optional<std::vector<Field>> wire = layered_wire();
   ex.layered_wire = wire.has_value();
 
-  // Down: the bypass for sends.
-  std::string down_code;
-  {
-    Explanation::Direction& d = ex.down;
-    d.collapsed = true;
-    std::string before;
-    // The guard is printed per layer (members are qualified by each layer's variable).
-    std::vector<std::pair<std::size_t, std::string>> parts;
-    for (std::size_t i = 0; i < depth(); ++i) {
-      NodeRef c = down_[i].ccp->deep_copy();
-      set_positions(c, 0);
-      if (auto v = decide_under(c, nullptr); v && *v) continue;
-      NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
-      if (!r) break;
-      parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
-    }
-    down_code = chain_down(0, d);
-    d.guard = guard_of(parts, true);
-    if (d.guard.empty()) d.guard = "true";
-  }
+  // Analysis, down: the guard, and what the bypass pushes.
+  std::string down_code = analyse_down(ex.down);
   const std::optional<std::size_t> down_ends = ends_at_;
   ends_at_.reset();
-  // The compressed header: the fields the down bypass pushes that are not constants.
-  std::vector<const Field*> packed;
-  if (!wire) {
-    for (const Field& f : fields_) {
-      if (f.value->kind == Kind::Constant)
-        ex.constant_fields.push_back(
-            fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
-      else
-        packed.push_back(&f);
-    }
-  }
-  std::uint32_t compressed_size = 1;
-  for (const Field* f : packed) {
-    ex.packed_fields.push_back(
-        fmt::format("{}.{} ({} bytes)", model(f->layer).name, f->field->name, f->field->size));
-    compressed_size += f->field->size;
-  }
-
-  // Up: the bypass for packets in the compressed format, or, on a layered wire, for packets as
-  // they come.
-  std::string up_code;
-  std::string up_guard;
-  std::string integrity_guard; // the CCPs that read the message's bytes (a CRC): checked first
-  std::string up_before;
-  std::int64_t guard_physical = 0;
-  std::size_t guard_materialised = 0;
-  if (wire || (ex.down.collapsed && !down_ends)) {
-    Explanation::Direction& d = ex.up;
-    d.collapsed = true;
-    physical_ = 0;
-    up_materialised_ = 0;
-    if (wire) {
-      // Every layered header is on the packet, in front of the payload.
-      fields_ = *wire;
-      physical_ = ex.layered_header_bytes;
-      up_materialised_ = depth();
-    }
-    for (std::size_t i = 0; i < depth(); ++i) {
-      FoldContext ctx;
-      ctx.not_folded = &not_folded_;
-      ctx.pops_succeed = true;
-      for (const Field& f : fields_)
-        if (f.layer == i) ctx.header_values[f.field->name] = f.value;
-      up_.push_back(prepare(in_.layers[i], false, ctx));
-    }
-    // Guard parts, each printed with its layer's variable.
-    std::vector<std::pair<std::size_t, std::string>> cheap, reading;
-    for (std::size_t n = 0; n < depth(); ++n) {
-      const std::size_t i = depth() - 1 - n;
-      NodeRef c = up_[i].ccp->deep_copy();
-      c = transform(c, [&](NodeRef x) -> NodeRef {
-        if (x->kind == Kind::Text && x->kids.size() == 1 && x->kids[0] &&
-            x->kids[0]->kind == Kind::Local && x->kids[0]->name == "$hdr" &&
-            x->text.rfind("$0.", 0) == 0) {
-          const std::string field = x->text.substr(3);
-          for (const Field& f : fields_)
-            if (f.layer == i && f.field->name == field) return f.value->deep_copy();
-        }
-        return x;
-      });
-      set_positions(c, 0);
-      // A packet on the bypass holds every layered header: the layered message at layer i is at
-      // least as long as the headers from layer i up.
-      const std::int64_t front = front_up(in_, i);
-      c = transform(c, [&](NodeRef x) -> NodeRef {
-        if (x->kind == Kind::Binary && (x->text == ">=" || x->text == "<") &&
-            x->kids[0]->kind == Kind::MsgSize && x->kids[0]->value &&
-            x->kids[1]->kind == Kind::Constant && x->kids[1]->value &&
-            *x->kids[1]->value <= front - *x->kids[0]->value)
-          return boolean(x->text == ">=");
-        return x;
-      });
-      c = simplify(c);
-      if (auto v = decide_under(c, nullptr); v && *v) continue;
-      if (mentions_local(c, "$hdr")) {
-        problem(d, model(i).name + "::ccp_up", c,
-                "its CCP reads a header field that the down bypass does not push");
-        break;
-      }
-      NodeRef r = rewrite(c, i, false, front_up(in_, i), d, model(i).name + "::ccp_up", up_before);
-      if (!r) break;
-      r = simplify(r);
-      if (auto v = decide_under(r, nullptr); v && *v) continue;
-      (contains(c, Kind::MsgBytes) ? reading : cheap)
-          .emplace_back(i, print_expr(r, {in_.layers[i].var}));
-    }
-    guard_physical = physical_;
-    guard_materialised = up_materialised_;
-    if (d.collapsed) up_code = chain_up(depth() - 1, d);
-    integrity_guard = guard_of(reading, false);
-    up_guard = guard_of(cheap, false);
-    if (up_guard.empty()) up_guard = "true";
-    d.guard = integrity_guard.empty() ? up_guard : integrity_guard + " &&\n      " + up_guard;
-  }
+  // Layout: the compressed header.
+  const Layout lay = layout(wire.has_value(), ex);
+  // Analysis, up: for packets in the compressed format, or, on a layered wire, as they come.
+  UpBypass up;
+  if (wire || (ex.down.collapsed && !down_ends)) up = analyse_up(wire, ex);
   if (!wire && !ex.down.collapsed)
     ex.up.why_not.push_back(
         "the send bypass is not collapsed, so no packet arrives in the compressed format");
@@ -627,7 +548,7 @@ Generated Generator::run() {
                     model(*down_ends).name));
   compress_ = !wire && ex.down.collapsed && !down_ends && ex.up.collapsed;
   ex.compressed = compress_;
-  ex.compressed_header_bytes = compress_ ? compressed_size : ex.layered_header_bytes;
+  ex.compressed_header_bytes = compress_ ? lay.compressed_size : ex.layered_header_bytes;
   if (compress_) {
     // The down bypass again, now that it may compress.
     fields_.clear();
@@ -639,7 +560,138 @@ Generated Generator::run() {
     down_code = chain_down(0, ex.down);
   }
 
-  // The header file.
+  // Emission.
+  const std::string c = emit_head(lay, ex) + emit_send(ex, down_code) + emit_receive(up, wire, ex) +
+                        emit_codec(lay) +
+                        fmt::format("}};\n\n}} // namespace {}\n", in_.name_space);
+  out.code = c;
+  ex.code_bytes = c.size();
+  ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
+  out.diagnostics = diags_;
+  ex.not_folded.assign(not_folded_.begin(), not_folded_.end());
+  return out;
+}
+
+std::string Generator::analyse_down(Explanation::Direction& d) {
+  d.collapsed = true;
+  std::string before;
+  // The guard is printed per layer (members are qualified by each layer's variable).
+  std::vector<std::pair<std::size_t, std::string>> parts;
+  for (std::size_t i = 0; i < depth(); ++i) {
+    NodeRef c = down_[i].ccp->deep_copy();
+    set_positions(c, 0);
+    if (auto v = decide_under(c, nullptr); v && *v) continue;
+    NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
+    if (!r) break;
+    parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
+  }
+  std::string code = chain_down(0, d);
+  d.guard = guard_of(parts, true);
+  if (d.guard.empty()) d.guard = "true";
+  return code;
+}
+
+Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
+  // The fields the down bypass pushes that are not constants.
+  Layout lay;
+  if (!wire) {
+    for (const Field& f : fields_) {
+      if (f.value->kind == Kind::Constant)
+        ex.constant_fields.push_back(
+            fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
+      else
+        lay.packed.push_back(f);
+    }
+  }
+  for (const Field& f : lay.packed) {
+    ex.packed_fields.push_back(
+        fmt::format("{}.{} ({} bytes)", model(f.layer).name, f.field->name, f.field->size));
+    lay.compressed_size += f.field->size;
+  }
+  return lay;
+}
+
+Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>>& wire,
+                                          Explanation& ex) {
+  Explanation::Direction& d = ex.up;
+  UpBypass up;
+  d.collapsed = true;
+  physical_ = 0;
+  up_materialised_ = 0;
+  if (wire) {
+    // Every layered header is on the packet, in front of the payload.
+    fields_ = *wire;
+    physical_ = ex.layered_header_bytes;
+    up_materialised_ = depth();
+  }
+  for (std::size_t i = 0; i < depth(); ++i) {
+    FoldContext ctx;
+    ctx.not_folded = &not_folded_;
+    ctx.pops_succeed = true;
+    for (const Field& f : fields_)
+      if (f.layer == i) ctx.header_values[f.field->name] = f.value;
+    up_.push_back(prepare(in_.layers[i], false, ctx));
+  }
+  // Guard parts, each printed with its layer's variable.
+  std::vector<std::pair<std::size_t, std::string>> cheap, reading;
+  for (std::size_t n = 0; n < depth(); ++n) {
+    const std::size_t i = depth() - 1 - n;
+    bool reads_bytes = false;
+    const std::optional<std::string> part = up_guard_part(i, d, up.before, reads_bytes);
+    if (!d.collapsed) break;
+    if (part) (reads_bytes ? reading : cheap).emplace_back(i, *part);
+  }
+  up.guard_physical = physical_;
+  up.guard_materialised = up_materialised_;
+  if (d.collapsed) up.code = chain_up(depth() - 1, d);
+  up.integrity_guard = guard_of(reading, false);
+  up.guard = guard_of(cheap, false);
+  if (up.guard.empty()) up.guard = "true";
+  d.guard = up.integrity_guard.empty() ? up.guard : up.integrity_guard + " &&\n      " + up.guard;
+  return up;
+}
+
+std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::Direction& d,
+                                                    std::string& before, bool& reads_bytes) {
+  NodeRef c = up_[i].ccp->deep_copy();
+  c = transform(c, [&](NodeRef x) -> NodeRef {
+    if (x->kind == Kind::Text && x->kids.size() == 1 && x->kids[0] &&
+        x->kids[0]->kind == Kind::Local && x->kids[0]->name == "$hdr" &&
+        x->text.rfind("$0.", 0) == 0) {
+      const std::string field = x->text.substr(3);
+      for (const Field& f : fields_)
+        if (f.layer == i && f.field->name == field) return f.value->deep_copy();
+    }
+    return x;
+  });
+  set_positions(c, 0);
+  // A packet on the bypass holds every layered header: the layered message at layer i is at
+  // least as long as the headers from layer i up.
+  const std::int64_t front = front_up(in_, i);
+  c = transform(c, [&](NodeRef x) -> NodeRef {
+    if (x->kind == Kind::Binary && (x->text == ">=" || x->text == "<") &&
+        x->kids[0]->kind == Kind::MsgSize && x->kids[0]->value &&
+        x->kids[1]->kind == Kind::Constant && x->kids[1]->value &&
+        *x->kids[1]->value <= front - *x->kids[0]->value)
+      return boolean(x->text == ">=");
+    return x;
+  });
+  c = simplify(c);
+  if (auto v = decide_under(c, nullptr); v && *v) return std::nullopt;
+  if (mentions_local(c, "$hdr")) {
+    problem(d, model(i).name + "::ccp_up", c,
+            "its CCP reads a header field that the down bypass does not push");
+    return std::nullopt;
+  }
+  NodeRef r = rewrite(c, i, false, front, d, model(i).name + "::ccp_up", before);
+  if (!r) return std::nullopt;
+  r = simplify(r);
+  if (auto v = decide_under(r, nullptr); v && *v) return std::nullopt;
+  reads_bytes = contains(c, Kind::MsgBytes);
+  return print_expr(r, {in_.layers[i].var});
+}
+
+std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const {
   std::string layers_list;
   for (const StackLayer& l : in_.layers)
     layers_list += (layers_list.empty() ? "" : ", ") + l.model->qualified;
@@ -667,9 +719,9 @@ Generated Generator::run() {
   c += fmt::format(
       "  // The compressed header: the marker, then the fields the bypass pushes that are not\n"
       "  // constant on it ({} bytes, against {} layered).\n",
-      compressed_size, ex.layered_header_bytes);
+      lay.compressed_size, ex.layered_header_bytes);
   c += fmt::format("  static constexpr std::size_t kCompressedSize = {};\n\n",
-                   compress_ ? compressed_size : 0);
+                   compress_ ? lay.compressed_size : 0);
   // Constructor: the layers with the stack's parameters.
   c += fmt::format("  {}()\n      : FusedStack(", in_.class_name);
   for (std::size_t i = 0; i < depth(); ++i) {
@@ -683,16 +735,17 @@ Generated Generator::run() {
   // Fields of the headers that travel in the compressed header.
   c += "  // The values of the header fields the bypass pushes that are not constants.\n  struct "
        "Fields {\n";
-  for (const Field* f : packed)
-    c += fmt::format("    {} {}_{}{{}};\n", f->field->type, in_.layers[f->layer].var,
-                     f->field->name);
+  for (const Field& f : lay.packed)
+    c += fmt::format("    {} {}_{}{{}};\n", f.field->type, in_.layers[f.layer].var, f.field->name);
   c += "  };\n\n";
+  return c;
+}
 
-  // send()
-  c += "  void send(PeerId to, Msg payload) override {\n"
-       "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : Event::send(to, "
-       "std::move(payload));\n"
-       "    ev.time = host_->now();\n";
+std::string Generator::emit_send(const Explanation& ex, const std::string& down_code) const {
+  std::string c = "  void send(PeerId to, Msg payload) override {\n"
+                  "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : "
+                  "Event::send(to, std::move(payload));\n"
+                  "    ev.time = host_->now();\n";
   if (ex.down.collapsed) {
     c += layer_references();
     c +=
@@ -703,45 +756,17 @@ Generated Generator::run() {
   } else {
     c += "    layered_.enter_down<0>(ev);\n";
   }
-  c += "  }\n\n";
+  return c + "  }\n\n";
+}
 
-  // receive()
-  c += "  void receive(PeerId from, Msg packet) override {\n"
-       "    Event ev = Event::deliver(from, std::move(packet));\n"
-       "    ev.time = host_->now();\n";
+std::string Generator::emit_receive(const UpBypass& up,
+                                    const std::optional<std::vector<Field>>& wire,
+                                    const Explanation& ex) {
+  std::string c = "  void receive(PeerId from, Msg packet) override {\n"
+                  "    Event ev = Event::deliver(from, std::move(packet));\n"
+                  "    ev.time = host_->now();\n";
   if (compress_) {
-    c += "    Fields f;\n";
-    c += fmt::format(
-        "    if (!unpack(ev.msg, f)) {{\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
-        depth() - 1);
-    c += layer_references();
-    c += up_before;
-    if (!integrity_guard.empty()) {
-      // A packet that is not intact may not be compressed at all (a damaged layered packet whose
-      // first byte became the marker): the layered code decides, on the packet as it arrived.
-      c += fmt::format("    if (!({})) {{\n", integrity_guard);
-      if (guard_physical > 0)
-        c += fmt::format("      (void)ev.msg.drop_front({});\n", guard_physical);
-      c += fmt::format(
-          "      pack(ev.msg, f);\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
-          depth() - 1);
-    }
-    c += "    heard_compressed_from(from);\n";
-    // On a failed guard: the rest of the layered headers, and the layered path from Bottom.
-    std::string expand_rest;
-    {
-      const std::int64_t p = physical_;
-      const std::size_t m = up_materialised_;
-      physical_ = guard_physical;
-      up_materialised_ = guard_materialised;
-      expand_rest = materialise_up(1 << 30);
-      physical_ = p;
-      up_materialised_ = m;
-    }
-    c += fmt::format(
-        "    if (!({})) {{\n{}      layered_.enter_up<{}>(ev);\n      return;\n    }}\n", up_guard,
-        expand_rest, depth() - 1);
-    c += up_code;
+    c += emit_compressed_receive(up);
   } else if (wire && ex.up.collapsed) {
     // The packet as it came: the bottom layer's header in front, checked, then the guard.
     c += layer_references();
@@ -752,60 +777,76 @@ Generated Generator::run() {
     c += fmt::format("    if ({} ||\n        !({})) {{\n      layered_.enter_up<{}>(ev);\n"
                      "      return;\n    }}\n",
                      check, ex.up.guard, depth() - 1);
-    c += up_code;
+    c += up.code;
   } else {
     c += fmt::format("    layered_.enter_up<{}>(ev);\n", depth() - 1);
   }
-  c += "  }\n\n";
+  return c + "  }\n\n";
+}
 
-  // canonical(), pack(), unpack(), expand()
-  c += "  // A packet as the layered stack puts it on the wire: compressed ones expanded.\n"
-       "  static std::vector<std::byte> canonical(std::span<const std::byte> packet) {\n";
-  if (compress_) {
-    c += "    Msg m = Msg::copy_of(packet);\n    Fields f;\n"
-         "    if (unpack(m, f)) expand(m, f);\n"
-         "    return {m.bytes().begin(), m.bytes().end()};\n";
-  } else {
-    c += "    return {packet.begin(), packet.end()};\n";
+std::string Generator::emit_compressed_receive(const UpBypass& up) {
+  std::string c = "    Fields f;\n";
+  c += fmt::format(
+      "    if (!unpack(ev.msg, f)) {{\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
+      depth() - 1);
+  c += layer_references();
+  c += up.before;
+  if (!up.integrity_guard.empty()) {
+    // A packet that is not intact may not be compressed at all (a damaged layered packet whose
+    // first byte became the marker): the layered code decides, on the packet as it arrived.
+    c += fmt::format("    if (!({})) {{\n", up.integrity_guard);
+    if (up.guard_physical > 0)
+      c += fmt::format("      (void)ev.msg.drop_front({});\n", up.guard_physical);
+    c += fmt::format(
+        "      pack(ev.msg, f);\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
+        depth() - 1);
   }
-  c += "  }\n\n";
-  if (compress_) {
-    c += "private:\n";
-    c += "  struct Compressed {\n    std::array<std::byte, kCompressedSize> bytes;\n  };\n\n";
-    c += "  static void pack(Msg& msg, const Fields& f) {\n    Compressed c;\n    c.bytes[0] = "
-         "kMarker;\n";
-    std::uint32_t at = 1;
-    for (const Field* fp : packed) {
-      c += fmt::format("    std::memcpy(&c.bytes[{}], &f.{}_{}, {});\n", at,
-                       in_.layers[fp->layer].var, fp->field->name, fp->field->size);
-      at += fp->field->size;
-    }
-    c += "    msg.push(c);\n  }\n\n";
-    c += "  // Takes the compressed header off `msg` into `f`; false (and `msg` untouched) if it "
-         "has none.\n";
-    c += "  static bool unpack(Msg& msg, Fields& f) {\n"
-         "    Compressed c;\n"
-         "    if (!msg.peek(c) || c.bytes[0] != kMarker) return false;\n";
-    at = 1;
-    for (const Field* fp : packed) {
-      c += fmt::format("    std::memcpy(&f.{}_{}, &c.bytes[{}], {});\n", in_.layers[fp->layer].var,
-                       fp->field->name, at, fp->field->size);
-      at += fp->field->size;
-    }
-    c += "    return msg.drop_front(kCompressedSize);\n  }\n\n";
-    c += "  // Pushes the layered headers the compressed header stands for.\n"
-         "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
-    for (std::size_t i = 0; i < depth(); ++i)
-      if (model(i).header_size != 0) c += "    " + push_layered(i, "msg");
-    c += "  }\n";
+  c += "    heard_compressed_from(from);\n";
+  // On a failed guard: the rest of the layered headers, and the layered path from Bottom.
+  physical_ = up.guard_physical;
+  up_materialised_ = up.guard_materialised;
+  const std::string expand_rest = materialise_up(1 << 30);
+  c += fmt::format("    if (!({})) {{\n{}      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
+                   up.guard, expand_rest, depth() - 1);
+  return c + up.code;
+}
+
+std::string Generator::emit_codec(const Layout& lay) const {
+  std::string c =
+      "  // A packet as the layered stack puts it on the wire: compressed ones expanded.\n"
+      "  static std::vector<std::byte> canonical(std::span<const std::byte> packet) {\n";
+  if (!compress_) return c + "    return {packet.begin(), packet.end()};\n  }\n\n";
+  c += "    Msg m = Msg::copy_of(packet);\n    Fields f;\n"
+       "    if (unpack(m, f)) expand(m, f);\n"
+       "    return {m.bytes().begin(), m.bytes().end()};\n  }\n\n";
+  c += "private:\n";
+  c += "  struct Compressed {\n    std::array<std::byte, kCompressedSize> bytes;\n  };\n\n";
+  c += "  static void pack(Msg& msg, const Fields& f) {\n    Compressed c;\n    c.bytes[0] = "
+       "kMarker;\n";
+  std::uint32_t at = 1;
+  for (const Field& p : lay.packed) {
+    c += fmt::format("    std::memcpy(&c.bytes[{}], &f.{}_{}, {});\n", at, in_.layers[p.layer].var,
+                     p.field->name, p.field->size);
+    at += p.field->size;
   }
-  c += fmt::format("}};\n\n}} // namespace {}\n", in_.name_space);
-  out.code = c;
-  ex.code_bytes = c.size();
-  ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
-  out.diagnostics = diags_;
-  ex.not_folded.assign(not_folded_.begin(), not_folded_.end());
-  return out;
+  c += "    msg.push(c);\n  }\n\n";
+  c += "  // Takes the compressed header off `msg` into `f`; false (and `msg` untouched) if it "
+       "has none.\n";
+  c += "  static bool unpack(Msg& msg, Fields& f) {\n"
+       "    Compressed c;\n"
+       "    if (!msg.peek(c) || c.bytes[0] != kMarker) return false;\n";
+  at = 1;
+  for (const Field& p : lay.packed) {
+    c += fmt::format("    std::memcpy(&f.{}_{}, &c.bytes[{}], {});\n", in_.layers[p.layer].var,
+                     p.field->name, at, p.field->size);
+    at += p.field->size;
+  }
+  c += "    return msg.drop_front(kCompressedSize);\n  }\n\n";
+  c += "  // Pushes the layered headers the compressed header stands for.\n"
+       "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
+  for (std::size_t i = 0; i < depth(); ++i)
+    if (model(i).header_size != 0) c += "    " + push_layered(i, "msg");
+  return c + "  }\n";
 }
 
 } // namespace
