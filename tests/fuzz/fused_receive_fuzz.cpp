@@ -1,12 +1,30 @@
 // libFuzzer target: any bytes, as a packet arriving at the fused reliable FIFO stack that
 // lamina-opt generated, must be dropped or delivered without a crash or an out-of-bounds access;
 // and the fused stack must leave every layer as the static stack does on the same packet, read
-// as the layered packet it stands for (canonical()).
+// as the layered packet it stands for (canonical(); for_layered() below says the exception),
+// deliver as often and send as many packets.
+//
+// Random bytes nearly all die at Checksum's CRC, before the guard. So the first byte of an input
+// says what to make of the rest, which is the packet:
+//   bit 0     from peer 1 or 2;
+//   bits 1-2  0: as it is;
+//             1: compressed: the marker set and the CRC fixed up, so that it reaches the guard,
+//                and the bypass when its sequence numbers are the ones expected;
+//             2: layered: Bottom's format set and the CRC fixed up, so that it reaches the
+//                layered code past Checksum (the fused stack's fallback);
+//             3: compressed with the marker set and the CRC as it is: the fallback of a
+//                compressed packet that fails the CRC.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
+#include "difftest/layer_ops.hpp"
 #include "lamina_repository_stacks_fused_fifo_ReliableFifo.hpp"
+#include "runtime/crc32c.hpp"
 #include "runtime/stack.hpp"
 
 namespace {
@@ -19,11 +37,65 @@ public:
   [[nodiscard]] PeerId me() const override { return 0; }
   [[nodiscard]] std::uint32_t group_size() const override { return 3; }
   [[nodiscard]] Time now() const override { return {}; }
-  void transmit(PeerId, Msg) override {}
+  void transmit(PeerId, Msg) override { ++transmitted; }
   void set_timer(Time, std::uint32_t) override {}
   void deliver(Event&) override { ++delivered; }
   std::uint64_t delivered = 0;
+  std::uint64_t transmitted = 0;
 };
+
+// The layered packet's Checksum header: after Bottom's, the CRC32C of all that follows.
+constexpr std::size_t kCrcAt = sizeof(Bottom::Header);
+constexpr std::size_t kCrcEnd = kCrcAt + sizeof(Checksum::Header);
+
+void fix_crc(std::vector<std::byte>& layered) {
+  if (layered.size() < kCrcEnd) return;
+  const std::uint32_t crc = crc32c(std::span(layered).subspan(kCrcEnd));
+  std::memcpy(&layered[kCrcAt], &crc, sizeof crc);
+}
+
+// The packet the input stands for (above).
+std::vector<std::byte> packet_of(std::uint8_t form, std::span<const std::byte> bytes) {
+  std::vector<std::byte> p(bytes.begin(), bytes.end());
+  if (form == 2) {
+    if (!p.empty()) p[0] = static_cast<std::byte>(Bottom::Format::layered);
+    fix_crc(p);
+    return p;
+  }
+  if (form == 0 || p.size() < Fused::kCompressedSize) return p;
+  p[0] = Fused::kMarker;
+  if (form == 3) return p;
+  // The CRC's place in the compressed header is the one where the layered packet's fixed-up CRC,
+  // written there, makes the packet stand for that layered packet.
+  std::vector<std::byte> layered = Fused::canonical(p);
+  fix_crc(layered);
+  for (std::size_t at = 1; at + sizeof(Checksum::Header) <= Fused::kCompressedSize; ++at) {
+    std::vector<std::byte> q = p;
+    std::memcpy(&q[at], &layered[kCrcAt], sizeof(Checksum::Header));
+    if (Fused::canonical(q) == layered) return q;
+  }
+  std::abort(); // the harness lost the CRC's place
+}
+
+// What the layered stack is given for `packet`: its layered form, as canonical() reads it, except
+// for a packet with the marker whose CRC fails. That may be a damaged layered packet whose first
+// byte became the marker as well as a damaged compressed one, so the fused stack hands it to the
+// layered code as it came, and Bottom drops it as of an unknown format.
+std::vector<std::byte> for_layered(const std::vector<std::byte>& packet) {
+  std::vector<std::byte> layered = Fused::canonical(packet);
+  if (layered == packet || layered.size() < kCrcEnd) return layered;
+  std::uint32_t crc = 0;
+  std::memcpy(&crc, &layered[kCrcAt], sizeof crc);
+  return crc == crc32c(std::span(layered).subspan(kCrcEnd)) ? layered : packet;
+}
+
+template <std::size_t... I>
+bool same_layers(const Fused::Layered& a, const Fused::Layered& b, std::index_sequence<I...>) {
+  static difftest::MsgMemo memo;
+  return (difftest::layer_ops<std::remove_cvref_t<decltype(a.template layer<I>())>>().equal(
+              &a.template layer<I>(), &b.template layer<I>(), memo) &&
+          ...);
+}
 
 } // namespace
 
@@ -52,11 +124,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   }();
   (void)attached;
-  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
-  const PeerId from = size == 0 ? 1 : 1 + (data[0] & 1);
-  fused.receive(from, Msg::copy_of(bytes));
-  const std::vector<std::byte> layered = Fused::canonical(bytes);
-  reference.receive(from, Msg::copy_of(layered));
-  if (fused_host.delivered != layered_host.delivered) std::abort();
+  if (size == 0) return 0;
+  const PeerId from = 1 + (data[0] & 1);
+  const std::vector<std::byte> packet =
+      packet_of(static_cast<std::uint8_t>((data[0] >> 1) & 3),
+                std::span(reinterpret_cast<const std::byte*>(data) + 1, size - 1));
+  fused.receive(from, Msg::copy_of(packet));
+  reference.receive(from, Msg::copy_of(for_layered(packet)));
+  if (fused_host.delivered != layered_host.delivered ||
+      fused_host.transmitted != layered_host.transmitted ||
+      !same_layers(fused.layered(), reference, std::make_index_sequence<Fused::Layered::depth>{}))
+    std::abort();
   return 0;
 }
