@@ -1,11 +1,12 @@
-// libFuzzer target: any bytes, as a packet arriving at the fused reliable FIFO stack that
-// lamina-opt generated, must be dropped or delivered without a crash or an out-of-bounds access;
-// and the fused stack must leave every layer as the static stack does on the same packet, read
+// libFuzzer target: any packets arriving at the fused reliable FIFO stack that lamina-opt
+// generated must be dropped or delivered without a crash or an out-of-bounds access; and after
+// each, the fused stack must leave every layer as the static stack does on the same packet, read
 // as the layered packet it stands for (canonical(); for_layered() below says the exception),
-// deliver as often and send as many packets.
+// having delivered as often and sent as many packets.
 //
-// Random bytes nearly all die at Checksum's CRC, before the guard. So the first byte of an input
-// says what to make of the rest, which is the packet:
+// An input is a run of packets from peers 1 and 2, each a control byte, a length byte and that
+// many bytes, to a fresh fused stack and a fresh layered one. Random bytes nearly all die at
+// Checksum's CRC, before the guard, so the control byte says what to make of the packet's bytes:
 //   bit 0     from peer 1 or 2;
 //   bits 1-2  0: as it is;
 //             1: compressed: the marker set and the CRC fixed up, so that it reaches the guard,
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -90,8 +92,8 @@ std::vector<std::byte> for_layered(const std::vector<std::byte>& packet) {
 }
 
 template <std::size_t... I>
-bool same_layers(const Fused::Layered& a, const Fused::Layered& b, std::index_sequence<I...>) {
-  static difftest::MsgMemo memo;
+bool same_layers(const Fused::Layered& a, const Fused::Layered& b, difftest::MsgMemo& memo,
+                 std::index_sequence<I...>) {
   return (difftest::layer_ops<std::remove_cvref_t<decltype(a.template layer<I>())>>().equal(
               &a.template layer<I>(), &b.template layer<I>(), memo) &&
           ...);
@@ -100,40 +102,44 @@ bool same_layers(const Fused::Layered& a, const Fused::Layered& b, std::index_se
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static NullHost fused_host;
-  static NullHost layered_host;
-  static Fused fused;
-  static Fused::Layered& reference = *new Fused::Layered{lamina::Top{},
-                                                         [] {
-                                                           lamina::Frag f;
-                                                           f.mtu = 1400;
-                                                           return f;
-                                                         }(),
-                                                         lamina::Seqno{},
-                                                         [] {
-                                                           lamina::Retransmit r;
-                                                           r.timeout =
-                                                               std::chrono::milliseconds(20);
-                                                           return r;
-                                                         }(),
-                                                         lamina::Checksum{},
-                                                         lamina::Bottom{}};
-  static bool attached = [] {
-    fused.attach(fused_host);
-    reference.attach(layered_host);
-    return true;
-  }();
-  (void)attached;
-  if (size == 0) return 0;
-  const PeerId from = 1 + (data[0] & 1);
-  const std::vector<std::byte> packet =
-      packet_of(static_cast<std::uint8_t>((data[0] >> 1) & 3),
-                std::span(reinterpret_cast<const std::byte*>(data) + 1, size - 1));
-  fused.receive(from, Msg::copy_of(packet));
-  reference.receive(from, Msg::copy_of(for_layered(packet)));
-  if (fused_host.delivered != layered_host.delivered ||
-      fused_host.transmitted != layered_host.transmitted ||
-      !same_layers(fused.layered(), reference, std::make_index_sequence<Fused::Layered::depth>{}))
-    std::abort();
+  // Fresh stacks for every input, so that an input replays alone.
+  NullHost fused_host;
+  NullHost layered_host;
+  Fused fused;
+  const auto reference = std::make_unique<Fused::Layered>(
+      lamina::Top{},
+      [] {
+        lamina::Frag f;
+        f.mtu = 1400;
+        return f;
+      }(),
+      lamina::Seqno{},
+      [] {
+        lamina::Retransmit r;
+        r.timeout = std::chrono::milliseconds(20);
+        return r;
+      }(),
+      lamina::Checksum{}, lamina::Bottom{});
+  fused.attach(fused_host);
+  reference->attach(layered_host);
+  difftest::MsgMemo memo;
+  // Packets, each a control byte (above), a length byte and that many bytes.
+  std::span<const std::uint8_t> in(data, size);
+  while (in.size() >= 2) {
+    const std::uint8_t control = in[0];
+    const std::size_t n = std::min<std::size_t>(in[1], in.size() - 2);
+    const auto bytes = std::as_bytes(in.subspan(2, n));
+    in = in.subspan(2 + n);
+    const PeerId from = 1 + (control & 1);
+    const std::vector<std::byte> packet =
+        packet_of(static_cast<std::uint8_t>((control >> 1) & 3), bytes);
+    fused.receive(from, Msg::copy_of(packet));
+    reference->receive(from, Msg::copy_of(for_layered(packet)));
+    if (fused_host.delivered != layered_host.delivered ||
+        fused_host.transmitted != layered_host.transmitted ||
+        !same_layers(fused.layered(), *reference, memo,
+                     std::make_index_sequence<Fused::Layered::depth>{}))
+      std::abort();
+  }
   return 0;
 }
