@@ -877,12 +877,16 @@ NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) 
     // before the body, so a parameter named like a name in an argument would capture it
     // (`n = n + 1`; `a` for `b` and `b` for `a` would both become one). Such a parameter is
     // renamed first, to a name spelled nowhere in the body or the arguments.
+    const auto a_parameter = [&](const std::string& name) {
+      return std::any_of(h.params.begin(), h.params.end(),
+                         [&](const Helper::Param& q) { return q.name == name; });
+    };
     std::vector<std::string> names;
     for (const Helper::Param& p : h.params) {
       std::string name = p.name;
       if (!p.ports && in_args(name)) {
         if (spelled(b, name, true)) return x; // in C++ text: left a call
-        for (int i = 1; spelled(b, name) || in_args(name); ++i)
+        for (int i = 1; spelled(b, name) || in_args(name) || a_parameter(name); ++i)
           name = fmt::format("{}_{}", p.name, i);
         b = rename_variable(b, p.name, name);
       }
