@@ -2,8 +2,9 @@
 // the arguments they are called with, so that inlining them must rename. `bump(n)` calls
 // `twice(n + 1)`, whose parameter is also `n`; `cross(a, b)` calls `minus(b, a)`, whose
 // parameters are `a` and `b` the other way round; `tripled(k)` is called with a local `k` and
-// declares a `k` of its own. Inlined by substituting names as they are written, these would read
-// `n = n + 1`, `a * 2 + a` and `k * k`.
+// declares a `k` of its own; `offset(n + 1, m)` has a parameter `n` and an unused one `n_1`, so
+// that `n` must be renamed to something else. Inlined by substituting names as they are written,
+// these would read `n = n + 1`, `a * 2 + a`, `k * k` and `doubled += m`.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ public:
   static constexpr std::string_view name = "Shadows";
   using Header = NoHeader;
 
-  std::uint64_t doubled = 0;  // twice (each message's size plus one), summed
+  std::uint64_t doubled = 0;  // three times (each message's size plus one), summed
   std::uint64_t weighted = 0; // twice each message's size, plus one, summed
   std::uint64_t scaled = 0;   // three times each message's size, summed
 
@@ -32,6 +33,7 @@ public:
     bump(n);
     cross(m, n);
     tripled(k);
+    offset(n + 1, m);
     io.down(ev);
   }
 
@@ -45,6 +47,8 @@ private:
   void twice(std::uint64_t n) { doubled += 2 * n; }
   void cross(std::uint64_t a, std::uint64_t b) { minus(b, a); }
   void minus(std::uint64_t a, std::uint64_t b) { weighted += a * 2 + b; }
+  // `n_1` unused: `n` must not be renamed to it.
+  void offset(std::uint64_t n, std::uint64_t n_1) { doubled += n; }
   void tripled(std::uint64_t x) {
     const std::uint64_t k = 3;
     scaled += x * k;
