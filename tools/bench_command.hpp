@@ -20,6 +20,9 @@ struct BenchOptions {
   // count_size bytes through the one implementation in `impls`, and print nothing.
   std::uint64_t count_messages = 0;
   std::uint32_t count_size = 64;
+  // With count_messages: count only the critical path, "down" (node 0's send() until its first
+  // transmit) or "up" (node 1's receive() until its delivery).
+  std::string count_path;
 };
 
 // Declares the subcommand and its options on `app`.
