@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "optimizer/effects.hpp"
 #include "optimizer/passes.hpp"
 
 namespace lamina::opt {
@@ -143,6 +144,32 @@ private:
   std::string materialise_down(std::int64_t need);
   std::string materialise_up(std::int64_t need);
 
+  // The delay pass, Ensemble's "delay non-critical processing": statements of layer i's code on
+  // the bypass, before the layer hands the message on, run instead when the layer's block ends,
+  // after the transmit or the delivery (or earlier, should the host call the stack again from
+  // within them: FusedStack::Later), if it commutes with all that runs in between. What it reads
+  // of the message is computed first (a share of it, its size).
+  // Statements k, k+1, ... that run in order may be put off together. How many were put off
+  // (0: none); nullopt if the layer cannot be collapsed.
+  std::optional<std::size_t> delay(const NodeRef& body, std::size_t k, std::size_t i, bool down,
+                                   std::int64_t front, Explanation::Direction& d,
+                                   const std::string& who, std::string& code, std::string& own);
+  EffectsContext effects_context(std::size_t i, const NodeRef& body);
+  // `base`, or `base_2`, `base_3`, ... if the function already has it.
+  std::string fresh_name(const std::string& base) {
+    const std::size_t n = ++delayed_names_[base];
+    return n == 1 ? base : fmt::format("{}_{}", base, n);
+  }
+  // What the layered code does when layer i hands an event on, down or up: every handler it may
+  // reach, and the transmit or delivery beyond the stack.
+  Effects handed_on(std::size_t i, bool down);
+  // What runs on the bypass after layer i hands the message on, down or up.
+  Effects beyond(std::size_t i, bool down);
+  // `n` with its largest pure subexpressions that read the message, and nothing `n` declares,
+  // replaced by locals; those are in `kept`, to be computed where `n` stood.
+  NodeRef hoist(const NodeRef& n, const std::set<std::string>& declared, std::size_t i,
+                std::vector<std::pair<std::string, NodeRef>>& kept);
+
   // One statement of layer i's own code on the bypass, rewritten, appended to `code` (with what
   // it needs first) and to `own`; false if the layer cannot be collapsed.
   bool layer_statement(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
@@ -238,6 +265,9 @@ private:
   std::optional<std::size_t> ends_at_; // the layer where the message ends on the bypass, if any
   std::vector<Diagnostic> diags_;
   std::string model_where_;
+  // The locals the delay pass declared in the function being generated, by name (fresh_name()).
+  std::map<std::string, std::size_t> delayed_names_;
+  std::map<std::pair<std::size_t, bool>, Effects> handed_on_;
 };
 
 std::int64_t front_down(const StackInput& in, std::size_t i) {
@@ -371,6 +401,226 @@ std::string Generator::materialise_up(std::int64_t need) {
   return out;
 }
 
+// Whether `n` hands the event's message on, or changes it by its header.
+bool moves_message(const NodeRef& n) {
+  if (!n) return false;
+  if (n->kind == Kind::Neighbour && n->kids[0]->kind == Kind::Local && n->kids[0]->name == "ev")
+    return true;
+  if ((n->kind == Kind::Push || n->kind == Kind::Pop || n->kind == Kind::DropHeader) &&
+      n->event == "ev")
+    return true;
+  return std::any_of(n->kids.begin(), n->kids.end(), moves_message);
+}
+
+bool changes_something(const NodeRef& n) {
+  return n && (!n->pure || std::any_of(n->kids.begin(), n->kids.end(), changes_something));
+}
+
+bool reads_message(const NodeRef& n) {
+  if (!n) return false;
+  if ((n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes || n->kind == Kind::MsgRef) &&
+      n->event == "ev")
+    return true;
+  return std::any_of(n->kids.begin(), n->kids.end(), reads_message);
+}
+
+void declared_in(const NodeRef& n, std::set<std::string>& out) {
+  if (!n) return;
+  if (n->kind == Kind::Decl) out.insert(n->name);
+  for (const auto& k : n->kids) declared_in(k, out);
+}
+
+bool mentions_any(const NodeRef& n, const std::set<std::string>& names) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](const std::string& name) { return mentions_local(n, name); });
+}
+
+// A statement's first line, for --explain.
+std::string first_line(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  line.erase(0, line.find_first_not_of(' '));
+  return line.size() > 72 ? line.substr(0, 69) + "..." : line;
+}
+
+EffectsContext Generator::effects_context(std::size_t i, const NodeRef& body) {
+  EffectsContext ctx;
+  ctx.model = &model(i);
+  ctx.layer = i;
+  ctx.neighbour = [this, i](const NodeRef& n, Effects& e) {
+    e.merge(handed_on(i, n->text == "down"));
+  };
+  find_aliases(body, ctx);
+  return ctx;
+}
+
+Effects Generator::handed_on(std::size_t i, bool down) {
+  if (auto it = handed_on_.find({i, down}); it != handed_on_.end()) return it->second;
+  Effects out;
+  std::set<std::pair<std::size_t, bool>> seen;
+  std::function<void(std::size_t, bool)> pass = [&](std::size_t from, bool to_down) {
+    if (to_down && from + 1 == depth()) {
+      out.emits.insert("network");
+      return;
+    }
+    if (!to_down && from == 0) {
+      out.emits.insert("deliver");
+      return;
+    }
+    const std::size_t l = to_down ? from + 1 : from - 1;
+    if (!seen.insert({l, to_down}).second) return;
+    const Handler& h = to_down ? model(l).down : model(l).up;
+    NodeRef body = h.event == "ev" ? h.body : rename_local(h.body, h.event, local("ev"));
+    body = inline_helpers(body, model(l));
+    EffectsContext ctx;
+    ctx.model = &model(l);
+    ctx.layer = l;
+    ctx.neighbour = [](const NodeRef&, Effects&) {}; // followed below
+    find_aliases(body, ctx);
+    Effects e = effects_of(body, ctx);
+    for (const char* own : {"ev", "ev.msg"}) { // the event it was handed is its own
+      e.reads.erase(own);
+      e.writes.erase(own);
+    }
+    out.merge(e);
+    std::function<void(const NodeRef&)> follow = [&](const NodeRef& x) {
+      if (!x) return;
+      if (x->kind == Kind::Neighbour) pass(l, x->text == "down");
+      for (const auto& k : x->kids) follow(k);
+    };
+    follow(body);
+  };
+  pass(i, down);
+  handed_on_[{i, down}] = out;
+  return out;
+}
+
+Effects Generator::beyond(std::size_t i, bool down) {
+  Effects out;
+  if (down) {
+    for (std::size_t j = i + 1; j < depth(); ++j)
+      out.merge(effects_of(down_[j].folded, effects_context(j, down_[j].folded)));
+    out.reads.insert("ev.msg"); // the transmit, which takes the message
+    out.writes.insert("ev.msg");
+    out.emits.insert("network");
+  } else {
+    for (std::size_t j = 0; j < i; ++j)
+      out.merge(effects_of(up_[j].folded, effects_context(j, up_[j].folded)));
+    out.reads.insert({"ev", "ev.msg"}); // the delivery
+    out.emits.insert("deliver");
+  }
+  return out;
+}
+
+NodeRef Generator::hoist(const NodeRef& n, const std::set<std::string>& declared, std::size_t i,
+                         std::vector<std::pair<std::string, NodeRef>>& kept) {
+  if (!n) return n;
+  const bool value = n->kind == Kind::Text
+                         ? n->message_value || n->type.known()
+                         : n->kind == Kind::Binary || n->kind == Kind::Unary ||
+                               n->kind == Kind::Convert || n->kind == Kind::MsgSize;
+  if (value && n->pure && reads_message(n) && !mentions_any(n, declared)) {
+    std::string name = fresh_name("kept_" + in_.layers[i].var);
+    kept.emplace_back(name, n);
+    return n->message_value ? text("std::move($0)", {local(name)}, true) : local(name);
+  }
+  auto c = n->copy();
+  for (auto& k : c->kids) k = hoist(k, declared, i, kept);
+  return c;
+}
+
+// The helper whose inlined body the statement `s` is, if it is one.
+std::string inlined_call(const NodeRef& s) {
+  if (s->kind == Kind::Inlined || (s->kind == Kind::Block && !s->name.empty())) return s->name;
+  if ((s->kind == Kind::ExprStmt || s->kind == Kind::Block) && s->kids.size() == 1)
+    return inlined_call(s->kids[0]);
+  return {};
+}
+
+// Whether putting `s` off saves more than it costs (a Later: a few stores and a call): it calls
+// something, loops, looks a peer up in a table, sets a timer or sends. A counter's increment
+// is not worth it.
+bool worth_delaying(const NodeRef& s) {
+  if (!s) return false;
+  switch (s->kind) {
+  case Kind::Entry:
+  case Kind::Call:
+  case Kind::Inlined:
+  case Kind::Neighbour:
+  case Kind::Ports:
+    return true;
+  case Kind::Text:
+    if (!s->name.empty()) return true;
+    break;
+  default:
+    break;
+  }
+  return std::any_of(s->kids.begin(), s->kids.end(), worth_delaying);
+}
+
+// Whether the delay pass may move statement `s` at all: it changes something, is in the dialect,
+// declares nothing that what follows uses, leaves the message's header alone, and always runs
+// to its end.
+bool may_delay(const NodeRef& s) {
+  return changes_something(s) && s->problem.empty() && s->kind != Kind::Decl &&
+         s->kind != Kind::Push && !has_return(s) && !moves_message(s);
+}
+
+std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, std::size_t i,
+                                            bool down, std::int64_t front,
+                                            Explanation::Direction& d, const std::string& who,
+                                            std::string& code, std::string& own) {
+  if (!in_.delay) return 0;
+  std::size_t end = k; // the statements that may move: k .. end - 1
+  while (end < body->kids.size() && may_delay(body->kids[end])) ++end;
+  if (end == k) return 0;
+  const EffectsContext ctx = effects_context(i, body);
+  const Effects after = beyond(i, down);
+  // The longest run from k that commutes with all that follows it, and is worth a Later.
+  for (; end > k; --end) {
+    if (std::none_of(body->kids.begin() + static_cast<std::ptrdiff_t>(k),
+                     body->kids.begin() + static_cast<std::ptrdiff_t>(end), worth_delaying))
+      break;
+    Effects moved, past = after;
+    for (std::size_t j = end; j < body->kids.size(); ++j)
+      past.merge(effects_of(body->kids[j], ctx));
+    std::vector<std::pair<std::string, NodeRef>> kept;
+    std::vector<NodeRef> later;
+    const auto names = delayed_names_;
+    for (std::size_t j = k; j < end; ++j) {
+      std::set<std::string> declared;
+      declared_in(body->kids[j], declared);
+      later.push_back(hoist(body->kids[j], declared, i, kept));
+      moved.merge(effects_of(later.back(), ctx));
+    }
+    if (conflict(moved, past)) {
+      delayed_names_ = names;
+      continue;
+    }
+    const PrintContext print{in_.layers[i].var};
+    std::string before, first, text;
+    for (const auto& [name, value] : kept) {
+      const NodeRef r = rewrite(value, i, down, front, d, who, before);
+      if (!r) return std::nullopt;
+      first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
+    }
+    for (const NodeRef& s : later) {
+      const NodeRef r = rewrite(s, i, down, front, d, who, before);
+      if (!r) return std::nullopt;
+      text += print_stmt(r, print, 0);
+      d.delayed.push_back(fmt::format("{}: {}", model(i).name,
+                                      inlined_call(s).empty()
+                                          ? first_line(print_stmt(r, print, 0))
+                                          : fmt::format("{}() (inlined)", inlined_call(s))));
+    }
+    code += before + first +
+            fmt::format("auto {} = later([&] {{\n{}}});\n",
+                        fresh_name("later_" + in_.layers[i].var), text);
+    own += first + text;
+    return end - k;
+  }
+  return 0;
+}
+
 std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
   if (i == depth()) return transmit(d);
   const StackLayer& l = in_.layers[i];
@@ -414,6 +664,14 @@ std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
       continue;
     }
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
+    if (!passed) {
+      const std::optional<std::size_t> later = delay(body, k, i, true, front, d, who, code, own);
+      if (!later) return code;
+      if (*later > 0) {
+        k += *later - 1;
+        continue;
+      }
+    }
     if (!layer_statement(s, i, true, front, d, who, code, own, early_return)) return code;
   }
   if (!passed) ends_here(d, i);
@@ -509,6 +767,14 @@ std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
       }
       if (!used) continue;
     }
+    if (!passed) {
+      const std::optional<std::size_t> later = delay(body, k, i, false, front, d, who, code, own);
+      if (!later) return code;
+      if (*later > 0) {
+        k += *later - 1;
+        continue;
+      }
+    }
     if (!layer_statement(s, i, false, front, d, who, code, own, early_return)) return code;
   }
   if (!passed) ends_here(d, i);
@@ -557,6 +823,8 @@ Generated Generator::run() {
     physical_ = 0;
     ex.down.layers_collapsed.clear();
     ex.down.layered_exits.clear();
+    ex.down.delayed.clear();
+    delayed_names_.clear();
     down_code = chain_down(0, ex.down);
   }
 
@@ -585,6 +853,7 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
     if (!r) break;
     parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
   }
+  delayed_names_.clear();
   std::string code = chain_down(0, d);
   d.guard = guard_of(parts, true);
   if (d.guard.empty()) d.guard = "true";
@@ -643,6 +912,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   }
   up.guard_physical = physical_;
   up.guard_materialised = up_materialised_;
+  delayed_names_.clear();
   if (d.collapsed) up.code = chain_up(depth() - 1, d);
   up.integrity_guard = guard_of(reading, false);
   up.guard = guard_of(cheap, false);
@@ -705,7 +975,7 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
   c += fmt::format("// Stack string: {}\n", in_.stack_string);
   c += "#pragma once\n\n#include <array>\n#include <cstddef>\n#include <cstdint>\n#include "
        "<cstring>\n"
-       "#include <span>\n#include <string_view>\n#include <vector>\n\n#include "
+       "#include <span>\n#include <string_view>\n#include <utility>\n#include <vector>\n\n#include "
        "\"runtime/fused.hpp\"\n";
   for (const auto& inc : includes) c += fmt::format("#include \"{}\"\n", inc);
   c += fmt::format("\nnamespace {} {{\n\n", in_.name_space);
@@ -746,6 +1016,7 @@ std::string Generator::emit_send(const Explanation& ex, const std::string& down_
                   "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : "
                   "Event::send(to, std::move(payload));\n"
                   "    ev.time = host_->now();\n";
+  if (!ex.down.delayed.empty() || !ex.up.delayed.empty()) c += "    run_later();\n";
   if (ex.down.collapsed) {
     c += layer_references();
     c +=
@@ -765,6 +1036,7 @@ std::string Generator::emit_receive(const UpBypass& up,
   std::string c = "  void receive(PeerId from, Msg packet) override {\n"
                   "    Event ev = Event::deliver(from, std::move(packet));\n"
                   "    ev.time = host_->now();\n";
+  if (!ex.down.delayed.empty() || !ex.up.delayed.empty()) c += "    run_later();\n";
   if (compress_) {
     c += emit_compressed_receive(up);
   } else if (wire && ex.up.collapsed) {

@@ -25,6 +25,8 @@ struct StackInput {
   std::string class_name;   // "ReliableFifo"
   std::string name_space = "lamina::fused";
   std::vector<StackLayer> layers;
+  // The delay pass: work the transmit or the delivery does not need runs after it.
+  bool delay = true;
 };
 
 // What the collapse found, for --explain and for the tests.
@@ -37,6 +39,8 @@ struct Explanation {
     std::vector<std::string>
         layered_exits;   // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
     std::string ends_at; // the layer whose common path passes the message on no further
+    // What the delay pass put off until after the transmit or delivery: "Top: ++top.sent"
+    std::vector<std::string> delayed;
   };
   Direction down, up;
   bool compressed = false;

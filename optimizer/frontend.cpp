@@ -500,7 +500,9 @@ private:
     // Arguments passed by non-const reference may be changed too.
     for (unsigned i = 0; i < c->getNumArgs() && i < m->getNumParams(); ++i) {
       const QualType t = m->getParamDecl(i)->getType();
-      if (t->isReferenceType() && !t->getPointeeType().isConstQualified()) {
+      // A temporary bound to it (an rvalue reference) is nobody else's.
+      if (t->isReferenceType() && !t->getPointeeType().isConstQualified() &&
+          !c->getArg(i)->IgnoreImplicit()->isPRValue()) {
         n->pure = false;
         n->writes.insert(root(c->getArg(i)));
       }
@@ -613,6 +615,8 @@ private:
     // The `;` that ends a do-while statement lies outside its source range.
     if (isa<DoStmt>(s)) t += ";";
     auto n = text(t, std::move(kids), pure);
+    if (const auto* x = dyn_cast<Expr>(s))
+      n->message_value = x->isPRValue() && is_named(record_of(x->getType()), "lamina::Msg");
     for (const auto& k : n->kids) {
       n->writes.insert(k->writes.begin(), k->writes.end());
       if (!k->problem.empty() && n->problem.empty()) {
@@ -620,6 +624,7 @@ private:
         n->where = k->where;
       }
     }
+    if (isa<CallExpr>(s)) n->name = "call";
     if (isa<SwitchStmt>(s)) n->name = "switch";
     if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
     return n;

@@ -24,7 +24,7 @@ using NodeRef = std::shared_ptr<Node>;
 
 enum class Kind : std::uint8_t {
   // Statements
-  Block,    // { kids... }
+  Block,    // { kids... }; `name`: the helper whose body it is, inlined, if any
   If,       // if (kids[0]) kids[1] else kids[2] (kids[2] may be null)
   Return,   // return kids[0]; (kids[0] may be null)
   ExprStmt, // kids[0];
@@ -54,7 +54,8 @@ enum class Kind : std::uint8_t {
   Call,       // a call of the layer's own member function `name` (a helper or a CCP)
   Inlined,    // a helper's body put in place of its call: kids[0] a Block; `text` its result
               // type ("void" for none)
-  Text,       // C++ text with holes $0..$n for kids; `pure`: reads only
+  Text,       // C++ text with holes $0..$n for kids; `pure`: reads only; `name`: "call" (a
+              // function call), "loop", "switch" or none
 };
 
 struct Node {
@@ -74,6 +75,8 @@ struct Node {
   bool peek = false;            // Pop: a peek
   bool init_braced = false;     // Decl
   bool is_reference = false;    // Decl: binds a reference
+  bool message_value = false;   // Text: a new lamina::Msg (share()): a view of its own, which
+                                // outlives the message it was made from
   std::set<std::string> writes; // members and locals an impure node may write ("*" = any)
   std::string where;            // file:line:col of the construct, for diagnostics
   std::string problem;          // why this construct is outside the dialect ("" if it is not)

@@ -184,6 +184,10 @@ int main(int argc, char** argv) try {
                  "them as the \"fused\" implementation");
   app.add_option("-o,--output", output, "the header to write (the fused stack)");
   app.add_flag("--explain", show, "print what was collapsed and why, the guards, the header bytes");
+  bool no_delay = false;
+  app.add_flag("--no-delay", no_delay,
+               "leave out the delay pass: work the transmit or delivery does not need stays "
+               "before it");
   app.add_option("-p", o.build_dir,
                  "a build directory with compile_commands.json (its include flags)");
   app.add_option("--source-dir", o.source_dir,
@@ -207,6 +211,7 @@ int main(int argc, char** argv) try {
   app.add_option("-I", include_dirs, "with --check-layers: another include root (several allowed)");
   app.add_option("--stamp", stamp, "with --check-layers: a file to write when every layer agrees");
   CLI11_PARSE(app, argc, argv);
+  o.delay = !no_delay;
   // `import "components"` finds the standard layers under the include root from a spec anywhere.
   if (!o.source_dir.empty()) lamina::spec::import_path().push_back(o.source_dir);
 

@@ -222,6 +222,7 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   l.input.stack_string = r.stack_string;
   l.input.class_name = o.class_name.empty() ? o.stack : o.class_name;
   l.input.name_space = o.name_space;
+  l.input.delay = o.delay;
   std::map<std::string, int> uses;
   for (const LayerSpec& s : specs) ++uses[s.name];
   std::map<std::string, int> seen;
@@ -337,6 +338,9 @@ std::string explain(const Result& r, const Options& o) {
     for (const auto& w : d.why_not) s += "  not collapsed: " + w + "\n";
     if (!d.guard.empty()) s += "  guard: " + d.guard + "\n";
     for (const auto& x : d.layered_exits) s += "  to the layered code: " + x + "\n";
+    for (const auto& x : d.delayed)
+      s += "  delayed past the " + std::string(&d == &e.down ? "transmit" : "delivery") + ": " + x +
+           "\n";
     if (!d.ends_at.empty())
       s += "  the message ends at " + d.ends_at + ": its common path passes it on no further\n";
   };

@@ -614,7 +614,11 @@ private:
         auto in = c->kids[0]->copy();
         in->kids[0] = stmt(in->kids[0], facts, pos, pos_known);
         c->kids[0] = in;
-        if (!contains(in->kids[0], Kind::Return)) return in->kids[0];
+        if (!contains(in->kids[0], Kind::Return)) {
+          auto body = in->kids[0]->copy();
+          body->name = in->name; // the helper it came from, for --explain
+          return body;
+        }
         std::set<std::string> w;
         collect_writes(in->kids[0], w);
         facts.invalidate(w);

@@ -11,6 +11,13 @@
 // a fused stack compresses only to peers that speak its format: by default every peer (a group
 // of fused nodes); compress_to(peer, false) marks a peer that runs the layered stack. A peer
 // that sends a compressed packet is known to speak the format from then on.
+//
+// lamina-opt's delay pass puts work that the transmit or the delivery does not need (keeping a
+// copy to resend, arming a timer, an acknowledgement, counters) after it: each such piece is a
+// Later, which runs when the layer's block on the bypass ends. A host may call the stack again
+// from within the transmit or the delivery (an RPC server answers from its delivery callback):
+// every entry point first runs the pieces still waiting, so that the stack is then as the layered
+// code would have left it, and what they send goes out before what the new call sends.
 #pragma once
 
 #include <cstdint>
@@ -36,9 +43,15 @@ public:
     host_ = &host;
     layered_.attach(host);
   }
-  void expire(std::uint32_t timer) override { layered_.expire(timer); }
+  void expire(std::uint32_t timer) override {
+    run_later();
+    layered_.expire(timer);
+  }
 
-  [[nodiscard]] Layered& layered() { return layered_; }
+  [[nodiscard]] Layered& layered() {
+    run_later();
+    return layered_;
+  }
   [[nodiscard]] const Layered& layered() const { return layered_; }
 
   // Whether the bypass sends compressed headers to `peer` (layered ones otherwise); to
@@ -52,7 +65,51 @@ public:
     return peer == kAllPeers ? layered_peers_ == 0 : layered_only_.get(peer) == 0;
   }
 
+private:
+  struct Waiting {
+    Waiting* next = nullptr;
+    void (*run)(Waiting&) = nullptr;
+  };
+
 protected:
+  // Work put off by the delay pass: `f` runs when the Later goes out of scope, unless run_later()
+  // ran it before. Pieces wait newest first, and scopes end in that order too.
+  template <class F>
+  class Later : Waiting {
+  public:
+    Later(FusedStack& stack, F f) : stack_(stack), f_(std::move(f)) {
+      this->next = stack.later_;
+      this->run = [](Waiting& w) { static_cast<Later&>(w).f_(); };
+      stack.later_ = this;
+    }
+    Later(const Later&) = delete;
+    Later& operator=(const Later&) = delete;
+    ~Later() {
+      if (stack_.later_ != this) return; // run_later() ran it
+      stack_.later_ = this->next;
+      f_();
+    }
+
+  private:
+    FusedStack& stack_;
+    F f_;
+  };
+
+  // `auto done_later = later([&] { ... });`: `f` runs when done_later goes out of scope.
+  template <class F>
+  [[nodiscard]] Later<F> later(F f) {
+    return Later<F>(*this, std::move(f));
+  }
+
+  // Runs every piece of work still waiting, newest first, as their scopes would have.
+  void run_later() {
+    while (later_ != nullptr) {
+      Waiting* w = later_;
+      later_ = w->next;
+      w->run(*w);
+    }
+  }
+
   // A compressed packet arrived from `peer`: it speaks the format.
   void heard_compressed_from(PeerId peer) {
     if (!compresses_to(peer)) compress_to(peer, true);
@@ -62,6 +119,8 @@ protected:
   Host* host_ = nullptr;
 
 private:
+  Waiting* later_ = nullptr; // the newest piece of put-off work not yet run
+
   PeerTable<std::uint8_t> layered_only_; // 1: the peer reads only layered headers
   int layered_peers_ = 0;                // how many do
 };
