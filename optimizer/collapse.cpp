@@ -21,6 +21,13 @@ bool has_return(const NodeRef& n) {
   return false;
 }
 
+// Whether `s` is the event's hand-on to the layer below.
+bool passes_down(const NodeRef& s) {
+  return s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
+         s->kids[0]->text == "down" && s->kids[0]->kids[0]->kind == Kind::Local &&
+         s->kids[0]->kids[0]->name == "ev";
+}
+
 bool mentions_word(const std::string& text, const std::string& word) {
   for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
     auto ident = [](char ch) {
@@ -155,6 +162,13 @@ private:
                                    std::int64_t front, Explanation::Direction& d,
                                    const std::string& who, std::string& code, std::string& own);
   EffectsContext effects_context(std::size_t i, const NodeRef& body);
+  // Whether every layer below i hands the message on down its common path, to the transmit.
+  [[nodiscard]] bool reaches_transmit(std::size_t i) const {
+    for (std::size_t j = i + 1; j < depth(); ++j)
+      if (std::none_of(down_[j].folded->kids.begin(), down_[j].folded->kids.end(), passes_down))
+        return false;
+    return true;
+  }
   // `base`, or `base_2`, `base_3`, ... if the function already has it.
   std::string fresh_name(const std::string& base) {
     const std::size_t n = ++delayed_names_[base];
@@ -267,6 +281,8 @@ private:
   std::string model_where_;
   // The locals the delay pass declared in the function being generated, by name (fresh_name()).
   std::map<std::string, std::size_t> delayed_names_;
+  // Down: put-off work rebuilds a copy of the message from the packet sent (sent_packet).
+  bool keeps_sent_ = false;
   std::map<std::pair<std::size_t, bool>, Effects> handed_on_;
 };
 
@@ -557,6 +573,12 @@ bool worth_delaying(const NodeRef& s) {
   return std::any_of(s->kids.begin(), s->kids.end(), worth_delaying);
 }
 
+// Whether `n` is a new message with the bytes of the event's (ev.msg.share(), ev.msg.clone()).
+bool copies_the_message(const NodeRef& n) {
+  return n->message_value && n->kids.size() == 1 && n->kids[0]->kind == Kind::MsgRef &&
+         n->kids[0]->event == "ev";
+}
+
 // Whether the delay pass may move statement `s` at all: it changes something, is in the dialect,
 // declares nothing that what follows uses, leaves the message's header alone, and always runs
 // to its end.
@@ -598,10 +620,23 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     }
     const PrintContext print{in_.layers[i].var};
     std::string before, first, text;
+    std::string rebuilt; // in the Later, before its statements
     for (const auto& [name, value] : kept) {
       const NodeRef r = rewrite(value, i, down, front, d, who, before);
       if (!r) return std::nullopt;
-      first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
+      if (down && copies_the_message(value) && reaches_transmit(i)) {
+        // The copy is made after the transmit, of the packet sent: its payload, with the layered
+        // headers the message had here. Made here, it would share the buffer that the headers
+        // below are then written into, and the transmit would wait for a copy of the payload.
+        first += fmt::format("const std::size_t {}_bytes = ev.msg.size();\n", name);
+        rebuilt += fmt::format("Msg {0} = sent_packet.share();\n"
+                               "(void){0}.drop_front({0}.size() - ({0}_bytes - {1}));\n",
+                               name, physical_);
+        for (std::size_t m = 0; m < materialised_; ++m) rebuilt += push_layered(pushed_[m], name);
+        keeps_sent_ = true;
+      } else {
+        first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
+      }
     }
     for (const NodeRef& s : later) {
       const NodeRef r = rewrite(s, i, down, front, d, who, before);
@@ -613,9 +648,9 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
                                           : fmt::format("{}() (inlined)", inlined_call(s))));
     }
     code += before + first +
-            fmt::format("auto {} = later([&] {{\n{}}});\n",
-                        fresh_name("later_" + in_.layers[i].var), text);
-    own += first + text;
+            fmt::format("auto {} = later([&] {{\n{}{}}});\n",
+                        fresh_name("later_" + in_.layers[i].var), rebuilt, text);
+    own += first + rebuilt + text;
     return end - k;
   }
   return 0;
@@ -652,9 +687,7 @@ std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
       pushed_.push_back(i);
       continue;
     }
-    if (s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
-        s->kids[0]->text == "down" && s->kids[0]->kids[0]->kind == Kind::Local &&
-        s->kids[0]->kids[0]->name == "ev") {
+    if (passes_down(s)) {
       if (l.model->header_size != 0 &&
           std::find(pushed_.begin(), pushed_.end(), i) == pushed_.end())
         problem(d, who, s, "it passes the message on without pushing its header");
@@ -694,6 +727,7 @@ std::string Generator::transmit(Explanation::Direction&) {
   } else {
     code += materialise_down(1 << 30);
   }
+  if (keeps_sent_) code += "sent_packet = ev.msg.share();\n";
   code += fmt::format("host_->transmit({}, std::move(ev.msg));\n", to);
   return code;
 }
@@ -825,6 +859,7 @@ Generated Generator::run() {
     ex.down.layered_exits.clear();
     ex.down.delayed.clear();
     delayed_names_.clear();
+    keeps_sent_ = false;
     down_code = chain_down(0, ex.down);
   }
 
@@ -854,6 +889,7 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
     parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
   }
   delayed_names_.clear();
+  keeps_sent_ = false;
   std::string code = chain_down(0, d);
   d.guard = guard_of(parts, true);
   if (d.guard.empty()) d.guard = "true";
@@ -1023,6 +1059,7 @@ std::string Generator::emit_send(const Explanation& ex, const std::string& down_
         fmt::format("    if (!({})) {{\n      layered_.enter_down<0>(ev);\n      return;\n    }}\n",
                     ex.down.guard);
     c += "    [[maybe_unused]] Fields f;\n";
+    if (keeps_sent_) c += "    Msg sent_packet; // what the transmit took, for the work put off\n";
     c += down_code;
   } else {
     c += "    layered_.enter_down<0>(ev);\n";

@@ -655,7 +655,7 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
                kBatch, o.quick ? "one run, >= 0.01 s timed" : "median of 5 runs, >= 0.2 s timed",
                thousands(counter.many()), thousands(counter.few()),
                thousands(counter.many() - counter.few()));
-    if (counter.unavailable()) fmt::print("instr n/a: {}\n", *counter.unavailable());
+    if (const auto& why = counter.unavailable()) fmt::print("instr n/a: {}\n", *why);
     if (!report.not_built.empty() || !problems.empty()) fmt::print("\n");
   }
   for (const auto& [name, why] : report.not_built) fmt::print("{}: no build: {}\n", name, why);
