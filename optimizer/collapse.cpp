@@ -281,8 +281,9 @@ private:
   std::string model_where_;
   // The locals the delay pass declared in the function being generated, by name (fresh_name()).
   std::map<std::string, std::size_t> delayed_names_;
-  // Down: put-off work rebuilds a copy of the message from the packet sent (sent_packet).
-  bool keeps_sent_ = false;
+  // Down: how many pieces of put-off work rebuild a copy of the message from the packet sent
+  // (sent_packet).
+  std::size_t rebuilt_copies_ = 0;
   std::map<std::pair<std::size_t, bool>, Effects> handed_on_;
 };
 
@@ -629,11 +630,11 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
         // headers the message had here. Made here, it would share the buffer that the headers
         // below are then written into, and the transmit would wait for a copy of the payload.
         first += fmt::format("const std::size_t {}_bytes = ev.msg.size();\n", name);
-        rebuilt += fmt::format("Msg {0} = sent_packet.share();\n"
+        rebuilt += fmt::format("Msg {0} = {{sent_packet}};\n"
                                "(void){0}.drop_front({0}.size() - ({0}_bytes - {1}));\n",
                                name, physical_);
         for (std::size_t m = 0; m < materialised_; ++m) rebuilt += push_layered(pushed_[m], name);
-        keeps_sent_ = true;
+        ++rebuilt_copies_;
       } else {
         first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
       }
@@ -727,7 +728,7 @@ std::string Generator::transmit(Explanation::Direction&) {
   } else {
     code += materialise_down(1 << 30);
   }
-  if (keeps_sent_) code += "sent_packet = ev.msg.share();\n";
+  if (rebuilt_copies_ > 0) code += "sent_packet = ev.msg.share();\n";
   code += fmt::format("host_->transmit({}, std::move(ev.msg));\n", to);
   return code;
 }
@@ -859,9 +860,14 @@ Generated Generator::run() {
     ex.down.layered_exits.clear();
     ex.down.delayed.clear();
     delayed_names_.clear();
-    keeps_sent_ = false;
+    rebuilt_copies_ = 0;
     down_code = chain_down(0, ex.down);
   }
+  // The packet sent, for the copies rebuilt from it: the one copy may take it.
+  const std::string sent = rebuilt_copies_ == 1 ? "std::move(sent_packet)" : "sent_packet.share()";
+  for (auto at = down_code.find("{sent_packet}"); at != std::string::npos;
+       at = down_code.find("{sent_packet}", at))
+    down_code.replace(at, 13, sent);
 
   // Emission.
   const std::string c = emit_head(lay, ex) + emit_send(ex, down_code) + emit_receive(up, wire, ex) +
@@ -889,7 +895,7 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
     parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
   }
   delayed_names_.clear();
-  keeps_sent_ = false;
+  rebuilt_copies_ = 0;
   std::string code = chain_down(0, d);
   d.guard = guard_of(parts, true);
   if (d.guard.empty()) d.guard = "true";
@@ -1059,7 +1065,8 @@ std::string Generator::emit_send(const Explanation& ex, const std::string& down_
         fmt::format("    if (!({})) {{\n      layered_.enter_down<0>(ev);\n      return;\n    }}\n",
                     ex.down.guard);
     c += "    [[maybe_unused]] Fields f;\n";
-    if (keeps_sent_) c += "    Msg sent_packet; // what the transmit took, for the work put off\n";
+    if (rebuilt_copies_ > 0)
+      c += "    Msg sent_packet; // what the transmit took, for the work put off\n";
     c += down_code;
   } else {
     c += "    layered_.enter_down<0>(ev);\n";
