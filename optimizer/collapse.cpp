@@ -21,10 +21,10 @@ bool has_return(const NodeRef& n) {
   return false;
 }
 
-// Whether `s` is the event's hand-on to the layer below.
-bool passes_down(const NodeRef& s) {
+// Whether `s` is the event's hand-on to the layer below (down) or above.
+bool hands_on(const NodeRef& s, bool down) {
   return s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
-         s->kids[0]->text == "down" && s->kids[0]->kids[0]->kind == Kind::Local &&
+         s->kids[0]->text == (down ? "down" : "up") && s->kids[0]->kids[0]->kind == Kind::Local &&
          s->kids[0]->kids[0]->name == "ev";
 }
 
@@ -48,6 +48,20 @@ bool mentions_local(const NodeRef& n, const std::string& name) {
   for (const auto& k : n->kids)
     if (mentions_local(k, name)) return true;
   return false;
+}
+
+// Whether statement k of `body` declares a header variable that only a pop (gone from the
+// bypass) would have filled.
+bool unused_header_variable(const NodeRef& body, std::size_t k) {
+  const NodeRef& s = body->kids[k];
+  if (s->kind != Kind::Decl || !s->init_braced) return false;
+  for (std::size_t j = k + 1; j < body->kids.size(); ++j) {
+    const NodeRef& t = body->kids[j];
+    const bool its_pop =
+        t->kind == Kind::ExprStmt && t->kids[0]->kind == Kind::Pop && t->kids[0]->name == s->name;
+    if (!its_pop && mentions_local(t, s->name)) return false;
+  }
+  return true;
 }
 
 // The per-layer pipeline: lower (done by the front end), inline, params, fold.
@@ -138,15 +152,40 @@ private:
   std::string emit_compressed_receive(const UpBypass& up);
   [[nodiscard]] std::string emit_codec(const Layout& lay) const;
 
-  // Down: the code of layer i on the bypass, and of the layers below it.
-  std::string chain_down(std::size_t i, Explanation::Direction& d);
-  std::string transmit(Explanation::Direction& d);
-  // Up: the code of layer i on the bypass, and of the layers above it.
-  std::string chain_up(std::size_t i, Explanation::Direction& d);
+  // The code of layer i on the bypass, and of the layers it hands the message to: below it
+  // (down), above it (up). One step per statement of the layer's folded handler.
+  std::string chain(std::size_t i, bool down, Explanation::Direction& d);
+  // What chain() has made of layer i so far.
+  struct LayerCode {
+    std::size_t i = 0;
+    bool down = true;
+    std::string who; // "Frag::down", for diagnostics
+    NodeRef body;    // its folded handler
+    std::int64_t front = 0;
+    std::string code; // with the code of the layers it hands the message to
+    std::string own;  // its own code only
+    bool passed = false;
+    bool early_return = false;
+  };
+  enum class Step : std::uint8_t { not_mine, done, failed };
+  // Down: a push of the layer's header becomes writes of the fields' values (a constant is not
+  // written at all).
+  Step push_header(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
+  // Up: a pop of the layer's header drops it if it is on the message, and fills the header
+  // variable from the fields' values if the code reads it.
+  Step pop_header(LayerCode& c, std::size_t k, Explanation::Direction& d);
+  // The hand-on of the message: the next layer's code, or the transmit or the delivery.
+  void hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
+  std::string transmit();
 
   // Rewrites what the bypass does differently from the layer: neighbours, the host, the message.
   NodeRef rewrite(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
                   Explanation::Direction& d, const std::string& who, std::string& before);
+  // Reports, once, why the code cannot be collapsed.
+  using Fail = std::function<void(const NodeRef&, const std::string&)>;
+  // One node of rewrite(), its kids already rewritten.
+  NodeRef rewrite_node(NodeRef x, std::size_t i, std::int64_t front, Explanation::Direction& d,
+                       const std::string& who, const Fail& fail);
   // Makes the physical message hold at least `need` layered bytes in front of the payload.
   std::string materialise_down(std::int64_t need);
   std::string materialise_up(std::int64_t need);
@@ -165,7 +204,8 @@ private:
   // Whether every layer below i hands the message on down its common path, to the transmit.
   [[nodiscard]] bool reaches_transmit(std::size_t i) const {
     for (std::size_t j = i + 1; j < depth(); ++j)
-      if (std::none_of(down_[j].folded->kids.begin(), down_[j].folded->kids.end(), passes_down))
+      if (std::none_of(down_[j].folded->kids.begin(), down_[j].folded->kids.end(),
+                       [](const NodeRef& s) { return hands_on(s, true); }))
         return false;
     return true;
   }
@@ -294,15 +334,9 @@ std::int64_t front_down(const StackInput& in, std::size_t i) {
 }
 std::int64_t front_up(const StackInput& in, std::size_t i) { return front_down(in, i + 1); }
 
-NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
-                           Explanation::Direction& d, const std::string& who, std::string& before) {
-  bool failed = false;
-  auto fail = [&](const NodeRef& n, const std::string& why) {
-    if (!failed) problem(d, who, n, why);
-    failed = true;
-  };
-  // bytes().subspan(k): the bytes k further on.
-  NodeRef r = transform(s, [&](NodeRef x) -> NodeRef {
+// bytes().subspan(k) with k known: the bytes k further on.
+NodeRef fold_subspans(const NodeRef& s) {
+  return transform(s, [&](NodeRef x) -> NodeRef {
     if (x->kind == Kind::Subspan && x->kids[0]->kind == Kind::MsgBytes && x->kids[0]->value &&
         x->kids[1]->kind == Kind::Constant && x->kids[1]->value) {
       auto b = x->kids[0]->copy();
@@ -311,6 +345,16 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
     }
     return x;
   });
+}
+
+NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
+                           Explanation::Direction& d, const std::string& who, std::string& before) {
+  bool failed = false;
+  const Fail fail = [&](const NodeRef& n, const std::string& why) {
+    if (!failed) problem(d, who, n, why);
+    failed = true;
+  };
+  NodeRef r = fold_subspans(s);
   // The message must be laid out as the layer expects wherever it reads its bytes.
   std::int64_t need = -1;
   std::function<void(const NodeRef&)> scan = [&](const NodeRef& x) {
@@ -323,65 +367,7 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   };
   scan(r);
   if (need >= 0) before += down ? materialise_down(need) : materialise_up(need);
-  r = transform(r, [&](NodeRef x) -> NodeRef {
-    if (!x->problem.empty()) fail(x, x->problem);
-    switch (x->kind) {
-    case Kind::Neighbour: {
-      const bool main = x->kids[0]->kind == Kind::Local && x->kids[0]->name == "ev";
-      if (main) {
-        fail(x, "it passes the message on only on some of its common paths");
-        return x;
-      }
-      d.layered_exits.push_back(
-          fmt::format("{} passes `{}` {}: the layered code of the layers {} it", who,
-                      print_expr(x->kids[0], {}), x->text, x->text == "down" ? "below" : "above"));
-      return text(fmt::format("layered_.leave_{}<{}>($0)", x->text, i), {x->kids[0]}, false);
-    }
-    case Kind::Ports:
-      if (x->text == "now") return text("host_->now()", {}, true);
-      if (x->text == "me") return text("host_->me()", {}, true);
-      if (x->text == "group_size") return text("host_->group_size()", {}, true);
-      if (x->text == "set_timer")
-        return text(fmt::format("host_->set_timer(host_->now() + $0, {})", i), {x->kids[0]}, false);
-      fail(x, fmt::format("it calls io.{}, which lamina-opt does not know", x->text));
-      return x;
-    case Kind::MsgSize: {
-      if (!x->value) {
-        fail(x, "it reads the message's size where its position is not known");
-        return x;
-      }
-      const Wide k = front - *x->value - physical_;
-      auto size = Node::make(Kind::MsgSize); // as the bypass holds the message
-      size->type = x->type;
-      if (k == 0) return size;
-      auto n = Node::make(Kind::Binary);
-      n->text = k > 0 ? "+" : "-";
-      n->type = x->type;
-      n->kids = {size, integer(k > 0 ? k : -k, x->type)};
-      return n;
-    }
-    case Kind::MsgBytes: {
-      const auto skip = static_cast<std::int64_t>(physical_ - (front - x->value.value_or(0)));
-      if (skip == 0) return text("ev.msg.bytes()", {}, true);
-      return text(fmt::format("ev.msg.bytes().subspan({})", skip), {}, true);
-    }
-    case Kind::MsgRef:
-      if (physical_ != front - x->value.value_or(0))
-        fail(x, "it uses the message where its layout is not the layered one");
-      return text("ev.msg", {}, true);
-    case Kind::Push:
-    case Kind::Pop:
-    case Kind::DropHeader:
-      if (x->event == "ev")
-        fail(x, "it pushes or pops its header on only some of its common paths");
-      return x;
-    case Kind::Call:
-      fail(x, fmt::format("it calls `{}`, which lamina-opt could not inline", x->name));
-      return x;
-    default:
-      return x;
-    }
-  });
+  r = transform(r, [&](NodeRef x) { return rewrite_node(std::move(x), i, front, d, who, fail); });
   // Changing the message other than by its header defeats the bookkeeping of its layout.
   std::function<void(const NodeRef&)> writes_msg = [&](const NodeRef& x) {
     if (!x) return;
@@ -395,6 +381,67 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   };
   writes_msg(r);
   return failed ? nullptr : r;
+}
+
+NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
+                                Explanation::Direction& d, const std::string& who,
+                                const Fail& fail) {
+  if (!x->problem.empty()) fail(x, x->problem);
+  switch (x->kind) {
+  case Kind::Neighbour: {
+    const bool main = x->kids[0]->kind == Kind::Local && x->kids[0]->name == "ev";
+    if (main) {
+      fail(x, "it passes the message on only on some of its common paths");
+      return x;
+    }
+    d.layered_exits.push_back(fmt::format("{} passes `{}` {}: the layered code of the layers {} it",
+                                          who, print_expr(x->kids[0], {}), x->text,
+                                          x->text == "down" ? "below" : "above"));
+    return text(fmt::format("layered_.leave_{}<{}>($0)", x->text, i), {x->kids[0]}, false);
+  }
+  case Kind::Ports:
+    if (x->text == "now") return text("host_->now()", {}, true);
+    if (x->text == "me") return text("host_->me()", {}, true);
+    if (x->text == "group_size") return text("host_->group_size()", {}, true);
+    if (x->text == "set_timer")
+      return text(fmt::format("host_->set_timer(host_->now() + $0, {})", i), {x->kids[0]}, false);
+    fail(x, fmt::format("it calls io.{}, which lamina-opt does not know", x->text));
+    return x;
+  case Kind::MsgSize: {
+    if (!x->value) {
+      fail(x, "it reads the message's size where its position is not known");
+      return x;
+    }
+    const Wide k = front - *x->value - physical_;
+    auto size = Node::make(Kind::MsgSize); // as the bypass holds the message
+    size->type = x->type;
+    if (k == 0) return size;
+    auto n = Node::make(Kind::Binary);
+    n->text = k > 0 ? "+" : "-";
+    n->type = x->type;
+    n->kids = {size, integer(k > 0 ? k : -k, x->type)};
+    return n;
+  }
+  case Kind::MsgBytes: {
+    const auto skip = static_cast<std::int64_t>(physical_ - (front - x->value.value_or(0)));
+    if (skip == 0) return text("ev.msg.bytes()", {}, true);
+    return text(fmt::format("ev.msg.bytes().subspan({})", skip), {}, true);
+  }
+  case Kind::MsgRef:
+    if (physical_ != front - x->value.value_or(0))
+      fail(x, "it uses the message where its layout is not the layered one");
+    return text("ev.msg", {}, true);
+  case Kind::Push:
+  case Kind::Pop:
+  case Kind::DropHeader:
+    if (x->event == "ev") fail(x, "it pushes or pops its header on only some of its common paths");
+    return x;
+  case Kind::Call:
+    fail(x, fmt::format("it calls `{}`, which lamina-opt could not inline", x->name));
+    return x;
+  default:
+    return x;
+  }
 }
 
 std::string Generator::materialise_down(std::int64_t need) {
@@ -657,62 +704,120 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
   return 0;
 }
 
-std::string Generator::chain_down(std::size_t i, Explanation::Direction& d) {
-  if (i == depth()) return transmit(d);
-  const StackLayer& l = in_.layers[i];
-  const std::string who = l.model->name + "::down";
-  const NodeRef& body = down_[i].folded;
-  const std::int64_t front = front_down(in_, i);
-  std::string code;
-  std::string own; // this layer's code, without the layers it passes the message to
-  bool passed = false;
-  bool early_return = false;
-  PrintContext ctx{l.var};
+std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d) {
+  if (down && i == depth()) return transmit();
+  LayerCode c;
+  c.i = i;
+  c.down = down;
+  c.who = model(i).name + (down ? "::down" : "::up");
+  c.body = down ? down_[i].folded : up_[i].folded;
+  c.front = down ? front_down(in_, i) : front_up(in_, i);
+  const NodeRef& body = c.body;
   for (std::size_t k = 0; k < body->kids.size(); ++k) {
     const NodeRef& s = body->kids[k];
-    if (s->kind == Kind::Push && s->event == "ev") {
-      if (passed) problem(d, who, s, "it pushes its header after passing the message on");
-      for (std::size_t j = 0; j < s->kids.size() && j < l.model->header_fields.size(); ++j) {
-        const HeaderField& hf = l.model->header_fields[j];
-        std::string before;
-        NodeRef v = rewrite(s->kids[j], i, true, front, d, who, before);
-        if (!v) return code;
-        code += before;
-        if (v->kind == Kind::Constant) {
-          fields_.push_back({i, &hf, v});
-        } else {
-          code += fmt::format("{} = {};\n", var_of(i, hf.name), print_expr(v, ctx));
-          fields_.push_back({i, &hf, local(var_of(i, hf.name))});
-        }
-      }
-      pushed_.push_back(i);
-      continue;
-    }
-    if (passes_down(s)) {
-      if (l.model->header_size != 0 &&
-          std::find(pushed_.begin(), pushed_.end(), i) == pushed_.end())
-        problem(d, who, s, "it passes the message on without pushing its header");
-      passed = true;
-      d.layers_collapsed.push_back(l.model->name);
-      code += chain_down(i + 1, d);
+    const Step header = down ? push_header(c, s, d) : pop_header(c, k, d);
+    if (header == Step::failed) return c.code;
+    if (header == Step::done) continue;
+    if (hands_on(s, down)) {
+      hand_on(c, s, d);
       continue;
     }
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
-    if (!passed) {
-      const std::optional<std::size_t> later = delay(body, k, i, true, front, d, who, code, own);
-      if (!later) return code;
+    if (!down && unused_header_variable(body, k)) continue;
+    if (!c.passed) {
+      const std::optional<std::size_t> later =
+          delay(body, k, i, down, c.front, d, c.who, c.code, c.own);
+      if (!later) return c.code;
       if (*later > 0) {
         k += *later - 1;
         continue;
       }
     }
-    if (!layer_statement(s, i, true, front, d, who, code, own, early_return)) return code;
+    if (!layer_statement(s, i, down, c.front, d, c.who, c.code, c.own, c.early_return))
+      return c.code;
   }
-  if (!passed) ends_here(d, i);
-  return chunk(i, code, own, early_return);
+  if (!c.passed) ends_here(d, i);
+  return chunk(i, c.code, c.own, c.early_return);
 }
 
-std::string Generator::transmit(Explanation::Direction&) {
+Generator::Step Generator::push_header(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
+  if (s->kind != Kind::Push || s->event != "ev") return Step::not_mine;
+  const LayerModel& m = model(c.i);
+  if (c.passed) problem(d, c.who, s, "it pushes its header after passing the message on");
+  for (std::size_t j = 0; j < s->kids.size() && j < m.header_fields.size(); ++j) {
+    const HeaderField& hf = m.header_fields[j];
+    std::string before;
+    NodeRef v = rewrite(s->kids[j], c.i, true, c.front, d, c.who, before);
+    if (!v) return Step::failed;
+    c.code += before;
+    if (v->kind == Kind::Constant) {
+      fields_.push_back({c.i, &hf, v});
+    } else {
+      c.code += fmt::format("{} = {};\n", var_of(c.i, hf.name),
+                            print_expr(v, PrintContext{in_.layers[c.i].var}));
+      fields_.push_back({c.i, &hf, local(var_of(c.i, hf.name))});
+    }
+  }
+  pushed_.push_back(c.i);
+  return Step::done;
+}
+
+Generator::Step Generator::pop_header(LayerCode& c, std::size_t k, Explanation::Direction& d) {
+  const NodeRef& s = c.body->kids[k];
+  if (s->kind != Kind::ExprStmt ||
+      (s->kids[0]->kind != Kind::Pop && s->kids[0]->kind != Kind::DropHeader) ||
+      s->kids[0]->event != "ev")
+    return Step::not_mine;
+  const NodeRef& op = s->kids[0];
+  const LayerModel& m = model(c.i);
+  if (!op->position) {
+    problem(d, c.who, op, "it pops its header where the message's layout is not known");
+    return Step::failed;
+  }
+  if (op->kind == Kind::DropHeader || !op->peek) {
+    // The header is on the message only if it was materialised: then it is in front.
+    const auto size = op->kind == Kind::DropHeader
+                          ? static_cast<std::int64_t>(op->value.value_or(0))
+                          : std::int64_t{m.header_size};
+    if (physical_ > 0 && physical_ == c.front - op->position.value_or(-1)) {
+      c.code += fmt::format("(void)ev.msg.drop_front({});\n", size);
+      physical_ -= size;
+      up_materialised_ = c.i;
+    }
+  }
+  if (op->kind == Kind::Pop) {
+    bool used = false;
+    for (std::size_t j = k + 1; j < c.body->kids.size() && !used; ++j)
+      used = mentions_local(c.body->kids[j], op->name);
+    if (used) {
+      std::string values;
+      for (const Field& f : fields_)
+        if (f.layer == c.i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
+      c.code += fmt::format("{} = {}::Header{{{}}};\n", op->name, m.qualified, values);
+    }
+  }
+  return Step::done;
+}
+
+void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
+  const LayerModel& m = model(c.i);
+  if (c.down && m.header_size != 0 &&
+      std::find(pushed_.begin(), pushed_.end(), c.i) == pushed_.end())
+    problem(d, c.who, s, "it passes the message on without pushing its header");
+  c.passed = true;
+  d.layers_collapsed.push_back(m.name);
+  if (c.down) {
+    c.code += chain(c.i + 1, true, d);
+  } else if (c.i > 0) {
+    c.code += chain(c.i - 1, false, d);
+  } else {
+    if (physical_ != 0)
+      problem(d, c.who, s, "the message still holds headers when it reaches the application");
+    c.code += "host_->deliver(ev);\n";
+  }
+}
+
+std::string Generator::transmit() {
   const std::string to = "ev.type == EventType::Cast ? kAllPeers : ev.peer";
   std::string code;
   if (compress_) {
@@ -731,89 +836,6 @@ std::string Generator::transmit(Explanation::Direction&) {
   if (rebuilt_copies_ > 0) code += "sent_packet = ev.msg.share();\n";
   code += fmt::format("host_->transmit({}, std::move(ev.msg));\n", to);
   return code;
-}
-
-std::string Generator::chain_up(std::size_t i, Explanation::Direction& d) {
-  const StackLayer& l = in_.layers[i];
-  const std::string who = l.model->name + "::up";
-  const NodeRef& body = up_[i].folded;
-  const std::int64_t front = front_up(in_, i);
-  std::string code;
-  std::string own; // this layer's code, without the layers it passes the message to
-  bool passed = false;
-  bool early_return = false;
-  for (std::size_t k = 0; k < body->kids.size(); ++k) {
-    const NodeRef& s = body->kids[k];
-    if (s->kind == Kind::ExprStmt &&
-        (s->kids[0]->kind == Kind::Pop || s->kids[0]->kind == Kind::DropHeader) &&
-        s->kids[0]->event == "ev") {
-      const NodeRef& op = s->kids[0];
-      if (!op->position) {
-        problem(d, who, op, "it pops its header where the message's layout is not known");
-        return code;
-      }
-      if (op->kind == Kind::DropHeader || !op->peek) {
-        // The header is on the message only if it was materialised: then it is in front.
-        const auto size = op->kind == Kind::DropHeader
-                              ? static_cast<std::int64_t>(op->value.value_or(0))
-                              : std::int64_t{l.model->header_size};
-        if (physical_ > 0 && physical_ == front - op->position.value_or(-1)) {
-          code += fmt::format("(void)ev.msg.drop_front({});\n", size);
-          physical_ -= size;
-          up_materialised_ = i;
-        }
-      }
-      if (op->kind == Kind::Pop) {
-        bool used = false;
-        for (std::size_t j = k + 1; j < body->kids.size() && !used; ++j)
-          used = mentions_local(body->kids[j], op->name);
-        if (used) {
-          std::string values;
-          for (const Field& f : fields_)
-            if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
-          code += fmt::format("{} = {}::Header{{{}}};\n", op->name, l.model->qualified, values);
-        }
-      }
-      continue;
-    }
-    if (s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
-        s->kids[0]->text == "up" && s->kids[0]->kids[0]->kind == Kind::Local &&
-        s->kids[0]->kids[0]->name == "ev") {
-      passed = true;
-      d.layers_collapsed.push_back(l.model->name);
-      if (i == 0) {
-        if (physical_ != 0)
-          problem(d, who, s, "the message still holds headers when it reaches the application");
-        code += "host_->deliver(ev);\n";
-      } else {
-        code += chain_up(i - 1, d);
-      }
-      continue;
-    }
-    if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
-    if (s->kind == Kind::Decl && s->init_braced) {
-      // A header variable that only a pop (now gone) would have filled.
-      bool used = false;
-      for (std::size_t j = k + 1; j < body->kids.size() && !used; ++j) {
-        const NodeRef& t = body->kids[j];
-        const bool its_pop = t->kind == Kind::ExprStmt && t->kids[0]->kind == Kind::Pop &&
-                             t->kids[0]->name == s->name;
-        used = !its_pop && mentions_local(t, s->name);
-      }
-      if (!used) continue;
-    }
-    if (!passed) {
-      const std::optional<std::size_t> later = delay(body, k, i, false, front, d, who, code, own);
-      if (!later) return code;
-      if (*later > 0) {
-        k += *later - 1;
-        continue;
-      }
-    }
-    if (!layer_statement(s, i, false, front, d, who, code, own, early_return)) return code;
-  }
-  if (!passed) ends_here(d, i);
-  return chunk(i, code, own, early_return);
 }
 
 Generated Generator::run() {
@@ -861,7 +883,7 @@ Generated Generator::run() {
     ex.down.delayed.clear();
     delayed_names_.clear();
     rebuilt_copies_ = 0;
-    down_code = chain_down(0, ex.down);
+    down_code = chain(0, true, ex.down);
   }
   // The packet sent, for the copies rebuilt from it: the one copy may take it.
   const std::string sent = rebuilt_copies_ == 1 ? "std::move(sent_packet)" : "sent_packet.share()";
@@ -896,7 +918,7 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
   }
   delayed_names_.clear();
   rebuilt_copies_ = 0;
-  std::string code = chain_down(0, d);
+  std::string code = chain(0, true, d);
   d.guard = guard_of(parts, true);
   if (d.guard.empty()) d.guard = "true";
   return code;
@@ -955,7 +977,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   up.guard_physical = physical_;
   up.guard_materialised = up_materialised_;
   delayed_names_.clear();
-  if (d.collapsed) up.code = chain_up(depth() - 1, d);
+  if (d.collapsed) up.code = chain(depth() - 1, false, d);
   up.integrity_guard = guard_of(reading, false);
   up.guard = guard_of(cheap, false);
   if (up.guard.empty()) up.guard = "true";

@@ -192,114 +192,26 @@ public:
     const Expr* e = e0->IgnoreImplicit();
     if (const auto* p = dyn_cast<ParenExpr>(e)) return expr(p->getSubExpr());
     if (src_.in_macro(e->getSourceRange())) return problem(e, "it uses a macro");
-
-    // A value the compiler knows: an integer, an enumerator, sizeof, a static constant.
-    if (!e->isValueDependent() && !e->getType()->isRecordType() && !e->HasSideEffects(ctx_) &&
-        (e->getType()->isIntegralOrEnumerationType()) && !isa<CXXNullPtrLiteralExpr>(e)) {
-      Expr::EvalResult r;
-      // Not where C++ leaves it undefined: Clang's value would be one the program need not have.
-      if (const auto v = e->EvaluateAsInt(r, ctx_) && !r.HasUndefinedBehavior ? wide(r.Val.getInt())
-                                                                              : std::nullopt) {
-        const IntType type = int_type(e->getType());
-        if (isa<IntegerLiteral, CXXBoolLiteralExpr>(e))
-          return constant(src_.text(e->getSourceRange()), v, type);
-        if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
-          if (const auto* var = dyn_cast<VarDecl>(d->getDecl()); var && var->isStaticDataMember())
-            return constant(var->getQualifiedNameAsString(), v, type);
-          if (const auto* ec = dyn_cast<EnumConstantDecl>(d->getDecl()))
-            return constant(ec->getQualifiedNameAsString(), v, type);
-          if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v, type);
-        }
-        if (isa<UnaryExprOrTypeTraitExpr>(e)) return integer(*v, type);
-      }
-    }
-
+    if (NodeRef n = known_value(e)) return n;
     if (const auto* r = dyn_cast<CXXRewrittenBinaryOperator>(e)) {
       // `a != b` that C++20 rewrote to `!(a == b)`: as written.
       const auto d = r->getDecomposedForm();
       return text(fmt::format("$0 {} $1", BinaryOperator::getOpcodeStr(d.Opcode).str()),
                   {expr(d.LHS), expr(d.RHS)}, true);
     }
-    if (const auto* m = dyn_cast<MemberExpr>(e)) {
-      const Expr* base = m->getBase()->IgnoreImplicit();
-      if (isa<CXXThisExpr>(base) && isa<FieldDecl>(m->getMemberDecl())) {
-        auto n = Node::make(Kind::Member);
-        n->name = m->getMemberDecl()->getNameAsString();
-        return n;
-      }
-      if (has_name(m->getMemberDecl(), "msg") && is_event_ref(base)) {
-        auto n = Node::make(Kind::MsgRef);
-        n->event = event_name(base);
-        return n;
-      }
-    }
-    if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
-      if (const auto* v = dyn_cast<VarDecl>(d->getDecl())) {
-        if (v->isLocalVarDeclOrParm() && !v->isStaticLocal()) return local(v->getNameAsString());
-        if (v->hasGlobalStorage() && !v->getType().isConstQualified() && !v->isConstexpr())
-          return problem(e, fmt::format("it uses the global mutable variable `{}`",
-                                        v->getQualifiedNameAsString()));
-      }
-      return text(src_.text(e->getSourceRange()), {}, true);
-    }
+    if (NodeRef n = reference(e)) return n;
     if (isa<CXXThisExpr>(e)) return problem(e, "it uses `this` other than to reach its members");
     if (isa<CXXThrowExpr>(e)) return problem(e, "it throws an exception");
-
     if (const auto* c = dyn_cast<CXXMemberCallExpr>(e)) return member_call(c);
-    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(e)) {
-      if (op->getOperator() == OO_Subscript && op->getNumArgs() == 2) {
-        const Expr* table = op->getArg(0)->IgnoreImplicit();
-        if (is_peer_table(table->getType())) {
-          auto n = Node::make(Kind::Entry);
-          n->text = "[]";
-          n->kids = {expr(table), expr(op->getArg(1))};
-          return n;
-        }
-      }
-      return generic(e, !op->isAssignmentOp() && op->getOperator() != OO_PlusPlus &&
-                            op->getOperator() != OO_MinusMinus);
-    }
+    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(e)) return operator_call(op);
     if (const auto* c = dyn_cast<CallExpr>(e)) {
       if (const auto* m = dyn_cast_or_null<CXXMethodDecl>(c->getDirectCallee());
           m && m->isStatic() && m->getParent() == layer_)
         return helper_call(m, c->arguments(), e);
       return generic(e, free_call_is_pure(c));
     }
-    if (const auto* b = dyn_cast<BinaryOperator>(e)) {
-      if (!b->isAssignmentOp() && !b->isCommaOp()) {
-        auto n = Node::make(Kind::Binary);
-        n->text = b->getOpcodeStr().str();
-        n->kids = {expr(b->getLHS()), expr(b->getRHS())};
-        n->pure = n->kids[0]->pure && n->kids[1]->pure;
-        // The operands' type after the usual arithmetic conversions: the result's, or for a
-        // comparison the converted left operand's.
-        n->type = b->isLogicalOp()      ? IntType::of(IntType::Rank::boolean, false)
-                  : b->isComparisonOp() ? int_type(b->getLHS()->getType())
-                                        : int_type(b->getType());
-        n->where = src_.where(b->getOperatorLoc());
-        return n;
-      }
-      auto n = generic(e, false);
-      n->writes.insert(root(b->getLHS()));
-      return n;
-    }
-    if (const auto* u = dyn_cast<UnaryOperator>(e)) {
-      if (u->getOpcode() == UO_LNot || u->getOpcode() == UO_Minus || u->getOpcode() == UO_Not) {
-        auto n = Node::make(Kind::Unary);
-        n->text = UnaryOperator::getOpcodeStr(u->getOpcode()).str();
-        n->kids = {expr(u->getSubExpr())};
-        n->pure = n->kids[0]->pure;
-        n->type = int_type(u->getType());
-        n->where = src_.where(u->getOperatorLoc());
-        return n;
-      }
-      if (u->isIncrementDecrementOp()) {
-        auto n = generic(e, false);
-        n->writes.insert(root(u->getSubExpr()));
-        return n;
-      }
-      return generic(e, true);
-    }
+    if (const auto* b = dyn_cast<BinaryOperator>(e)) return binary(b);
+    if (const auto* u = dyn_cast<UnaryOperator>(e)) return unary(u);
     if (const auto* c = dyn_cast<ExplicitCastExpr>(e);
         c && int_type(c->getType()).known() &&
         int_type(c->getSubExprAsWritten()->getType()).known()) {
@@ -322,6 +234,110 @@ public:
   }
 
 private:
+  // A value the compiler knows: an integer, an enumerator, sizeof, a static constant. Null if
+  // it is not one.
+  NodeRef known_value(const Expr* e) {
+    if (e->isValueDependent() || e->getType()->isRecordType() || e->HasSideEffects(ctx_) ||
+        !e->getType()->isIntegralOrEnumerationType() || isa<CXXNullPtrLiteralExpr>(e))
+      return nullptr;
+    Expr::EvalResult r;
+    // Not where C++ leaves it undefined: Clang's value would be one the program need not have.
+    const auto v =
+        e->EvaluateAsInt(r, ctx_) && !r.HasUndefinedBehavior ? wide(r.Val.getInt()) : std::nullopt;
+    if (!v) return nullptr;
+    const IntType type = int_type(e->getType());
+    if (isa<IntegerLiteral, CXXBoolLiteralExpr>(e))
+      return constant(src_.text(e->getSourceRange()), v, type);
+    if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
+      if (const auto* var = dyn_cast<VarDecl>(d->getDecl()); var && var->isStaticDataMember())
+        return constant(var->getQualifiedNameAsString(), v, type);
+      if (const auto* ec = dyn_cast<EnumConstantDecl>(d->getDecl()))
+        return constant(ec->getQualifiedNameAsString(), v, type);
+      if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v, type);
+    }
+    if (isa<UnaryExprOrTypeTraitExpr>(e)) return integer(*v, type);
+    return nullptr;
+  }
+
+  // The layer's member, the event's message, a local or a global; null if `e` is none of them.
+  NodeRef reference(const Expr* e) {
+    if (const auto* m = dyn_cast<MemberExpr>(e)) {
+      const Expr* base = m->getBase()->IgnoreImplicit();
+      if (isa<CXXThisExpr>(base) && isa<FieldDecl>(m->getMemberDecl())) {
+        auto n = Node::make(Kind::Member);
+        n->name = m->getMemberDecl()->getNameAsString();
+        return n;
+      }
+      if (has_name(m->getMemberDecl(), "msg") && is_event_ref(base)) {
+        auto n = Node::make(Kind::MsgRef);
+        n->event = event_name(base);
+        return n;
+      }
+      return nullptr;
+    }
+    if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
+      if (const auto* v = dyn_cast<VarDecl>(d->getDecl())) {
+        if (v->isLocalVarDeclOrParm() && !v->isStaticLocal()) return local(v->getNameAsString());
+        if (v->hasGlobalStorage() && !v->getType().isConstQualified() && !v->isConstexpr())
+          return problem(e, fmt::format("it uses the global mutable variable `{}`",
+                                        v->getQualifiedNameAsString()));
+      }
+      return text(src_.text(e->getSourceRange()), {}, true);
+    }
+    return nullptr;
+  }
+
+  NodeRef operator_call(const CXXOperatorCallExpr* op) {
+    if (op->getOperator() == OO_Subscript && op->getNumArgs() == 2) {
+      const Expr* table = op->getArg(0)->IgnoreImplicit();
+      if (is_peer_table(table->getType())) {
+        auto n = Node::make(Kind::Entry);
+        n->text = "[]";
+        n->kids = {expr(table), expr(op->getArg(1))};
+        return n;
+      }
+    }
+    return generic(op, !op->isAssignmentOp() && op->getOperator() != OO_PlusPlus &&
+                           op->getOperator() != OO_MinusMinus);
+  }
+
+  NodeRef binary(const BinaryOperator* b) {
+    if (b->isAssignmentOp() || b->isCommaOp()) {
+      auto n = generic(b, false);
+      n->writes.insert(root(b->getLHS()));
+      return n;
+    }
+    auto n = Node::make(Kind::Binary);
+    n->text = b->getOpcodeStr().str();
+    n->kids = {expr(b->getLHS()), expr(b->getRHS())};
+    n->pure = n->kids[0]->pure && n->kids[1]->pure;
+    // The operands' type after the usual arithmetic conversions: the result's, or for a
+    // comparison the converted left operand's.
+    n->type = b->isLogicalOp()      ? IntType::of(IntType::Rank::boolean, false)
+              : b->isComparisonOp() ? int_type(b->getLHS()->getType())
+                                    : int_type(b->getType());
+    n->where = src_.where(b->getOperatorLoc());
+    return n;
+  }
+
+  NodeRef unary(const UnaryOperator* u) {
+    if (u->getOpcode() == UO_LNot || u->getOpcode() == UO_Minus || u->getOpcode() == UO_Not) {
+      auto n = Node::make(Kind::Unary);
+      n->text = UnaryOperator::getOpcodeStr(u->getOpcode()).str();
+      n->kids = {expr(u->getSubExpr())};
+      n->pure = n->kids[0]->pure;
+      n->type = int_type(u->getType());
+      n->where = src_.where(u->getOperatorLoc());
+      return n;
+    }
+    if (u->isIncrementDecrementOp()) {
+      auto n = generic(u, false);
+      n->writes.insert(root(u->getSubExpr()));
+      return n;
+    }
+    return generic(u, true);
+  }
+
   NodeRef problem(const Stmt* s, std::string why) {
     auto n =
         text(src_.in_macro(s->getSourceRange()) ? "/* a macro */" : src_.text(s->getSourceRange()),
@@ -420,59 +436,8 @@ private:
     const CXXMethodDecl* m = c->getMethodDecl();
     const Expr* obj = c->getImplicitObjectArgument()->IgnoreImplicit();
     const std::string name = m->getNameAsString();
-    // io.down(x), io.up(x), io.now(), ...
-    if (is_ports_ref(obj)) {
-      if (name == "down" || name == "up") {
-        auto n = Node::make(Kind::Neighbour);
-        n->text = name;
-        n->kids = {expr(c->getArg(0))};
-        n->pure = false;
-        n->writes.insert(name == "up"                      ? "*"
-                         : n->kids[0]->kind == Kind::Local ? n->kids[0]->name
-                                                           : "*");
-        n->where = src_.where(c->getBeginLoc());
-        return n;
-      }
-      auto n = Node::make(Kind::Ports);
-      n->text = name;
-      for (const Expr* a : c->arguments()) n->kids.push_back(expr(a));
-      n->pure = name != "set_timer";
-      return n;
-    }
-    // ev.msg.pop(h), .peek(h), .drop_front(n), .size(), .bytes()
-    if (const auto* me = dyn_cast<MemberExpr>(obj);
-        me && has_name(me->getMemberDecl(), "msg") && is_event_ref(me->getBase())) {
-      const std::string ev = event_name(me->getBase());
-      if ((name == "pop" || name == "peek") && c->getNumArgs() == 1) {
-        if (const auto* h = dyn_cast<DeclRefExpr>(c->getArg(0)->IgnoreImplicit());
-            h && record_of(h->getType()) && record_of(h->getType())->getParent() == layer_) {
-          auto n = Node::make(Kind::Pop);
-          n->peek = name == "peek";
-          n->name = h->getDecl()->getNameAsString();
-          n->event = ev;
-          n->pure = false;
-          n->writes = {n->name, ev};
-          return n;
-        }
-      }
-      if (name == "drop_front" && c->getNumArgs() == 1) {
-        Expr::EvalResult r;
-        if (c->getArg(0)->EvaluateAsInt(r, ctx_) && wide(r.Val.getInt())) {
-          auto n = Node::make(Kind::DropHeader);
-          n->value = wide(r.Val.getInt());
-          n->text = src_.text(c->getArg(0)->getSourceRange());
-          n->event = ev;
-          n->pure = false;
-          n->writes = {ev};
-          return n;
-        }
-      }
-      if ((name == "size" || name == "bytes") && c->getNumArgs() == 0) {
-        auto n = Node::make(name == "size" ? Kind::MsgSize : Kind::MsgBytes);
-        n->event = ev;
-        return n;
-      }
-    }
+    if (is_ports_ref(obj)) return ports_call(c, name);
+    if (NodeRef n = message_call(c, obj, name)) return n;
     // A helper or a CCP of the layer itself.
     if (isa<CXXThisExpr>(obj) && m->getParent() == layer_) return helper_call(m, c->arguments(), c);
     // The message's bytes from an offset on: subspan(k), its count left to its default.
@@ -508,6 +473,64 @@ private:
       }
     }
     return n;
+  }
+
+  // io.down(x), io.up(x), io.now(), ...
+  NodeRef ports_call(const CXXMemberCallExpr* c, const std::string& name) {
+    if (name == "down" || name == "up") {
+      auto n = Node::make(Kind::Neighbour);
+      n->text = name;
+      n->kids = {expr(c->getArg(0))};
+      n->pure = false;
+      n->writes.insert(name == "up"                      ? "*"
+                       : n->kids[0]->kind == Kind::Local ? n->kids[0]->name
+                                                         : "*");
+      n->where = src_.where(c->getBeginLoc());
+      return n;
+    }
+    auto n = Node::make(Kind::Ports);
+    n->text = name;
+    for (const Expr* a : c->arguments()) n->kids.push_back(expr(a));
+    n->pure = name != "set_timer";
+    return n;
+  }
+
+  // ev.msg.pop(h), .peek(h), .drop_front(n), .size(), .bytes(); null if `c` is none of them.
+  NodeRef message_call(const CXXMemberCallExpr* c, const Expr* obj, const std::string& name) {
+    const auto* me = dyn_cast<MemberExpr>(obj);
+    if (me == nullptr || !has_name(me->getMemberDecl(), "msg") || !is_event_ref(me->getBase()))
+      return nullptr;
+    const std::string ev = event_name(me->getBase());
+    if ((name == "pop" || name == "peek") && c->getNumArgs() == 1) {
+      if (const auto* h = dyn_cast<DeclRefExpr>(c->getArg(0)->IgnoreImplicit());
+          h && record_of(h->getType()) && record_of(h->getType())->getParent() == layer_) {
+        auto n = Node::make(Kind::Pop);
+        n->peek = name == "peek";
+        n->name = h->getDecl()->getNameAsString();
+        n->event = ev;
+        n->pure = false;
+        n->writes = {n->name, ev};
+        return n;
+      }
+    }
+    if (name == "drop_front" && c->getNumArgs() == 1) {
+      Expr::EvalResult r;
+      if (c->getArg(0)->EvaluateAsInt(r, ctx_) && wide(r.Val.getInt())) {
+        auto n = Node::make(Kind::DropHeader);
+        n->value = wide(r.Val.getInt());
+        n->text = src_.text(c->getArg(0)->getSourceRange());
+        n->event = ev;
+        n->pure = false;
+        n->writes = {ev};
+        return n;
+      }
+    }
+    if ((name == "size" || name == "bytes") && c->getNumArgs() == 0) {
+      auto n = Node::make(name == "size" ? Kind::MsgSize : Kind::MsgBytes);
+      n->event = ev;
+      return n;
+    }
+    return nullptr;
   }
 
   template <class Args>

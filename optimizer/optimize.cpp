@@ -132,10 +132,72 @@ struct Loaded {
   FrontendResult layers;
 };
 
-bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
-  const auto start = std::chrono::steady_clock::now();
-  (void)start;
-  spec::Sources sources;
+// The header of each layer of the stack; what is missing is said in `missing`.
+std::vector<LayerSource> layer_sources(const std::vector<LayerSpec>& specs,
+                                       const spec::Program& program, const spec::Sources& sources,
+                                       const Options& resolved, const std::string& stack_where,
+                                       std::string& missing) {
+  std::vector<LayerSource> sources_list;
+  for (const LayerSpec& s : specs) {
+    const spec::Layer* decl = program.layer(s.name);
+    const std::optional<std::string> header =
+        decl == nullptr ? std::nullopt : cpp_header(*decl, sources, resolved);
+    if (!header) {
+      missing += fmt::format(
+          "{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n", stack_where,
+          s.name,
+          decl == nullptr ? s.name
+                          : spec::include_name(spec::layer_header(sources.path(decl->loc.file)),
+                                               include_roots(resolved)),
+          s.name);
+      continue;
+    }
+    sources_list.push_back({s.name, *header, stack_where});
+  }
+  return sources_list;
+}
+
+// The parameters of layer `m`, as the stack `s` gives them, as constants: those of integer or
+// Boolean type (or the member's default), and durations the stack gives. Not those the layer's
+// own code writes.
+std::map<std::string, NodeRef> constant_params(const LayerSpec& s, const LayerModel& m,
+                                               const spec::Layer* decl) {
+  std::map<std::string, NodeRef> params;
+  const std::set<std::string> written = written_members(m);
+  std::vector<std::string> names;
+  if (decl != nullptr)
+    for (const auto& p : decl->params) names.push_back(p.name);
+  for (const std::string& name : names) {
+    if (m.members.count(name) == 0 || written.count(name) != 0) continue;
+    std::optional<std::string> given;
+    for (const auto& a : s.args)
+      if (a.key == name) given = a.value;
+    const auto integral = m.integral_members.find(name);
+    if (integral == m.integral_members.end()) {
+      // A duration: a constant only when the stack gives it.
+      if (!given) continue;
+      const auto ns = parse_nanoseconds(*given, true);
+      if (!ns) continue;
+      params[name] = constant(fmt::format("std::chrono::nanoseconds{{{}}}", *ns), std::nullopt);
+      continue;
+    }
+    // An integer or a Boolean: as the stack gives it, or the member's default.
+    const auto d = m.defaults.find(name);
+    const std::string text = given ? *given : d != m.defaults.end() ? d->second : "";
+    // The member's type gives the constant its own, as the member's initialisation would.
+    const IntType type = integral->second;
+    const std::optional<Wide> v = text == "true"    ? std::optional<Wide>(1)
+                                  : text == "false" ? std::optional<Wide>(0)
+                                                    : parse_decimal(text);
+    if (v && type.known()) params[name] = integer(convert(*v, type), type);
+  }
+  return params;
+}
+
+// Reads the spec file and finds the stack: its stack string in r, where it is declared in
+// `where`. False, with r.errors saying why, if it cannot.
+bool read_stack(const Options& o, spec::Sources& sources, Loaded& l, Result& r,
+                std::string& where) {
   spec::Diagnostics diags(sources);
   l.program = spec::load(o.spec, sources, diags);
   if (!l.program || diags.has_errors()) {
@@ -153,14 +215,46 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
                            o.spec, o.stack, names.empty() ? "none" : names);
     return false;
   }
-  const std::string stack_where =
+  where =
       fmt::format("{}:{}:{}", sources.path(stack->loc.file), stack->loc.line, stack->loc.column);
   try {
     r.stack_string = spec::stack_string(*l.program, o.stack);
   } catch (const std::exception& e) {
-    r.errors = fmt::format("{}: error: {}\n", stack_where, e.what());
+    r.errors = fmt::format("{}: error: {}\n", where, e.what());
     return false;
   }
+  return true;
+}
+
+// The stack to generate: its layers, each with its parameters as constants.
+void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
+                 const std::string& stack_string, Loaded& l) {
+  l.input.spec_file = o.spec;
+  l.input.stack = o.stack;
+  l.input.stack_string = stack_string;
+  l.input.class_name = o.class_name.empty() ? o.stack : o.class_name;
+  l.input.name_space = o.name_space;
+  l.input.delay = o.delay;
+  std::map<std::string, int> uses;
+  for (const LayerSpec& s : specs) ++uses[s.name];
+  std::map<std::string, int> seen;
+  for (const LayerSpec& s : specs) {
+    const LayerModel* m = nullptr;
+    for (const auto& lm : l.layers.layers)
+      if (lm.name == s.name) m = &lm;
+    StackLayer sl;
+    sl.model = m;
+    sl.var = spec::snake_case(s.name);
+    if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
+    sl.params = constant_params(s, *m, l.program->layer(s.name));
+    l.input.layers.push_back(std::move(sl));
+  }
+}
+
+bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
+  spec::Sources sources;
+  std::string stack_where;
+  if (!read_stack(o, sources, l, r, stack_where)) return false;
   resolved = o;
   if (resolved.source_dir.empty()) resolved.source_dir = find_source_dir(o.spec);
   if (resolved.source_dir.empty()) {
@@ -187,26 +281,11 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
     r.errors = fmt::format("{}: error: {}\n", stack_where, e.what());
     return false;
   }
-  std::vector<LayerSource> sources_list;
   std::string missing;
   for (const std::string& dir : o.layer_dirs)
     fo.extra_args.push_back("-I" + fs::absolute(dir).string());
-  for (const LayerSpec& s : specs) {
-    const spec::Layer* decl = l.program->layer(s.name);
-    const std::optional<std::string> header =
-        decl == nullptr ? std::nullopt : cpp_header(*decl, sources, resolved);
-    if (!header) {
-      missing += fmt::format(
-          "{}: error: lamina-opt: layer {} has no C++ header {} (class lamina::{})\n", stack_where,
-          s.name,
-          decl == nullptr ? s.name
-                          : spec::include_name(spec::layer_header(sources.path(decl->loc.file)),
-                                               include_roots(resolved)),
-          s.name);
-      continue;
-    }
-    sources_list.push_back({s.name, *header, stack_where});
-  }
+  const std::vector<LayerSource> sources_list =
+      layer_sources(specs, *l.program, sources, resolved, stack_where, missing);
   if (!missing.empty()) {
     r.errors = missing;
     return false;
@@ -215,56 +294,7 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
       read_cached(sources_list, program_layers(*l.program, sources, resolved, stack_where), fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
-
-  // The stack, with its parameters as constants.
-  l.input.spec_file = o.spec;
-  l.input.stack = o.stack;
-  l.input.stack_string = r.stack_string;
-  l.input.class_name = o.class_name.empty() ? o.stack : o.class_name;
-  l.input.name_space = o.name_space;
-  l.input.delay = o.delay;
-  std::map<std::string, int> uses;
-  for (const LayerSpec& s : specs) ++uses[s.name];
-  std::map<std::string, int> seen;
-  for (const LayerSpec& s : specs) {
-    const LayerModel* m = nullptr;
-    for (const auto& lm : l.layers.layers)
-      if (lm.name == s.name) m = &lm;
-    StackLayer sl;
-    sl.model = m;
-    sl.var = spec::snake_case(s.name);
-    if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
-    const std::set<std::string> written = written_members(*m);
-    std::vector<std::string> names;
-    if (const spec::Layer* decl = l.program->layer(s.name))
-      for (const auto& p : decl->params) names.push_back(p.name);
-    for (const std::string& name : names) {
-      if (m->members.count(name) == 0 || written.count(name) != 0) continue;
-      std::optional<std::string> given;
-      for (const auto& a : s.args)
-        if (a.key == name) given = a.value;
-      const auto integral = m->integral_members.find(name);
-      if (integral == m->integral_members.end()) {
-        // A duration: a constant only when the stack gives it.
-        if (!given) continue;
-        const auto ns = parse_nanoseconds(*given, true);
-        if (!ns) continue;
-        sl.params[name] =
-            constant(fmt::format("std::chrono::nanoseconds{{{}}}", *ns), std::nullopt);
-        continue;
-      }
-      // An integer or a Boolean: as the stack gives it, or the member's default.
-      const auto d = m->defaults.find(name);
-      const std::string text = given ? *given : d != m->defaults.end() ? d->second : "";
-      // The member's type gives the constant its own, as the member's initialisation would.
-      const IntType type = integral->second;
-      const std::optional<Wide> v = text == "true"    ? std::optional<Wide>(1)
-                                    : text == "false" ? std::optional<Wide>(0)
-                                                      : parse_decimal(text);
-      if (v && type.known()) sl.params[name] = integer(convert(*v, type), type);
-    }
-    l.input.layers.push_back(std::move(sl));
-  }
+  stack_input(o, specs, r.stack_string, l);
   return true;
 }
 

@@ -476,201 +476,245 @@ private:
   NodeRef stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
     if (!s) return s;
     switch (s->kind) {
-    case Kind::Block: {
-      std::vector<NodeRef> out;
-      bool dead = false; // after a return, a break or a continue: until the next label
-      for (const auto& k : s->kids) {
-        if (is_named(k, "label")) {
-          // A switch jumps here with nothing known (its body is folded knowing nothing).
-          out.push_back(k);
-          facts = facts.nothing_known();
-          pos_known = false;
-          dead = false;
-          continue;
-        }
-        if (dead) continue;
-        NodeRef f = stmt(k, facts, pos, pos_known);
-        if (!f) continue;
-        if (f->kind == Kind::Block && !has_decl(f)) {
-          for (auto& x : f->kids) out.push_back(x);
-        } else {
-          out.push_back(f);
-        }
-        dead = ends_in_return(f) || is_named(f, "break") || is_named(f, "continue");
-      }
-      return block(std::move(out));
+    case Kind::Block:
+      return block_stmt(s, facts, pos, pos_known);
+    case Kind::If:
+      return if_stmt(s, facts, pos, pos_known);
+    case Kind::Decl:
+      return decl_stmt(s, facts, pos, pos_known);
+    case Kind::ExprStmt:
+      return expr_stmt(s, facts, pos, pos_known);
+    case Kind::Push:
+      return push_stmt(s, facts, pos, pos_known);
+    case Kind::Return:
+      return return_stmt(s, facts, pos, pos_known);
+    default:
+      return other_stmt(s, facts, pos, pos_known);
     }
-    case Kind::If: {
-      NodeRef cond = s->kids[0];
-      // `if (!helper(...))` where the helper returns one constant: run it, then decide.
-      {
-        bool neg = false;
-        NodeRef inner = cond;
-        if (inner->kind == Kind::Unary && inner->text == "!") {
-          neg = true;
-          inner = inner->kids[0];
-        }
-        if (inner->kind == Kind::Inlined) {
-          NodeRef folded = expr(inner, facts, pos, pos_known);
-          if (auto r = constant_result(folded->kids[0])) {
-            std::vector<NodeRef> out;
-            NodeRef call = stmt(as_statement(folded), facts, pos, pos_known);
-            out.push_back(call);
-            auto rest = s->copy();
-            rest->kids[0] = boolean(neg ? *r == 0 : *r != 0);
-            NodeRef f = stmt(rest, facts, pos, pos_known);
-            if (f) out.push_back(f);
-            return block(std::move(out));
-          }
-        }
+  }
+
+  // A block: its statements in order, none after a return, a break or a continue until the
+  // next label.
+  NodeRef block_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    std::vector<NodeRef> out;
+    bool dead = false; // after a return, a break or a continue: until the next label
+    for (const auto& k : s->kids) {
+      if (is_named(k, "label")) {
+        // A switch jumps here with nothing known (its body is folded knowing nothing).
+        out.push_back(k);
+        facts = facts.nothing_known();
+        pos_known = false;
+        dead = false;
+        continue;
       }
-      bool pop_negated = false;
-      if (is_pop_cond(cond, pop_negated)) {
-        NodeRef pop = (pop_negated ? cond->kids[0] : cond)->copy();
-        if (pos_known) pop->position = pos;
-        apply_message_op(pop, pos, pos_known);
-        if (ctx_.pops_succeed) {
-          // The pop stays, as a statement: the collapse gives the header its values there.
-          header_popped(pop->name, facts);
-          auto at = Node::make(Kind::ExprStmt);
-          at->kids = {pop};
-          NodeRef rest = stmt(pop_negated ? s->kids[2] : s->kids[1], facts, pos, pos_known);
-          return rest ? block({at, rest}) : block({at});
-        }
-        // Only the branch where it succeeded knows the header.
-        Facts yes = facts;
-        header_popped(pop->name, yes);
-        Facts no = facts;
-        std::int64_t p1 = pos;
-        std::int64_t p2 = pos;
-        bool k1 = pos_known;
-        bool k2 = pos_known;
-        auto c = s->copy();
-        NodeRef then_b = stmt(s->kids[1], pop_negated ? no : yes, p1, k1);
-        NodeRef else_b = stmt(s->kids[2], pop_negated ? yes : no, p2, k2);
-        c->kids = {cond, then_b, else_b};
-        // Continue with what the branch that does not return knows.
-        if (ends_in_return(then_b)) {
-          facts = pop_negated ? yes : no;
-          pos = p2;
-          pos_known = k2;
-        } else if (else_b && ends_in_return(else_b)) {
-          facts = pop_negated ? no : yes;
-          pos = p1;
-          pos_known = k1;
-        } else {
-          forget_writes(facts, s);
-        }
-        return c;
+      if (dead) continue;
+      NodeRef f = stmt(k, facts, pos, pos_known);
+      if (!f) continue;
+      if (f->kind == Kind::Block && !has_decl(f)) {
+        for (auto& x : f->kids) out.push_back(x);
+      } else {
+        out.push_back(f);
       }
-      cond = expr(cond, facts, pos, pos_known);
-      if (auto d = facts.decide(cond); d && Facts::pure(cond)) {
-        const NodeRef& taken = *d ? s->kids[1] : s->kids[2];
-        return taken ? stmt(taken, facts, pos, pos_known) : nullptr;
+      dead = ends_in_return(f) || is_named(f, "break") || is_named(f, "continue");
+    }
+    return block(std::move(out));
+  }
+
+  // An `if`: decided by what is known, or both branches folded.
+  NodeRef if_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    if (NodeRef n = if_of_constant_helper(s, facts, pos, pos_known)) return n;
+    if (NodeRef n = if_of_pop(s, facts, pos, pos_known)) return n;
+    NodeRef cond = s->kids[0];
+    cond = expr(cond, facts, pos, pos_known);
+    if (auto d = facts.decide(cond); d && Facts::pure(cond)) {
+      const NodeRef& taken = *d ? s->kids[1] : s->kids[2];
+      return taken ? stmt(taken, facts, pos, pos_known) : nullptr;
+    }
+    Facts yes = facts;
+    yes.add(cond, true);
+    Facts no = facts;
+    no.add(cond, false);
+    std::int64_t p1 = pos;
+    std::int64_t p2 = pos;
+    bool k1 = pos_known;
+    bool k2 = pos_known;
+    auto c = s->copy();
+    NodeRef then_b = stmt(s->kids[1], yes, p1, k1);
+    NodeRef else_b = s->kids[2] ? stmt(s->kids[2], no, p2, k2) : nullptr;
+    c->kids = {cond, then_b ? then_b : block({}), else_b};
+    if (ends_in_return(then_b)) {
+      facts = no;
+      pos = p2;
+      pos_known = k2;
+    } else if (else_b && ends_in_return(else_b)) {
+      facts = yes;
+      pos = p1;
+      pos_known = k1;
+    } else {
+      forget_writes(facts, s);
+      if (p1 != p2 || k1 != k2) pos_known = false;
+    }
+    return c;
+  }
+
+  // `if (!helper(...))` where the helper returns one constant: run it, then decide. Null if
+  // the condition is no such call.
+  NodeRef if_of_constant_helper(const NodeRef& s, Facts& facts, std::int64_t& pos,
+                                bool& pos_known) {
+    const NodeRef& cond = s->kids[0];
+    bool neg = false;
+    NodeRef inner = cond;
+    if (inner->kind == Kind::Unary && inner->text == "!") {
+      neg = true;
+      inner = inner->kids[0];
+    }
+    if (inner->kind == Kind::Inlined) {
+      NodeRef folded = expr(inner, facts, pos, pos_known);
+      if (auto r = constant_result(folded->kids[0])) {
+        std::vector<NodeRef> out;
+        NodeRef call = stmt(as_statement(folded), facts, pos, pos_known);
+        out.push_back(call);
+        auto rest = s->copy();
+        rest->kids[0] = boolean(neg ? *r == 0 : *r != 0);
+        NodeRef f = stmt(rest, facts, pos, pos_known);
+        if (f) out.push_back(f);
+        return block(std::move(out));
       }
+    }
+    return nullptr;
+  }
+
+  // `if (!ev.msg.pop(h))`: on a fused path the pop stays, where the collapse gives the header
+  // its values; otherwise only the branch where it succeeded knows the header. Null if the
+  // condition is no pop.
+  NodeRef if_of_pop(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    const NodeRef& cond = s->kids[0];
+    bool pop_negated = false;
+    if (is_pop_cond(cond, pop_negated)) {
+      NodeRef pop = (pop_negated ? cond->kids[0] : cond)->copy();
+      if (pos_known) pop->position = pos;
+      apply_message_op(pop, pos, pos_known);
+      if (ctx_.pops_succeed) {
+        // The pop stays, as a statement: the collapse gives the header its values there.
+        header_popped(pop->name, facts);
+        auto at = Node::make(Kind::ExprStmt);
+        at->kids = {pop};
+        NodeRef rest = stmt(pop_negated ? s->kids[2] : s->kids[1], facts, pos, pos_known);
+        return rest ? block({at, rest}) : block({at});
+      }
+      // Only the branch where it succeeded knows the header.
       Facts yes = facts;
-      yes.add(cond, true);
+      header_popped(pop->name, yes);
       Facts no = facts;
-      no.add(cond, false);
       std::int64_t p1 = pos;
       std::int64_t p2 = pos;
       bool k1 = pos_known;
       bool k2 = pos_known;
       auto c = s->copy();
-      NodeRef then_b = stmt(s->kids[1], yes, p1, k1);
-      NodeRef else_b = s->kids[2] ? stmt(s->kids[2], no, p2, k2) : nullptr;
-      c->kids = {cond, then_b ? then_b : block({}), else_b};
+      NodeRef then_b = stmt(s->kids[1], pop_negated ? no : yes, p1, k1);
+      NodeRef else_b = stmt(s->kids[2], pop_negated ? yes : no, p2, k2);
+      c->kids = {cond, then_b, else_b};
+      // Continue with what the branch that does not return knows.
       if (ends_in_return(then_b)) {
-        facts = no;
+        facts = pop_negated ? yes : no;
         pos = p2;
         pos_known = k2;
       } else if (else_b && ends_in_return(else_b)) {
-        facts = yes;
+        facts = pop_negated ? no : yes;
         pos = p1;
         pos_known = k1;
       } else {
         forget_writes(facts, s);
-        if (p1 != p2 || k1 != k2) pos_known = false;
       }
       return c;
     }
-    case Kind::Decl: {
-      auto c = s->copy();
-      if (c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
-      facts.forget(c->name);
-      if (c->kids[0]) {
-        std::set<std::string> w;
-        collect_writes(c->kids[0], w);
-        facts.invalidate(w);
-        if (c->is_reference) facts.alias(c->name, c->kids[0]);
-        if (Facts::pure(c->kids[0]) && !c->init_braced) initialised(c, facts);
-      }
-      return c;
-    }
-    case Kind::ExprStmt: {
-      auto c = s->copy();
-      if (c->kids[0]->kind == Kind::Inlined) {
-        // Inline in place: what is known flows through the helper's body.
-        auto in = c->kids[0]->copy();
-        in->kids[0] = stmt(in->kids[0], facts, pos, pos_known);
-        c->kids[0] = in;
-        if (!contains(in->kids[0], Kind::Return)) {
-          auto body = in->kids[0]->copy();
-          body->name = in->name; // the helper it came from, for --explain
-          return body;
-        }
-        std::set<std::string> w;
-        collect_writes(in->kids[0], w);
-        facts.invalidate(w);
-        return c;
-      }
-      if ((c->kids[0]->kind == Kind::Pop || c->kids[0]->kind == Kind::DropHeader) && pos_known) {
-        c->kids[0] = c->kids[0]->copy();
-        c->kids[0]->position = pos;
-      }
-      apply_message_op(c->kids[0], pos, pos_known);
-      c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+    return nullptr;
+  }
+
+  // A declaration: what its initialiser makes known.
+  NodeRef decl_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    auto c = s->copy();
+    if (c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+    facts.forget(c->name);
+    if (c->kids[0]) {
       std::set<std::string> w;
       collect_writes(c->kids[0], w);
       facts.invalidate(w);
-      return c;
+      if (c->is_reference) facts.alias(c->name, c->kids[0]);
+      if (Facts::pure(c->kids[0]) && !c->init_braced) initialised(c, facts);
     }
-    case Kind::Push: {
-      auto c = s->copy();
-      for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
-      std::set<std::string> w;
-      for (const auto& k : c->kids) collect_writes(k, w);
-      facts.invalidate(w);
-      pos -= ctx_.header_size;
-      return c;
-    }
-    case Kind::Return: {
-      auto c = s->copy();
-      if (!c->kids.empty() && c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
-      return c;
-    }
-    default: {
-      if (NodeRef chosen = switch_case(s, facts)) return stmt(chosen, facts, pos, pos_known);
-      // Loops and other statements as written: positions inside them are unknown.
-      auto c = s->copy();
-      bool k = false;
-      std::int64_t p = pos;
-      for (auto& kid : c->kids) {
-        if (!kid) continue;
-        Facts none = facts.nothing_known(); // a loop body may run many times
-        kid = kid->kind == Kind::Block || kid->kind == Kind::If || kid->kind == Kind::ExprStmt ||
-                      kid->kind == Kind::Decl || kid->kind == Kind::Return
-                  ? stmt(kid, none, p, k)
-                  : kid;
+    return c;
+  }
+
+  // An expression statement; a helper inlined in place, what is known flowing through it.
+  NodeRef expr_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    auto c = s->copy();
+    if (c->kids[0]->kind == Kind::Inlined) {
+      // Inline in place: what is known flows through the helper's body.
+      auto in = c->kids[0]->copy();
+      in->kids[0] = stmt(in->kids[0], facts, pos, pos_known);
+      c->kids[0] = in;
+      if (!contains(in->kids[0], Kind::Return)) {
+        auto body = in->kids[0]->copy();
+        body->name = in->name; // the helper it came from, for --explain
+        return body;
       }
       std::set<std::string> w;
-      collect_writes(c, w);
+      collect_writes(in->kids[0], w);
       facts.invalidate(w);
-      if (contains(c, Kind::Pop) || contains(c, Kind::DropHeader) || contains(c, Kind::Push))
-        pos_known = false;
       return c;
     }
+    if ((c->kids[0]->kind == Kind::Pop || c->kids[0]->kind == Kind::DropHeader) && pos_known) {
+      c->kids[0] = c->kids[0]->copy();
+      c->kids[0]->position = pos;
     }
+    apply_message_op(c->kids[0], pos, pos_known);
+    c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+    std::set<std::string> w;
+    collect_writes(c->kids[0], w);
+    facts.invalidate(w);
+    return c;
+  }
+
+  // A push of the layer's header: the message's position moves.
+  NodeRef push_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    auto c = s->copy();
+    for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
+    std::set<std::string> w;
+    for (const auto& k : c->kids) collect_writes(k, w);
+    facts.invalidate(w);
+    pos -= ctx_.header_size;
+    return c;
+  }
+
+  // A return.
+  NodeRef return_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    auto c = s->copy();
+    if (!c->kids.empty() && c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+    return c;
+  }
+
+  // Loops and other statements as written: positions inside them are unknown.
+  NodeRef other_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    if (NodeRef chosen = switch_case(s, facts)) return stmt(chosen, facts, pos, pos_known);
+    // Loops and other statements as written: positions inside them are unknown.
+    auto c = s->copy();
+    bool k = false;
+    std::int64_t p = pos;
+    for (auto& kid : c->kids) {
+      if (!kid) continue;
+      Facts none = facts.nothing_known(); // a loop body may run many times
+      kid = kid->kind == Kind::Block || kid->kind == Kind::If || kid->kind == Kind::ExprStmt ||
+                    kid->kind == Kind::Decl || kid->kind == Kind::Return
+                ? stmt(kid, none, p, k)
+                : kid;
+    }
+    std::set<std::string> w;
+    collect_writes(c, w);
+    facts.invalidate(w);
+    if (contains(c, Kind::Pop) || contains(c, Kind::DropHeader) || contains(c, Kind::Push))
+      pos_known = false;
+    return c;
   }
 
   static bool is_named(const NodeRef& n, std::string_view name) {
