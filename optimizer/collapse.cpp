@@ -408,11 +408,12 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
     fail(x, fmt::format("it calls io.{}, which lamina-opt does not know", x->text));
     return x;
   case Kind::MsgSize: {
-    if (!x->value) {
+    const std::optional<Wide> at = x->value;
+    if (!at) {
       fail(x, "it reads the message's size where its position is not known");
       return x;
     }
-    const Wide k = front - *x->value - physical_;
+    const Wide k = front - *at - physical_;
     auto size = Node::make(Kind::MsgSize); // as the bypass holds the message
     size->type = x->type;
     if (k == 0) return size;
@@ -695,8 +696,9 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
                                           ? first_line(print_stmt(r, print, 0))
                                           : fmt::format("{}() (inlined)", inlined_call(s))));
     }
-    code += before + first +
-            fmt::format("auto {} = later([&] {{\n{}{}}});\n",
+    code += before;
+    code += first;
+    code += fmt::format("auto {} = later([&] {{\n{}{}}});\n",
                         fresh_name("later_" + in_.layers[i].var), rebuilt, text);
     own += first + rebuilt + text;
     return end - k;

@@ -246,7 +246,7 @@ void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
     sl.model = m;
     sl.var = spec::snake_case(s.name);
     if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
-    sl.params = constant_params(s, *m, l.program->layer(s.name));
+    sl.params = constant_params(s, *m, l.program.value().layer(s.name));
     l.input.layers.push_back(std::move(sl));
   }
 }
@@ -284,14 +284,14 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   std::string missing;
   for (const std::string& dir : o.layer_dirs)
     fo.extra_args.push_back("-I" + fs::absolute(dir).string());
+  const spec::Program& program = l.program.value(); // read_stack() read it
   const std::vector<LayerSource> sources_list =
-      layer_sources(specs, *l.program, sources, resolved, stack_where, missing);
+      layer_sources(specs, program, sources, resolved, stack_where, missing);
   if (!missing.empty()) {
     r.errors = missing;
     return false;
   }
-  l.layers =
-      read_cached(sources_list, program_layers(*l.program, sources, resolved, stack_where), fo);
+  l.layers = read_cached(sources_list, program_layers(program, sources, resolved, stack_where), fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
   stack_input(o, specs, r.stack_string, l);
