@@ -690,10 +690,11 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     for (const NodeRef& s : later) {
       const NodeRef r = rewrite(s, i, down, front, d, who, before);
       if (!r) return std::nullopt;
-      text += print_stmt(r, print, 0);
+      const std::string printed = print_stmt(r, print, 0);
+      text += printed;
       d.delayed.push_back(fmt::format("{}: {}", model(i).name,
                                       inlined_call(s).empty()
-                                          ? first_line(print_stmt(r, print, 0))
+                                          ? first_line(printed)
                                           : fmt::format("{}() (inlined)", inlined_call(s))));
     }
     code += before;

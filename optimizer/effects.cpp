@@ -115,19 +115,8 @@ private:
   std::set<std::string> declared_;
 };
 
-// Whether two qualified names may be the same thing ("3/*" is anything of layer 3).
-bool same(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  auto layer_of = [](const std::string& s) { return s.substr(0, s.find('/')); };
-  const bool wild_a = a.ends_with("/*"), wild_b = b.ends_with("/*");
-  return (wild_a || wild_b) && a.find('/') != std::string::npos &&
-         b.find('/') != std::string::npos && layer_of(a) == layer_of(b);
-}
-
 bool overlap(const std::set<std::string>& a, const std::set<std::string>& b) {
-  return std::any_of(a.begin(), a.end(), [&](const std::string& x) {
-    return std::any_of(b.begin(), b.end(), [&](const std::string& y) { return same(x, y); });
-  });
+  return std::any_of(a.begin(), a.end(), [&](const std::string& x) { return b.contains(x); });
 }
 
 } // namespace
@@ -163,11 +152,8 @@ Effects effects_of(const NodeRef& n, const EffectsContext& ctx) { return Walker(
 
 bool conflict(const Effects& moved, const Effects& past) {
   if (moved.unknown || past.unknown) return true;
-  // The event's type, peer and time are read as "ev"; a write of the whole event changes both.
-  std::set<std::string> moved_reads = moved.reads, past_reads = past.reads;
-  if (moved_reads.contains("ev.msg")) moved_reads.insert("ev");
-  return overlap(moved.writes, past_reads) || overlap(moved.writes, past.writes) ||
-         overlap(moved_reads, past.writes) || overlap(moved.emits, past.emits);
+  return overlap(moved.writes, past.reads) || overlap(moved.writes, past.writes) ||
+         overlap(moved.reads, past.writes) || overlap(moved.emits, past.emits);
 }
 
 } // namespace lamina::opt

@@ -3,10 +3,10 @@
 // moved past.
 //
 // Names are qualified by the layer whose code it is: "3/m:unacked" (a data member of layer 3),
-// "3/l:id" (a local of its code), "3/*" (anything of layer 3). The handler's event is "ev" (its
-// type, peer and time) and "ev.msg" (its message). What a piece of code emits goes to one of
-// three channels, whose order difftest compares channel by channel: "network", "deliver",
-// "timer". Locals declared inside the piece are its own and are left out.
+// "3/l:id" (a local of its code). The handler's event is "ev" (its type, peer and time) and
+// "ev.msg" (its message); a write of the whole event writes both. What a piece of code emits
+// goes to one of three channels, whose order difftest compares channel by channel: "network",
+// "deliver", "timer". Locals declared inside the piece are its own and are left out.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +25,6 @@ struct Effects {
   bool unknown = false; // a construct whose effects are not known: it conflicts with anything
 
   void merge(const Effects& other);
-  [[nodiscard]] bool reads_message() const { return reads.contains("ev.msg"); }
 };
 
 // The effects of a call to a neighbour that is not the event's own (Retransmit's ack going down):
