@@ -13,7 +13,7 @@
 // that sends a compressed packet is known to speak the format from then on.
 //
 // lamina-opt's delay pass puts work that the transmit or the delivery does not need (keeping a
-// copy to resend, arming a timer, an acknowledgement, counters) after it: each such piece is a
+// copy to resend, arming a timer, an acknowledgement) after it: each such piece is a
 // Later, which runs when the layer's block on the bypass ends. A host may call the stack again
 // from within the transmit or the delivery (an RPC server answers from its delivery callback):
 // every entry point first runs the pieces still waiting, so that the stack is then as the layered
