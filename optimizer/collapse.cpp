@@ -701,7 +701,9 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     code += first;
     code += fmt::format("auto {} = later([&] {{\n{}{}}});\n",
                         fresh_name("later_" + in_.layers[i].var), rebuilt, text);
-    own += first + rebuilt + text;
+    own += first;
+    own += rebuilt;
+    own += text;
     return end - k;
   }
   return 0;

@@ -194,15 +194,15 @@ std::map<std::string, NodeRef> constant_params(const LayerSpec& s, const LayerMo
   return params;
 }
 
-// Reads the spec file and finds the stack: its stack string in r, where it is declared in
-// `where`. False, with r.errors saying why, if it cannot.
-bool read_stack(const Options& o, spec::Sources& sources, Loaded& l, Result& r,
-                std::string& where) {
+// Reads the spec file into l.program and finds the stack: its stack string in r, where it is
+// declared in `where`. The program; null, with r.errors saying why, if it cannot.
+const spec::Program* read_stack(const Options& o, spec::Sources& sources, Loaded& l, Result& r,
+                                std::string& where) {
   spec::Diagnostics diags(sources);
   l.program = spec::load(o.spec, sources, diags);
   if (!l.program || diags.has_errors()) {
     r.errors = diags.format();
-    return false;
+    return nullptr;
   }
   const spec::Stack* stack = l.program->stack(o.stack);
   if (stack == nullptr) {
@@ -213,7 +213,7 @@ bool read_stack(const Options& o, spec::Sources& sources, Loaded& l, Result& r,
           names += (names.empty() ? "" : ", ") + s->name;
     r.errors = fmt::format("{}: error: lamina-opt: no stack `{}` in this file (stacks: {})\n",
                            o.spec, o.stack, names.empty() ? "none" : names);
-    return false;
+    return nullptr;
   }
   where =
       fmt::format("{}:{}:{}", sources.path(stack->loc.file), stack->loc.line, stack->loc.column);
@@ -221,14 +221,14 @@ bool read_stack(const Options& o, spec::Sources& sources, Loaded& l, Result& r,
     r.stack_string = spec::stack_string(*l.program, o.stack);
   } catch (const std::exception& e) {
     r.errors = fmt::format("{}: error: {}\n", where, e.what());
-    return false;
+    return nullptr;
   }
-  return true;
+  return &*l.program;
 }
 
 // The stack to generate: its layers, each with its parameters as constants.
 void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
-                 const std::string& stack_string, Loaded& l) {
+                 const std::string& stack_string, const spec::Program& program, Loaded& l) {
   l.input.spec_file = o.spec;
   l.input.stack = o.stack;
   l.input.stack_string = stack_string;
@@ -246,7 +246,7 @@ void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
     sl.model = m;
     sl.var = spec::snake_case(s.name);
     if (uses[s.name] > 1) sl.var += "_" + std::to_string(++seen[s.name]);
-    sl.params = constant_params(s, *m, l.program.value().layer(s.name));
+    sl.params = constant_params(s, *m, program.layer(s.name));
     l.input.layers.push_back(std::move(sl));
   }
 }
@@ -254,7 +254,8 @@ void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
 bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   spec::Sources sources;
   std::string stack_where;
-  if (!read_stack(o, sources, l, r, stack_where)) return false;
+  const spec::Program* program = read_stack(o, sources, l, r, stack_where);
+  if (program == nullptr) return false;
   resolved = o;
   if (resolved.source_dir.empty()) resolved.source_dir = find_source_dir(o.spec);
   if (resolved.source_dir.empty()) {
@@ -284,17 +285,17 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
   std::string missing;
   for (const std::string& dir : o.layer_dirs)
     fo.extra_args.push_back("-I" + fs::absolute(dir).string());
-  const spec::Program& program = l.program.value(); // read_stack() read it
   const std::vector<LayerSource> sources_list =
-      layer_sources(specs, program, sources, resolved, stack_where, missing);
+      layer_sources(specs, *program, sources, resolved, stack_where, missing);
   if (!missing.empty()) {
     r.errors = missing;
     return false;
   }
-  l.layers = read_cached(sources_list, program_layers(program, sources, resolved, stack_where), fo);
+  l.layers =
+      read_cached(sources_list, program_layers(*program, sources, resolved, stack_where), fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
-  stack_input(o, specs, r.stack_string, l);
+  stack_input(o, specs, r.stack_string, *program, l);
   return true;
 }
 
