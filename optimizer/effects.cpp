@@ -36,6 +36,14 @@ private:
       into.insert(a->second.begin(), a->second.end());
   }
 
+  // The message a message operation is on: the event's, or that of a local event.
+  void message_of(const NodeRef& n, std::set<std::string>& into) {
+    if (n->event == "ev")
+      into.insert("ev.msg");
+    else
+      touch_local(n->event, into);
+  }
+
   // A name that an impure node writes: a member, or a local (perhaps shadowing a member).
   void write(const std::string& name, const std::string& event) {
     if (name == "*") {
@@ -72,18 +80,12 @@ private:
     case Kind::MsgSize:
     case Kind::MsgBytes:
     case Kind::MsgRef:
-      if (n->event == "ev")
-        out_.reads.insert("ev.msg");
-      else
-        touch_local(n->event, out_.reads);
+      message_of(n, out_.reads);
       break;
     case Kind::Push:
     case Kind::Pop:
     case Kind::DropHeader:
-      if (n->event == "ev")
-        out_.writes.insert("ev.msg");
-      else
-        touch_local(n->event, out_.writes);
+      message_of(n, out_.writes);
       if (n->kind == Kind::Pop) touch_local(n->name, out_.writes);
       break;
     case Kind::Ports:
