@@ -242,7 +242,7 @@ private:
   // Layer i's common path passes the message on no further (AntsExec runs a capsule and sends
   // copies of it): the bypass ends in it, and the layers beyond it are not on it.
   void ends_here(Explanation::Direction& d, std::size_t i) {
-    d.layers_collapsed.push_back(model(i).name);
+    d.bypass.push_back(i);
     d.ends_at = model(i).name;
     ends_at_ = i;
   }
@@ -268,16 +268,18 @@ private:
   }
 
   // The parts of a guard (each a layer's CCP, printed) of the layers on the bypass: those above
-  // the layer where the message ends, going down; below it, going up.
-  [[nodiscard]] std::string guard_of(const std::vector<std::pair<std::size_t, std::string>>& parts,
-                                     bool down) const {
+  // the layer where the message ends, going down; below it, going up. Each part kept goes into
+  // `terms` too, once (going down, a part two layers share is kept at the first).
+  std::string guard_of(const std::vector<Explanation::AtLayer>& parts, bool down,
+                       std::vector<Explanation::AtLayer>& terms) const {
     std::vector<std::string> kept;
-    for (const auto& [i, text] : parts)
-      if (!ends_at_ || (down ? i <= *ends_at_ : i >= *ends_at_)) kept.push_back(text);
-    if (down) {
-      std::sort(kept.begin(), kept.end());
-      kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
+    for (const Explanation::AtLayer& p : parts) {
+      if (ends_at_ && (down ? p.layer > *ends_at_ : p.layer < *ends_at_)) continue;
+      if (down && std::find(kept.begin(), kept.end(), p.text) != kept.end()) continue;
+      kept.push_back(p.text);
+      terms.push_back(p);
     }
+    if (down) std::sort(kept.begin(), kept.end());
     std::string g;
     for (const auto& p : kept) g += (g.empty() ? "" : down ? " && " : " &&\n      ") + p;
     return g;
@@ -692,10 +694,9 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
       if (!r) return std::nullopt;
       const std::string printed = print_stmt(r, print, 0);
       text += printed;
-      d.delayed.push_back(fmt::format("{}: {}", model(i).name,
-                                      inlined_call(s).empty()
-                                          ? first_line(printed)
-                                          : fmt::format("{}() (inlined)", inlined_call(s))));
+      d.delayed.push_back({i, inlined_call(s).empty()
+                                  ? first_line(printed)
+                                  : fmt::format("{}() (inlined)", inlined_call(s))});
     }
     code += before;
     code += first;
@@ -810,7 +811,7 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
       std::find(pushed_.begin(), pushed_.end(), c.i) == pushed_.end())
     problem(d, c.who, s, "it passes the message on without pushing its header");
   c.passed = true;
-  d.layers_collapsed.push_back(m.name);
+  d.bypass.push_back(c.i);
   if (c.down) {
     c.code += chain(c.i + 1, true, d);
   } else if (c.i > 0) {
@@ -851,6 +852,7 @@ Generated Generator::run() {
   base.not_folded = &not_folded_;
   for (const StackLayer& l : in_.layers) {
     down_.push_back(prepare(l, true, base));
+    ex.layers.push_back({l.model->name, l.model->header_size, l.model->header_fields});
     ex.layered_header_bytes += l.model->header_size;
     for (const auto& [name, value] : l.params)
       ex.params.push_back(fmt::format("{}.{} = {}", l.model->name, name, print_expr(value, {})));
@@ -883,7 +885,7 @@ Generated Generator::run() {
     pushed_.clear();
     materialised_ = 0;
     physical_ = 0;
-    ex.down.layers_collapsed.clear();
+    ex.down.bypass.clear();
     ex.down.layered_exits.clear();
     ex.down.delayed.clear();
     delayed_names_.clear();
@@ -912,19 +914,19 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
   d.collapsed = true;
   std::string before;
   // The guard is printed per layer (members are qualified by each layer's variable).
-  std::vector<std::pair<std::size_t, std::string>> parts;
+  std::vector<Explanation::AtLayer> parts;
   for (std::size_t i = 0; i < depth(); ++i) {
     NodeRef c = down_[i].ccp->deep_copy();
     set_positions(c, 0);
     if (auto v = decide_under(c, nullptr); v && *v) continue;
     NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
     if (!r) break;
-    parts.emplace_back(i, print_expr(simplify(r), {in_.layers[i].var}));
+    parts.push_back({i, print_expr(simplify(r), {in_.layers[i].var})});
   }
   delayed_names_.clear();
   rebuilt_copies_ = 0;
   std::string code = chain(0, true, d);
-  d.guard = guard_of(parts, true);
+  d.guard = guard_of(parts, true, d.guard_terms);
   if (d.guard.empty()) d.guard = "true";
   return code;
 }
@@ -936,14 +938,13 @@ Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
     for (const Field& f : fields_) {
       if (f.value->kind == Kind::Constant)
         ex.constant_fields.push_back(
-            fmt::format("{}.{} = {}", model(f.layer).name, f.field->name, print_expr(f.value, {})));
+            {f.layer, f.field->name, f.field->size, print_expr(f.value, {})});
       else
         lay.packed.push_back(f);
     }
   }
   for (const Field& f : lay.packed) {
-    ex.packed_fields.push_back(
-        fmt::format("{}.{} ({} bytes)", model(f.layer).name, f.field->name, f.field->size));
+    ex.packed_fields.push_back({f.layer, f.field->name, f.field->size, {}});
     lay.compressed_size += f.field->size;
   }
   return lay;
@@ -971,20 +972,20 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
     up_.push_back(prepare(in_.layers[i], false, ctx));
   }
   // Guard parts, each printed with its layer's variable.
-  std::vector<std::pair<std::size_t, std::string>> cheap, reading;
+  std::vector<Explanation::AtLayer> cheap, reading;
   for (std::size_t n = 0; n < depth(); ++n) {
     const std::size_t i = depth() - 1 - n;
     bool reads_bytes = false;
     const std::optional<std::string> part = up_guard_part(i, d, up.before, reads_bytes);
     if (!d.collapsed) break;
-    if (part) (reads_bytes ? reading : cheap).emplace_back(i, *part);
+    if (part) (reads_bytes ? reading : cheap).push_back({i, *part});
   }
   up.guard_physical = physical_;
   up.guard_materialised = up_materialised_;
   delayed_names_.clear();
   if (d.collapsed) up.code = chain(depth() - 1, false, d);
-  up.integrity_guard = guard_of(reading, false);
-  up.guard = guard_of(cheap, false);
+  up.integrity_guard = guard_of(reading, false, d.guard_terms);
+  up.guard = guard_of(cheap, false, d.guard_terms);
   if (up.guard.empty()) up.guard = "true";
   d.guard = up.integrity_guard.empty() ? up.guard : up.integrity_guard + " &&\n      " + up.guard;
   return up;

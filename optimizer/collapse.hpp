@@ -29,26 +29,46 @@ struct StackInput {
   bool delay = true;
 };
 
-// What the collapse found, for --explain and for the tests.
+// What the collapse found, for --explain, --svg and the tests.
 struct Explanation {
+  // Something said of one layer of the stack (an index into `layers`).
+  struct AtLayer {
+    std::size_t layer = 0;
+    std::string text;
+  };
   struct Direction {
     bool collapsed = false;
-    std::vector<std::string> layers_collapsed;
+    std::vector<std::size_t> bypass;  // the layers on the bypass, in the order it runs them
     std::vector<std::string> why_not; // "Frag::down: it calls a virtual function (at ...)"
     std::string guard;                // C++ text of the guard
+    std::vector<AtLayer> guard_terms; // its terms, each at the layer whose CCP it is
     std::vector<std::string>
         layered_exits;   // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
     std::string ends_at; // the layer whose common path passes the message on no further
-    // What the delay pass put off until after the transmit or delivery: "Top: ++top.sent"
-    std::vector<std::string> delayed;
+    // What the delay pass put off until after the transmit or delivery: {Top, "++top.sent"}
+    std::vector<AtLayer> delayed;
   };
+  // A layer of the stack, top first, and its layered header.
+  struct Layer {
+    std::string name;              // "Frag"
+    std::uint32_t header_size = 0; // bytes; 0: no header
+    std::vector<HeaderField> header_fields;
+  };
+  // A header field on the bypass: sent in the compressed header, or constant there.
+  struct BypassField {
+    std::size_t layer = 0;
+    std::string name;       // "seq"
+    std::uint32_t size = 0; // bytes
+    std::string value;      // constant on the bypass, so not sent: its value; sent: empty
+  };
+  std::vector<Layer> layers;
   Direction down, up;
   bool compressed = false;
   bool layered_wire = false; // no header but the bottom layer's constant one: nothing to compress
   std::uint32_t layered_header_bytes = 0;
   std::uint32_t compressed_header_bytes = 0;
-  std::vector<std::string> constant_fields; // "Frag.index = 0"
-  std::vector<std::string> packed_fields;   // "Seqno.seq (4 bytes)"
+  std::vector<BypassField> constant_fields; // Frag.index = 0
+  std::vector<BypassField> packed_fields;   // in the compressed header's order, after the marker
   std::vector<std::string> params;          // "Frag.mtu = 1400u"
   // Operations left as written because their value is undefined in C++:
   // "`a * b` at frag.hpp:40:12: signed overflow in int: 65536 * 65536"

@@ -16,6 +16,7 @@
 
 #include "optimizer/check_layers.hpp"
 #include "optimizer/optimize.hpp"
+#include "optimizer/svg.hpp"
 #include "spec/mutant_file.hpp"
 #include "spec/program.hpp"
 #include "spec/source.hpp"
@@ -201,6 +202,7 @@ struct CommandLine {
   std::string registry_out;
   std::vector<std::string> mutant_files;
   std::string output;
+  std::string svg;
   bool show = false;
   bool no_delay = false;
   std::string pass;
@@ -223,6 +225,9 @@ void declare(CLI::App& app, CommandLine& c) {
   app.add_option("-o,--output", c.output, "the header to write (the fused stack)");
   app.add_flag("--explain", c.show,
                "print what was collapsed and why, the guards, the header bytes");
+  app.add_option("--svg", c.svg,
+                 "draw the stack, each bypass with its guard terms at their layers, and the "
+                 "header layered and compressed, as an SVG file");
   app.add_flag("--no-delay", c.no_delay,
                "leave out the delay pass: work the transmit or delivery does not need stays "
                "before it");
@@ -272,14 +277,20 @@ int one_stack(CommandLine& c) {
     std::cout << out;
     return 0;
   }
-  if (c.output.empty() && !c.show) {
-    std::cerr << "lamina-opt: error: give -o OUT.hpp, --explain, or both\n";
+  if (c.output.empty() && !c.show && c.svg.empty()) {
+    std::cerr << "lamina-opt: error: give -o OUT.hpp, --explain or --svg OUT.svg (or several)\n";
     return 2;
   }
   const auto r = lamina::opt::optimize(c.o);
   std::cerr << r.errors;
   if (!r.ok) return 1;
   if (!c.output.empty() && !write_if_changed(c.output, r.generated.code)) return 1;
+  if (!c.svg.empty() &&
+      !write_if_changed(c.svg,
+                        lamina::opt::stack_svg(r.generated.explain,
+                                               fmt::format("stack {} of {}", c.o.stack, c.o.spec),
+                                               r.stack_string)))
+    return 1;
   if (c.show) std::cout << lamina::opt::explain(r, c.o);
   return 0;
 }

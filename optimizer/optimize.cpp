@@ -361,17 +361,17 @@ std::string explain(const Result& r, const Options& o) {
   auto direction = [&](const char* name, const Explanation::Direction& d) {
     s += fmt::format("\n{}: {}\n", name,
                      d.collapsed ? "collapsed" : "not collapsed (the layered code runs)");
-    if (!d.layers_collapsed.empty()) {
+    if (!d.bypass.empty()) {
       s += "  layers on the bypass:";
-      for (const auto& l : d.layers_collapsed) s += " " + l;
+      for (const std::size_t l : d.bypass) s += " " + e.layers[l].name;
       s += "\n";
     }
     for (const auto& w : d.why_not) s += "  not collapsed: " + w + "\n";
     if (!d.guard.empty()) s += "  guard: " + d.guard + "\n";
     for (const auto& x : d.layered_exits) s += "  to the layered code: " + x + "\n";
     for (const auto& x : d.delayed)
-      s += "  delayed past the " + std::string(&d == &e.down ? "transmit" : "delivery") + ": " + x +
-           "\n";
+      s += fmt::format("  delayed past the {}: {}: {}\n", &d == &e.down ? "transmit" : "delivery",
+                       e.layers[x.layer].name, x.text);
     if (!d.ends_at.empty())
       s += "  the message ends at " + d.ends_at + ": its common path passes it on no further\n";
   };
@@ -385,9 +385,11 @@ std::string explain(const Result& r, const Options& o) {
          "one): the receive bypass takes them as they come\n";
   if (e.compressed) {
     s += "  compressed: marker (1 byte)";
-    for (const auto& f : e.packed_fields) s += ", " + f;
+    for (const auto& f : e.packed_fields)
+      s += fmt::format(", {}.{} ({} bytes)", e.layers[f.layer].name, f.name, f.size);
     s += "\n  constant on the bypass, not sent:";
-    for (const auto& f : e.constant_fields) s += " " + f + ";";
+    for (const auto& f : e.constant_fields)
+      s += fmt::format(" {}.{} = {};", e.layers[f.layer].name, f.name, f.value);
     s += "\n";
   }
   s += fmt::format("generated code: {} lines, {} bytes; {:.2f} s\n", e.code_lines, e.code_bytes,

@@ -3,10 +3,11 @@
 # in order, each under `bash -o pipefail`; the test fails at the first command that fails.
 # A RUN line ending in `\` goes on in the next RUN line.
 #
-#   run.sh --lamina-opt PATH --filecheck PATH --src DIR --out DIR TEST_FILE
+#   run.sh --lamina-opt PATH --filecheck PATH [--xml-wellformed PATH] --src DIR --out DIR TEST_FILE
 #
 # Substitutions in RUN lines:
 #   %lamina-opt  the optimiser            %FileCheck  LLVM's FileCheck
+#   %xml-wellformed  tests/xml_wellformed: exit 0 when each file is a well-formed SVG document
 #   %src         the repository's root    %s, %S      the test file, its directory
 #   %t           a scratch path of this test's own, under --out (use %t.hpp, %t.out, ...)
 #   %%           a literal %
@@ -17,15 +18,17 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: run.sh --lamina-opt PATH --filecheck PATH --src DIR --out DIR TEST_FILE" >&2
+  echo "usage: run.sh --lamina-opt PATH --filecheck PATH [--xml-wellformed PATH] --src DIR" \
+    "--out DIR TEST_FILE" >&2
   exit 2
 }
 
-opt="" filecheck="" src="" out="" test=""
+opt="" filecheck="" xml="" src="" out="" test=""
 while (($#)); do
   case "$1" in
     --lamina-opt) opt="$2"; shift 2 ;;
     --filecheck) filecheck="$2"; shift 2 ;;
+    --xml-wellformed) xml="$2"; shift 2 ;;
     --src) src="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     -*) usage ;;
@@ -43,6 +46,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 [[ "$opt" != */* ]] || opt="$(absolute "$opt")"
 [[ "$filecheck" != */* ]] || filecheck="$(absolute "$filecheck")"
+[[ "$xml" != */* ]] || xml="$(absolute "$xml")"
 dir="$(dirname "$test")"
 stem="$(basename "$test")"
 stem="${stem%.*}"
@@ -84,6 +88,7 @@ substitute() {
   c="${c//%%/$'\x01'}"
   c="${c//%lamina-opt/"$opt"}"
   c="${c//%FileCheck/"$filecheck"}"
+  c="${c//%xml-wellformed/"${xml:-xml-wellformed-not-given}"}"
   c="${c//%src/"$src"}"
   c="${c//%s/"$test"}"
   c="${c//%S/"$dir"}"
