@@ -97,7 +97,8 @@ private:
   struct Field {
     std::size_t layer;
     const HeaderField* field;
-    NodeRef value; // a constant, or Local("f.<var>_<field>")
+    NodeRef value;           // a constant, or Local("f.<var>_<field>")
+    bool from_bytes = false; // computed from the message's bytes (a checksum): it looks random
   };
 
   [[nodiscard]] std::size_t depth() const { return in_.layers.size(); }
@@ -124,11 +125,20 @@ private:
     return fmt::format("{}.push({}::Header{{{}}});\n", msg, model(i).qualified, values);
   }
 
+  // How the compressed header sends a field: whole; an unsigned integer as a varint (a counter
+  // is small); or as the varint of its difference from the packed field `base`, of its width
+  // (runtime/varint.hpp).
+  struct Packed {
+    Field field;
+    enum class Coding : std::uint8_t { whole, varint, difference } coding = Coding::whole;
+    std::size_t base = 0;
+  };
   // The steps of run(), each passing what it found to the next: analysis (the guard of each
   // direction, and the code of the bypass), layout (the compressed header), emission.
   struct Layout {
-    std::vector<Field> packed;         // the fields the compressed header carries, in order
-    std::uint32_t compressed_size = 1; // the marker, then the packed fields
+    std::vector<Packed> packed; // the fields the compressed header carries, in order
+    std::uint32_t min_size = 1; // the marker, then the packed fields, at their fewest bytes
+    std::uint32_t max_size = 1; // and at their most
   };
   struct UpBypass {
     std::string code;
@@ -502,6 +512,27 @@ bool mentions_any(const NodeRef& n, const std::set<std::string>& names) {
                      [&](const std::string& name) { return mentions_local(n, name); });
 }
 
+// The declaration of local `name` in `body`; null if there is none.
+NodeRef declaration(const NodeRef& body, const std::string& name) {
+  if (!body) return nullptr;
+  if (body->kind == Kind::Decl && body->name == name) return body;
+  for (const NodeRef& k : body->kids)
+    if (NodeRef d = declaration(k, name)) return d;
+  return nullptr;
+}
+
+// Whether `v`, in `body`, is computed from the message's bytes, itself or through the locals it
+// reads (a checksum, a MAC): a value that looks random, which a varint would only lengthen.
+bool from_bytes(const NodeRef& v, const NodeRef& body, int depth) {
+  if (!v || depth > 16) return false;
+  if (v->kind == Kind::MsgBytes) return true;
+  if (v->kind == Kind::Local && v->name != "ev")
+    if (const NodeRef d = declaration(body, v->name); d && !d->kids.empty())
+      if (from_bytes(d->kids[0], body, depth + 1)) return true;
+  return std::any_of(v->kids.begin(), v->kids.end(),
+                     [&](const NodeRef& k) { return from_bytes(k, body, depth + 1); });
+}
+
 // A statement's first line, for --explain.
 std::string first_line(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -761,7 +792,7 @@ Generator::Step Generator::push_header(LayerCode& c, const NodeRef& s, Explanati
     } else {
       c.code += fmt::format("{} = {};\n", var_of(c.i, hf.name),
                             print_expr(v, PrintContext{in_.layers[c.i].var}));
-      fields_.push_back({c.i, &hf, local(var_of(c.i, hf.name))});
+      fields_.push_back({c.i, &hf, local(var_of(c.i, hf.name)), from_bytes(s->kids[j], c.body, 0)});
     }
   }
   pushed_.push_back(c.i);
@@ -878,7 +909,8 @@ Generated Generator::run() {
                     model(*down_ends).name));
   compress_ = !wire && ex.down.collapsed && !down_ends && ex.up.collapsed;
   ex.compressed = compress_;
-  ex.compressed_header_bytes = compress_ ? lay.compressed_size : ex.layered_header_bytes;
+  ex.compressed_header_bytes = compress_ ? lay.max_size : ex.layered_header_bytes;
+  ex.compressed_header_min_bytes = compress_ ? lay.min_size : ex.layered_header_bytes;
   if (compress_) {
     // The down bypass again, now that it may compress.
     fields_.clear();
@@ -934,18 +966,44 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
 Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
   // The fields the down bypass pushes that are not constants.
   Layout lay;
-  if (!wire) {
-    for (const Field& f : fields_) {
-      if (f.value->kind == Kind::Constant)
-        ex.constant_fields.push_back(
-            {f.layer, f.field->name, f.field->size, print_expr(f.value, {})});
-      else
-        lay.packed.push_back(f);
+  if (wire) return lay;
+  for (const Field& f : fields_) {
+    if (f.value->kind == Kind::Constant) {
+      ex.constant_fields.push_back(
+          {f.layer, f.field->name, f.field->size, print_expr(f.value, {}), 0, {}});
+      continue;
     }
+    Packed p{f};
+    if (in_.varints && f.field->unsigned_integer && !f.from_bytes) {
+      // The first counter of its width whole, as a varint; each one after it as its difference
+      // from the one before (counters of one packet tend to move together).
+      p.coding = Packed::Coding::varint;
+      for (std::size_t k = lay.packed.size(); k-- > 0;) {
+        const Packed& b = lay.packed[k];
+        if (b.coding != Packed::Coding::whole && b.field.field->size == f.field->size) {
+          p.coding = Packed::Coding::difference;
+          p.base = k;
+          break;
+        }
+      }
+    }
+    lay.packed.push_back(p);
   }
-  for (const Field& f : lay.packed) {
-    ex.packed_fields.push_back({f.layer, f.field->name, f.field->size, {}});
-    lay.compressed_size += f.field->size;
+  for (const Packed& p : lay.packed) {
+    const Field& f = p.field;
+    const bool whole = p.coding == Packed::Coding::whole;
+    const std::uint32_t most = whole ? f.field->size : (f.field->size * 8 + 6) / 7;
+    const std::uint32_t fewest = whole ? f.field->size : 1;
+    lay.min_size += fewest;
+    lay.max_size += most;
+    std::string coding;
+    if (p.coding == Packed::Coding::varint) coding = "a varint";
+    if (p.coding == Packed::Coding::difference) {
+      const Field& b = lay.packed[p.base].field;
+      coding =
+          fmt::format("a varint of its difference from {}.{}", model(b.layer).name, b.field->name);
+    }
+    ex.packed_fields.push_back({f.layer, f.field->name, most, {}, fewest, coding});
   }
   return lay;
 }
@@ -1046,7 +1104,7 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
   c += "#pragma once\n\n#include <array>\n#include <cstddef>\n#include <cstdint>\n#include "
        "<cstring>\n"
        "#include <span>\n#include <string_view>\n#include <utility>\n#include <vector>\n\n#include "
-       "\"runtime/fused.hpp\"\n";
+       "\"runtime/fused.hpp\"\n#include \"runtime/varint.hpp\"\n";
   for (const auto& inc : includes) c += fmt::format("#include \"{}\"\n", inc);
   c += fmt::format("\nnamespace {} {{\n\n", in_.name_space);
   c += fmt::format("class {} final : public FusedStack<lamina::stack<{}>> {{\npublic:\n",
@@ -1056,12 +1114,15 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
   c += "  // The first byte of a packet with the compressed header ('F'; layered packets start "
        "'L').\n";
   c += "  static constexpr std::byte kMarker{0x46};\n";
-  c += fmt::format(
-      "  // The compressed header: the marker, then the fields the bypass pushes that are not\n"
-      "  // constant on it ({} bytes, against {} layered).\n",
-      lay.compressed_size, ex.layered_header_bytes);
-  c += fmt::format("  static constexpr std::size_t kCompressedSize = {};\n\n",
-                   compress_ ? lay.compressed_size : 0);
+  c += "  // The compressed header: the marker, then the fields the bypass pushes that are not\n";
+  c += lay.min_size == lay.max_size
+           ? fmt::format("  // constant on it ({} bytes, against {} layered).\n", lay.max_size,
+                         ex.layered_header_bytes)
+           : fmt::format("  // constant on it, counters as varints ({} to {} bytes, against {} "
+                         "layered).\n",
+                         lay.min_size, lay.max_size, ex.layered_header_bytes);
+  c += fmt::format("  static constexpr std::size_t kMaxCompressedSize = {};\n\n",
+                   compress_ ? lay.max_size : 0);
   // Constructor: the layers with the stack's parameters.
   c += fmt::format("  {}()\n      : FusedStack(", in_.class_name);
   for (std::size_t i = 0; i < depth(); ++i) {
@@ -1075,8 +1136,9 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
   // Fields of the headers that travel in the compressed header.
   c += "  // The values of the header fields the bypass pushes that are not constants.\n  struct "
        "Fields {\n";
-  for (const Field& f : lay.packed)
-    c += fmt::format("    {} {}_{}{{}};\n", f.field->type, in_.layers[f.layer].var, f.field->name);
+  for (const Packed& p : lay.packed)
+    c += fmt::format("    {} {}_{}{{}};\n", p.field.field->type, in_.layers[p.field.layer].var,
+                     p.field.field->name);
   c += "  };\n\n";
   return c;
 }
@@ -1164,28 +1226,50 @@ std::string Generator::emit_codec(const Layout& lay) const {
        "    if (unpack(m, f)) expand(m, f);\n"
        "    return {m.bytes().begin(), m.bytes().end()};\n  }\n\n";
   c += "private:\n";
-  c += "  struct Compressed {\n    std::array<std::byte, kCompressedSize> bytes;\n  };\n\n";
-  c += "  static void pack(Msg& msg, const Fields& f) {\n    Compressed c;\n    c.bytes[0] = "
-       "kMarker;\n";
-  std::uint32_t at = 1;
-  for (const Field& p : lay.packed) {
-    c += fmt::format("    std::memcpy(&c.bytes[{}], &f.{}_{}, {});\n", at, in_.layers[p.layer].var,
-                     p.field->name, p.field->size);
-    at += p.field->size;
+  auto name = [&](const Packed& p) {
+    return fmt::format("f.{}_{}", in_.layers[p.field.layer].var, p.field.field->name);
+  };
+  // Pack: each varint's value first, then the room they take all together in front of the
+  // message, written in place.
+  c += "  static void pack(Msg& msg, const Fields& f) {\n";
+  std::string room = "1";
+  std::string write = "    *at++ = kMarker;\n";
+  for (std::size_t k = 0; k < lay.packed.size(); ++k) {
+    const Packed& p = lay.packed[k];
+    const std::uint32_t size = p.field.field->size;
+    if (p.coding == Packed::Coding::whole) {
+      room += fmt::format(" + {}", size);
+      write += fmt::format("    std::memcpy(at, &{}, {});\n", name(p), size);
+      if (k + 1 < lay.packed.size()) write += fmt::format("    at += {};\n", size);
+      continue;
+    }
+    c += p.coding == Packed::Coding::varint
+             ? fmt::format("    const auto v{} = {};\n", k, name(p))
+             : fmt::format("    const auto v{} = varint::zigzag({}, {});\n", k, name(p),
+                           name(lay.packed[p.base]));
+    room += fmt::format(" + varint::size(v{})", k);
+    write += fmt::format("    at = varint::put(at, v{});\n", k);
   }
-  c += "    msg.push(c);\n  }\n\n";
+  c += fmt::format("    std::byte* at = msg.claim_front({});\n", room) + write + "  }\n\n";
   c += "  // Takes the compressed header off `msg` into `f`; false (and `msg` untouched) if it "
-       "has none.\n";
+       "has none,\n  // or if it does not read as one.\n";
   c += "  static bool unpack(Msg& msg, Fields& f) {\n"
-       "    Compressed c;\n"
-       "    if (!msg.peek(c) || c.bytes[0] != kMarker) return false;\n";
-  at = 1;
-  for (const Field& p : lay.packed) {
-    c += fmt::format("    std::memcpy(&f.{}_{}, &c.bytes[{}], {});\n", in_.layers[p.layer].var,
-                     p.field->name, at, p.field->size);
-    at += p.field->size;
+       "    const std::span<const std::byte> c = msg.bytes();\n"
+       "    if (c.empty() || c[0] != kMarker) return false;\n"
+       "    std::size_t at = 1;\n";
+  for (const Packed& p : lay.packed) {
+    const std::uint32_t size = p.field.field->size;
+    if (p.coding == Packed::Coding::whole)
+      c += fmt::format("    if (c.size() - at < {}) return false;\n"
+                       "    std::memcpy(&{}, &c[at], {});\n    at += {};\n",
+                       size, name(p), size, size);
+    else
+      c += fmt::format("    if (!varint::get(c, at, {})) return false;\n", name(p));
+    if (p.coding == Packed::Coding::difference)
+      c += fmt::format("    {} = varint::unzigzag({}, {});\n", name(p), name(p),
+                       name(lay.packed[p.base]));
   }
-  c += "    return msg.drop_front(kCompressedSize);\n  }\n\n";
+  c += "    return msg.drop_front(at);\n  }\n\n";
   c += "  // Pushes the layered headers the compressed header stands for.\n"
        "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
   for (std::size_t i = 0; i < depth(); ++i)

@@ -27,6 +27,8 @@ struct StackInput {
   std::vector<StackLayer> layers;
   // The delay pass: work the transmit or the delivery does not need runs after it.
   bool delay = true;
+  // Counters in the compressed header as varints (runtime/varint.hpp); off: every field whole.
+  bool varints = true;
 };
 
 // What the collapse found, for --explain, --svg and the tests.
@@ -57,19 +59,22 @@ struct Explanation {
   // A header field on the bypass: sent in the compressed header, or constant there.
   struct BypassField {
     std::size_t layer = 0;
-    std::string name;       // "seq"
-    std::uint32_t size = 0; // bytes
-    std::string value;      // constant on the bypass, so not sent: its value; sent: empty
+    std::string name;           // "seq"
+    std::uint32_t size = 0;     // bytes: its header's; sent, the most it takes
+    std::string value;          // constant on the bypass, so not sent: its value; sent: empty
+    std::uint32_t min_size = 0; // sent: the fewest bytes it takes
+    std::string coding;         // sent: "" (whole), "a varint", "a varint of its difference ..."
   };
   std::vector<Layer> layers;
   Direction down, up;
   bool compressed = false;
   bool layered_wire = false; // no header but the bottom layer's constant one: nothing to compress
   std::uint32_t layered_header_bytes = 0;
-  std::uint32_t compressed_header_bytes = 0;
-  std::vector<BypassField> constant_fields; // Frag.index = 0
-  std::vector<BypassField> packed_fields;   // in the compressed header's order, after the marker
-  std::vector<std::string> params;          // "Frag.mtu = 1400u"
+  std::uint32_t compressed_header_bytes = 0;     // at the most (varints at their longest)
+  std::uint32_t compressed_header_min_bytes = 0; // at the fewest
+  std::vector<BypassField> constant_fields;      // Frag.index = 0
+  std::vector<BypassField> packed_fields; // in the compressed header's order, after the marker
+  std::vector<std::string> params;        // "Frag.mtu = 1400u"
   // Operations left as written because their value is undefined in C++:
   // "`a * b` at frag.hpp:40:12: signed overflow in int: 65536 * 65536"
   std::vector<std::string> not_folded;

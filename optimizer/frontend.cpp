@@ -749,6 +749,9 @@ public:
         hf.type = type_name(f->getType(), ctx_);
         hf.offset = static_cast<std::uint32_t>(layout.getFieldOffset(i++) / 8);
         hf.size = static_cast<std::uint32_t>(ctx_.getTypeSizeInChars(f->getType()).getQuantity());
+        const QualType t = f->getType().getCanonicalType();
+        hf.unsigned_integer = t->isUnsignedIntegerType() && !t->isBooleanType() &&
+                              !t->isEnumeralType() && hf.size >= 2;
         m.header_fields.push_back(hf);
       }
     }

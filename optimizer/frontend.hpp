@@ -32,6 +32,9 @@ struct HeaderField {
   std::string type;         // as C++ names it: "std::uint32_t", "lamina::Retransmit::Kind"
   std::uint32_t offset = 0; // in the header struct
   std::uint32_t size = 0;
+  // An unsigned integer of two bytes or more (not a bool, not an enumeration): the compressed
+  // header may send it with fewer bytes (runtime/varint.hpp).
+  bool unsigned_integer = false;
 };
 
 // A helper member function of a layer, lowered.

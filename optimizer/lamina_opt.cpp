@@ -205,6 +205,7 @@ struct CommandLine {
   std::string svg;
   bool show = false;
   bool no_delay = false;
+  bool whole_fields = false;
   std::string pass;
   std::string layer;
   std::string direction = "down";
@@ -231,6 +232,9 @@ void declare(CLI::App& app, CommandLine& c) {
   app.add_flag("--no-delay", c.no_delay,
                "leave out the delay pass: work the transmit or delivery does not need stays "
                "before it");
+  app.add_flag("--whole-fields", c.whole_fields,
+               "send every field of the compressed header whole: counters are not varints (fewer "
+               "instructions, more header bytes)");
   app.add_option("-p", c.o.build_dir,
                  "a build directory with compile_commands.json (its include flags)");
   app.add_option("--source-dir", c.o.source_dir,
@@ -302,6 +306,7 @@ int main(int argc, char** argv) try {
   declare(app, c);
   CLI11_PARSE(app, argc, argv);
   c.o.delay = !c.no_delay;
+  c.o.varints = !c.whole_fields;
   // `import "components"` finds the standard layers under the include root from a spec anywhere.
   if (!c.o.source_dir.empty()) lamina::spec::import_path().push_back(c.o.source_dir);
   if (c.check) return check_layers(c.specs, c.o.source_dir, c.include_dirs, c.stamp);

@@ -235,6 +235,7 @@ void stack_input(const Options& o, const std::vector<LayerSpec>& specs,
   l.input.class_name = o.class_name.empty() ? o.stack : o.class_name;
   l.input.name_space = o.name_space;
   l.input.delay = o.delay;
+  l.input.varints = o.varints;
   std::map<std::string, int> uses;
   for (const LayerSpec& s : specs) ++uses[s.name];
   std::map<std::string, int> seen;
@@ -348,6 +349,15 @@ std::vector<std::string> stacks_of(const std::string& spec, std::string& errors)
   return names;
 }
 
+namespace {
+
+// "4", or "1 to 5" for a size that varies.
+std::string byte_range(std::uint32_t fewest, std::uint32_t most) {
+  return fewest == most ? std::to_string(most) : fmt::format("{} to {}", fewest, most);
+}
+
+} // namespace
+
 std::string explain(const Result& r, const Options& o) {
   const Explanation& e = r.generated.explain;
   std::string s = fmt::format("lamina-opt: stack {} of {}\n  stack string: {}\n", o.stack, o.spec,
@@ -378,7 +388,8 @@ std::string explain(const Result& r, const Options& o) {
   direction("down (send)", e.down);
   direction("up (receive)", e.up);
   s += fmt::format("\nheader on the common path: {} bytes layered, {} bytes {}\n",
-                   e.layered_header_bytes, e.compressed_header_bytes,
+                   e.layered_header_bytes,
+                   byte_range(e.compressed_header_min_bytes, e.compressed_header_bytes),
                    e.compressed ? "compressed" : "(not compressed)");
   if (e.layered_wire)
     s += "  packets keep the layered format (no layer but the bottom one has a header, a constant "
@@ -386,7 +397,8 @@ std::string explain(const Result& r, const Options& o) {
   if (e.compressed) {
     s += "  compressed: marker (1 byte)";
     for (const auto& f : e.packed_fields)
-      s += fmt::format(", {}.{} ({} bytes)", e.layers[f.layer].name, f.name, f.size);
+      s += fmt::format(", {}.{} ({} bytes{}{})", e.layers[f.layer].name, f.name,
+                       byte_range(f.min_size, f.size), f.coding.empty() ? "" : ": ", f.coding);
     s += "\n  constant on the bypass, not sent:";
     for (const auto& f : e.constant_fields)
       s += fmt::format(" {}.{} = {};", e.layers[f.layer].name, f.name, f.value);

@@ -18,7 +18,8 @@ struct Options {
   std::vector<std::string> layer_dirs; // include roots of layer headers, before source_dir
   std::string class_name;              // of the fused stack; empty: the stack's name
   std::string name_space = "lamina::fused";
-  bool delay = true; // the delay pass (off: --no-delay, for the ablation)
+  bool delay = true;   // the delay pass (off: --no-delay, for the ablation)
+  bool varints = true; // counters sent as varints (off: --whole-fields)
 };
 
 struct Result {

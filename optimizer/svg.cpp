@@ -333,12 +333,25 @@ void draw_headers(Canvas& c, const Explanation& e, double top) {
   double y = draw_bar(c, kMargin, top + 10, scale, layered_parts(e),
                       "layered: " + bytes(e.layered_header_bytes));
   if (e.compressed) {
+    // Varints drawn at their longest, and named with their range.
     std::vector<Part> parts{{1, "marker", "", kSent}};
     for (const auto& f : e.packed_fields)
       parts.push_back({static_cast<double>(f.size),
-                       fmt::format("{}.{}", e.layers[f.layer].name, f.name), f.name, kSent});
+                       f.min_size == f.size ? fmt::format("{}.{}", e.layers[f.layer].name, f.name)
+                                            : fmt::format("{}.{} {}-{} B", e.layers[f.layer].name,
+                                                          f.name, f.min_size, f.size),
+                       f.name, kSent});
     y = draw_bar(c, kMargin, y + 14, scale, parts,
-                 "compressed: " + bytes(e.compressed_header_bytes));
+                 e.compressed_header_min_bytes == e.compressed_header_bytes
+                     ? "compressed: " + bytes(e.compressed_header_bytes)
+                     : fmt::format("compressed: {} to {} bytes", e.compressed_header_min_bytes,
+                                   e.compressed_header_bytes));
+    for (const auto& f : e.packed_fields)
+      if (!f.coding.empty()) {
+        y += kLine;
+        c.text(kMargin + 20, y, fmt::format("{}.{}: {}", e.layers[f.layer].name, f.name, f.coding),
+               kCodeFont, kInk, kCode);
+      }
     y += 10;
     c.rect(kMargin, y, 14, 10, kSent, kInk);
     c.text(kMargin + 20, y + 9, "sent on the bypass", kFont, kInk);

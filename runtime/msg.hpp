@@ -84,6 +84,16 @@ public:
     if (control()->views > 1) control()->front = head_;
   }
 
+  // Makes room for `n` bytes in front and returns where they go: a header whose size is known
+  // only at run time (a fused stack's compressed header, its integers of variable length),
+  // written in place by the caller.
+  [[nodiscard]] std::byte* claim_front(std::size_t n) {
+    if (head_ < n || !may_push()) grow_front(n);
+    head_ -= static_cast<std::uint32_t>(n);
+    if (control()->views > 1) control()->front = head_;
+    return buf_ + head_;
+  }
+
   // Removes a header from the front into `h`; false (and `h` untouched) if the message is
   // shorter than the header.
   template <WireHeader H>

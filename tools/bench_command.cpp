@@ -83,7 +83,8 @@ struct Row {
 };
 
 // Header bytes, allocations and pool buffers per message: deterministic, so counted once, on
-// warm stacks.
+// warm stacks. The header is that of the 1,001st message to the peer: a fused stack's counters
+// are varints, so its header grows with them (Seqno's number takes 2 bytes there).
 void count(Row& row) {
   Wire& wire = *row.wire;
   for (int i = 0; i < 1000; ++i) wire.exchange(64);
@@ -642,7 +643,9 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
     }
     print_table(rows);
     fmt::print("\n"
-               "header B  bytes before the payload in the first packet of a 64 B message\n"
+               "header B  bytes before the payload in the first packet of a 64 B message, the "
+               "1,001st to its peer\n"
+               "          (lamina-opt sends counters as varints: its header grows with them)\n"
                "down ns   node 0's send() until its packets are transmitted    Google Benchmark, "
                "batches of {},\n"
                "up ns     node 1's receive() until delivery, its ack sent       {}\n"

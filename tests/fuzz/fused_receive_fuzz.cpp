@@ -15,6 +15,7 @@
 //                layered code past Checksum (the fused stack's fallback);
 //             3: compressed with the marker set and the CRC as it is: the fallback of a
 //                compressed packet that fails the CRC.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -64,14 +65,17 @@ std::vector<std::byte> packet_of(std::uint8_t form, std::span<const std::byte> b
     fix_crc(p);
     return p;
   }
-  if (form == 0 || p.size() < Fused::kCompressedSize) return p;
+  if (form == 0 || p.empty()) return p;
   p[0] = Fused::kMarker;
   if (form == 3) return p;
-  // The CRC's place in the compressed header is the one where the layered packet's fixed-up CRC,
-  // written there, makes the packet stand for that layered packet.
+  // The CRC's place in the compressed header (after the varints, whose lengths vary) is the one
+  // where the layered packet's fixed-up CRC, written there, makes the packet stand for that
+  // layered packet.
   std::vector<std::byte> layered = Fused::canonical(p);
+  if (layered == p) return p; // it does not read as a compressed header
   fix_crc(layered);
-  for (std::size_t at = 1; at + sizeof(Checksum::Header) <= Fused::kCompressedSize; ++at) {
+  for (std::size_t at = 1;
+       at + sizeof(Checksum::Header) <= std::min(p.size(), Fused::kMaxCompressedSize); ++at) {
     std::vector<std::byte> q = p;
     std::memcpy(&q[at], &layered[kCrcAt], sizeof(Checksum::Header));
     if (Fused::canonical(q) == layered) return q;
