@@ -10,7 +10,6 @@
 // wraps as the unsigned type does, so every pair of values has one.
 #pragma once
 
-#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -25,7 +24,9 @@ inline constexpr std::size_t kMaxBytes = (sizeof(T) * 8 + 6) / 7;
 // How many bytes `v` takes.
 template <std::unsigned_integral T>
 constexpr std::size_t size(T v) {
-  return (static_cast<std::size_t>(std::bit_width(static_cast<T>(v | 1U))) + 6) / 7;
+  std::size_t n = 1;
+  for (; v >= 0x80; v = static_cast<T>(v >> 7)) ++n;
+  return n;
 }
 
 // Writes `v` at `out`; returns the byte after it.
@@ -45,6 +46,18 @@ std::byte* put(std::byte* out, T v) {
 template <std::unsigned_integral T>
 [[nodiscard]] bool get(std::span<const std::byte> in, std::size_t& at, T& v) {
   const std::size_t left = at <= in.size() ? in.size() - at : 0;
+  // One or two bytes, the common cases, straight.
+  if (left >= 1 && static_cast<unsigned>(in[at]) < 0x80) {
+    v = static_cast<T>(in[at]);
+    ++at;
+    return true;
+  }
+  if (sizeof(T) > 1 && left >= 2 && static_cast<unsigned>(in[at + 1]) - 1 < 0x7F) {
+    v = static_cast<T>((static_cast<unsigned>(in[at]) & 0x7FU) |
+                       (static_cast<unsigned>(in[at + 1]) << 7));
+    at += 2;
+    return true;
+  }
   T value = 0;
   for (std::size_t i = 0; i < left && i < kMaxBytes<T>; ++i) {
     const auto b = static_cast<unsigned>(in[at + i]);
