@@ -7,6 +7,7 @@
 
 #include "optimizer/effects.hpp"
 #include "optimizer/passes.hpp"
+#include "runtime/varint.hpp"
 
 namespace lamina::opt {
 
@@ -253,8 +254,7 @@ private:
   // copies of it): the bypass ends in it, and the layers beyond it are not on it.
   void ends_here(Explanation::Direction& d, std::size_t i) {
     d.bypass.push_back(i);
-    d.ends_at = model(i).name;
-    ends_at_ = i;
+    d.ends_at = i;
   }
 
   // The values of the header fields on the wire, when packets keep the layered format: every
@@ -279,15 +279,16 @@ private:
 
   // The parts of a guard (each a layer's CCP, printed) of the layers on the bypass: those above
   // the layer where the message ends, going down; below it, going up. Each part kept goes into
-  // `terms` too, once (going down, a part two layers share is kept at the first).
-  std::string guard_of(const std::vector<Explanation::AtLayer>& parts, bool down,
-                       std::vector<Explanation::AtLayer>& terms) const {
+  // d.guard_terms too, once (going down, a part two layers share is kept at the first).
+  static std::string guard_of(const std::vector<Explanation::AtLayer>& parts, bool down,
+                              Explanation::Direction& d) {
+    const std::optional<std::size_t> end = d.ends_at;
     std::vector<std::string> kept;
     for (const Explanation::AtLayer& p : parts) {
-      if (ends_at_ && (down ? p.layer > *ends_at_ : p.layer < *ends_at_)) continue;
+      if (end && (down ? p.layer > *end : p.layer < *end)) continue;
       if (down && std::find(kept.begin(), kept.end(), p.text) != kept.end()) continue;
       kept.push_back(p.text);
-      terms.push_back(p);
+      d.guard_terms.push_back(p);
     }
     if (down) std::sort(kept.begin(), kept.end());
     std::string g;
@@ -328,7 +329,6 @@ private:
   std::size_t up_materialised_ = 0;  // up: layers 0..n-1 whose header is on the message
   std::int64_t physical_ = 0;        // layered bytes physically in front of the payload
   bool compress_ = false;
-  std::optional<std::size_t> ends_at_; // the layer where the message ends on the bypass, if any
   std::vector<Diagnostic> diags_;
   std::string model_where_;
   // The locals the delay pass declared in the function being generated, by name (fresh_name()).
@@ -893,8 +893,7 @@ Generated Generator::run() {
 
   // Analysis, down: the guard, and what the bypass pushes.
   std::string down_code = analyse_down(ex.down);
-  const std::optional<std::size_t> down_ends = ends_at_;
-  ends_at_.reset();
+  const std::optional<std::size_t> down_ends = ex.down.ends_at;
   // Layout: the compressed header.
   const Layout lay = layout(wire.has_value(), ex);
   // Analysis, up: for packets in the compressed format, or, on a layered wire, as they come.
@@ -958,7 +957,7 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
   delayed_names_.clear();
   rebuilt_copies_ = 0;
   std::string code = chain(0, true, d);
-  d.guard = guard_of(parts, true, d.guard_terms);
+  d.guard = guard_of(parts, true, d);
   if (d.guard.empty()) d.guard = "true";
   return code;
 }
@@ -992,7 +991,8 @@ Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
   for (const Packed& p : lay.packed) {
     const Field& f = p.field;
     const bool whole = p.coding == Packed::Coding::whole;
-    const std::uint32_t most = whole ? f.field->size : (f.field->size * 8 + 6) / 7;
+    const auto most =
+        static_cast<std::uint32_t>(whole ? f.field->size : varint::max_bytes(f.field->size));
     const std::uint32_t fewest = whole ? f.field->size : 1;
     lay.min_size += fewest;
     lay.max_size += most;
@@ -1042,8 +1042,8 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   up.guard_materialised = up_materialised_;
   delayed_names_.clear();
   if (d.collapsed) up.code = chain(depth() - 1, false, d);
-  up.integrity_guard = guard_of(reading, false, d.guard_terms);
-  up.guard = guard_of(cheap, false, d.guard_terms);
+  up.integrity_guard = guard_of(reading, false, d);
+  up.guard = guard_of(cheap, false, d);
   if (up.guard.empty()) up.guard = "true";
   d.guard = up.integrity_guard.empty() ? up.guard : up.integrity_guard + " &&\n      " + up.guard;
   return up;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,9 @@ struct Explanation {
     std::string guard;                // C++ text of the guard
     std::vector<AtLayer> guard_terms; // its terms, each at the layer whose CCP it is
     std::vector<std::string>
-        layered_exits;   // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
-    std::string ends_at; // the layer whose common path passes the message on no further
+        layered_exits; // "Retransmit::up sends an ack down: layered code of Checksum, Bottom"
+    // The layer whose common path passes the message on no further, if any.
+    std::optional<std::size_t> ends_at;
     // What the delay pass put off until after the transmit or delivery: {Top, "++top.sent"}
     std::vector<AtLayer> delayed;
   };

@@ -382,8 +382,9 @@ std::string explain(const Result& r, const Options& o) {
     for (const auto& x : d.delayed)
       s += fmt::format("  delayed past the {}: {}: {}\n", &d == &e.down ? "transmit" : "delivery",
                        e.layers[x.layer].name, x.text);
-    if (!d.ends_at.empty())
-      s += "  the message ends at " + d.ends_at + ": its common path passes it on no further\n";
+    if (d.ends_at)
+      s += "  the message ends at " + e.layers[*d.ends_at].name +
+           ": its common path passes it on no further\n";
   };
   direction("down (send)", e.down);
   direction("up (receive)", e.up);

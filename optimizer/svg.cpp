@@ -202,7 +202,7 @@ void draw_column(Canvas& c, const Grid& g, double x, const Explanation& e,
         c.text(x + 20, y, l.text, kCodeFont, kInk, kCode);
       y += kLine;
     }
-    if (!d.ends_at.empty() && !d.bypass.empty() && d.bypass.back() == i)
+    if (d.ends_at == i)
       c.text(x + 20, y, "the message ends here: passed on no further", kFont, kGrey, kItalic);
   }
 }

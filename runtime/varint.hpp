@@ -17,9 +17,10 @@
 
 namespace lamina::varint {
 
-// The most bytes a value of type T takes.
+// The most bytes a value of an unsigned type of `type_bytes` bytes takes.
+constexpr std::size_t max_bytes(std::size_t type_bytes) { return (type_bytes * 8 + 6) / 7; }
 template <std::unsigned_integral T>
-inline constexpr std::size_t kMaxBytes = (sizeof(T) * 8 + 6) / 7;
+inline constexpr std::size_t kMaxBytes = max_bytes(sizeof(T));
 
 // How many bytes `v` takes.
 template <std::unsigned_integral T>

@@ -62,9 +62,7 @@ consteval std::byte marker_of() {
 template <class F>
 std::size_t compressed_header(std::uint32_t sent) {
   if constexpr (std::is_same_v<F, Hand>) return 13;
-  std::size_t seq = 1;
-  for (std::uint32_t v = sent; v >= 0x80; v >>= 7) ++seq;
-  return 1 + seq + 1 + 4;
+  return 1 + varint::size(sent) + 1 + 4;
 }
 
 // Both hold the layered stack itself, which the tests read and set as a Layered (so that, in a

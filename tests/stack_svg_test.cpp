@@ -52,7 +52,7 @@ rc::Gen<Explanation> explanation() {
       const std::size_t from = *layer;
       const std::size_t to = *rc::gen::inRange<std::size_t>(from, n);
       for (std::size_t i = from; i <= to; ++i) d->bypass.push_back(i);
-      if (*rc::gen::arbitrary<bool>()) d->ends_at = e.layers[to].name;
+      if (*rc::gen::arbitrary<bool>()) d->ends_at = to;
       for (auto k = *rc::gen::inRange(0, 6); k > 0; --k)
         d->guard_terms.push_back({*layer, *text()});
       for (auto k = *rc::gen::inRange(0, 3); k > 0; --k) d->delayed.push_back({*layer, *text()});
