@@ -118,12 +118,19 @@ private:
     d.collapsed = false;
   }
 
-  // Pushes, as code, the layered header of layer i with the values the fields have.
-  [[nodiscard]] std::string push_layered(std::size_t i, const std::string& msg) const {
-    std::string values;
-    for (const Field& f : fields_)
-      if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
-    return fmt::format("{}.push({}::Header{{{}}});\n", msg, model(i).qualified, values);
+  // Pushes, as code, the layered headers of `layers` (in the order they are pushed) with the
+  // values the fields have: one push, which checks for room once. Nothing for no layers.
+  [[nodiscard]] std::string push_layered(const std::vector<std::size_t>& layers,
+                                         const std::string& msg) const {
+    std::string headers;
+    for (const std::size_t i : layers) {
+      std::string values;
+      for (const Field& f : fields_)
+        if (f.layer == i) values += (values.empty() ? "" : ", ") + print_expr(f.value, {});
+      headers += fmt::format("{}{}::Header{{{}}}", headers.empty() ? "" : ", ", model(i).qualified,
+                             values);
+    }
+    return headers.empty() ? std::string{} : fmt::format("{}.push({});\n", msg, headers);
   }
 
   // How the compressed header sends a field: whole; an unsigned integer as a varint (a counter
@@ -308,7 +315,7 @@ private:
   // Layer i's block: the aliases of its member types that its own code uses, and its code (in a
   // lambda if it returns early, so that a return leaves only this layer's code).
   std::string chunk(std::size_t i, std::string code, const std::string& own, bool early_return) {
-    if (early_return) code = "[&] {\n" + code + "}();\n";
+    if (early_return) code = fmt::format("[&]() {} {{\n{}}}();\n", kInlineLambda, code);
     return fmt::format("{{ // {}\n{}{}}}\n", model(i).name, aliases(i, own), code);
   }
 
@@ -458,24 +465,24 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
 }
 
 std::string Generator::materialise_down(std::int64_t need) {
-  std::string out;
+  std::vector<std::size_t> layers;
   while (physical_ < need && materialised_ < pushed_.size()) {
     const std::size_t l = pushed_[materialised_++];
-    out += push_layered(l, "ev.msg");
+    layers.push_back(l);
     physical_ += model(l).header_size;
   }
-  return out;
+  return push_layered(layers, "ev.msg");
 }
 
 std::string Generator::materialise_up(std::int64_t need) {
-  std::string out;
+  std::vector<std::size_t> layers;
   while (physical_ < need && up_materialised_ < depth()) {
     const std::size_t l = up_materialised_++;
     if (model(l).header_size == 0) continue;
-    out += push_layered(l, "ev.msg");
+    layers.push_back(l);
     physical_ += model(l).header_size;
   }
-  return out;
+  return push_layered(layers, "ev.msg");
 }
 
 // Whether `n` hands the event's message on, or changes it by its header.
@@ -714,7 +721,8 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
         rebuilt += fmt::format("Msg {0} = {{sent_packet}};\n"
                                "(void){0}.drop_front({0}.size() - ({0}_bytes - {1}));\n",
                                name, physical_);
-        for (std::size_t m = 0; m < materialised_; ++m) rebuilt += push_layered(pushed_[m], name);
+        rebuilt += push_layered(
+            {pushed_.begin(), pushed_.begin() + static_cast<std::ptrdiff_t>(materialised_)}, name);
         ++rebuilt_copies_;
       } else {
         first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
@@ -731,8 +739,8 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     }
     code += before;
     code += first;
-    code += fmt::format("auto {} = later([&] {{\n{}{}}});\n",
-                        fresh_name("later_" + in_.layers[i].var), rebuilt, text);
+    code += fmt::format("auto {} = later([&]() {} {{\n{}{}}});\n",
+                        fresh_name("later_" + in_.layers[i].var), kInlineLambda, rebuilt, text);
     own += first;
     own += rebuilt;
     own += text;
@@ -1272,9 +1280,10 @@ std::string Generator::emit_codec(const Layout& lay) const {
   c += "    return msg.drop_front(at);\n  }\n\n";
   c += "  // Pushes the layered headers the compressed header stands for.\n"
        "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
+  std::vector<std::size_t> layers;
   for (std::size_t i = 0; i < depth(); ++i)
-    if (model(i).header_size != 0) c += "    " + push_layered(i, "msg");
-  return c + "  }\n";
+    if (model(i).header_size != 0) layers.push_back(i);
+  return c + "    " + push_layered(layers, "msg") + "  }\n";
 }
 
 } // namespace

@@ -145,10 +145,11 @@ std::string print_expr(const NodeRef& n, const PrintContext& ctx) {
     return fmt::format("{}({})", n->name, args);
   }
   case Kind::Inlined: {
-    // A helper's body as an expression: an immediately invoked lambda, which the compiler
-    // inlines; `return` in the body returns from the helper, as it did.
+    // A helper's body as an expression: an immediately invoked lambda, inlined (clang leaves
+    // some out of line in a long function otherwise); `return` in the body returns from the
+    // helper, as it did.
     std::string body = print_stmt(n->kids[0], ctx, 0);
-    return fmt::format("[&]() -> {} {}()", n->text, body);
+    return fmt::format("[&]() {} -> {} {}()", kInlineLambda, n->text, body);
   }
   case Kind::Convert:
   case Kind::Text: {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "optimizer/integer.hpp"
@@ -112,6 +113,11 @@ struct PrintContext {
   std::string self; // expression for the layer object: "frag"; empty: members unqualified
   std::string indent_unit = "  ";
 };
+
+// What the generated code's lambdas that stand for inlined code carry between `()` and their body:
+// clang would leave some of them out of line in a long bypass, each a call and its captures
+// read through a pointer.
+inline constexpr std::string_view kInlineLambda = "__attribute__((always_inline))";
 
 // C++ text of an expression, or of a statement at `indent` levels.
 std::string print_expr(const NodeRef& n, const PrintContext& ctx);

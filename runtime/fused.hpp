@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "runtime/host.hpp"
@@ -77,7 +78,7 @@ protected:
   template <class F>
   class Later : Waiting {
   public:
-    Later(FusedStack& stack, F f) : stack_(stack), f_(std::move(f)) {
+    Later(FusedStack& stack, F&& f) : stack_(stack), f_(std::move(f)) {
       this->next = stack.later_;
       this->run = [](Waiting& w) { static_cast<Later&>(w).f_(); };
       stack.later_ = this;
@@ -96,8 +97,10 @@ protected:
   };
 
   // `auto done_later = later([&] { ... });`: `f` runs when done_later goes out of scope.
+  // The closure is moved once, into the Later (it holds a reference per captured variable).
   template <class F>
-  [[nodiscard]] Later<F> later(F f) {
+  [[nodiscard]] Later<F> later(F&& f) {
+    static_assert(!std::is_lvalue_reference_v<F>, "later() takes the lambda itself");
     return Later<F>(*this, std::move(f));
   }
 

@@ -131,7 +131,9 @@ public:
   }
   ~PeerTable() = default;
 
-  T& operator[](PeerId p) {
+  // operator[] and get() are inlined: a layer's common path reads and writes several tables, and
+  // clang would otherwise call out for each (get()'s static makes it look bigger than it is).
+  [[gnu::always_inline]] T& operator[](PeerId p) {
     changed_ |= bit(p);
     if (p >= entries_.size()) entries_.resize(static_cast<std::size_t>(p) + 1);
     return entries_[p];
@@ -140,7 +142,7 @@ public:
     return p < entries_.size() ? &entries_[p] : nullptr;
   }
   // The entry of `p` without adding it: what operator[] would read, T{} if never touched.
-  [[nodiscard]] const T& get(PeerId p) const {
+  [[nodiscard, gnu::always_inline]] const T& get(PeerId p) const {
     static const T untouched{};
     return p < entries_.size() ? entries_[p] : untouched;
   }

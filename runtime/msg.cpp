@@ -167,18 +167,6 @@ void Msg::unshare() {
   *this = std::move(own);
 }
 
-bool Msg::drop_front(std::size_t n) {
-  if (n > size()) return false;
-  head_ += static_cast<std::uint32_t>(n);
-  return true;
-}
-
-bool Msg::truncate(std::size_t n) {
-  if (n > size()) return false;
-  tail_ = head_ + static_cast<std::uint32_t>(n);
-  return true;
-}
-
 void Msg::append(std::span<const std::byte> bytes) {
   if (bytes.empty()) return;
   reserve_back(bytes.size());

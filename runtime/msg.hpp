@@ -74,13 +74,16 @@ public:
   // Whether another view holds this buffer too.
   [[nodiscard]] bool shared() const { return buf_ != nullptr && control()->views > 1; }
 
-  // Prepends `h`. Moves the payload only when the headroom is exhausted (never on a stack
-  // whose headers fit in kHeadroom), or when another view's bytes may be in front of it.
-  template <WireHeader H>
-  void push(const H& h) {
-    if (head_ < sizeof(H) || !may_push()) grow_front(sizeof(H));
-    head_ -= static_cast<std::uint32_t>(sizeof(H));
-    std::memcpy(buf_ + head_, &h, sizeof(H));
+  // Prepends `hs`, one after another: push(a, b) is push(a); push(b), with `b` in front, but
+  // checks for room once. Moves the payload only when the headroom is exhausted (never on a
+  // stack whose headers fit in kHeadroom), or when another view's bytes may be in front of it.
+  template <WireHeader... H>
+    requires(sizeof...(H) > 0)
+  void push(const H&... hs) {
+    constexpr std::size_t n = (sizeof(H) + ...);
+    if (head_ < n || !may_push()) grow_front(n);
+    ((head_ -= static_cast<std::uint32_t>(sizeof(H)), std::memcpy(buf_ + head_, &hs, sizeof(H))),
+     ...);
     if (control()->views > 1) control()->front = head_;
   }
 
@@ -112,9 +115,17 @@ public:
   }
 
   // Drops the first `n` bytes; false if there are fewer.
-  [[nodiscard]] bool drop_front(std::size_t n);
+  [[nodiscard]] bool drop_front(std::size_t n) {
+    if (n > size()) return false;
+    head_ += static_cast<std::uint32_t>(n);
+    return true;
+  }
   // Keeps the first `n` bytes; false if there are fewer.
-  [[nodiscard]] bool truncate(std::size_t n);
+  [[nodiscard]] bool truncate(std::size_t n) {
+    if (n > size()) return false;
+    tail_ = head_ + static_cast<std::uint32_t>(n);
+    return true;
+  }
   // Appends bytes at the end, growing (or unsharing) the buffer if needed.
   void append(std::span<const std::byte> bytes);
 

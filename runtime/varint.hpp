@@ -10,6 +10,7 @@
 // wraps as the unsigned type does, so every pair of values has one.
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -22,17 +23,25 @@ constexpr std::size_t max_bytes(std::size_t type_bytes) { return (type_bytes * 8
 template <std::unsigned_integral T>
 inline constexpr std::size_t kMaxBytes = max_bytes(sizeof(T));
 
-// How many bytes `v` takes.
+// How many bytes `v` takes: one per seven significant bits, one for 0.
 template <std::unsigned_integral T>
 constexpr std::size_t size(T v) {
-  std::size_t n = 1;
-  for (; v >= 0x80; v = static_cast<T>(v >> 7)) ++n;
-  return n;
+  return (static_cast<std::size_t>(std::bit_width(v | 1U)) + 6) / 7;
 }
 
 // Writes `v` at `out`; returns the byte after it.
 template <std::unsigned_integral T>
 std::byte* put(std::byte* out, T v) {
+  // One or two bytes, the common cases, straight.
+  if (v < 0x80) {
+    *out = static_cast<std::byte>(v);
+    return out + 1;
+  }
+  if (v < 0x4000) {
+    out[0] = static_cast<std::byte>((v & 0x7F) | 0x80);
+    out[1] = static_cast<std::byte>(v >> 7);
+    return out + 2;
+  }
   while (v >= 0x80) {
     *out++ = static_cast<std::byte>((v & 0x7F) | 0x80);
     v = static_cast<T>(v >> 7);

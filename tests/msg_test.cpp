@@ -125,14 +125,19 @@ RC_GTEST_PROP(Msg, SharedViewsHoldWhatDeepCopiesWould, ()) {
     std::vector<std::byte>& want = model[i];
     const auto value = *rc::gen::arbitrary<std::uint8_t>();
     switch (*rc::gen::inRange(0, 10)) {
-    case 0: { // a header, of one of two sizes
-      if (value % 2 == 0) {
-        m.push(Small{static_cast<std::uint16_t>(value * 257)});
+    case 0: { // a header, of one of two sizes, or both in one push (the Wide one in front)
+      const Small s{static_cast<std::uint16_t>(value * 257)};
+      const Wide w{value, value * 3ull};
+      const auto* p = reinterpret_cast<const std::byte*>(&w);
+      if (value % 3 == 0) {
+        m.push(s);
         want.insert(want.begin(), 2, std::byte{value});
-      } else {
-        const Wide w{value, value * 3ull};
+      } else if (value % 3 == 1) {
         m.push(w);
-        const auto* p = reinterpret_cast<const std::byte*>(&w);
+        want.insert(want.begin(), p, p + sizeof w);
+      } else {
+        m.push(s, w);
+        want.insert(want.begin(), 2, std::byte{value});
         want.insert(want.begin(), p, p + sizeof w);
       }
       break;
