@@ -11,6 +11,7 @@
 namespace lamina::opt {
 namespace {
 
+using viz::characters;
 using viz::xml_escape;
 
 constexpr double kMargin = 20;
@@ -29,13 +30,6 @@ constexpr const char* kBlue = "#1f77b4";
 constexpr const char* kSent = "#aec7e8";
 constexpr const char* kConstant = "#e0e0e0";
 constexpr const char* kBox = "#f7f7f7";
-
-// Characters of UTF-8 `text` (not its bytes), for its width.
-std::size_t characters(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-  }));
-}
 
 // A rough width of `text` at `size` pixels (monospace advances are about 0.6 em; sans-serif ones
 // are narrower, so this is an upper bound for them).

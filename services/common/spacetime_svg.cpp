@@ -135,16 +135,19 @@ double tick_step(double span, double target) {
 
 // A rough width of `text` at `font_size` pixels, for the margin the process names need.
 double text_width(std::string_view text, double font_size) {
-  std::size_t characters = 0;
-  for (const char c : text)
-    if ((static_cast<unsigned char>(c) & 0xC0u) != 0x80u) ++characters; // not a continuation
-  return static_cast<double>(characters) * font_size * 0.6;
+  return static_cast<double>(characters(text)) * font_size * 0.6;
 }
 
 constexpr const char* kInk = "#333333";
 constexpr const char* kRed = "#d62728";
 
 } // namespace
+
+std::size_t characters(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; // not a continuation byte
+  }));
+}
 
 std::string xml_escape(std::string_view text) {
   std::string out;

@@ -71,4 +71,7 @@ struct Diagram {
 // `text` made safe for XML character data and attribute values, as to_svg writes it.
 [[nodiscard]] std::string xml_escape(std::string_view text);
 
+// The characters of UTF-8 `text` (not its bytes), for the width it takes on a picture.
+[[nodiscard]] std::size_t characters(std::string_view text);
+
 } // namespace lamina::viz

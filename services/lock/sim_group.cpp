@@ -19,7 +19,7 @@ LockGroup::LockGroup(Algorithm algorithm, std::string_view stack_string, std::ui
         algorithm, [this, n](Msg m) { net_.send(n, kAllPeers, std::move(m)); }));
   }
   net_.on_deliver([this](PeerId n, Event& ev) { locks_[n]->deliver(ev.peer, ev.msg); });
-  lock_messages(); // a stack without the algorithm's layer under Top is refused now
+  (void)lock_messages(); // a stack without the algorithm's layer under Top is refused now
 }
 
 std::uint64_t LockGroup::lock_messages() const {
