@@ -50,32 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   stack.get<AntsExec>().runner = Oracle<CapsuleRunner>(&runner);
   stack.get<AntsCode>().cache_bytes = 4096; // small, so that code is evicted and loaded again
   for (const ants::Program& p : programs) stack.send(0, ants::make_install(p, 0));
-  std::size_t at = 0;
-  while (at + 2 <= size) {
-    const std::uint8_t op = data[at];
-    const std::size_t length = std::min<std::size_t>(data[at + 1], size - at - 2);
-    const std::span<const std::byte> body(reinterpret_cast<const std::byte*>(data + at + 2),
-                                          length);
-    at += 2 + length;
-    switch (op & 3) {
-    case 0:
-    case 1: {
-      Msg packet = Msg::copy_of(body);
-      packet.push(Bottom::Header{Bottom::Format::layered});
-      stack.receive(1 + (op & 1), std::move(packet));
-      break;
-    }
-    case 2: {
-      const std::string payload(reinterpret_cast<const char*>(body.data()), body.size());
-      stack.send(1 + ((op >> 4) & 1), ants::make_capsule(programs[(op >> 2) & 3].type, 0,
-                                                         1 + ((op >> 4) & 1), 8, "h", payload));
-      break;
-    }
-    default:
-      host.run_for(stack, std::chrono::milliseconds(length));
-      break;
-    }
-    check(stack.get<AntsCode>());
-  }
+  fuzz::run_script(
+      data, size, host, stack,
+      [](Msg& packet) { packet.push(Bottom::Header{Bottom::Format::layered}); },
+      [&](std::uint8_t op, std::span<const std::byte> body) {
+        const std::string payload(reinterpret_cast<const char*>(body.data()), body.size());
+        stack.send(1 + ((op >> 4) & 1), ants::make_capsule(programs[(op >> 2) & 3].type, 0,
+                                                           1 + ((op >> 4) & 1), 8, "h", payload));
+      },
+      [&] { check(stack.get<AntsCode>()); });
   return 0;
 }

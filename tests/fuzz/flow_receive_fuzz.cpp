@@ -57,30 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FlowFifo node;
   node.attach(host);
   for (int i = 0; i < 40; ++i) node.send(1 + (i & 1), Msg::with_size(16 + i));
-  std::size_t at = 0;
-  while (at + 2 <= size) {
-    const std::uint8_t op = data[at];
-    const std::size_t length = std::min<std::size_t>(data[at + 1], size - at - 2);
-    const std::span<const std::byte> body(reinterpret_cast<const std::byte*>(data + at + 2),
-                                          length);
-    at += 2 + length;
-    switch (op & 3) {
-    case 0:
-    case 1: {
-      Msg packet = Msg::copy_of(body);
-      packet.push(Checksum::Header{crc32c(packet.bytes())});
-      packet.push(Bottom::Header{Bottom::Format::layered});
-      node.receive(1 + (op & 1), std::move(packet));
-      break;
-    }
-    case 2:
-      node.send(1 + (op >> 7), Msg::copy_of(body));
-      break;
-    default:
-      host.run_for(node, std::chrono::milliseconds(length));
-      break;
-    }
-    check_counts(node.get<Arq>());
-  }
+  fuzz::run_script(
+      data, size, host, node,
+      [](Msg& packet) {
+        packet.push(Checksum::Header{crc32c(packet.bytes())});
+        packet.push(Bottom::Header{Bottom::Format::layered});
+      },
+      [&](std::uint8_t op, std::span<const std::byte> body) {
+        node.send(1 + (op >> 7), Msg::copy_of(body));
+      },
+      [&] { check_counts(node.get<Arq>()); });
   return 0;
 }

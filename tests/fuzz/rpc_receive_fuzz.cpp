@@ -46,41 +46,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rpc::kv::Store store(node);
   std::map<rpc::CallId, int> ended;
   rpc::CallId last = 0;
-  std::size_t at = 0;
-  while (at + 2 <= size) {
-    const std::uint8_t op = data[at];
-    const std::size_t length = std::min<std::size_t>(data[at + 1], size - at - 2);
-    const std::span<const std::byte> body(reinterpret_cast<const std::byte*>(data + at + 2),
-                                          length);
-    at += 2 + length;
-    switch (op & 3) {
-    case 0:
-    case 1: {
-      Msg packet = Msg::copy_of(body);
-      packet.push(Bottom::Header{Bottom::Format::layered});
-      stack.receive(1 + (op & 1), std::move(packet));
-      break;
-    }
-    case 2: {
-      const PeerId to = 1 + ((op >> 2) & 1);
-      if ((op >> 3) & 1) {
-        node.cancel(to, last);
-        break;
-      }
-      const std::string_view value(reinterpret_cast<const char*>(body.data()), body.size());
-      last = node.call<rpc::kv::Put>(to, {"key", value},
-                                     host.now() + std::chrono::milliseconds(length),
-                                     [&ended, id = node.stats().calls](auto) {
-                                       if (++ended[static_cast<rpc::CallId>(id)] > 1)
-                                         std::abort(); // a call ends once
-                                     });
-      break;
-    }
-    default:
-      host.run_for(stack, std::chrono::milliseconds(length));
-      break;
-    }
-    check_held(stack.get<Rpc>());
-  }
+  fuzz::run_script(
+      data, size, host, stack,
+      [](Msg& packet) { packet.push(Bottom::Header{Bottom::Format::layered}); },
+      [&](std::uint8_t op, std::span<const std::byte> body) {
+        const PeerId to = 1 + ((op >> 2) & 1);
+        if ((op >> 3) & 1) {
+          node.cancel(to, last);
+          return;
+        }
+        const std::string_view value(reinterpret_cast<const char*>(body.data()), body.size());
+        last = node.call<rpc::kv::Put>(to, {"key", value},
+                                       host.now() + std::chrono::milliseconds(body.size()),
+                                       [&ended, id = node.stats().calls](auto) {
+                                         if (++ended[static_cast<rpc::CallId>(id)] > 1)
+                                           std::abort(); // a call ends once
+                                       });
+      },
+      [&] { check_held(stack.get<Rpc>()); });
   return 0;
 }
