@@ -619,7 +619,7 @@ Effects Generator::beyond(std::size_t i, bool down) {
 NodeRef Generator::hoist(const NodeRef& n, const std::set<std::string>& declared, std::size_t i,
                          std::vector<std::pair<std::string, NodeRef>>& kept) {
   if (!n) return n;
-  const bool value = n->kind == Kind::Text
+  const bool value = n->kind == Kind::Text || n->kind == Kind::Field
                          ? n->message_value || n->type.known()
                          : n->kind == Kind::Binary || n->kind == Kind::Unary ||
                                n->kind == Kind::Convert || n->kind == Kind::MsgSize;
@@ -1061,13 +1061,9 @@ std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::
                                                     std::string& before, bool& reads_bytes) {
   NodeRef c = up_[i].ccp->deep_copy();
   c = transform(c, [&](NodeRef x) -> NodeRef {
-    if (x->kind == Kind::Text && x->kids.size() == 1 && x->kids[0] &&
-        x->kids[0]->kind == Kind::Local && x->kids[0]->name == "$hdr" &&
-        x->text.rfind("$0.", 0) == 0) {
-      const std::string field = x->text.substr(3);
+    if (x->kind == Kind::Field && x->kids[0]->kind == Kind::Local && x->kids[0]->name == "$hdr")
       for (const Field& f : fields_)
-        if (f.layer == i && f.field->name == field) return f.value->deep_copy();
-    }
+        if (f.layer == i && f.field->name == x->name) return f.value->deep_copy();
     return x;
   });
   set_positions(c, 0);

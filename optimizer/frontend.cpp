@@ -273,6 +273,13 @@ private:
         n->event = event_name(base);
         return n;
       }
+      // A data member of a local object (a header, the event), reached with `.`: `h.id`,
+      // `(h).id`.
+      if (const auto* d = dyn_cast<DeclRefExpr>(m->getBase()->IgnoreParenImpCasts());
+          d != nullptr && !m->isArrow() && isa<FieldDecl>(m->getMemberDecl()))
+        if (const auto* v = dyn_cast<VarDecl>(d->getDecl());
+            v != nullptr && v->isLocalVarDeclOrParm() && !v->isStaticLocal())
+          return field(local(v->getNameAsString()), m->getMemberDecl()->getNameAsString());
       return nullptr;
     }
     if (const auto* d = dyn_cast<DeclRefExpr>(e)) {

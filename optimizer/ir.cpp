@@ -38,6 +38,13 @@ NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure) {
   return n;
 }
 
+NodeRef field(NodeRef object, std::string name) {
+  auto n = Node::make(Kind::Field);
+  n->name = std::move(name);
+  n->kids = {std::move(object)};
+  return n;
+}
+
 NodeRef local(std::string name) {
   auto n = Node::make(Kind::Local);
   n->name = std::move(name);
@@ -116,6 +123,8 @@ std::string print_expr(const NodeRef& n, const PrintContext& ctx) {
                              print_expr(n->kids[1], ctx));
   case Kind::Local:
     return n->name;
+  case Kind::Field:
+    return print_expr(n->kids[0], ctx) + "." + n->name;
   case Kind::Unary:
     return n->text + operand(n->kids[0], ctx);
   case Kind::Binary:
@@ -250,6 +259,8 @@ std::string key(const NodeRef& n) {
   case Kind::Entry:
     // t[k] and t.get(k) read the same entry.
     return fmt::format("{}[{}]", key(n->kids[0]), key(n->kids[1]));
+  case Kind::Field:
+    return key(n->kids[0]) + "." + n->name;
   case Kind::Local:
     return n->name;
   case Kind::Unary:

@@ -40,6 +40,8 @@ enum class Kind : std::uint8_t {
   Entry,      // a PeerTable member's entry: kids[0] the table (Member), kids[1] the key;
               // `text` is "[]" (may add the entry) or "get" (reads it)
   Local,      // a local variable or parameter `name` (the handler's event: name "ev")
+  Field,      // kids[0].`name`: a data member of a local object (a header: `h.id`; the event:
+              // `ev.peer`), kids[0] its Local
   Unary,      // `text` kids[0]: ! - ~
   Binary,     // kids[0] `text` kids[1]: arithmetic, comparison, && ||
   MsgSize,    // ev.msg.size(), `value` bytes past the layer's entry position (see Position);
@@ -98,6 +100,8 @@ NodeRef constant(std::string text, std::optional<Wide> value, IntType type = {})
 NodeRef integer(Wide v, IntType t);
 NodeRef boolean(bool b);
 NodeRef text(std::string t, std::vector<NodeRef> kids, bool pure);
+// `object`.`name`: a data member of a local object.
+NodeRef field(NodeRef object, std::string name);
 NodeRef local(std::string name);
 
 // Rebuilds `n` bottom-up: `f` sees each node (a copy) after its kids were rebuilt.

@@ -184,6 +184,8 @@ public:
     }
     case Kind::Entry:
       return find(fmt::format("{}[{}]", canon(n->kids[0]), canon(n->kids[1])));
+    case Kind::Field:
+      return find(canon(n->kids[0]) + "." + n->name);
     case Kind::Text: {
       if (!n->pure) return fmt::format("<impure {}>", static_cast<const void*>(n.get()));
       std::string t;
@@ -364,8 +366,8 @@ public:
   }
 
 private:
-  static NodeRef field_of(const std::string& var, const std::string& field) {
-    return text("$0." + field, {local(var)}, true);
+  static NodeRef field_of(const std::string& var, const std::string& name) {
+    return field(local(var), name);
   }
   static NodeRef equal(NodeRef a, NodeRef b) {
     auto n = Node::make(Kind::Binary);
