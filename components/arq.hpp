@@ -169,6 +169,8 @@ public:
       ++dropped_forged;
       return;
     }
+    // Whether the ack acknowledges anything not acked before (only take_ack moves acked_below).
+    const bool news = !stale && (advance != 0 || h.sack != 0);
     bool ack_now = h.kind == Kind::data_ack_now;
     if (h.kind != Kind::ack) {
       if (!record_arrival(peer, h.id, ack_now)) {
@@ -177,7 +179,7 @@ public:
         io.up(ev);
       }
     }
-    if (!stale) take_ack(peer, h.ack, h.sack, now, io);
+    if (news) take_ack(peer, h.ack, h.sack, now, io);
     if (owed.get(peer) == 0) return; // nothing owed, or paid on data sent meanwhile
     if (ack_now || owed[peer] >= ack_every) {
       send_ack(peer, now, io);
@@ -213,8 +215,9 @@ private:
   [[nodiscard]] static bool forged(std::uint32_t advance, std::uint32_t outstanding,
                                    std::uint32_t sack) {
     if (advance > outstanding) return true;
+    if (sack == 0) return false;
     const std::uint32_t room = outstanding - advance; // ids ack .. next_id - 1
-    if (room <= 1) return sack != 0;
+    if (room <= 1) return true;
     return room - 1 < kSackBits && (sack >> (room - 1)) != 0;
   }
 
@@ -232,7 +235,8 @@ private:
     const std::uint32_t id = next_id[peer]++;
     unacked[peer].push_back({id, ev.time, false, false, false, ev.msg.share()});
     ++in_flight[peer];
-    ev.msg.push(header(data_kind(peer), peer, id));
+    ev.msg.push(Header{data_kind(peer), {}, id, received_below.get(peer), sack_bits.get(peer)});
+    paid(peer);
     arm(ev.time + Duration(rto[peer]), ev.time, io);
     io.down(ev);
   }
@@ -243,17 +247,17 @@ private:
     return in_flight.get(peer) >= cwnd.get(peer) ? Kind::data_ack_now : Kind::data;
   }
 
-  // The header of a packet to `peer`: it carries the ack owed there, which is then paid.
-  Header header(Kind kind, PeerId peer, std::uint32_t id) {
+  // A header to `peer` carries the ack owed there (received_below, sack_bits): it is paid.
+  void paid(PeerId peer) {
     owed[peer] = 0;
     ack_due[peer] = Time{};
-    return Header{kind, {}, id, received_below.get(peer), sack_bits.get(peer)};
   }
 
   template <class Ports>
   void send_ack(PeerId peer, Time now, Ports& io) {
     Event ack = Event::send(peer, Msg::with_size(0));
-    ack.msg.push(header(Kind::ack, peer, 0));
+    ack.msg.push(Header{Kind::ack, {}, 0, received_below.get(peer), sack_bits.get(peer)});
+    paid(peer);
     ack.time = now;
     ++acks_sent;
     io.down(ack);
@@ -274,7 +278,9 @@ private:
         ++in_flight[peer];
         ++retransmitted;
         Event again = Event::send(peer, it->msg.share());
-        again.msg.push(header(data_kind(peer), peer, it->id));
+        again.msg.push(
+            Header{data_kind(peer), {}, it->id, received_below.get(peer), sack_bits.get(peer)});
+        paid(peer);
         again.time = now;
         arm(now + Duration(rto[peer]), now, io);
         io.down(again);
@@ -434,18 +440,18 @@ private:
       if (ahead <= kSackBits) bits |= 1u << (ahead - 1);
       return true;
     }
-    // Bit i of the bitmap stands for below + 1 + i: each step of `below` shifts it.
-    const auto step = [&] {
-      ++below;
-      bits >>= 1;
-      if (above.contains(below + kSackBits)) bits |= 1u << (kSackBits - 1);
-    };
-    step();
-    for (auto it = above.find(below); it != above.end(); it = above.find(below)) {
-      above.erase(it);
-      step();
-    }
+    step_below(peer);
+    while (!above.empty() && above.erase(below) != 0) step_below(peer);
     return true;
+  }
+
+  // The next id in order has arrived: `received_below` moves on by one. Bit i of the bitmap
+  // stands for below + 1 + i: each step shifts it.
+  void step_below(PeerId peer) {
+    const std::uint32_t below = ++received_below[peer];
+    std::uint32_t& bits = sack_bits[peer];
+    bits >>= 1;
+    if (received_above[peer].contains(below + kSackBits)) bits |= 1u << (kSackBits - 1);
   }
 };
 

@@ -13,15 +13,6 @@ namespace lamina::opt {
 
 namespace {
 
-// Whether `n` returns from the function it is in (a helper inlined as a lambda has its own).
-bool has_return(const NodeRef& n) {
-  if (!n || n->kind == Kind::Inlined) return false;
-  if (n->kind == Kind::Return) return true;
-  for (const auto& k : n->kids)
-    if (has_return(k)) return true;
-  return false;
-}
-
 // Whether `s` is the event's hand-on to the layer below (down) or above.
 bool hands_on(const NodeRef& s, bool down) {
   return s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
@@ -65,6 +56,56 @@ bool unused_header_variable(const NodeRef& body, std::size_t k) {
   return true;
 }
 
+// Whether `n` hands the event's message on, or changes it by its header.
+bool moves_message(const NodeRef& n) {
+  if (!n) return false;
+  if (n->kind == Kind::Neighbour && n->kids[0]->kind == Kind::Local && n->kids[0]->name == "ev")
+    return true;
+  if ((n->kind == Kind::Push || n->kind == Kind::Pop || n->kind == Kind::DropHeader) &&
+      n->event == "ev")
+    return true;
+  return std::any_of(n->kids.begin(), n->kids.end(), moves_message);
+}
+
+void declared_in(const NodeRef& n, std::set<std::string>& out) {
+  if (!n) return;
+  if (n->kind == Kind::Decl) out.insert(n->name);
+  for (const auto& k : n->kids) declared_in(k, out);
+}
+
+bool mentions_any(const NodeRef& n, const std::set<std::string>& names) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](const std::string& name) { return mentions_local(n, name); });
+}
+
+// `body` with each block among its statements that pushes, pops or hands on the message (an
+// inlined helper: Window's transmit()) put in its place, statement by statement, where it
+// returns from nothing and no other statement names what it declares: the collapse follows
+// the message through a handler's statements, not into blocks.
+NodeRef flatten_message_blocks(const NodeRef& body) {
+  if (!body || body->kind != Kind::Block) return body;
+  std::vector<NodeRef> out;
+  for (std::size_t k = 0; k < body->kids.size(); ++k) {
+    const NodeRef& s = body->kids[k];
+    bool splice = s->kind == Kind::Block && moves_message(s) && !has_return(s);
+    if (splice) {
+      std::set<std::string> names;
+      declared_in(s, names);
+      for (std::size_t j = 0; j < body->kids.size() && splice; ++j)
+        splice = j == k || !mentions_any(body->kids[j], names);
+    }
+    if (!splice) {
+      out.push_back(s);
+      continue;
+    }
+    const NodeRef inner = flatten_message_blocks(s);
+    out.insert(out.end(), inner->kids.begin(), inner->kids.end());
+  }
+  auto b = body->copy();
+  b->kids = std::move(out);
+  return b;
+}
+
 // The per-layer pipeline: lower (done by the front end), inline, params, fold.
 struct Prepared {
   NodeRef lowered, inlined, params, folded;
@@ -79,18 +120,21 @@ Prepared prepare(const StackLayer& l, bool down, const FoldContext& base) {
   if (h.event != "ev") p.lowered = rename_local(p.lowered, h.event, local("ev"));
   p.inlined = inline_helpers(p.lowered, m);
   p.params = substitute_params(p.inlined, l.params);
-  p.ccp = substitute_params(bind_ccp(down ? m.ccp_down : m.ccp_up, "ev"), l.params);
+  p.ccp =
+      substitute_params(inline_helpers(bind_ccp(down ? m.ccp_down : m.ccp_up, "ev"), m), l.params);
   FoldContext ctx = base;
   ctx.assume = p.ccp;
   ctx.header_size = m.header_size;
   for (const HeaderField& f : m.header_fields) ctx.header_fields.push_back(f.name);
-  p.folded = fold(p.params, ctx);
+  p.folded = flatten_message_blocks(fold(p.params, ctx));
   return p;
 }
 
 class Generator {
 public:
-  explicit Generator(const StackInput& in) : in_(in) {}
+  // The bypass covers the layers from `first` down; above them the layered code runs, and what
+  // layer first - 1 passes down enters the bypass.
+  Generator(const StackInput& in, std::size_t first) : in_(in), first_(first) {}
 
   Generated run();
 
@@ -110,8 +154,10 @@ private:
 
   void problem(Explanation::Direction& d, const std::string& who, const NodeRef& n,
                const std::string& why) {
-    const std::string where = n && !n->where.empty() ? n->where : model_where_;
+    const std::string where = n && !n->where.empty() ? n->where : model(current_layer_).where;
     d.why_not.push_back(fmt::format("{}: {}", who, why));
+    if (&d == down_explained_)
+      down_stuck_ = std::max(down_stuck_.value_or(current_layer_), current_layer_);
     diags_.push_back(
         {Diagnostic::Level::warning, where,
          fmt::format("lamina-opt cannot collapse {}: {}; it stays on the layered path", who, why)});
@@ -165,6 +211,15 @@ private:
                                            std::string& before, bool& reads_bytes);
   [[nodiscard]] std::string emit_head(const Layout& lay, const Explanation& ex) const;
   [[nodiscard]] std::string emit_send(const Explanation& ex, const std::string& down_code) const;
+  // Beneath a layered part: the function that what it passes down enters.
+  [[nodiscard]] std::string emit_bypass_down(const Explanation& ex,
+                                             const std::string& down_code) const;
+  // The guard and the code of the send bypass, or the layered code where there is none.
+  [[nodiscard]] std::string down_bypass(const Explanation& ex, const std::string& down_code) const;
+  // Whether the delay pass put anything off: then every entry point runs it first.
+  static bool delays(const Explanation& ex) {
+    return !ex.down.delayed.empty() || !ex.up.delayed.empty();
+  }
   std::string emit_receive(const UpBypass& up, const std::optional<std::vector<Field>>& wire,
                            const Explanation& ex);
   std::string emit_compressed_receive(const UpBypass& up);
@@ -270,7 +325,7 @@ private:
   // packets as they come. None (nullopt) otherwise.
   [[nodiscard]] std::optional<std::vector<Field>> layered_wire() const {
     const std::size_t b = depth() - 1;
-    for (std::size_t i = 0; i < b; ++i)
+    for (std::size_t i = first_; i < b; ++i)
       if (model(i).header_size != 0) return std::nullopt;
     for (const NodeRef& s : down_[b].folded->kids) {
       if (s->kind != Kind::Push || s->event != "ev") continue;
@@ -327,17 +382,39 @@ private:
     return out;
   }
 
+  // Layered bytes in front of the payload as layer i receives an event going down (as it hands
+  // one on going up): the headers of the layers on the bypass above it (and its own).
+  [[nodiscard]] std::int64_t front_down(std::size_t i) const {
+    std::int64_t f = 0;
+    for (std::size_t j = first_; j < i; ++j) f += model(j).header_size;
+    return f;
+  }
+  [[nodiscard]] std::int64_t front_up(std::size_t i) const { return front_down(i + 1); }
+
+  // The layered code from layer i on, for an event the bypass gives way on. Beneath a layered
+  // part, through this stack (stack::enter_down(ev, outer)), so that what that part's lowest
+  // layer hands on enters the bypass.
+  [[nodiscard]] std::string enter_layered(std::size_t i, bool down) const {
+    return fmt::format("layered_.enter_{}<{}>(ev{});\n", down ? "down" : "up", i,
+                       first_ > 0 ? ", *this" : "");
+  }
+
   const StackInput& in_;
+  const std::size_t first_;
+  // The layer whose code the analysis is in, and the lowest layer of the stack (the greatest
+  // index) at which the send bypass could not go on.
+  std::size_t current_layer_ = 0;
+  std::optional<std::size_t> down_stuck_;
+  const Explanation::Direction* down_explained_ = nullptr;
   std::vector<Prepared> down_, up_;
   std::set<std::string> not_folded_; // what fold left alone because C++ leaves it undefined
   std::vector<Field> fields_;        // every field of every header the down bypass pushes
   std::vector<std::size_t> pushed_;  // down: layers whose header is pushed, in order
   std::size_t materialised_ = 0;     // down: how many of pushed_ are on the message
-  std::size_t up_materialised_ = 0;  // up: layers 0..n-1 whose header is on the message
+  std::size_t up_materialised_ = 0;  // up: layers first_..n-1 whose header is on the message
   std::int64_t physical_ = 0;        // layered bytes physically in front of the payload
   bool compress_ = false;
   std::vector<Diagnostic> diags_;
-  std::string model_where_;
   // The locals the delay pass declared in the function being generated, by name (fresh_name()).
   std::map<std::string, std::size_t> delayed_names_;
   // Down: how many pieces of put-off work rebuild a copy of the message from the packet sent
@@ -345,13 +422,6 @@ private:
   std::size_t rebuilt_copies_ = 0;
   std::map<std::pair<std::size_t, bool>, Effects> handed_on_;
 };
-
-std::int64_t front_down(const StackInput& in, std::size_t i) {
-  std::int64_t f = 0;
-  for (std::size_t j = 0; j < i; ++j) f += in.layers[j].model->header_size;
-  return f;
-}
-std::int64_t front_up(const StackInput& in, std::size_t i) { return front_down(in, i + 1); }
 
 // bytes().subspan(k) with k known: the bytes k further on.
 NodeRef fold_subspans(const NodeRef& s) {
@@ -378,7 +448,7 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   std::int64_t need = -1;
   std::function<void(const NodeRef&)> scan = [&](const NodeRef& x) {
     if (!x) return;
-    if (x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef) {
+    if ((x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef) && x->event == "ev") {
       if (!x->value) return fail(x, "it reads the message where its position is not known");
       need = std::max(need, front - static_cast<std::int64_t>(*x->value));
     }
@@ -416,7 +486,8 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
     d.layered_exits.push_back(fmt::format("{} passes `{}` {}: the layered code of the layers {} it",
                                           who, print_expr(x->kids[0], {}), x->text,
                                           x->text == "down" ? "below" : "above"));
-    return text(fmt::format("layered_.leave_{}<{}>($0)", x->text, i), {x->kids[0]}, false);
+    return text(fmt::format("{}leave_{}<{}>($0)", first_ > 0 ? "" : "layered_.", x->text, i),
+                {x->kids[0]}, false);
   }
   case Kind::Ports:
     if (x->text == "now") return text("host_->now()", {}, true);
@@ -485,17 +556,6 @@ std::string Generator::materialise_up(std::int64_t need) {
   return push_layered(layers, "ev.msg");
 }
 
-// Whether `n` hands the event's message on, or changes it by its header.
-bool moves_message(const NodeRef& n) {
-  if (!n) return false;
-  if (n->kind == Kind::Neighbour && n->kids[0]->kind == Kind::Local && n->kids[0]->name == "ev")
-    return true;
-  if ((n->kind == Kind::Push || n->kind == Kind::Pop || n->kind == Kind::DropHeader) &&
-      n->event == "ev")
-    return true;
-  return std::any_of(n->kids.begin(), n->kids.end(), moves_message);
-}
-
 bool changes_something(const NodeRef& n) {
   return n && (!n->pure || std::any_of(n->kids.begin(), n->kids.end(), changes_something));
 }
@@ -506,17 +566,6 @@ bool reads_message(const NodeRef& n) {
       n->event == "ev")
     return true;
   return std::any_of(n->kids.begin(), n->kids.end(), reads_message);
-}
-
-void declared_in(const NodeRef& n, std::set<std::string>& out) {
-  if (!n) return;
-  if (n->kind == Kind::Decl) out.insert(n->name);
-  for (const auto& k : n->kids) declared_in(k, out);
-}
-
-bool mentions_any(const NodeRef& n, const std::set<std::string>& names) {
-  return std::any_of(names.begin(), names.end(),
-                     [&](const std::string& name) { return mentions_local(n, name); });
 }
 
 // The declaration of local `name` in `body`; null if there is none.
@@ -608,10 +657,11 @@ Effects Generator::beyond(std::size_t i, bool down) {
     out.writes.insert("ev.msg");
     out.emits.insert("network");
   } else {
-    for (std::size_t j = 0; j < i; ++j)
+    for (std::size_t j = first_; j < i; ++j)
       out.merge(effects_of(up_[j].folded, effects_context(j, up_[j].folded)));
-    out.reads.insert({"ev", "ev.msg"}); // the delivery
+    out.reads.insert({"ev", "ev.msg"}); // the delivery, or the layered code above the bypass
     out.emits.insert("deliver");
+    if (first_ > 0) out.merge(handed_on(first_, false));
   }
   return out;
 }
@@ -751,12 +801,18 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
 
 std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d) {
   if (down && i == depth()) return transmit();
+  struct InLayer { // current_layer_ is i until chain() returns
+    std::size_t& at;
+    std::size_t was;
+    ~InLayer() { at = was; }
+  } in_layer{current_layer_, current_layer_};
+  current_layer_ = i;
   LayerCode c;
   c.i = i;
   c.down = down;
   c.who = model(i).name + (down ? "::down" : "::up");
   c.body = down ? down_[i].folded : up_[i].folded;
-  c.front = down ? front_down(in_, i) : front_up(in_, i);
+  c.front = down ? front_down(i) : front_up(i);
   const NodeRef& body = c.body;
   for (std::size_t k = 0; k < body->kids.size(); ++k) {
     const NodeRef& s = body->kids[k];
@@ -853,12 +909,15 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
   d.bypass.push_back(c.i);
   if (c.down) {
     c.code += chain(c.i + 1, true, d);
-  } else if (c.i > 0) {
+  } else if (c.i > first_) {
     c.code += chain(c.i - 1, false, d);
   } else {
     if (physical_ != 0)
-      problem(d, c.who, s, "the message still holds headers when it reaches the application");
-    c.code += "host_->deliver(ev);\n";
+      problem(d, c.who, s,
+              first_ > 0 ? fmt::format("the message still holds headers when it reaches {}",
+                                       model(first_ - 1).name)
+                         : "the message still holds headers when it reaches the application");
+    c.code += first_ > 0 ? fmt::format("leave_up<{}>(ev);\n", first_) : "host_->deliver(ev);\n";
   }
 }
 
@@ -886,13 +945,13 @@ std::string Generator::transmit() {
 Generated Generator::run() {
   Generated out;
   Explanation& ex = out.explain;
-  model_where_ = in_.layers.empty() ? "" : in_.layers.front().model->where;
   FoldContext base;
   base.not_folded = &not_folded_;
+  ex.first = first_;
   for (const StackLayer& l : in_.layers) {
     down_.push_back(prepare(l, true, base));
     ex.layers.push_back({l.model->name, l.model->header_size, l.model->header_fields});
-    ex.layered_header_bytes += l.model->header_size;
+    if (down_.size() > first_) ex.layered_header_bytes += l.model->header_size;
     for (const auto& [name, value] : l.params)
       ex.params.push_back(fmt::format("{}.{} = {}", l.model->name, name, print_expr(value, {})));
   }
@@ -929,7 +988,7 @@ Generated Generator::run() {
     ex.down.delayed.clear();
     delayed_names_.clear();
     rebuilt_copies_ = 0;
-    down_code = chain(0, true, ex.down);
+    down_code = chain(first_, true, ex.down);
   }
   // The packet sent, for the copies rebuilt from it: the one copy may take it.
   const std::string sent = rebuilt_copies_ == 1 ? "std::move(sent_packet)" : "sent_packet.share()";
@@ -939,12 +998,13 @@ Generated Generator::run() {
 
   // Emission.
   const std::string c = emit_head(lay, ex) + emit_send(ex, down_code) + emit_receive(up, wire, ex) +
-                        emit_codec(lay) +
+                        emit_codec(lay) + emit_bypass_down(ex, down_code) +
                         fmt::format("}};\n\n}} // namespace {}\n", in_.name_space);
   out.code = c;
   ex.code_bytes = c.size();
   ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
   out.diagnostics = diags_;
+  out.stuck = down_stuck_;
   ex.not_folded.assign(not_folded_.begin(), not_folded_.end());
   return out;
 }
@@ -954,17 +1014,19 @@ std::string Generator::analyse_down(Explanation::Direction& d) {
   std::string before;
   // The guard is printed per layer (members are qualified by each layer's variable).
   std::vector<Explanation::AtLayer> parts;
-  for (std::size_t i = 0; i < depth(); ++i) {
+  down_explained_ = &d;
+  for (std::size_t i = first_; i < depth(); ++i) {
+    current_layer_ = i;
     NodeRef c = down_[i].ccp->deep_copy();
     set_positions(c, 0);
     if (auto v = decide_under(c, nullptr); v && *v) continue;
-    NodeRef r = rewrite(c, i, true, front_down(in_, i), d, model(i).name + "::ccp_down", before);
+    NodeRef r = rewrite(c, i, true, front_down(i), d, model(i).name + "::ccp_down", before);
     if (!r) break;
     parts.push_back({i, print_expr(simplify(r), {in_.layers[i].var})});
   }
   delayed_names_.clear();
   rebuilt_copies_ = 0;
-  std::string code = chain(0, true, d);
+  std::string code = chain(first_, true, d);
   d.guard = guard_of(parts, true, d);
   if (d.guard.empty()) d.guard = "true";
   return code;
@@ -1022,7 +1084,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   UpBypass up;
   d.collapsed = true;
   physical_ = 0;
-  up_materialised_ = 0;
+  up_materialised_ = first_;
   if (wire) {
     // Every layered header is on the packet, in front of the payload.
     fields_ = *wire;
@@ -1039,7 +1101,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   }
   // Guard parts, each printed with its layer's variable.
   std::vector<Explanation::AtLayer> cheap, reading;
-  for (std::size_t n = 0; n < depth(); ++n) {
+  for (std::size_t n = 0; n < depth() - first_; ++n) {
     const std::size_t i = depth() - 1 - n;
     bool reads_bytes = false;
     const std::optional<std::string> part = up_guard_part(i, d, up.before, reads_bytes);
@@ -1069,7 +1131,7 @@ std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::
   set_positions(c, 0);
   // A packet on the bypass holds every layered header: the layered message at layer i is at
   // least as long as the headers from layer i up.
-  const std::int64_t front = front_up(in_, i);
+  const std::int64_t front = front_up(i);
   c = transform(c, [&](NodeRef x) -> NodeRef {
     if (x->kind == Kind::Binary && (x->text == ">=" || x->text == "<") &&
         x->kids[0]->kind == Kind::MsgSize && x->kids[0]->value &&
@@ -1152,20 +1214,43 @@ std::string Generator::emit_send(const Explanation& ex, const std::string& down_
                   "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : "
                   "Event::send(to, std::move(payload));\n"
                   "    ev.time = host_->now();\n";
-  if (!ex.down.delayed.empty() || !ex.up.delayed.empty()) c += "    run_later();\n";
-  if (ex.down.collapsed) {
-    c += layer_references();
-    c +=
-        fmt::format("    if (!({})) {{\n      layered_.enter_down<0>(ev);\n      return;\n    }}\n",
-                    ex.down.guard);
-    c += "    [[maybe_unused]] Fields f;\n";
-    if (rebuilt_copies_ > 0)
-      c += "    Msg sent_packet; // what the transmit took, for the work put off\n";
-    c += down_code;
-  } else {
-    c += "    layered_.enter_down<0>(ev);\n";
+  if (first_ > 0) {
+    // The layered code above the bypass, whose hand-ons come back through this stack.
+    if (delays(ex)) c += "    run_later();\n";
+    c += "    " + enter_layered(0, true) + "  }\n\n";
+    return c + fmt::format(
+                   "  void expire(std::uint32_t timer) override {{\n    run_later();\n"
+                   "    layered_.expire(timer, *this);\n  }}\n\n"
+                   "  // What a layer of the layered code hands on (stack::enter_down(ev, outer)): "
+                   "from {0}\n  // down, the bypass of the layers below it.\n"
+                   "  template <std::size_t I>\n  void leave_down(Event& ev) {{\n"
+                   "    if constexpr (I + 1 == {1})\n      bypass_down(ev);\n    else\n"
+                   "      layered_.leave_down<I>(ev, *this);\n  }}\n"
+                   "  template <std::size_t I>\n  void leave_up(Event& ev) {{\n"
+                   "    layered_.leave_up<I>(ev, *this);\n  }}\n\n",
+                   model(first_ - 1).name, first_);
   }
-  return c + "  }\n\n";
+  return c + down_bypass(ex, down_code) + "  }\n\n";
+}
+
+std::string Generator::emit_bypass_down(const Explanation& ex, const std::string& down_code) const {
+  if (first_ == 0) return {};
+  return fmt::format("private:\n  // An event {} passes down.\n  void bypass_down(Event& ev) {{\n",
+                     model(first_ - 1).name) +
+         down_bypass(ex, down_code) + "  }\n";
+}
+
+std::string Generator::down_bypass(const Explanation& ex, const std::string& down_code) const {
+  std::string c;
+  if (delays(ex)) c += "    run_later();\n";
+  if (!ex.down.collapsed) return c + "    " + enter_layered(first_, true);
+  c += layer_references();
+  c += fmt::format("    if (!({})) {{\n      {}      return;\n    }}\n", ex.down.guard,
+                   enter_layered(first_, true));
+  c += "    [[maybe_unused]] Fields f;\n";
+  if (rebuilt_copies_ > 0)
+    c += "    Msg sent_packet; // what the transmit took, for the work put off\n";
+  return c + down_code;
 }
 
 std::string Generator::emit_receive(const UpBypass& up,
@@ -1174,7 +1259,7 @@ std::string Generator::emit_receive(const UpBypass& up,
   std::string c = "  void receive(PeerId from, Msg packet) override {\n"
                   "    Event ev = Event::deliver(from, std::move(packet));\n"
                   "    ev.time = host_->now();\n";
-  if (!ex.down.delayed.empty() || !ex.up.delayed.empty()) c += "    run_later();\n";
+  if (delays(ex)) c += "    run_later();\n";
   if (compress_) {
     c += emit_compressed_receive(up);
   } else if (wire && ex.up.collapsed) {
@@ -1184,21 +1269,19 @@ std::string Generator::emit_receive(const UpBypass& up,
     for (const Field& f : *wire)
       check += fmt::format(" || !(wire.{} == {})", f.field->name, print_expr(f.value, {}));
     c += fmt::format("    {}::Header wire{{}};\n", model(depth() - 1).qualified);
-    c += fmt::format("    if ({} ||\n        !({})) {{\n      layered_.enter_up<{}>(ev);\n"
-                     "      return;\n    }}\n",
-                     check, ex.up.guard, depth() - 1);
+    c += fmt::format("    if ({} ||\n        !({})) {{\n      {}      return;\n    }}\n", check,
+                     ex.up.guard, enter_layered(depth() - 1, false));
     c += up.code;
   } else {
-    c += fmt::format("    layered_.enter_up<{}>(ev);\n", depth() - 1);
+    c += "    " + enter_layered(depth() - 1, false);
   }
   return c + "  }\n\n";
 }
 
 std::string Generator::emit_compressed_receive(const UpBypass& up) {
   std::string c = "    Fields f;\n";
-  c += fmt::format(
-      "    if (!unpack(ev.msg, f)) {{\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
-      depth() - 1);
+  c += fmt::format("    if (!unpack(ev.msg, f)) {{\n      {}      return;\n    }}\n",
+                   enter_layered(depth() - 1, false));
   c += layer_references();
   c += up.before;
   if (!up.integrity_guard.empty()) {
@@ -1207,17 +1290,16 @@ std::string Generator::emit_compressed_receive(const UpBypass& up) {
     c += fmt::format("    if (!({})) {{\n", up.integrity_guard);
     if (up.guard_physical > 0)
       c += fmt::format("      (void)ev.msg.drop_front({});\n", up.guard_physical);
-    c += fmt::format(
-        "      pack(ev.msg, f);\n      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
-        depth() - 1);
+    c += fmt::format("      pack(ev.msg, f);\n      {}      return;\n    }}\n",
+                     enter_layered(depth() - 1, false));
   }
   c += "    heard_compressed_from(from);\n";
   // On a failed guard: the rest of the layered headers, and the layered path from Bottom.
   physical_ = up.guard_physical;
   up_materialised_ = up.guard_materialised;
   const std::string expand_rest = materialise_up(1 << 30);
-  c += fmt::format("    if (!({})) {{\n{}      layered_.enter_up<{}>(ev);\n      return;\n    }}\n",
-                   up.guard, expand_rest, depth() - 1);
+  c += fmt::format("    if (!({})) {{\n{}      {}      return;\n    }}\n", up.guard, expand_rest,
+                   enter_layered(depth() - 1, false));
   return c + up.code;
 }
 
@@ -1277,7 +1359,7 @@ std::string Generator::emit_codec(const Layout& lay) const {
   c += "  // Pushes the layered headers the compressed header stands for.\n"
        "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
   std::vector<std::size_t> layers;
-  for (std::size_t i = 0; i < depth(); ++i)
+  for (std::size_t i = first_; i < depth(); ++i)
     if (model(i).header_size != 0) layers.push_back(i);
   return c + "    " + push_layered(layers, "msg") + "  }\n";
 }
@@ -1285,8 +1367,22 @@ std::string Generator::emit_codec(const Layout& lay) const {
 } // namespace
 
 Generated generate(const StackInput& input) {
-  Generator g(input);
-  return g.run();
+  Generated out = Generator(input, 0).run();
+  // A layer that cannot be collapsed (its CCP is false: Rpc, LamportMutex) leaves the layers
+  // below it to a bypass of their own, which what it passes down enters: Ensemble's way.
+  // Below it there must be more than the bottom layer, whose bypass would save nothing.
+  std::optional<std::size_t> stuck = out.stuck;
+  while (!out.explain.down.collapsed && stuck && *stuck + 2 < input.layers.size()) {
+    Generated below = Generator(input, *stuck + 1).run();
+    if (below.explain.down.collapsed || below.explain.up.collapsed) {
+      below.explain.above = out.explain.down.why_not;
+      below.diagnostics.insert(below.diagnostics.begin(), out.diagnostics.begin(),
+                               out.diagnostics.end());
+      return below;
+    }
+    stuck = below.stuck;
+  }
+  return out;
 }
 
 std::string print_after(const StackInput& input, const std::string& pass, const std::string& layer,

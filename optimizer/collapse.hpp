@@ -68,10 +68,14 @@ struct Explanation {
     std::string coding;         // sent: "" (whole), "a varint", "a varint of its difference ..."
   };
   std::vector<Layer> layers;
+  // The bypass covers the layers from `first` down (0: the whole stack). Above them the layered
+  // code runs, and what layer first - 1 passes down enters the bypass; `above` says why.
+  std::size_t first = 0;
+  std::vector<std::string> above;
   Direction down, up;
   bool compressed = false;
   bool layered_wire = false; // no header but the bottom layer's constant one: nothing to compress
-  std::uint32_t layered_header_bytes = 0;
+  std::uint32_t layered_header_bytes = 0;        // of the layers on the bypass
   std::uint32_t compressed_header_bytes = 0;     // at the most (varints at their longest)
   std::uint32_t compressed_header_min_bytes = 0; // at the fewest
   std::vector<BypassField> constant_fields;      // Frag.index = 0
@@ -88,6 +92,8 @@ struct Generated {
   std::string code; // the header
   Explanation explain;
   std::vector<Diagnostic> diagnostics; // warnings: what stays on the layered path, and why
+  // The lowest layer (greatest index) at which the send bypass could not go on, if any.
+  std::optional<std::size_t> stuck;
 };
 
 // Generates the fused stack. Throws nothing: what cannot be collapsed is reported and left to

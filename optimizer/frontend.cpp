@@ -594,9 +594,14 @@ private:
       n->where = src_.where(s->getBeginLoc());
       return n;
     }
-    const unsigned b = src_.begin(range);
+    unsigned b = src_.begin(range);
     const unsigned e = src_.end(range);
     const llvm::StringRef buf = src_.buffer(range);
+    // A variable's braced initialiser (`Time at{}`) starts at the variable's name: keep the
+    // braces only.
+    if (const auto* c = dyn_cast<CXXConstructExpr>(s);
+        c && !isa<CXXTemporaryObjectExpr>(c) && c->isListInitialization())
+      if (const std::size_t brace = buf.find('{', b); brace < e) b = static_cast<unsigned>(brace);
     std::vector<std::pair<unsigned, const Stmt*>> children;
     const std::set<const Stmt*> statements = statement_children(s);
     std::set<const Stmt*> statement_kids; // as they are after IgnoreImplicit
@@ -836,10 +841,12 @@ private:
       Helper helper;
       helper.name = name;
       helper.result = def->getReturnType().getAsString(PrintingPolicy(ctx_.getLangOpts()));
+      helper.result_type = int_type(def->getReturnType());
       for (const ParmVarDecl* p : def->parameters()) {
         Helper::Param param;
         param.name = p->getNameAsString();
         param.ports = is_ports(p->getType());
+        param.int_type = int_type(p->getType().getNonReferenceType());
         const unsigned b = src_.begin(p->getSourceRange());
         const unsigned e = src_.begin(SourceRange(p->getLocation()));
         param.type =

@@ -43,9 +43,11 @@ struct Helper {
     std::string type; // as written
     std::string name;
     bool ports = false; // the handler's Ports: bound by name, not copied
+    IntType int_type;   // its integer type, references removed; not known: not an integer
   };
   std::string name;
-  std::string result; // "void", "bool", ...
+  std::string result;  // "void", "bool", ...
+  IntType result_type; // the integer type it returns; not known: none, or not an integer
   std::vector<Param> params;
   NodeRef body; // Block
 };

@@ -66,6 +66,14 @@ bool contains(const NodeRef& n, Kind k) {
   return false;
 }
 
+bool has_return(const NodeRef& n) {
+  if (!n || n->kind == Kind::Inlined) return false;
+  if (n->kind == Kind::Return) return true;
+  for (const auto& k : n->kids)
+    if (has_return(k)) return true;
+  return false;
+}
+
 bool ends_in_return(const NodeRef& n) {
   if (!n) return false;
   if (n->kind == Kind::Return) return true;

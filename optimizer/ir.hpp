@@ -109,6 +109,8 @@ NodeRef transform(const NodeRef& n, const std::function<NodeRef(NodeRef)>& f);
 
 // Whether `n` (recursively) contains a node of kind `k`.
 bool contains(const NodeRef& n, Kind k);
+// Whether `n` returns from the function it is in (a helper inlined as a lambda has its own).
+bool has_return(const NodeRef& n);
 // Whether `n` is a statement that cannot complete normally (a return, or a block ending in one).
 bool ends_in_return(const NodeRef& n);
 

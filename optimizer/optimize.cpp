@@ -368,6 +368,14 @@ std::string explain(const Result& r, const Options& o) {
     s += "\n";
   }
   for (const auto& n : e.not_folded) s += "  not folded, undefined in C++: " + n + "\n";
+  if (e.first > 0) {
+    std::string above;
+    for (std::size_t l = 0; l < e.first; ++l) above += (l ? ":" : "") + e.layers[l].name;
+    s += fmt::format("\nabove the bypass: {} (the layered code; what {} passes down enters the "
+                     "bypass of the layers below it)\n",
+                     above, e.layers[e.first - 1].name);
+    for (const auto& w : e.above) s += "  not collapsed: " + w + "\n";
+  }
   auto direction = [&](const char* name, const Explanation::Direction& d) {
     s += fmt::format("\n{}: {}\n", name,
                      d.collapsed ? "collapsed" : "not collapsed (the layered code runs)");
@@ -388,7 +396,8 @@ std::string explain(const Result& r, const Options& o) {
   };
   direction("down (send)", e.down);
   direction("up (receive)", e.up);
-  s += fmt::format("\nheader on the common path: {} bytes layered, {} bytes {}\n",
+  s += fmt::format("\nheader on the common path{}: {} bytes layered, {} bytes {}\n",
+                   e.first > 0 ? fmt::format(" below {}", e.layers[e.first - 1].name) : "",
                    e.layered_header_bytes,
                    byte_range(e.compressed_header_min_bytes, e.compressed_header_bytes),
                    e.compressed ? "compressed" : "(not compressed)");

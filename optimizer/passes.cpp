@@ -116,7 +116,11 @@ public:
     std::set<std::string> deps;
     collect_roots(e, deps);
     facts_.push_back({e, truth, deps});
+    const std::size_t unions = unions_;
     apply(e, truth);
+    // Two classes became one: atoms known before are keyed by a representative that may no
+    // longer be its class's.
+    if (unions_ != unions && facts_.size() > 1) rebuild();
   }
 
   // `name` is a reference to what `init` names: writing it writes that.
@@ -131,6 +135,26 @@ public:
     aliases_.erase(name);
     const auto before = facts_.size();
     std::erase_if(facts_, [&](const Fact& f) { return f.deps.count(name) != 0; });
+    if (facts_.size() != before) rebuild();
+  }
+
+  // A variable `name` of the handler's own: `value` if it holds an integer (not a reference),
+  // which nothing outside the handler can reach.
+  void declared(const std::string& name, bool value) {
+    if (value)
+      values_.insert(name);
+    else
+      values_.erase(name);
+  }
+
+  // The application has had the stack (io.up): it may have sent, and so changed any state of
+  // the layers and the event. What is known of the handler's integer variables alone holds.
+  void forget_state() {
+    const auto before = facts_.size();
+    std::erase_if(facts_, [&](const Fact& f) {
+      return f.deps.empty() ||
+             !std::includes(values_.begin(), values_.end(), f.deps.begin(), f.deps.end());
+    });
     if (facts_.size() != before) rebuild();
   }
 
@@ -245,6 +269,12 @@ public:
     if (n->kind == Kind::Binary && is_comparison(n->text)) {
       const std::string neg = find(atom(n, negated(n->text)));
       if (auto it = atoms_.find(neg); it != atoms_.end()) return !it->second;
+      // Compared as unsigned, nothing is below 0: `x < 0` is false, `0 <= x` true (where
+      // evaluating x is defined).
+      if (n->type.known() && !n->type.is_signed && pure(n) && !undefined(n)) {
+        if (canon(n->kids[1]) == "0" && (n->text == "<" || n->text == ">=")) return n->text == ">=";
+        if (canon(n->kids[0]) == "0" && (n->text == ">" || n->text == "<=")) return n->text == "<=";
+      }
     }
     return std::nullopt;
   }
@@ -291,6 +321,15 @@ private:
         unite(canon(e->kids[0]), canon(e->kids[1]));
       atoms_[find(atom(e, op))] = true;
       atoms_[find(atom(e, negated(op)))] = false;
+      // Unsigned, `a < b` leaves b no room to be 0 (`b > a` likewise): cwnd after in_flight < cwnd.
+      if (e->type.known() && !e->type.is_signed && (op == "<" || op == ">")) {
+        auto zero = Node::make(Kind::Binary);
+        zero->text = "==";
+        zero->type = e->type;
+        zero->kids = {e->kids[op == "<" ? 1 : 0], integer(0, e->type)};
+        atoms_[find(atom(zero, "=="))] = false;
+        atoms_[find(atom(zero, "!="))] = true;
+      }
       return;
     }
     if (pure(e)) atoms_[canon(e)] = truth;
@@ -324,20 +363,27 @@ private:
     const std::string ra = find(a);
     const std::string rb = find(b);
     if (ra == rb) return;
+    ++unions_;
     // A constant is the representative of its class.
     if (as_number(ra))
       parent_[rb] = ra;
     else
       parent_[ra] = rb;
   }
+  // Every fact applied again: first for the equalities, then for the atoms, keyed by the
+  // representatives of the classes as all the equalities leave them.
   void rebuild() {
     parent_.clear();
+    atoms_.clear();
+    for (const Fact& f : facts_) apply(f.e, f.truth);
     atoms_.clear();
     for (const Fact& f : facts_) apply(f.e, f.truth);
   }
 
   std::vector<Fact> facts_;
   std::map<std::string, std::set<std::string>> aliases_;
+  std::set<std::string> values_; // the handler's integer variables (declared())
+  std::size_t unions_ = 0;       // how many times two classes became one
   std::map<std::string, std::string> parent_;
   std::map<std::string, bool> atoms_;
   // Shared by the copies a branch makes: what one learns is reported once for the whole body.
@@ -424,6 +470,9 @@ private:
         facts.add(equal(local(d->name), integer(convert(*v, d->type), d->type)), true);
     } else if (d->type.known() || !from.known()) {
       facts.add(equal(local(d->name), init), true);
+      // Its value, if known, also stands alone: it outlives what the initialiser read.
+      if (auto v = as_number(facts.canon(init)); v && d->type.known())
+        facts.add(equal(local(d->name), integer(convert(*v, d->type), d->type)), true);
     }
   }
 
@@ -638,6 +687,7 @@ private:
     auto c = s->copy();
     if (c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
     facts.forget(c->name);
+    facts.declared(c->name, !c->is_reference && c->type.known());
     if (c->kids[0]) {
       std::set<std::string> w;
       collect_writes(c->kids[0], w);
@@ -656,7 +706,7 @@ private:
       auto in = c->kids[0]->copy();
       in->kids[0] = stmt(in->kids[0], facts, pos, pos_known);
       c->kids[0] = in;
-      if (!contains(in->kids[0], Kind::Return)) {
+      if (!has_return(in->kids[0])) {
         auto body = in->kids[0]->copy();
         body->name = in->name; // the helper it came from, for --explain
         return body;
@@ -672,6 +722,10 @@ private:
     }
     apply_message_op(c->kids[0], pos, pos_known);
     c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
+    if (c->kids[0]->kind == Kind::Neighbour && c->kids[0]->text == "up") {
+      facts.forget_state();
+      return c;
+    }
     std::set<std::string> w;
     collect_writes(c->kids[0], w);
     facts.invalidate(w);
@@ -899,6 +953,119 @@ NodeRef rename_variable(const NodeRef& n, const std::string& from, const std::st
   });
 }
 
+// Whether `arg`, as a helper's argument, may stand wherever the helper reads its parameter:
+// it changes nothing, costs nothing to read again, and reads nothing the helper could change.
+bool plain_argument(const NodeRef& arg) {
+  switch (arg->kind) {
+  case Kind::Constant:
+  case Kind::Local:
+  case Kind::Member:
+    return true;
+  case Kind::Field:
+    return plain_argument(arg->kids[0]);
+  default:
+    return false;
+  }
+}
+
+// A helper that is one `return E;` of an integer (a predicate: `room(peer)`), its call's
+// arguments plain values of its parameters' types: E with the arguments for the parameters, so
+// that the folder sees the expression itself. Null if the call is not such.
+NodeRef inline_expression(const Helper& h, const std::vector<NodeRef>& args) {
+  const NodeRef& b = h.body;
+  if (b->kind != Kind::Block || b->kids.size() != 1 || b->kids[0]->kind != Kind::Return ||
+      !b->kids[0]->kids[0] || !h.result_type.known())
+    return nullptr;
+  const NodeRef& e = b->kids[0]->kids[0];
+  if (value_type(e) != h.result_type) return nullptr;
+  std::map<std::string, NodeRef> bound; // parameter: its argument, all at once
+  for (std::size_t i = 0; i < h.params.size(); ++i) {
+    const Helper::Param& p = h.params[i];
+    if (p.ports) continue;
+    if (!p.int_type.known() || !plain_argument(args[i]) || value_type(args[i]) != p.int_type ||
+        spelled(e, p.name, true))
+      return nullptr;
+    bound[p.name] = args[i];
+  }
+  return transform(e, [&](NodeRef x) -> NodeRef {
+    if (x->kind != Kind::Local) return x;
+    const auto a = bound.find(x->name);
+    return a == bound.end() ? x : a->second->deep_copy();
+  });
+}
+
+// The call of helper `h` with `args`, its body `b` (already inlined) in its place: an Inlined
+// node, the parameters bound to the arguments. Null where a name in C++ text stops it.
+NodeRef inline_body(const Helper& h, const std::vector<NodeRef>& args, NodeRef b) {
+  const auto in_args = [&](const std::string& name) {
+    return std::any_of(args.begin(), args.end(),
+                       [&](const NodeRef& a) { return spelled(a, name); });
+  };
+  // Hygiene. The arguments are evaluated where the call is and the parameters are declared
+  // before the body, so a parameter named like a name in an argument would capture it
+  // (`n = n + 1`; `a` for `b` and `b` for `a` would both become one). Such a parameter is
+  // renamed first, to a name spelled nowhere in the body or the arguments.
+  const auto a_parameter = [&](const std::string& name) {
+    return std::any_of(h.params.begin(), h.params.end(),
+                       [&](const Helper::Param& q) { return q.name == name; });
+  };
+  // A parameter whose argument is the caller's variable of the same name, which no other
+  // argument names, needs no renaming: it is that variable.
+  const auto itself = [&](std::size_t i) {
+    const Helper::Param& p = h.params[i];
+    if (args[i]->kind != Kind::Local || args[i]->name != p.name || declares(b, p.name))
+      return false;
+    for (std::size_t j = 0; j < args.size(); ++j)
+      if (j != i && spelled(args[j], p.name)) return false;
+    return true;
+  };
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < h.params.size(); ++i) {
+    const Helper::Param& p = h.params[i];
+    std::string name = p.name;
+    if (!p.ports && !itself(i) && in_args(name)) {
+      if (spelled(b, name, true)) return nullptr; // in C++ text: left a call
+      for (int k = 1; spelled(b, name) || in_args(name) || a_parameter(name); ++k)
+        name = fmt::format("{}_{}", p.name, k);
+      b = rename_variable(b, p.name, name);
+    }
+    names.push_back(name);
+  }
+  std::vector<NodeRef> stmts;
+  for (std::size_t i = 0; i < h.params.size(); ++i) {
+    const Helper::Param& p = h.params[i];
+    if (p.ports) continue;
+    const NodeRef& arg = args[i];
+    // An argument that is a plain name is substituted, unless the body declares that name
+    // too; others are bound to the parameter.
+    std::set<std::string> written;
+    collect_writes(b, written);
+    const bool by_reference = p.type.find('&') != std::string::npos;
+    if (arg->kind == Kind::Local && (by_reference || written.count(names[i]) == 0) &&
+        !declares(b, arg->name)) {
+      if (names[i] == arg->name) continue;            // the body's name is the argument's already
+      if (spelled(b, names[i], true)) return nullptr; // in C++ text: left a call
+      b = rename_local(b, names[i], arg);
+      continue;
+    }
+    auto d = Node::make(Kind::Decl);
+    d->text = by_reference ? "auto&&" : p.type;
+    d->name = names[i];
+    d->is_reference = by_reference;
+    d->type = p.int_type;
+    d->kids = {arg};
+    stmts.push_back(d);
+  }
+  for (auto& k : b->kids) stmts.push_back(k);
+  auto n = Node::make(Kind::Inlined);
+  n->text = h.result;
+  n->name = h.name;
+  n->kids = {block(std::move(stmts))};
+  n->pure = false;
+  n->writes.insert("*");
+  return n;
+}
+
 } // namespace
 
 NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) {
@@ -917,62 +1084,9 @@ NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) 
     if (it == layer.helpers.end() || !it->second.body || depth <= 0) return x;
     const Helper& h = it->second;
     if (h.params.size() != x->kids.size()) return x;
-    NodeRef b = inline_helpers(h.body, layer, depth - 1);
-    const std::vector<NodeRef>& args = x->kids;
-    const auto in_args = [&](const std::string& name) {
-      return std::any_of(args.begin(), args.end(),
-                         [&](const NodeRef& a) { return spelled(a, name); });
-    };
-    // Hygiene. The arguments are evaluated where the call is and the parameters are declared
-    // before the body, so a parameter named like a name in an argument would capture it
-    // (`n = n + 1`; `a` for `b` and `b` for `a` would both become one). Such a parameter is
-    // renamed first, to a name spelled nowhere in the body or the arguments.
-    const auto a_parameter = [&](const std::string& name) {
-      return std::any_of(h.params.begin(), h.params.end(),
-                         [&](const Helper::Param& q) { return q.name == name; });
-    };
-    std::vector<std::string> names;
-    for (const Helper::Param& p : h.params) {
-      std::string name = p.name;
-      if (!p.ports && in_args(name)) {
-        if (spelled(b, name, true)) return x; // in C++ text: left a call
-        for (int i = 1; spelled(b, name) || in_args(name) || a_parameter(name); ++i)
-          name = fmt::format("{}_{}", p.name, i);
-        b = rename_variable(b, p.name, name);
-      }
-      names.push_back(name);
-    }
-    std::vector<NodeRef> stmts;
-    for (std::size_t i = 0; i < h.params.size(); ++i) {
-      const Helper::Param& p = h.params[i];
-      if (p.ports) continue;
-      const NodeRef& arg = args[i];
-      // An argument that is a plain name is substituted, unless the body declares that name
-      // too; others are bound to the parameter.
-      std::set<std::string> written;
-      collect_writes(b, written);
-      const bool by_reference = p.type.find('&') != std::string::npos;
-      if (arg->kind == Kind::Local && (by_reference || written.count(names[i]) == 0) &&
-          !declares(b, arg->name)) {
-        if (spelled(b, names[i], true)) return x; // in C++ text: left a call
-        if (names[i] != arg->name) b = rename_local(b, names[i], arg);
-        continue;
-      }
-      auto d = Node::make(Kind::Decl);
-      d->text = by_reference ? "auto&&" : p.type;
-      d->name = names[i];
-      d->is_reference = by_reference;
-      d->kids = {arg};
-      stmts.push_back(d);
-    }
-    for (auto& k : b->kids) stmts.push_back(k);
-    auto n = Node::make(Kind::Inlined);
-    n->text = h.result;
-    n->name = h.name;
-    n->kids = {block(std::move(stmts))};
-    n->pure = false;
-    n->writes.insert("*");
-    return n;
+    if (NodeRef e = inline_expression(h, x->kids)) return inline_helpers(e, layer, depth - 1);
+    NodeRef n = inline_body(h, x->kids, inline_helpers(h.body, layer, depth - 1));
+    return n ? n : x;
   });
 }
 

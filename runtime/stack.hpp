@@ -85,9 +85,12 @@ public:
     enter_up<depth - 1>(ev);
   }
 
-  void expire(std::uint32_t timer) override {
+  void expire(std::uint32_t timer) override { expire(timer, *this); }
+  // A timer of the layered code; what its layer hands on goes through `outer` (below).
+  template <class Outer>
+  void expire(std::uint32_t timer, Outer& outer) {
     Event ev = Event::timer(host_->now());
-    expire_at<0>(timer, ev);
+    expire_at<0>(timer, ev, outer);
   }
 
   template <std::size_t I>
@@ -120,39 +123,60 @@ public:
   // stack whose bypass gives way at that layer.
   template <std::size_t I>
   void enter_down(Event& ev) {
-    Ports<I> io(*this);
-    layer<I>().down(ev, io);
+    enter_down<I>(ev, *this);
   }
   template <std::size_t I>
   void enter_up(Event& ev) {
-    Ports<I> io(*this);
-    layer<I>().up(ev, io);
+    enter_up<I>(ev, *this);
   }
   // Hands `ev` to the transport as layer I would pass it down, or to the application as layer
   // I would pass it up: what layer I's `io.down(ev)` or `io.up(ev)` does.
   template <std::size_t I>
   void leave_down(Event& ev) {
-    if constexpr (I + 1 == depth)
-      host_->transmit(ev.type == EventType::Cast ? kAllPeers : ev.peer, std::move(ev.msg));
-    else
-      enter_down<I + 1>(ev);
+    leave_down<I>(ev, *this);
   }
   template <std::size_t I>
   void leave_up(Event& ev) {
+    leave_up<I>(ev, *this);
+  }
+
+  // The same, with what each layer reached hands on going through `outer`: its `io.down(ev)` is
+  // `outer.leave_down<I>(ev)`, and `io.up(ev)` is `outer.leave_up<I>(ev)`. A fused stack whose
+  // bypass covers the layers below some layer K is the `outer` of its layered stack, so that
+  // what K passes down, from any of its handlers, enters the bypass.
+  template <std::size_t I, class Outer>
+  void enter_down(Event& ev, Outer& outer) {
+    Ports<I, Outer> io(*this, outer);
+    layer<I>().down(ev, io);
+  }
+  template <std::size_t I, class Outer>
+  void enter_up(Event& ev, Outer& outer) {
+    Ports<I, Outer> io(*this, outer);
+    layer<I>().up(ev, io);
+  }
+  template <std::size_t I, class Outer>
+  void leave_down(Event& ev, Outer& outer) {
+    if constexpr (I + 1 == depth)
+      host_->transmit(ev.type == EventType::Cast ? kAllPeers : ev.peer, std::move(ev.msg));
+    else
+      enter_down<I + 1>(ev, outer);
+  }
+  template <std::size_t I, class Outer>
+  void leave_up(Event& ev, Outer& outer) {
     if constexpr (I == 0)
       host_->deliver(ev);
     else
-      enter_up<I - 1>(ev);
+      enter_up<I - 1>(ev, outer);
   }
 
 private:
-  // What a handler of layer I sees of its neighbours and of the host.
-  template <std::size_t I>
+  // What a handler of layer I sees of its neighbours (through `outer`) and of the host.
+  template <std::size_t I, class Outer>
   class Ports {
   public:
-    explicit Ports(stack& s) : s_(s) {}
-    void down(Event& ev) { s_.template leave_down<I>(ev); }
-    void up(Event& ev) { s_.template leave_up<I>(ev); }
+    Ports(stack& s, Outer& outer) : s_(s), outer_(outer) {}
+    void down(Event& ev) { outer_.template leave_down<I>(ev); }
+    void up(Event& ev) { outer_.template leave_up<I>(ev); }
     [[nodiscard]] Time now() const { return s_.host_->now(); }
     [[nodiscard]] PeerId me() const { return s_.host_->me(); }
     [[nodiscard]] std::uint32_t group_size() const { return s_.host_->group_size(); }
@@ -160,15 +184,16 @@ private:
 
   private:
     stack& s_;
+    Outer& outer_;
   };
 
-  template <std::size_t I>
-  void expire_at(std::uint32_t timer, Event& ev) {
+  template <std::size_t I, class Outer>
+  void expire_at(std::uint32_t timer, Event& ev, Outer& outer) {
     if constexpr (I < depth) {
       using L = std::remove_cvref_t<decltype(layer<I>())>;
-      if (timer != I) return expire_at<I + 1>(timer, ev);
+      if (timer != I) return expire_at<I + 1>(timer, ev, outer);
       if constexpr (has_timer<L>) {
-        Ports<I> io(*this);
+        Ports<I, Outer> io(*this, outer);
         layer<I>().timer(ev, io);
       }
     }

@@ -21,7 +21,7 @@ public:
   std::int32_t offset = -1;           // parameter
   std::int32_t scale = 65536;         // parameter
   std::uint8_t shift = 40;            // parameter
-  std::uint64_t dropped = 0;          // messages below twice the window (none)
+  std::uint64_t dropped = 0;          // messages of at most twice the window (0 in u32)
   std::uint64_t wrapped = 0;          // messages sent while the offset lies below the window (none)
   std::uint64_t low = 0;              // the window plus 70000, in 16 bits, summed
   std::uint64_t scaled = 0;           // what the undefined operations gave, summed
@@ -31,7 +31,7 @@ public:
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
-    if (ev.msg.size() < window * 2u) ++dropped;
+    if (ev.msg.size() <= window * 2u) ++dropped;
     if (offset < window) ++wrapped;
     low += static_cast<std::uint16_t>(window + 70000u);
     if (ev.msg.size() > window) scaled += static_cast<std::uint64_t>(scale * scale) + (1u << shift);
