@@ -160,6 +160,27 @@ TEST_P(EveryAlgorithm, TheStaticAndFusedBuildsRunTheSameAsTheDynamic) {
   }
 }
 
+// The lock layer is not collapsed (its CCPs are false), but the layers below it are: what it
+// passes down to one peer (an ack; a reply) takes their bypass, with a compressed header ('F'),
+// and what it casts (a request, a release) goes layered ('L'). Both kinds of packet must be on
+// the wire of a fused group, and the run must check.
+TEST_P(EveryAlgorithm, AFusedGroupSendsWhatTheLockLayerPassesDownThroughTheBypassBelowIt) {
+  LockGroup group(GetParam(), stack_of(GetParam()), 3, 5, healthy(), "fused");
+  std::uint64_t compressed = 0;
+  std::uint64_t layered = 0;
+  group.net().on_packet([&](const SimNet::PacketRecord& p) {
+    if (p.bytes.empty()) return;
+    compressed += p.bytes[0] == std::byte{'F'};
+    layered += p.bytes[0] == std::byte{'L'};
+  });
+  const lock::Run run = group.run(Workload{.entries = 4}, Time(60s));
+  const Verdict v = check(run);
+  EXPECT_TRUE(v.ok()) << describe(v);
+  EXPECT_EQ(v.grants, 12u);
+  EXPECT_GT(compressed, 0u);
+  EXPECT_GT(layered, 0u);
+}
+
 // ------------------------------------------------------------------------------ try_acquire
 
 // The link healthy() gives, one way: at most delay + jitter.
