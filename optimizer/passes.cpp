@@ -139,9 +139,11 @@ public:
   }
 
   // A variable `name` of the handler's own: `value` if it holds an integer (not a reference),
-  // which nothing outside the handler can reach.
+  // which nothing outside the handler can reach. A name ever declared otherwise is never taken
+  // for such a variable (facts are kept by name, across scopes).
   void declared(const std::string& name, bool value) {
-    if (value)
+    if (!value) not_values_.insert(name);
+    if (value && not_values_.count(name) == 0)
       values_.insert(name);
     else
       values_.erase(name);
@@ -152,8 +154,7 @@ public:
   void forget_state() {
     const auto before = facts_.size();
     std::erase_if(facts_, [&](const Fact& f) {
-      return f.deps.empty() ||
-             !std::includes(values_.begin(), values_.end(), f.deps.begin(), f.deps.end());
+      return !std::includes(values_.begin(), values_.end(), f.deps.begin(), f.deps.end());
     });
     if (facts_.size() != before) rebuild();
   }
@@ -382,8 +383,9 @@ private:
 
   std::vector<Fact> facts_;
   std::map<std::string, std::set<std::string>> aliases_;
-  std::set<std::string> values_; // the handler's integer variables (declared())
-  std::size_t unions_ = 0;       // how many times two classes became one
+  std::set<std::string> values_;     // the handler's integer variables (declared())
+  std::set<std::string> not_values_; // names declared as anything else
+  std::size_t unions_ = 0;           // how many times two classes became one
   std::map<std::string, std::string> parent_;
   std::map<std::string, bool> atoms_;
   // Shared by the copies a branch makes: what one learns is reported once for the whole body.
