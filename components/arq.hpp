@@ -45,13 +45,13 @@ public:
     data_ack_now = 2, // data that fills the sender's window: it waits for the ack
   };
   // `ack`: every id below it has arrived at the header's sender; bit i of `sack`: so has
-  // ack + 1 + i.
+  // ack + 1 + i. `lamina::bits` tells lamina-opt that `sack` is a set of bits, not a counter.
   struct Header {
     Kind kind;
     std::uint8_t unused[3];
     std::uint32_t id;
     std::uint32_t ack;
-    std::uint32_t sack;
+    std::uint32_t sack [[clang::annotate("lamina::bits")]];
   };
 
   // A message sent and not yet acknowledged cumulatively.

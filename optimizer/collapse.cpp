@@ -1045,11 +1045,13 @@ Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
     Packed p{f};
     if (in_.varints && f.field->unsigned_integer && !f.from_bytes) {
       // The first counter of its width whole, as a varint; each one after it as its difference
-      // from the one before (counters of one packet tend to move together).
+      // from the one before (counters of one packet tend to move together). A set of bits is
+      // a varint of its own, and no counter's base.
       p.coding = Packed::Coding::varint;
-      for (std::size_t k = lay.packed.size(); k-- > 0;) {
+      for (std::size_t k = lay.packed.size(); k-- > 0 && !f.field->bits;) {
         const Packed& b = lay.packed[k];
-        if (b.coding != Packed::Coding::whole && b.field.field->size == f.field->size) {
+        if (b.coding != Packed::Coding::whole && !b.field.field->bits &&
+            b.field.field->size == f.field->size) {
           p.coding = Packed::Coding::difference;
           p.base = k;
           break;

@@ -35,6 +35,9 @@ struct HeaderField {
   // An unsigned integer of two bytes or more (not a bool, not an enumeration): the compressed
   // header may send it with fewer bytes (runtime/varint.hpp).
   bool unsigned_integer = false;
+  // Marked `[[clang::annotate("lamina::bits")]]`: a set of bits (a selective-ack bitmap), not a
+  // counter. It is sent as a varint of its own, never as a difference from another field.
+  bool bits = false;
 };
 
 // A helper member function of a layer, lowered.
