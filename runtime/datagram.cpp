@@ -126,22 +126,27 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local_.storage), &local_.length);
   size_buffers();
 
-  // The receive buffers are allocated without being written, so that the pages a run never
-  // fills (most of each 64 KiB buffer, for small datagrams) never become resident.
+  // The overflow buffers are allocated without being written, so that the pages a run never
+  // fills (all of them, while datagrams fit in the message buffers) never become resident. The
+  // message buffers come from the pool of the thread that receives, on its first receive().
   const std::size_t slots = options_.receive_batch;
-  buffers_.reset(new std::byte[slots * options_.receive_bytes]);
+  inline_bytes_ = std::min(options_.receive_inline, options_.receive_bytes);
+  overflow_bytes_ = options_.receive_bytes - inline_bytes_;
+  slots_.resize(slots);
+  if (overflow_bytes_ != 0) overflow_.reset(new std::byte[slots * overflow_bytes_]);
   sources_.resize(slots);
-  receive_iov_.resize(slots);
+  receive_iov_.resize(2 * slots);
   receive_headers_.resize(slots);
   received_.resize(slots);
+  slot_of_.resize(slots);
   for (std::size_t i = 0; i < slots; ++i) {
-    receive_iov_[i] = {buffers_.get() + i * options_.receive_bytes, options_.receive_bytes};
+    receive_iov_[2 * i + 1] = {overflow_.get() + i * overflow_bytes_, overflow_bytes_};
     receive_headers_[i] = {};
     msghdr& h = receive_headers_[i].msg_hdr;
     h.msg_name = &sources_[i].storage;
     h.msg_namelen = sizeof sources_[i].storage;
-    h.msg_iov = &receive_iov_[i];
-    h.msg_iovlen = 1;
+    h.msg_iov = &receive_iov_[2 * i];
+    h.msg_iovlen = overflow_bytes_ != 0 ? 2 : 1;
   }
   send_iov_.resize(kSendBatch * kMaxSegments);
   send_headers_.resize(kSendBatch);
@@ -300,8 +305,29 @@ std::size_t DatagramSocket::flush() {
   return sent;
 }
 
+void DatagramSocket::refill_slots() {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    // Taken (moved from: no headroom) or replaced by a joined message (longer).
+    if (slots_[i].headroom() != 0 && slots_[i].size() == inline_bytes_) continue;
+    slots_[i] = Msg::unfilled(inline_bytes_);
+    receive_iov_[2 * i] = {slots_[i].writable_data(), inline_bytes_};
+  }
+}
+
+Msg DatagramSocket::take(std::size_t i) {
+  if (i >= filled_received_) {
+    throw std::out_of_range(fmt::format(
+        "DatagramSocket::take({}): the last receive() returned {} datagrams", i, filled_received_));
+  }
+  Msg& m = slots_[slot_of_[i]];
+  if (m.size() != received_[i].bytes.size() && !m.truncate(received_[i].bytes.size())) return {};
+  return std::move(m);
+}
+
 std::size_t DatagramSocket::receive_now() {
   const std::size_t slots = options_.receive_batch;
+  refill_slots();
+  filled_received_ = 0;
   // The kernel rewrote the address length and flags of the headers it filled last time; the
   // rest of every header stays as the constructor set it (a batch of 64 set afresh on every
   // call cost about 1,000 instructions, more than the stack's work on a datagram).
@@ -320,18 +346,29 @@ std::size_t DatagramSocket::receive_now() {
   }
   filled_ = static_cast<std::size_t>(r);
   std::size_t kept = 0;
-  for (int i = 0; i < r; ++i) {
-    const mmsghdr& m = receive_headers_[static_cast<std::size_t>(i)];
+  for (std::size_t i = 0; i < filled_; ++i) {
+    const mmsghdr& m = receive_headers_[i];
     if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
       ++counters_.truncated;
       continue;
     }
+    if (m.msg_len > inline_bytes_) {
+      // It ran on into the overflow buffer: one message of it, by a copy.
+      Msg whole = Msg::unfilled(m.msg_len);
+      std::byte* to = whole.writable_data();
+      std::memcpy(to, slots_[i].data(), inline_bytes_);
+      std::memcpy(to + inline_bytes_, receive_iov_[2 * i + 1].iov_base, m.msg_len - inline_bytes_);
+      slots_[i] = std::move(whole);
+      ++counters_.copied;
+    }
+    slot_of_[kept] = i;
     Received& out = received_[kept++];
-    out.from = sources_[static_cast<std::size_t>(i)];
+    out.from = sources_[i];
     out.from.length = m.msg_hdr.msg_namelen;
-    out.bytes = {static_cast<const std::byte*>(m.msg_hdr.msg_iov->iov_base), m.msg_len};
+    out.bytes = {slots_[i].data(), m.msg_len};
   }
   counters_.received += kept;
+  filled_received_ = kept;
   return kept;
 }
 

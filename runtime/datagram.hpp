@@ -1,7 +1,12 @@
 // DatagramSocket: a UDP socket that moves datagrams in batches — a send queue flushed with
-// sendmmsg, receives with recvmmsg into buffers allocated once — waiting either in the kernel
-// (ppoll) or by spinning on the socket (busy-poll). UdpNode carries stacks on it, and
-// `lamina netbench` measures raw UDP on it.
+// sendmmsg, receives with recvmmsg — waiting either in the kernel (ppoll) or by spinning on the
+// socket (busy-poll). UdpNode carries stacks on it, and `lamina netbench` measures raw UDP on it.
+//
+// The kernel writes each received datagram straight into a pooled message buffer, behind the
+// headroom a stack's headers need: take() hands that buffer on as a Msg, so that a stack and
+// the application above it read the datagram where the kernel put it, with no copy. A datagram
+// longer than the buffer (Options::receive_inline) runs on into the slot's overflow buffer and
+// is joined into one message by a copy (counters().copied).
 //
 // Single-threaded. Nothing is dropped silently: a datagram is either handed to the kernel
 // (counters().sent), still queued (queued()), refused by enqueue() (it returns false when the
@@ -69,6 +74,10 @@ public:
     // counted as truncated and not returned.
     std::size_t receive_batch = 64;
     std::size_t receive_bytes = 65536;
+    // Of those, the bytes that land in the slot's message buffer (the rest in its overflow
+    // buffer). The default fills the pool's 4 KiB class less the headroom: an MTU-sized
+    // fragment and a 4 KiB message with its headers arrive without a copy.
+    std::size_t receive_inline = 4248;
     // Wait by spinning on the socket (non-blocking recvmmsg) instead of sleeping in ppoll.
     bool busy_poll = false;
     // Send runs of equal-size datagrams to one peer as one GSO entry (see above).
@@ -89,12 +98,14 @@ public:
     std::uint64_t queue_full = 0;    // enqueue() refusals: the bounded queue was full
     std::uint64_t oversize = 0;      // enqueue() refusals: larger than kMaxDatagram
     std::uint64_t truncated = 0;     // received datagrams larger than a receive buffer: dropped
+    std::uint64_t copied = 0; // received datagrams longer than receive_inline: joined by a copy
     std::uint64_t receive_errors = 0;
     std::uint64_t gso_runs = 0;    // GSO entries the kernel accepted
     std::uint64_t gso_refused = 0; // GSO entries refused, sent again one by one
   };
 
-  // One received datagram; its bytes live in the socket's buffers until the next receive().
+  // One received datagram; its bytes live in the socket's buffers until the next receive(), or
+  // in the message take() made of them.
   struct Received {
     SocketAddress from;
     std::span<const std::byte> bytes;
@@ -122,6 +133,9 @@ public:
   // datagrams are queued, a blocking wait also wakes when the socket is writable, and flushes.
   // The span and the bytes stay valid until the next call.
   std::span<const Received> receive(Duration wait);
+  // The i-th datagram of the last receive() as a message: the buffer the kernel wrote it into,
+  // headroom in front, handed on without a copy. Once per datagram (an empty message after).
+  [[nodiscard]] Msg take(std::size_t i);
   // Ends the current or the next wait of receive() early, from any thread; the one call of the
   // class that may come from another thread. Only for a socket made with Options::wakeable.
   void wake();
@@ -140,6 +154,8 @@ private:
   };
 
   std::size_t receive_now();
+  // Gives every slot whose message was taken (or replaced by a joined one) a fresh buffer.
+  void refill_slots();
   // Takes the first n datagrams off the queue (sent, or refused for good).
   void drop_front(std::size_t n);
   // Fills the send headers from the front of the queue; returns the entries.
@@ -157,13 +173,19 @@ private:
   // fills and empties on every poll would allocate and free each time.
   std::vector<Pending> queue_;
   std::size_t head_ = 0;
-  // Receive side, allocated once: one buffer, address and header per slot.
-  std::unique_ptr<std::byte[]> buffers_;
+  // Receive side: per slot a message buffer (made on the receiving thread, renewed when taken),
+  // an overflow buffer (allocated once), an address and a header with two iovecs.
+  std::vector<Msg> slots_;
+  std::unique_ptr<std::byte[]> overflow_;
+  std::size_t inline_bytes_ = 0;   // of each slot, in its message
+  std::size_t overflow_bytes_ = 0; // of each slot, in overflow_
   std::vector<SocketAddress> sources_;
-  std::vector<iovec> receive_iov_;
+  std::vector<iovec> receive_iov_; // two per slot
   std::vector<mmsghdr> receive_headers_;
   std::vector<Received> received_;
-  std::size_t filled_ = 0; // headers the last recvmmsg filled
+  std::vector<std::size_t> slot_of_; // the slot of each of received_
+  std::size_t filled_ = 0;           // headers the last recvmmsg filled
+  std::size_t filled_received_ = 0;  // datagrams it returned (take() may take them)
   // Send side, reused by every flush.
   std::vector<iovec> send_iov_;              // kSendBatch * kMaxSegments
   std::vector<mmsghdr> send_headers_;        // kSendBatch

@@ -117,22 +117,23 @@ std::byte* Msg::fresh_buffer(std::uint32_t& capacity) {
   return raw + kControl;
 }
 
-Msg Msg::with_size(std::size_t size) {
+Msg Msg::unfilled(std::size_t size) {
   Msg m;
   m.capacity_ = static_cast<std::uint32_t>(kHeadroom) + checked_u32(size);
   m.buf_ = fresh_buffer(m.capacity_);
   m.head_ = static_cast<std::uint32_t>(kHeadroom);
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size);
+  return m;
+}
+
+Msg Msg::with_size(std::size_t size) {
+  Msg m = unfilled(size);
   std::memset(m.buf_ + m.head_, 0, size);
   return m;
 }
 
 Msg Msg::copy_of(std::span<const std::byte> bytes) {
-  Msg m;
-  m.capacity_ = static_cast<std::uint32_t>(kHeadroom) + checked_u32(bytes.size());
-  m.buf_ = fresh_buffer(m.capacity_);
-  m.head_ = static_cast<std::uint32_t>(kHeadroom);
-  m.tail_ = m.head_ + static_cast<std::uint32_t>(bytes.size());
+  Msg m = unfilled(bytes.size());
   if (!bytes.empty()) std::memcpy(m.buf_ + m.head_, bytes.data(), bytes.size());
   return m;
 }

@@ -55,6 +55,9 @@ public:
   static Msg with_size(std::size_t size);
   // A message holding a copy of `bytes`, with kHeadroom bytes free in front.
   static Msg copy_of(std::span<const std::byte> bytes);
+  // A message of `size` bytes left unwritten, with kHeadroom bytes free in front: a buffer for
+  // a receive to write into (writable_data()), truncated afterwards to what arrived.
+  static Msg unfilled(std::size_t size);
   // A deep copy (a new pooled buffer).
   [[nodiscard]] Msg clone() const;
   // Another view of the same bytes in the same buffer (see the top of this file).

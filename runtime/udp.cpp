@@ -82,6 +82,7 @@ UdpNode::Counters UdpNode::counters() const {
   c.would_block = s.would_block;
   c.queue_full = s.queue_full;
   c.truncated = s.truncated;
+  c.copied = s.copied;
   c.queued = socket_->queued();
   return c;
 }
@@ -153,8 +154,8 @@ std::size_t UdpNode::poll(Duration max_wait) {
   const std::size_t batch = socket_->options().receive_batch;
   std::size_t taken = 0;
   for (auto ready = socket_->receive(wait);; ready = socket_->receive(Duration::zero())) {
-    for (const DatagramSocket::Received& d : ready) {
-      const PeerId source = member_at(d.from);
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      const PeerId source = member_at(ready[i].from);
       if (source == kAllPeers) {
         ++counters_.unknown_source;
         continue;
@@ -164,9 +165,8 @@ std::size_t UdpNode::poll(Duration max_wait) {
         ++counters_.unattached;
         continue;
       }
-      // Copied out of the socket's buffer so that the Msg is sized to the datagram: a stack
-      // may hold it (reordering, retransmission) and 64 KiB per held packet would add up.
-      ep_->receive(source, Msg::copy_of(d.bytes));
+      // The buffer the kernel wrote the datagram into, with no copy.
+      ep_->receive(source, socket_->take(i));
       ++handled;
     }
     // A short batch means the socket is drained (or nearly: a truncated datagram shortens it).

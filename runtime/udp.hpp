@@ -67,6 +67,7 @@ public:
     std::uint64_t would_block = 0;   // flushes the kernel stopped (buffer full; the rest waits)
     std::uint64_t queue_full = 0;    // packets dropped because the send queue was full
     std::uint64_t truncated = 0;     // datagrams larger than the receive buffer (dropped)
+    std::uint64_t copied = 0;        // datagrams too long for a message buffer: joined by a copy
     std::uint64_t queued = 0;        // packets waiting in the send queue now
   };
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <gtest/gtest.h>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,6 +217,53 @@ TEST(Datagram, DatagramLargerThanTheBufferIsCounted) {
   EXPECT_EQ(got[0].bytes, bytes_of(numbered(0, 2)));
   EXPECT_EQ(b.counters().truncated, 1u);
   EXPECT_EQ(b.counters().received, 1u);
+}
+
+// A datagram that fits the slot's message buffer is handed on in the buffer the kernel wrote
+// it into (the same bytes at the same address, headroom in front); a longer one, up to the
+// receive buffer, is joined into one message by a copy and counted; each is taken once.
+TEST(Datagram, DatagramIsHandedOnInTheBufferTheKernelWroteItInto) {
+  DatagramSocket a(kLoopback, with([](auto& o) { o.gso = false; }));
+  DatagramSocket b(kLoopback, with([](auto& o) {
+                     o.receive_inline = 100;
+                     o.receive_bytes = 3000;
+                     o.receive_batch = 4;
+                   }));
+  const std::vector<std::size_t> sizes = {0, 1, 99, 100, 101, 2999, 3000, 64, 3001, 7};
+  for (std::uint32_t i = 0; i < sizes.size(); ++i) {
+    Msg m = Msg::with_size(sizes[i]);
+    for (std::size_t k = 0; k < m.size(); ++k)
+      m.writable_data()[k] = std::byte((i * 31 + k) & 0xff);
+    ASSERT_TRUE(a.enqueue(b.local(), std::move(m)));
+  }
+  ASSERT_EQ(a.flush(), sizes.size());
+  std::vector<std::size_t> got;
+  std::uint64_t in_place = 0;
+  const auto deadline = Clock::now() + 2s;
+  while (got.size() < sizes.size() - 1 && Clock::now() < deadline) {
+    const auto ready = b.receive(10ms);
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      const std::span<const std::byte> kernel = ready[i].bytes;
+      Msg m = b.take(i);
+      EXPECT_EQ(m.size(), kernel.size());
+      EXPECT_EQ(b.take(i).size(), 0u) << "a datagram is taken once";
+      if (m.size() <= 100) {
+        EXPECT_EQ(m.data(), kernel.data()) << "a datagram that fits is not copied";
+        EXPECT_EQ(m.headroom(), Msg::kHeadroom);
+        ++in_place;
+      }
+      const std::uint32_t n = static_cast<std::uint32_t>(got.size() + (got.size() >= 8 ? 1 : 0));
+      ASSERT_EQ(m.size(), sizes[n]) << "datagram " << n;
+      for (std::size_t k = 0; k < m.size(); ++k)
+        ASSERT_EQ(m.data()[k], std::byte((n * 31 + k) & 0xff)) << "datagram " << n << " byte " << k;
+      got.push_back(m.size());
+    }
+  }
+  ASSERT_EQ(got.size(), sizes.size() - 1);
+  EXPECT_EQ(in_place, 6u);
+  EXPECT_EQ(b.counters().copied, 3u); // 101, 2999 and 3000 bytes
+  EXPECT_EQ(b.counters().truncated, 1u);
+  EXPECT_THROW((void)b.take(sizes.size()), std::out_of_range);
 }
 
 TEST(Datagram, BuffersAreSizedAndReported) {
