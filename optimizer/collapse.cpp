@@ -1318,8 +1318,9 @@ std::string Generator::emit_codec(const Layout& lay) const {
     return fmt::format("f.{}_{}", in_.layers[p.field.layer].var, p.field.field->name);
   };
   // Pack: each varint's value first, then the room they take all together in front of the
-  // message, written in place.
-  c += "  static void pack(Msg& msg, const Fields& f) {\n";
+  // message, written in place. Both are in line where they are called: a call would cost as
+  // much as the packing.
+  c += "  [[gnu::always_inline]] static void pack(Msg& msg, const Fields& f) {\n";
   std::string room = "1";
   std::string write = "    *at++ = kMarker;\n";
   for (std::size_t k = 0; k < lay.packed.size(); ++k) {
@@ -1341,23 +1342,24 @@ std::string Generator::emit_codec(const Layout& lay) const {
   c += fmt::format("    std::byte* at = msg.claim_front({});\n", room) + write + "  }\n\n";
   c += "  // Takes the compressed header off `msg` into `f`; false (and `msg` untouched) if it "
        "has none,\n  // or if it does not read as one.\n";
-  c += "  static bool unpack(Msg& msg, Fields& f) {\n"
-       "    const std::span<const std::byte> c = msg.bytes();\n"
-       "    if (c.empty() || c[0] != kMarker) return false;\n"
-       "    std::size_t at = 1;\n";
+  c += "  [[gnu::always_inline]] static bool unpack(Msg& msg, Fields& f) {\n"
+       "    const std::byte* at = msg.data();\n"
+       "    const std::byte* const end = at + msg.size();\n"
+       "    if (at == end || *at != kMarker) return false;\n"
+       "    ++at;\n";
   for (const Packed& p : lay.packed) {
     const std::uint32_t size = p.field.field->size;
     if (p.coding == Packed::Coding::whole)
-      c += fmt::format("    if (c.size() - at < {}) return false;\n"
-                       "    std::memcpy(&{}, &c[at], {});\n    at += {};\n",
+      c += fmt::format("    if (end - at < {}) return false;\n"
+                       "    std::memcpy(&{}, at, {});\n    at += {};\n",
                        size, name(p), size, size);
     else
-      c += fmt::format("    if (!varint::get(c, at, {})) return false;\n", name(p));
+      c += fmt::format("    if (!varint::get(at, end, {})) return false;\n", name(p));
     if (p.coding == Packed::Coding::difference)
       c += fmt::format("    {} = varint::unzigzag({}, {});\n", name(p), name(p),
                        name(lay.packed[p.base]));
   }
-  c += "    return msg.drop_front(at);\n  }\n\n";
+  c += "    return msg.drop_front(static_cast<std::size_t>(at - msg.data()));\n  }\n\n";
   c += "  // Pushes the layered headers the compressed header stands for.\n"
        "  static void expand(Msg& msg, const Fields& f) {\n    (void)f;\n";
   std::vector<std::size_t> layers;

@@ -13,7 +13,6 @@
 #include <bit>
 #include <concepts>
 #include <cstddef>
-#include <span>
 #include <type_traits>
 
 namespace lamina::varint {
@@ -29,19 +28,11 @@ constexpr std::size_t size(T v) {
   return (static_cast<std::size_t>(std::bit_width(v | 1U)) + 6) / 7;
 }
 
-// Writes `v` at `out`; returns the byte after it.
+namespace detail {
+
+// put() beyond two bytes.
 template <std::unsigned_integral T>
-std::byte* put(std::byte* out, T v) {
-  // One or two bytes, the common cases, straight.
-  if (v < 0x80) {
-    *out = static_cast<std::byte>(v);
-    return out + 1;
-  }
-  if (v < 0x4000) {
-    out[0] = static_cast<std::byte>((v & 0x7F) | 0x80);
-    out[1] = static_cast<std::byte>(v >> 7);
-    return out + 2;
-  }
+[[gnu::noinline]] std::byte* put_long(std::byte* out, T v) {
   while (v >= 0x80) {
     *out++ = static_cast<std::byte>((v & 0x7F) | 0x80);
     v = static_cast<T>(v >> 7);
@@ -50,27 +41,13 @@ std::byte* put(std::byte* out, T v) {
   return out;
 }
 
-// Reads a value of type T from `in` at `at`, and moves `at` past it; false (`at` and `v`
-// untouched) if the bytes end first, the value does not fit in T, or the encoding is not the
-// shortest one.
+// get() beyond its fast cases: any length, every check.
 template <std::unsigned_integral T>
-[[nodiscard]] bool get(std::span<const std::byte> in, std::size_t& at, T& v) {
-  const std::size_t left = at <= in.size() ? in.size() - at : 0;
-  // One or two bytes, the common cases, straight.
-  if (left >= 1 && static_cast<unsigned>(in[at]) < 0x80) {
-    v = static_cast<T>(in[at]);
-    ++at;
-    return true;
-  }
-  if (sizeof(T) > 1 && left >= 2 && static_cast<unsigned>(in[at + 1]) - 1 < 0x7F) {
-    v = static_cast<T>((static_cast<unsigned>(in[at]) & 0x7FU) |
-                       (static_cast<unsigned>(in[at + 1]) << 7));
-    at += 2;
-    return true;
-  }
+[[gnu::noinline]] bool get_long(const std::byte*& at, const std::byte* end, T& v) {
+  const auto left = static_cast<std::size_t>(end - at);
   T value = 0;
   for (std::size_t i = 0; i < left && i < kMaxBytes<T>; ++i) {
-    const auto b = static_cast<unsigned>(in[at + i]);
+    const auto b = static_cast<unsigned>(at[i]);
     value = static_cast<T>(value | static_cast<T>(static_cast<T>(b & 0x7FU) << (7 * i)));
     if (b < 0x80) {
       // The last byte: not 0 unless it is the only one (a longer encoding than needed), and, in
@@ -83,6 +60,46 @@ template <std::unsigned_integral T>
     }
   }
   return false;
+}
+
+} // namespace detail
+
+// Writes `v` at `out`; returns the byte after it. One and two bytes, the common cases, are
+// written in line, without a loop.
+template <std::unsigned_integral T>
+[[gnu::always_inline]] inline std::byte* put(std::byte* out, T v) {
+  if (v < 0x80) {
+    *out = static_cast<std::byte>(v);
+    return out + 1;
+  }
+  if (v < 0x4000) {
+    out[0] = static_cast<std::byte>((v & 0x7F) | 0x80);
+    out[1] = static_cast<std::byte>(v >> 7);
+    return out + 2;
+  }
+  return detail::put_long(out, v);
+}
+
+// Reads a value of type T from `at`, no further than `end`, and moves `at` past it; false (`at`
+// and `v` untouched) if the bytes end first, the value does not fit in T, or the encoding is not
+// the shortest one. One and two bytes are read in line.
+template <std::unsigned_integral T>
+[[nodiscard, gnu::always_inline]] inline bool get(const std::byte*& at, const std::byte* end,
+                                                  T& v) {
+  const std::ptrdiff_t left = end - at;
+  if (left >= 1 && static_cast<unsigned>(at[0]) < 0x80) {
+    v = static_cast<T>(at[0]);
+    at += 1;
+    return true;
+  }
+  // A second byte of 0 would be a longer encoding than needed.
+  if (sizeof(T) > 1 && left >= 2 && static_cast<unsigned>(at[1]) - 1 < 0x7F) {
+    v = static_cast<T>((static_cast<unsigned>(at[0]) & 0x7FU) |
+                       (static_cast<unsigned>(at[1]) << 7));
+    at += 2;
+    return true;
+  }
+  return detail::get_long(at, end, v);
 }
 
 // `a - b` as a small number when they are close, either way round.
