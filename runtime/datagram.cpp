@@ -139,6 +139,7 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
   receive_headers_.resize(slots);
   received_.resize(slots);
   slot_of_.resize(slots);
+  filled_ = slots; // as if every slot had been filled: each gets its buffer on the first receive
   for (std::size_t i = 0; i < slots; ++i) {
     receive_iov_[2 * i + 1] = {overflow_.get() + i * overflow_bytes_, overflow_bytes_};
     receive_headers_[i] = {};
@@ -305,15 +306,6 @@ std::size_t DatagramSocket::flush() {
   return sent;
 }
 
-void DatagramSocket::refill_slots() {
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    // Taken (moved from: no headroom) or replaced by a joined message (longer).
-    if (slots_[i].headroom() != 0 && slots_[i].size() == inline_bytes_) continue;
-    slots_[i] = Msg::unfilled(inline_bytes_);
-    receive_iov_[2 * i] = {slots_[i].writable_data(), inline_bytes_};
-  }
-}
-
 Msg DatagramSocket::take(std::size_t i) {
   if (i >= filled_received_) {
     throw std::out_of_range(fmt::format(
@@ -326,15 +318,19 @@ Msg DatagramSocket::take(std::size_t i) {
 
 std::size_t DatagramSocket::receive_now() {
   const std::size_t slots = options_.receive_batch;
-  refill_slots();
   filled_received_ = 0;
   // The kernel rewrote the address length and flags of the headers it filled last time; the
   // rest of every header stays as the constructor set it (a batch of 64 set afresh on every
-  // call cost about 1,000 instructions, more than the stack's work on a datagram).
+  // call cost about 1,000 instructions, more than the stack's work on a datagram). Only those
+  // slots' buffers can have been taken or replaced by a joined message: they get new ones.
   for (std::size_t i = 0; i < filled_; ++i) {
     msghdr& h = receive_headers_[i].msg_hdr;
     h.msg_namelen = sizeof sources_[i].storage;
     h.msg_flags = 0;
+    if (slots_[i].headroom() == 0 || slots_[i].size() != inline_bytes_) {
+      slots_[i] = Msg::unfilled(inline_bytes_);
+      receive_iov_[2 * i] = {slots_[i].writable_data(), inline_bytes_};
+    }
   }
   filled_ = 0;
   ++counters_.receive_calls;

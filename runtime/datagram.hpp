@@ -154,8 +154,6 @@ private:
   };
 
   std::size_t receive_now();
-  // Gives every slot whose message was taken (or replaced by a joined one) a fresh buffer.
-  void refill_slots();
   // Takes the first n datagrams off the queue (sent, or refused for good).
   void drop_front(std::size_t n);
   // Fills the send headers from the front of the queue; returns the entries.
