@@ -76,7 +76,9 @@ public:
     std::size_t receive_bytes = 65536;
     // Of those, the bytes that land in the slot's message buffer (the rest in its overflow
     // buffer). The default fills the pool's 4 KiB class less the headroom: an MTU-sized
-    // fragment and a 4 KiB message with its headers arrive without a copy.
+    // fragment and a 4 KiB message with its headers arrive without a copy. A packet a stack
+    // holds (out of order, or kept to answer again) holds that whole buffer: less here holds
+    // less per packet, at a copy for the longer ones.
     std::size_t receive_inline = 4248;
     // Wait by spinning on the socket (non-blocking recvmmsg) instead of sleeping in ppoll.
     bool busy_poll = false;

@@ -39,7 +39,8 @@ public:
   void give_back(std::byte* b, std::uint32_t capacity) {
     const std::size_t cls = class_of(capacity);
     if (cls < kClasses.size() && kClasses[cls] == capacity && free_[cls].count < kMaxFreePerClass) {
-      std::memcpy(b, &free_[cls].head, sizeof(std::byte*)); // the list runs through the buffers
+      // The list runs through the buffers.
+      std::memcpy(b, static_cast<const void*>(&free_[cls].head), sizeof(std::byte*));
       free_[cls].head = b;
       ++free_[cls].count;
       return;
@@ -60,7 +61,7 @@ private:
   };
   static std::byte* pop(FreeList& list) {
     std::byte* b = list.head;
-    std::memcpy(&list.head, b, sizeof(std::byte*));
+    std::memcpy(static_cast<void*>(&list.head), b, sizeof(std::byte*));
     --list.count;
     return b;
   }

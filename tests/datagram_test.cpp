@@ -100,7 +100,7 @@ TEST(Datagram, GsoRunArrivesAsSeparateDatagrams) {
   const auto datagram = [](std::uint32_t i) {
     Msg m = Msg::with_size(i == 300 ? 123 : 1000);
     for (std::size_t k = 0; k < m.size(); ++k)
-      m.writable_data()[k] = std::byte((i * 13 + k) & 0xff);
+      m.writable_data()[k] = std::byte((std::size_t{i} * 13 + k) & 0xff);
     return m;
   };
   for (std::uint32_t i = 0; i <= 300; ++i) ASSERT_TRUE(a.enqueue(b.local(), datagram(i)));
@@ -233,7 +233,7 @@ TEST(Datagram, DatagramIsHandedOnInTheBufferTheKernelWroteItInto) {
   for (std::uint32_t i = 0; i < sizes.size(); ++i) {
     Msg m = Msg::with_size(sizes[i]);
     for (std::size_t k = 0; k < m.size(); ++k)
-      m.writable_data()[k] = std::byte((i * 31 + k) & 0xff);
+      m.writable_data()[k] = std::byte((std::size_t{i} * 31 + k) & 0xff);
     ASSERT_TRUE(a.enqueue(b.local(), std::move(m)));
   }
   ASSERT_EQ(a.flush(), sizes.size());
@@ -255,7 +255,8 @@ TEST(Datagram, DatagramIsHandedOnInTheBufferTheKernelWroteItInto) {
       const std::uint32_t n = static_cast<std::uint32_t>(got.size() + (got.size() >= 8 ? 1 : 0));
       ASSERT_EQ(m.size(), sizes[n]) << "datagram " << n;
       for (std::size_t k = 0; k < m.size(); ++k)
-        ASSERT_EQ(m.data()[k], std::byte((n * 31 + k) & 0xff)) << "datagram " << n << " byte " << k;
+        ASSERT_EQ(m.data()[k], std::byte((std::size_t{n} * 31 + k) & 0xff))
+            << "datagram " << n << " byte " << k;
       got.push_back(m.size());
     }
   }
