@@ -267,6 +267,36 @@ TEST(Datagram, DatagramIsHandedOnInTheBufferTheKernelWroteItInto) {
   EXPECT_THROW((void)b.take(sizes.size()), std::out_of_range);
 }
 
+// A slot whose datagram was read but not taken keeps its buffer for the next datagram; a slot
+// whose buffer was taken gets a new one, on the receive after. Counted in the pool's buffers
+// taken by receive() alone.
+TEST(Datagram, OnlyTakenBuffersAreRenewed) {
+  DatagramSocket a(kLoopback), b(kLoopback, with([](auto& o) { o.receive_batch = 8; }));
+  std::uint64_t buffers = 0; // taken from the pool by the last receive
+  auto send_and_receive = [&](std::uint32_t i) {
+    EXPECT_TRUE(a.enqueue(b.local(), numbered(0, i)));
+    EXPECT_EQ(a.flush(), 1u);
+    const std::uint64_t before = pool_stats().acquired;
+    std::span<const DatagramSocket::Received> got;
+    for (const auto deadline = Clock::now() + 2s; got.empty() && Clock::now() < deadline;)
+      got = b.receive(10ms);
+    buffers = pool_stats().acquired - before;
+    EXPECT_EQ(got.size(), 1u);
+    return got.empty() ? std::vector<std::byte>{}
+                       : std::vector<std::byte>(got[0].bytes.begin(), got[0].bytes.end());
+  };
+  EXPECT_EQ(send_and_receive(0), bytes_of(numbered(0, 0)));
+  EXPECT_EQ(buffers, 8u) << "the first receive gives every slot its buffer";
+  EXPECT_EQ(send_and_receive(1), bytes_of(numbered(0, 1)));
+  EXPECT_EQ(buffers, 0u) << "the slot read and not taken keeps its buffer";
+  const Msg taken = b.take(0);
+  EXPECT_EQ(bytes_of(taken), bytes_of(numbered(0, 1)));
+  EXPECT_EQ(send_and_receive(2), bytes_of(numbered(0, 2)));
+  EXPECT_EQ(buffers, 1u) << "the taken slot's new buffer, and no other";
+  EXPECT_EQ(bytes_of(taken), bytes_of(numbered(0, 1))) << "a taken message is the caller's";
+  EXPECT_EQ(bytes_of(b.take(0)), bytes_of(numbered(0, 2)));
+}
+
 TEST(Datagram, BuffersAreSizedAndReported) {
   DatagramSocket a(kLoopback, with([](auto& o) { o.buffer_bytes = 1 << 20; }));
   // Linux doubles what is asked (bookkeeping); without privilege it caps at the sysctl limit.
