@@ -44,6 +44,7 @@ template <std::unsigned_integral T>
 // get() beyond its fast cases: any length, every check.
 template <std::unsigned_integral T>
 [[gnu::noinline]] bool get_long(const std::byte*& at, const std::byte* end, T& v) {
+  if (end <= at) return false;
   const auto left = static_cast<std::size_t>(end - at);
   T value = 0;
   for (std::size_t i = 0; i < left && i < kMaxBytes<T>; ++i) {
