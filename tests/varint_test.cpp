@@ -96,6 +96,16 @@ TEST(Varint, RefusesLongerEncodingsAndValuesThatDoNotFit) {
   EXPECT_EQ(read32({0xFF, 0xFF, 0xFF, 0xFF, 0x0F}), 0xFFFFFFFFu);
   EXPECT_EQ(read32({0xFF, 0xFF, 0xFF, 0xFF, 0x1F}), std::nullopt);       // 2^32 and more
   EXPECT_EQ(read32({0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), std::nullopt); // six bytes
+  // A read that starts at or past its end reads nothing.
+  const std::array<std::byte, 3> bytes{std::byte{0x81}, std::byte{0x81}, std::byte{0x01}};
+  const std::byte* const start = bytes.data() + 1;
+  for (const std::byte* end : {start, bytes.data()}) { // at its end; past it
+    const std::byte* at = start;
+    std::uint32_t v = 7;
+    EXPECT_FALSE(get<std::uint32_t>(at, end, v));
+    EXPECT_EQ(at, start);
+    EXPECT_EQ(v, 7u);
+  }
 }
 
 template <class T>
