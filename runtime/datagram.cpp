@@ -16,6 +16,8 @@
 #include <system_error>
 #include <unistd.h>
 
+#include "runtime/varint.hpp"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 // Linux 4.18
 #endif
@@ -25,6 +27,15 @@ namespace {
 
 // A cmsg carrying a 16-bit UDP_SEGMENT, in 64-bit words.
 constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 8;
+
+// A number in [0, 1) from a SplitMix64 generator, for Options::drop_share.
+double unit_random(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15u);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1p-53;
+}
 
 } // namespace
 
@@ -137,8 +148,9 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
   sources_.resize(slots);
   receive_iov_.resize(2 * slots);
   receive_headers_.resize(slots);
-  received_.resize(slots);
-  slot_of_.resize(slots);
+  received_.reserve(slots);
+  arrivals_.reserve(slots);
+  drop_state_ = options_.drop_seed;
   filled_ = slots; // as if every slot had been filled: each gets its buffer on the first receive
   for (std::size_t i = 0; i < slots; ++i) {
     receive_iov_[2 * i + 1] = {overflow_.get() + i * overflow_bytes_, overflow_bytes_};
@@ -152,6 +164,7 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
   send_iov_.resize(kSendBatch * kMaxSegments);
   send_headers_.resize(kSendBatch);
   send_counts_.resize(kSendBatch);
+  send_bundles_.resize(kSendBatch);
   send_controls_.resize(kSendBatch * kControlWords);
 }
 
@@ -186,8 +199,10 @@ void DatagramSocket::size_buffers() {
   receive_buffer_ = ask(SO_RCVBUFFORCE, SO_RCVBUF);
 }
 
-bool DatagramSocket::enqueue(const SocketAddress& to, Msg datagram) {
-  if (datagram.size() > kMaxDatagram) {
+bool DatagramSocket::enqueue(const SocketAddress& to, Msg packet) {
+  const std::size_t size = packet.size();
+  const std::size_t frame = options_.bundle_bytes == 0 ? 0 : varint::size(size);
+  if (size + frame > kMaxDatagram) {
     ++counters_.oversize;
     return false;
   }
@@ -195,12 +210,13 @@ bool DatagramSocket::enqueue(const SocketAddress& to, Msg datagram) {
     ++counters_.queue_full;
     return false;
   }
-  queue_.push_back({to, std::move(datagram)});
+  if (frame != 0) varint::put(packet.claim_front(frame), size);
+  queue_.push_back({to, std::move(packet)});
   return true;
 }
 
 void DatagramSocket::drop_front(std::size_t n) {
-  for (std::size_t i = head_; i < head_ + n; ++i) queue_[i].datagram = Msg{}; // buffers back now
+  for (std::size_t i = head_; i < head_ + n; ++i) queue_[i].packet = Msg{}; // buffers back now
   head_ += n;
   if (head_ == queue_.size()) {
     queue_.clear(); // keeps its capacity: the next datagrams allocate nothing
@@ -213,19 +229,27 @@ void DatagramSocket::drop_front(std::size_t n) {
 
 std::size_t DatagramSocket::build_batch() {
   std::size_t entries = 0;
-  std::size_t next = 0; // the queued datagram the next entry starts with
+  std::size_t next = 0; // the queued packet the next entry starts with
   const std::size_t queued_now = queued();
   while (entries < kSendBatch && next < queued_now) {
     const Pending& first = queue_[head_ + next];
-    const std::size_t segment = first.datagram.size();
-    // A GSO run: datagrams of the first one's size to the same peer, the last maybe shorter,
-    // within the largest UDP payload.
+    const std::size_t segment = first.packet.size();
     std::size_t count = 1;
     std::size_t bytes = segment;
-    if (options_.gso && segment > 0 && segment < gso_limit_) {
+    // A bundle: packets to the same peer, within bundle_bytes together.
+    while (options_.bundle_bytes != 0 && count < kMaxSegments && next + count < queued_now) {
+      const Pending& p = queue_[head_ + next + count];
+      if (bytes + p.packet.size() > options_.bundle_bytes || !p.to.same_as(first.to)) break;
+      bytes += p.packet.size();
+      ++count;
+    }
+    const bool bundle = count > 1;
+    // Else a GSO run: datagrams of the first one's size to the same peer, the last maybe
+    // shorter, within the largest UDP payload.
+    if (!bundle && options_.gso && segment > 0 && segment < gso_limit_) {
       while (count < kMaxSegments && next + count < queued_now) {
         const Pending& p = queue_[head_ + next + count];
-        const std::size_t size = p.datagram.size();
+        const std::size_t size = p.packet.size();
         if (size == 0 || size > segment || bytes + size > kMaxDatagram || !p.to.same_as(first.to))
           break;
         ++count;
@@ -237,7 +261,7 @@ std::size_t DatagramSocket::build_batch() {
     for (std::size_t i = 0; i < count; ++i) {
       Pending& p = queue_[head_ + next + i];
       // iovec's pointer is not const, but sendmmsg only reads through it.
-      iov[i] = {const_cast<std::byte*>(p.datagram.data()), p.datagram.size()};
+      iov[i] = {const_cast<std::byte*>(p.packet.data()), p.packet.size()};
     }
     msghdr& h = send_headers_[entries].msg_hdr;
     h = {};
@@ -245,7 +269,7 @@ std::size_t DatagramSocket::build_batch() {
     h.msg_namelen = first.to.length;
     h.msg_iov = iov;
     h.msg_iovlen = count;
-    if (count > 1) {
+    if (count > 1 && !bundle) {
       auto* control = &send_controls_[entries * kControlWords];
       h.msg_control = control;
       h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
@@ -257,6 +281,7 @@ std::size_t DatagramSocket::build_batch() {
       std::memcpy(CMSG_DATA(c), &size, sizeof size);
     }
     send_counts_[entries] = count;
+    send_bundles_[entries] = bundle;
     next += count;
     ++entries;
   }
@@ -277,28 +302,35 @@ std::size_t DatagramSocket::flush() {
         ++counters_.would_block;
         break;
       }
-      if (send_counts_[0] > 1) {
+      if (send_counts_[0] > 1 && !send_bundles_[0]) {
         // The kernel refused the GSO run (a segment larger than the path's MTU, no GSO
         // here): from now on datagrams of this size go one by one.
         ++counters_.gso_refused;
-        gso_limit_ = std::min(gso_limit_, queue_[head_].datagram.size());
+        gso_limit_ = std::min(gso_limit_, queue_[head_].packet.size());
         continue;
       }
       // The first datagram of the batch is refused for good (EMSGSIZE, unreachable, ...):
       // count it and go on with the others.
       ++counters_.send_errors;
-      drop_front(1);
+      drop_front(send_counts_[0]);
       continue;
     }
     const auto taken_entries = static_cast<std::size_t>(r);
     if (taken_entries < n) ++counters_.partial_sends;
     std::size_t taken = 0;
+    std::size_t datagrams = 0;
     for (std::size_t i = 0; i < taken_entries; ++i) {
       taken += send_counts_[i];
-      if (send_counts_[i] > 1) ++counters_.gso_runs;
+      if (send_bundles_[i]) {
+        ++datagrams;
+        counters_.bundled += send_counts_[i];
+      } else {
+        datagrams += send_counts_[i];
+        if (send_counts_[i] > 1) ++counters_.gso_runs;
+      }
     }
-    counters_.sent += taken;
-    sent += taken;
+    counters_.sent += datagrams;
+    sent += datagrams;
     drop_front(taken);
     // A partial send is followed by another call, which reports the error of the entry that
     // stopped it (or takes more, if the buffer drained meanwhile).
@@ -307,27 +339,56 @@ std::size_t DatagramSocket::flush() {
 }
 
 Msg DatagramSocket::take(std::size_t i) {
-  if (i >= filled_received_) {
+  if (i >= received_.size()) {
     throw std::out_of_range(fmt::format(
-        "DatagramSocket::take({}): the last receive() returned {} datagrams", i, filled_received_));
+        "DatagramSocket::take({}): the last receive() returned {} packets", i, received_.size()));
   }
-  Msg& m = slots_[slot_of_[i]];
-  if (m.size() != received_[i].bytes.size() && !m.truncate(received_[i].bytes.size())) return {};
-  return std::move(m);
+  Arrival& a = arrivals_[i];
+  if (a.taken) return {};
+  a.taken = true;
+  // A packet alone takes its slot's buffer; one of a bundle, a view of it.
+  Msg m = a.alone ? std::move(slots_[a.slot]) : slots_[a.slot].share();
+  const std::span<const std::byte> bytes = received_[i].bytes;
+  (void)m.drop_front(static_cast<std::size_t>(bytes.data() - m.data()));
+  (void)m.truncate(bytes.size());
+  return m;
+}
+
+bool DatagramSocket::unbundle(std::size_t slot, const SocketAddress& from,
+                              std::span<const std::byte> bytes) {
+  const std::size_t first = received_.size();
+  const std::byte* at = bytes.data();
+  const std::byte* const end = at + bytes.size();
+  while (at != end) {
+    std::uint32_t size = 0;
+    if (!varint::get(at, end, size) || size > static_cast<std::size_t>(end - at)) {
+      received_.resize(first);
+      arrivals_.resize(first);
+      return false;
+    }
+    received_.push_back({from, {at, size}});
+    arrivals_.push_back({slot, false, false});
+    at += size;
+  }
+  if (received_.size() == first) return false; // an empty datagram: not even one length
+  if (received_.size() == first + 1) arrivals_[first].alone = true;
+  return true;
 }
 
 std::size_t DatagramSocket::receive_now() {
   const std::size_t slots = options_.receive_batch;
-  filled_received_ = 0;
+  received_.clear();
+  arrivals_.clear();
   // The kernel rewrote the address length and flags of the headers it filled last time; the
   // rest of every header stays as the constructor set it (a batch of 64 set afresh on every
   // call cost about 1,000 instructions, more than the stack's work on a datagram). Only those
-  // slots' buffers can have been taken or replaced by a joined message: they get new ones.
+  // slots' buffers can have been taken, replaced by a joined message, or still be shared with
+  // packets handed on: they get new ones.
   for (std::size_t i = 0; i < filled_; ++i) {
     msghdr& h = receive_headers_[i].msg_hdr;
     h.msg_namelen = sizeof sources_[i].storage;
     h.msg_flags = 0;
-    if (slots_[i].headroom() == 0 || slots_[i].size() != inline_bytes_) {
+    if (slots_[i].headroom() == 0 || slots_[i].size() != inline_bytes_ || slots_[i].shared()) {
       slots_[i] = Msg::unfilled(inline_bytes_);
       receive_iov_[2 * i] = {slots_[i].writable_data(), inline_bytes_};
     }
@@ -341,11 +402,14 @@ std::size_t DatagramSocket::receive_now() {
     return 0;
   }
   filled_ = static_cast<std::size_t>(r);
-  std::size_t kept = 0;
   for (std::size_t i = 0; i < filled_; ++i) {
     const mmsghdr& m = receive_headers_[i];
     if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
       ++counters_.truncated;
+      continue;
+    }
+    if (options_.drop_share > 0 && unit_random(drop_state_) < options_.drop_share) {
+      ++counters_.dropped;
       continue;
     }
     if (m.msg_len > inline_bytes_) {
@@ -357,21 +421,31 @@ std::size_t DatagramSocket::receive_now() {
       slots_[i] = std::move(whole);
       ++counters_.copied;
     }
-    slot_of_[kept] = i;
-    Received& out = received_[kept++];
-    out.from = sources_[i];
-    out.from.length = m.msg_hdr.msg_namelen;
-    out.bytes = {slots_[i].data(), m.msg_len};
+    SocketAddress from = sources_[i];
+    from.length = m.msg_hdr.msg_namelen;
+    const std::span<const std::byte> bytes{slots_[i].data(), m.msg_len};
+    if (options_.bundle_bytes == 0) {
+      received_.push_back({from, bytes});
+      arrivals_.push_back({i, true, false});
+    } else if (!unbundle(i, from, bytes)) {
+      ++counters_.malformed;
+      continue;
+    }
+    ++counters_.received;
   }
-  counters_.received += kept;
-  filled_received_ = kept;
-  return kept;
+  return received_.size();
 }
 
 std::span<const DatagramSocket::Received> DatagramSocket::receive(Duration wait) {
   using Clock = std::chrono::steady_clock;
   wait = std::max(wait, Duration::zero());
-  if (wait == Duration::zero()) return {received_.data(), receive_now()};
+  received_.clear(); // a wait that ends with nothing leaves nothing to take
+  arrivals_.clear();
+  // received_ grows as the packets are found: its data() is read once receive_now() is done.
+  const auto packets = [this](std::size_t n) {
+    return std::span<const Received>(received_.data(), n);
+  };
+  if (wait == Duration::zero()) return packets(receive_now());
 
   if (options_.busy_poll) {
     const auto deadline = Clock::now() + wait;
@@ -380,7 +454,7 @@ std::span<const DatagramSocket::Received> DatagramSocket::receive(Duration wait)
     while ((n = receive_now()) == 0 && Clock::now() < deadline &&
            !woken_.exchange(false, std::memory_order_acquire))
       if (queued() != 0) flush();
-    return {received_.data(), n};
+    return packets(n);
   }
 
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
@@ -389,7 +463,7 @@ std::span<const DatagramSocket::Received> DatagramSocket::receive(Duration wait)
   pollfd ready[2] = {{fd_, static_cast<short>(POLLIN | (queued() == 0 ? 0 : POLLOUT)), 0},
                      {wake_fd_, POLLIN, 0}};
   ++counters_.wait_calls;
-  if (woken_.exchange(false, std::memory_order_acquire)) return {received_.data(), receive_now()};
+  if (woken_.exchange(false, std::memory_order_acquire)) return packets(receive_now());
   // An interrupted wait (EINTR) returns nothing; the caller waits again.
   if (::ppoll(ready, wake_fd_ >= 0 ? 2 : 1, &timeout, nullptr) <= 0) return {};
   if ((ready[1].revents & POLLIN) != 0) {
@@ -399,7 +473,7 @@ std::span<const DatagramSocket::Received> DatagramSocket::receive(Duration wait)
   }
   if ((ready[0].revents & POLLOUT) != 0) flush();
   if ((ready[0].revents & (POLLIN | POLLERR)) == 0) return {};
-  return {received_.data(), receive_now()};
+  return packets(receive_now());
 }
 
 } // namespace lamina

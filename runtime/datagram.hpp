@@ -19,6 +19,14 @@
 // 1400 B 215k/s -> 850-950k/s. A segment the path cannot carry whole (larger than its MTU)
 // is refused by the kernel (EINVAL, EIO); the socket then sends that size and above one by
 // one from then on (counters().gso_refused).
+//
+// Bundling (Options::bundle_bytes): small packets share datagrams, as ENet and SCTP bundle
+// theirs. Every datagram then carries one or more packets, each behind its length (a LEB128
+// varint, written into the packet's headroom): a run of queued packets to one peer whose framed
+// sizes add up to at most bundle_bytes goes out as one datagram, gathered by sendmmsg from the
+// packets' own buffers, and receive() returns the packets one by one, each taken as a view of
+// the buffer the kernel wrote the datagram into. No byte is copied on either side. Both ends of
+// a conversation must agree on whether datagrams are framed (bundle_bytes != 0).
 #pragma once
 
 #include <atomic>
@@ -58,6 +66,8 @@ class DatagramSocket {
 public:
   // The largest UDP payload over IPv4; larger datagrams are refused by enqueue().
   static constexpr std::size_t kMaxDatagram = 65507;
+  // The largest packet a framed datagram carries: its length takes three bytes in front.
+  static constexpr std::size_t kMaxFramedPacket = kMaxDatagram - 3;
   // Entries per sendmmsg (an entry: one datagram, or a GSO run).
   static constexpr std::size_t kSendBatch = 64;
   // Datagrams in one GSO run at most (the kernel's UDP_MAX_SEGMENTS is 64 or more).
@@ -86,11 +96,20 @@ public:
     bool gso = true;
     // Let another thread end a wait early (wake()): an eventfd waited on beside the socket.
     bool wakeable = false;
+    // Frame every datagram and bundle queued packets to one peer up to this many bytes a
+    // datagram (see above); 0: one unframed datagram per packet. A packet larger than this
+    // goes alone.
+    std::size_t bundle_bytes = 0;
+    // Drop this share of arriving datagrams on purpose, before anything reads them, by a
+    // generator seeded with drop_seed (counters().dropped): a lossy path, for experiments.
+    double drop_share = 0;
+    std::uint64_t drop_seed = 1;
   };
 
   struct Counters {
     std::uint64_t sent = 0;          // datagrams the kernel accepted
-    std::uint64_t received = 0;      // datagrams returned by receive()
+    std::uint64_t received = 0;      // datagrams receive() took from the kernel and kept
+    std::uint64_t bundled = 0;       // packets the kernel accepted in a datagram with others
     std::uint64_t send_calls = 0;    // sendmmsg syscalls
     std::uint64_t receive_calls = 0; // recvmmsg syscalls (empty ones in busy-poll included)
     std::uint64_t wait_calls = 0;    // ppoll syscalls
@@ -102,12 +121,14 @@ public:
     std::uint64_t truncated = 0;     // received datagrams larger than a receive buffer: dropped
     std::uint64_t copied = 0; // received datagrams longer than receive_inline: joined by a copy
     std::uint64_t receive_errors = 0;
+    std::uint64_t malformed = 0;   // received datagrams whose framing is broken: dropped
+    std::uint64_t dropped = 0;     // received datagrams dropped on purpose (Options::drop_share)
     std::uint64_t gso_runs = 0;    // GSO entries the kernel accepted
     std::uint64_t gso_refused = 0; // GSO entries refused, sent again one by one
   };
 
-  // One received datagram; its bytes live in the socket's buffers until the next receive(), or
-  // in the message take() made of them.
+  // One received packet (a datagram, or one of a bundle); its bytes live in the socket's
+  // buffers until the next receive(), or in the message take() made of them.
   struct Received {
     SocketAddress from;
     std::span<const std::byte> bytes;
@@ -121,9 +142,10 @@ public:
   DatagramSocket& operator=(const DatagramSocket&) = delete;
   ~DatagramSocket();
 
-  // Queues `datagram` for `to`. False — and the datagram is not taken — when the queue is at
-  // its limit (counters().queue_full) or the datagram is too large (counters().oversize).
-  bool enqueue(const SocketAddress& to, Msg datagram);
+  // Queues `packet` for `to`. False — and the packet is not taken — when the queue is at its
+  // limit (counters().queue_full) or the packet is too large for a datagram
+  // (counters().oversize).
+  bool enqueue(const SocketAddress& to, Msg packet);
   // Hands the queue to the kernel, kSendBatch entries per sendmmsg, until it is empty or the
   // kernel would block (what is left stays queued for the next flush). Returns the datagrams
   // sent.
@@ -131,12 +153,16 @@ public:
   [[nodiscard]] std::size_t queued() const { return queue_.size() - head_; }
 
   // Waits up to `wait` for datagrams (sleeping or spinning, as the options say) and returns
-  // those ready, at most options().receive_batch: one recvmmsg once they are ready. While
-  // datagrams are queued, a blocking wait also wakes when the socket is writable, and flushes.
-  // The span and the bytes stay valid until the next call.
+  // the packets of those ready, at most options().receive_batch datagrams: one recvmmsg once
+  // they are ready. While packets are queued, a blocking wait also wakes when the socket is
+  // writable, and flushes. The span and the bytes stay valid until the next call.
   std::span<const Received> receive(Duration wait);
-  // The i-th datagram of the last receive() as a message: the buffer the kernel wrote it into,
-  // headroom in front, handed on without a copy. Once per datagram (an empty message after).
+  // Datagrams the last receive() took from the kernel, those it dropped included: fewer than
+  // options().receive_batch means the socket was drained.
+  [[nodiscard]] std::size_t last_datagrams() const { return filled_; }
+  // The i-th packet of the last receive() as a message: in the buffer the kernel wrote it into,
+  // headroom in front, handed on without a copy (the packets of a bundle as views of one
+  // buffer, see Msg::share). Once per packet (an empty message after).
   [[nodiscard]] Msg take(std::size_t i);
   // Ends the current or the next wait of receive() early, from any thread; the one call of the
   // class that may come from another thread. Only for a socket made with Options::wakeable.
@@ -152,11 +178,20 @@ public:
 private:
   struct Pending {
     SocketAddress to;
-    Msg datagram;
+    Msg packet; // framed, when bundling
+  };
+  // Where a received packet lies: its datagram's slot, and whether it is the only packet there.
+  struct Arrival {
+    std::size_t slot;
+    bool alone;
+    bool taken;
   };
 
   std::size_t receive_now();
-  // Takes the first n datagrams off the queue (sent, or refused for good).
+  // Appends the packets of the datagram in `slot` (`bytes` long) to received_; false if its
+  // framing is broken.
+  bool unbundle(std::size_t slot, const SocketAddress& from, std::span<const std::byte> bytes);
+  // Takes the first n packets off the queue (sent, or refused for good).
   void drop_front(std::size_t n);
   // Fills the send headers from the front of the queue; returns the entries.
   std::size_t build_batch();
@@ -182,14 +217,15 @@ private:
   std::vector<SocketAddress> sources_;
   std::vector<iovec> receive_iov_; // two per slot
   std::vector<mmsghdr> receive_headers_;
-  std::vector<Received> received_;
-  std::vector<std::size_t> slot_of_; // the slot of each of received_
-  std::size_t filled_ = 0;           // headers the last recvmmsg filled
-  std::size_t filled_received_ = 0;  // datagrams it returned (take() may take them)
+  std::vector<Received> received_; // the packets the last receive() returned
+  std::vector<Arrival> arrivals_;  // where each of them lies
+  std::size_t filled_ = 0;         // headers the last recvmmsg filled
+  std::uint64_t drop_state_ = 0;   // the generator of Options::drop_share
   // Send side, reused by every flush.
   std::vector<iovec> send_iov_;              // kSendBatch * kMaxSegments
   std::vector<mmsghdr> send_headers_;        // kSendBatch
-  std::vector<std::size_t> send_counts_;     // datagrams of each entry
+  std::vector<std::size_t> send_counts_;     // packets of each entry
+  std::vector<bool> send_bundles_;           // whether an entry is one datagram of them all
   std::vector<std::uint64_t> send_controls_; // one UDP_SEGMENT cmsg per entry (aligned)
   // Datagrams of this size or larger are not sent by GSO (the kernel refused one).
   std::size_t gso_limit_ = kMaxDatagram + 1;

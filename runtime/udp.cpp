@@ -44,6 +44,9 @@ UdpNode::UdpNode(PeerId me, const std::vector<std::string>& peers, const Options
   socket_options.queue_limit = options.queue_limit;
   socket_options.buffer_bytes = options.buffer_bytes;
   socket_options.wakeable = options.wakeable;
+  socket_options.bundle_bytes = options.bundle_bytes;
+  socket_options.drop_share = options.drop_share;
+  socket_options.drop_seed = options.drop_seed;
   try {
     socket_ = std::make_unique<DatagramSocket>(peers_[me], socket_options);
   } catch (const std::system_error& e) {
@@ -83,6 +86,10 @@ UdpNode::Counters UdpNode::counters() const {
   c.queue_full = s.queue_full;
   c.truncated = s.truncated;
   c.copied = s.copied;
+  c.datagrams_received = s.received;
+  c.bundled = s.bundled;
+  c.malformed = s.malformed;
+  c.dropped = s.dropped;
   c.queued = socket_->queued();
   return c;
 }
@@ -165,13 +172,13 @@ std::size_t UdpNode::poll(Duration max_wait) {
         ++counters_.unattached;
         continue;
       }
-      // The buffer the kernel wrote the datagram into, with no copy.
+      // In the buffer the kernel wrote the datagram into, with no copy.
       ep_->receive(source, socket_->take(i));
       ++handled;
     }
-    // A short batch means the socket is drained (or nearly: a truncated datagram shortens it).
+    // A short batch means the socket is drained.
     taken += batch;
-    if (ready.size() < batch || taken >= kReceiveLimit) break;
+    if (socket_->last_datagrams() < batch || taken >= kReceiveLimit) break;
   }
   handled += fire_due_timers();
   socket_->flush();

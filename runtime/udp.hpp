@@ -9,7 +9,10 @@
 // The socket is a DatagramSocket: what the stack transmits is queued and handed to the kernel
 // in batches (sendmmsg) — at the end of every poll(), once the stack has handled the datagrams
 // received and the timers due, and at the end of send(); a poll takes every datagram ready
-// (recvmmsg, up to kReceiveLimit, so that a flood cannot starve the timers).
+// (recvmmsg, up to kReceiveLimit, so that a flood cannot starve the timers). Packets queued
+// together for one peer share datagrams (Options::bundle_bytes): a stream of small messages
+// costs the kernel a fraction of a datagram each, while a lone packet — a ping, a reply — goes
+// at once, alone, as before. Every datagram is framed, so all members must bundle or none.
 #pragma once
 
 #include <algorithm>
@@ -38,26 +41,39 @@ struct UdpOptions {
   std::size_t buffer_bytes = std::size_t{4} << 20;
   // Let another thread end a poll's wait early (wake()).
   bool wakeable = false;
+  // Packets to one peer share a datagram up to this many bytes (see DatagramSocket). The
+  // default, the UDP payload of a 1,500-byte Ethernet frame over IPv6 (IPv4 allows 1,472),
+  // keeps a bundle whole on a real network; 0 sends one unframed datagram per packet.
+  std::size_t bundle_bytes = 1452;
+  // Drop this share of arriving datagrams on purpose (a lossy path for experiments: lamina node
+  // --drop, lamina netbench --drop), by a generator seeded with drop_seed.
+  double drop_share = 0;
+  std::uint64_t drop_seed = 1;
 };
 
 class UdpNode final : public Host {
 public:
-  // The largest UDP payload over IPv4; larger packets are counted and dropped.
-  static constexpr std::size_t kMaxDatagram = DatagramSocket::kMaxDatagram;
+  // The largest packet: a UDP payload over IPv4 less the length that frames it (when
+  // bundling); larger packets are counted and dropped.
+  static constexpr std::size_t kMaxPacket = DatagramSocket::kMaxFramedPacket;
   // Datagrams one poll() takes at most before the timers get their turn.
   static constexpr std::size_t kReceiveLimit = 256;
 
   using Options = UdpOptions;
 
   struct Counters {
-    std::uint64_t sent = 0;            // datagrams handed to the kernel
-    std::uint64_t received = 0;        // datagrams from group members
-    std::uint64_t unknown_source = 0;  // datagrams from addresses not in the peer list (dropped)
-    std::uint64_t oversize = 0;        // packets larger than kMaxDatagram (not sent)
-    std::uint64_t bad_destination = 0; // packets for a member that does not exist (not sent)
-    std::uint64_t send_errors = 0;     // datagrams the kernel refused (unreachable, ...)
+    std::uint64_t sent = 0;               // datagrams handed to the kernel
+    std::uint64_t bundled = 0;            // of the packets sent, those in a datagram with others
+    std::uint64_t received = 0;           // packets from group members
+    std::uint64_t datagrams_received = 0; // datagrams that carried them (and any unknown)
+    std::uint64_t malformed = 0;          // datagrams whose framing is broken (dropped)
+    std::uint64_t dropped = 0;            // datagrams dropped on purpose (Options::drop_share)
+    std::uint64_t unknown_source = 0;     // packets from addresses not in the peer list (dropped)
+    std::uint64_t oversize = 0;           // packets larger than kMaxPacket (not sent)
+    std::uint64_t bad_destination = 0;    // packets for a member that does not exist (not sent)
+    std::uint64_t send_errors = 0;        // datagrams the kernel refused (unreachable, ...)
     std::uint64_t recv_errors = 0;
-    std::uint64_t unattached = 0; // datagrams received before an endpoint was attached
+    std::uint64_t unattached = 0; // packets received before an endpoint was attached
     std::uint64_t timers_fired = 0;
     // The socket's work: syscalls, and what the batching met.
     std::uint64_t send_calls = 0;    // sendmmsg syscalls

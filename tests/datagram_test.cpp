@@ -1,9 +1,12 @@
 // DatagramSocket on loopback: batches keep every datagram's bytes and source, a batch larger
 // than one sendmmsg goes out whole, a bounded queue says it is full, both wait modes receive,
-// and what does not fit is counted.
+// what does not fit is counted, bundled packets arrive whole and in order, and broken framing
+// is dropped and counted.
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "runtime/datagram.hpp"
+#include "runtime/varint.hpp"
 
 namespace lamina {
 namespace {
@@ -50,6 +54,34 @@ std::vector<Arrival> receive_all(DatagramSocket& s, std::size_t count, Duration 
 }
 
 std::vector<std::byte> bytes_of(const Msg& m) { return {m.bytes().begin(), m.bytes().end()}; }
+
+DatagramSocket::Options bundling(std::size_t bytes) {
+  return with([&](auto& o) { o.bundle_bytes = bytes; });
+}
+
+// The packets of a framed datagram, read here independently of the socket: each behind its
+// LEB128 length.
+std::vector<std::vector<std::byte>> frames_of(std::span<const std::byte> datagram) {
+  std::vector<std::vector<std::byte>> frames;
+  const std::byte* at = datagram.data();
+  const std::byte* end = at + datagram.size();
+  while (at != end) {
+    std::uint32_t size = 0;
+    if (!varint::get(at, end, size) || size > std::size_t(end - at)) return {};
+    frames.emplace_back(at, at + size);
+    at += size;
+  }
+  return frames;
+}
+
+// Sends `bytes` from an unframed socket: a datagram exactly as given.
+void send_raw(const SocketAddress& to, std::vector<std::uint8_t> bytes) {
+  DatagramSocket raw(kLoopback);
+  Msg m = Msg::with_size(bytes.size());
+  if (!bytes.empty()) std::memcpy(m.writable_data(), bytes.data(), bytes.size());
+  ASSERT_TRUE(raw.enqueue(to, std::move(m)));
+  ASSERT_EQ(raw.flush(), 1u);
+}
 
 TEST(Datagram, BatchKeepsEveryDatagramsBytesAndSource) {
   DatagramSocket a(kLoopback), b(kLoopback), c(kLoopback);
@@ -298,6 +330,143 @@ TEST(Datagram, OnlyTakenBuffersAreRenewed) {
   EXPECT_EQ(buffers, 1u) << "the taken slot's new buffer, and no other";
   EXPECT_EQ(bytes_of(taken), bytes_of(numbered(0, 1))) << "a taken message is the caller's";
   EXPECT_EQ(bytes_of(b.take(0)), bytes_of(numbered(0, 2)));
+}
+
+// Read by a plain socket, a bundling sender's datagrams hold its packets in order, each behind
+// its length, none longer than the limit unless it holds one packet alone.
+TEST(Datagram, BundlesHoldThePacketsInOrderWithinTheLimit) {
+  DatagramSocket a(kLoopback, bundling(1000)), plain(kLoopback);
+  std::vector<std::vector<std::byte>> sent;
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    sent.push_back(bytes_of(numbered(0, i)));
+    ASSERT_TRUE(a.enqueue(plain.local(), numbered(0, i)));
+  }
+  const std::size_t datagrams = a.flush();
+  EXPECT_LT(datagrams, 80u);
+  EXPECT_EQ(a.counters().sent, datagrams);
+  const auto got = receive_all(plain, datagrams);
+  ASSERT_EQ(got.size(), datagrams);
+  std::vector<std::vector<std::byte>> arrived;
+  std::uint64_t bundled = 0;
+  for (const auto& d : got) {
+    const auto frames = frames_of(d.bytes);
+    ASSERT_FALSE(frames.empty()) << "every datagram is framed";
+    if (frames.size() > 1) {
+      EXPECT_LE(d.bytes.size(), 1000u);
+      bundled += frames.size();
+    }
+    arrived.insert(arrived.end(), frames.begin(), frames.end());
+  }
+  EXPECT_EQ(arrived, sent);
+  EXPECT_EQ(a.counters().bundled, bundled);
+  EXPECT_GT(bundled, 0u);
+}
+
+// The packets of one datagram are taken as views of the buffer the kernel wrote it into;
+// writing to one, or pushing a header in front of it, leaves the others' bytes alone.
+TEST(Datagram, BundledPacketsAreViewsOfOneBufferThatCopyBeforeWriting) {
+  DatagramSocket a(kLoopback, bundling(1452)), b(kLoopback, bundling(1452));
+  for (std::uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(a.enqueue(b.local(), numbered(0, i)));
+  ASSERT_EQ(a.flush(), 1u);
+  std::span<const DatagramSocket::Received> ready;
+  for (const auto deadline = Clock::now() + 2s; ready.empty() && Clock::now() < deadline;)
+    ready = b.receive(10ms);
+  ASSERT_EQ(ready.size(), 3u);
+  EXPECT_EQ(b.counters().received, 1u);
+  std::vector<Msg> taken;
+  for (std::size_t i = 0; i < 3; ++i) {
+    taken.push_back(b.take(i));
+    EXPECT_EQ(b.take(i).size(), 0u) << "a packet is taken once";
+    EXPECT_EQ(taken[i].data(), ready[i].bytes.data()) << "taken where the kernel wrote it";
+    EXPECT_TRUE(taken[i].shared());
+  }
+  EXPECT_EQ(taken[1].data(), taken[0].data() + taken[0].size() + 1) << "one length byte between";
+  taken[1].push(std::uint32_t{0xFFFFFFFF});
+  taken[2].writable_data()[0] = std::byte{0xEE};
+  EXPECT_EQ(bytes_of(taken[0]), bytes_of(numbered(0, 0)));
+  EXPECT_EQ(taken[1].size(), numbered(0, 1).size() + 4);
+  std::vector<std::byte> written = bytes_of(numbered(0, 2));
+  written[0] = std::byte{0xEE};
+  EXPECT_EQ(bytes_of(taken[2]), written);
+  // The next receive gives the shared slot a new buffer: the views keep theirs.
+  ASSERT_TRUE(a.enqueue(b.local(), numbered(0, 9)));
+  ASSERT_EQ(a.flush(), 1u);
+  const auto next = receive_all(b, 1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].bytes, bytes_of(numbered(0, 9)));
+  EXPECT_EQ(bytes_of(taken[0]), bytes_of(numbered(0, 0)));
+}
+
+// A datagram whose framing is broken is dropped whole and counted; the good ones around it
+// arrive.
+TEST(Datagram, BrokenFramingIsDroppedAndCounted) {
+  DatagramSocket b(kLoopback, bundling(1452));
+  send_raw(b.local(), {});                 // not even one length
+  send_raw(b.local(), {0x05, 1, 2});       // longer than what follows
+  send_raw(b.local(), {0x80});             // a length cut short
+  send_raw(b.local(), {0x81, 0x00, 1});    // a length not in its shortest form
+  send_raw(b.local(), {0x02, 7, 8, 0x00}); // two packets: 7 8, and an empty one
+  send_raw(b.local(), {0x01, 9, 0x03, 1}); // the second packet runs past the end
+  const auto got = receive_all(b, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].bytes, (std::vector<std::byte>{std::byte{7}, std::byte{8}}));
+  EXPECT_TRUE(got[1].bytes.empty());
+  for (const auto deadline = Clock::now() + 2s;
+       b.counters().malformed < 5 && Clock::now() < deadline;)
+    (void)b.receive(10ms);
+  EXPECT_EQ(b.counters().malformed, 5u);
+  EXPECT_EQ(b.counters().received, 1u);
+}
+
+// Options::drop_share drops whole datagrams before they are read, counted.
+TEST(Datagram, DeliberateDropsAreWholeDatagramsAndCounted) {
+  DatagramSocket a(kLoopback), b(kLoopback, with([](auto& o) {
+                                   o.drop_share = 0.25;
+                                   o.drop_seed = 5;
+                                 }));
+  for (std::uint32_t i = 0; i < 400; ++i) ASSERT_TRUE(a.enqueue(b.local(), numbered(0, i)));
+  ASSERT_EQ(a.flush(), 400u);
+  std::size_t packets = 0;
+  for (const auto deadline = Clock::now() + 2s;
+       b.counters().received + b.counters().dropped < 400 && Clock::now() < deadline;)
+    packets += b.receive(10ms).size();
+  EXPECT_EQ(b.counters().received + b.counters().dropped, 400u);
+  EXPECT_EQ(packets, b.counters().received);
+  EXPECT_GT(b.counters().dropped, 60u);
+  EXPECT_LT(b.counters().dropped, 140u);
+}
+
+// Any packets, any limit, any receive buffer: the bundling receiver takes exactly the packets
+// sent, in order, byte for byte.
+RC_GTEST_PROP(Datagram, BundlingKeepsEveryPacketWholeAndInOrder, ()) {
+  const auto sizes = *rc::gen::container<std::vector<std::size_t>>(
+      *rc::gen::inRange<std::size_t>(1, 120), rc::gen::inRange<std::size_t>(0, 3000));
+  const auto limit = *rc::gen::inRange<std::size_t>(1, 5000);
+  const auto inline_bytes = *rc::gen::inRange<std::size_t>(16, 5000);
+  DatagramSocket a(kLoopback, bundling(limit));
+  DatagramSocket b(kLoopback, with([&](auto& o) {
+                     o.bundle_bytes = limit;
+                     o.receive_inline = inline_bytes;
+                     o.receive_batch = 8;
+                   }));
+  std::vector<std::vector<std::byte>> sent;
+  for (std::uint32_t i = 0; i < sizes.size(); ++i) {
+    Msg m = Msg::with_size(sizes[i]);
+    for (std::size_t k = 0; k < m.size(); ++k)
+      m.writable_data()[k] = std::byte((i * 13 + k) & 0xff);
+    sent.push_back(bytes_of(m));
+    RC_ASSERT(a.enqueue(b.local(), std::move(m)));
+  }
+  const std::size_t datagrams = a.flush();
+  RC_ASSERT(a.queued() == 0u);
+  std::vector<std::vector<std::byte>> got;
+  for (const auto deadline = Clock::now() + 2s;
+       b.counters().received < datagrams && Clock::now() < deadline;) {
+    const auto ready = b.receive(10ms);
+    for (std::size_t i = 0; i < ready.size(); ++i) got.push_back(bytes_of(b.take(i)));
+  }
+  RC_ASSERT(got == sent);
+  RC_ASSERT(b.counters().malformed == 0u);
 }
 
 TEST(Datagram, BuffersAreSizedAndReported) {

@@ -93,19 +93,53 @@ TEST(Udp, BusyPollMembersExchangePackets) {
   EXPECT_GT(g.nodes[1]->counters().receive_calls, 0u);
 }
 
+// A burst queued for one peer goes out at the next poll in one sendmmsg: bundled into one
+// datagram by default, one datagram each without bundling; either way each arrives whole and
+// in order.
 TEST(Udp, QueuedSendsGoOutTogetherAtTheNextPoll) {
-  Group g(2);
-  for (int i = 0; i < 100; ++i) g.nodes[0]->send_queued(1, text(std::to_string(i)));
-  EXPECT_EQ(g.nodes[0]->counters().queued, 100u);
-  EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
-  g.nodes[0]->poll(Duration::zero());
-  EXPECT_EQ(g.nodes[0]->counters().sent, 100u);
-  // 100 datagrams in one sendmmsg: "0".."9" and "10".."99" are two GSO runs.
-  EXPECT_EQ(g.nodes[0]->counters().send_calls, 1u);
-  ASSERT_TRUE(g.pump_until_logged(100));
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(g.log[i].payload, std::to_string(i));
-  // The receiver took them in few recvmmsg calls, not one per datagram.
-  EXPECT_LT(g.nodes[1]->counters().receive_calls, 50u);
+  for (const std::size_t bundle : {std::size_t{1452}, std::size_t{0}}) {
+    SCOPED_TRACE(bundle);
+    UdpNode::Options options;
+    options.bundle_bytes = bundle;
+    Group g(2, "127.0.0.1", options);
+    for (int i = 0; i < 100; ++i) g.nodes[0]->send_queued(1, text(std::to_string(i)));
+    EXPECT_EQ(g.nodes[0]->counters().queued, 100u);
+    EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
+    g.nodes[0]->poll(Duration::zero());
+    EXPECT_EQ(g.nodes[0]->counters().send_calls, 1u);
+    if (bundle != 0) {
+      // 290 bytes with their lengths, but a datagram gathers at most kMaxSegments packets.
+      static_assert(DatagramSocket::kMaxSegments == 64);
+      EXPECT_EQ(g.nodes[0]->counters().sent, 2u);
+      EXPECT_EQ(g.nodes[0]->counters().bundled, 100u);
+    } else {
+      // "0".."9" and "10".."99" are two GSO runs.
+      EXPECT_EQ(g.nodes[0]->counters().sent, 100u);
+      EXPECT_EQ(g.nodes[0]->counters().bundled, 0u);
+    }
+    ASSERT_TRUE(g.pump_until_logged(100));
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(g.log[i].payload, std::to_string(i));
+    EXPECT_EQ(g.nodes[1]->counters().received, 100u);
+    EXPECT_EQ(g.nodes[1]->counters().datagrams_received, g.nodes[0]->counters().sent);
+    // The receiver took them in few recvmmsg calls, not one per datagram.
+    EXPECT_LT(g.nodes[1]->counters().receive_calls, 50u);
+  }
+}
+
+// Options::drop_share loses whole datagrams at the receiver, counted, as a lossy path would.
+TEST(Udp, DeliberateDropsLoseWholeDatagrams) {
+  UdpNode::Options options;
+  options.drop_share = 0.5;
+  options.drop_seed = 3;
+  Group g(2, "127.0.0.1", options);
+  for (int i = 0; i < 300; ++i) g.nodes[0]->send(1, text(std::to_string(i)));
+  const auto& to = *g.nodes[1];
+  ASSERT_TRUE(
+      g.pump([&] { return to.counters().datagrams_received + to.counters().dropped == 300; }));
+  EXPECT_GT(to.counters().dropped, 100u);
+  EXPECT_LT(to.counters().dropped, 200u);
+  EXPECT_EQ(g.log.size(), to.counters().datagrams_received);
+  EXPECT_EQ(g.nodes[0]->counters().dropped, 0u) << "only the receiver drops";
 }
 
 TEST(Udp, CastReachesEveryOtherMemberOnce) {
@@ -126,12 +160,12 @@ RC_GTEST_PROP(Udp, PayloadsArriveByteForByte, (const std::string& payload)) {
 
 TEST(Udp, LargestDatagramArrivesWholeAndLargerIsNotSent) {
   Group g(2);
-  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxDatagram + 1));
+  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxPacket + 1));
   EXPECT_EQ(g.nodes[0]->counters().oversize, 1u);
   EXPECT_EQ(g.nodes[0]->counters().sent, 0u);
-  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxDatagram));
+  g.nodes[0]->send(1, Msg::with_size(UdpNode::kMaxPacket));
   ASSERT_TRUE(g.pump_until_logged(1));
-  EXPECT_EQ(g.log[0].payload.size(), UdpNode::kMaxDatagram);
+  EXPECT_EQ(g.log[0].payload.size(), UdpNode::kMaxPacket);
 }
 
 TEST(Udp, PacketToNonMemberIsCountedNotSent) {
@@ -166,14 +200,15 @@ TEST(Udp, DatagramFromUnknownSourceIsDroppedAndCounted) {
   to.sin_family = AF_INET;
   to.sin_port = htons(g.nodes[0]->local_port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const char hello[] = "who am I";
-  ASSERT_EQ(
-      ::sendto(stranger, hello, sizeof hello, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
-      static_cast<ssize_t>(sizeof hello));
+  const char hello[] = "\x08who am I"; // framed, as a member would send it
+  ASSERT_EQ(::sendto(stranger, hello, sizeof hello - 1, 0, reinterpret_cast<const sockaddr*>(&to),
+                     sizeof to),
+            static_cast<ssize_t>(sizeof hello - 1));
   ::close(stranger);
   EXPECT_TRUE(g.pump([&] { return g.nodes[0]->counters().unknown_source == 1; }));
   EXPECT_TRUE(g.log.empty());
   EXPECT_EQ(g.nodes[0]->counters().received, 0u);
+  EXPECT_EQ(g.nodes[0]->counters().malformed, 0u);
 }
 
 TEST(Udp, Ipv6MembersExchangePackets) {

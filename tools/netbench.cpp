@@ -82,13 +82,13 @@ public:
   [[nodiscard]] virtual std::uint64_t retransmitted() const { return 0; }
 
   std::function<void(std::span<const std::byte>)> on_message;
-  std::uint64_t dropped = 0;         // arriving packets dropped on purpose
+  std::uint64_t dropped = 0;         // arriving datagrams dropped on purpose
   std::string stopped;               // why the run cannot go on, or empty
   bool reliable = true;              // a lost message is resent
   bool linger_after_receive = false; // the receiver must stay to acknowledge the last ones
 };
 
-// Raw UDP on DatagramSocket, the same batching as UdpNode, nothing resent.
+// Raw UDP on DatagramSocket, batched and bundled as UdpNode does, nothing resent.
 class UdpLink final : public Link {
 public:
   UdpLink(const NetbenchOptions& o)
@@ -112,6 +112,7 @@ private:
   static DatagramSocket::Options options(bool busy) {
     DatagramSocket::Options o;
     o.busy_poll = busy;
+    o.bundle_bytes = UdpNode::Options{}.bundle_bytes;
     o.queue_limit = 4096;
     return o;
   }
@@ -375,56 +376,25 @@ private:
   zmq_msg_t message_;
 };
 
-// Drops a share of the packets arriving at a stack.
-class DroppingEndpoint final : public Endpoint {
-public:
-  DroppingEndpoint(Endpoint& inner, double share, std::uint64_t& dropped)
-      : inner_(inner), share_(share), dropped_(dropped) {}
-  void attach(Host& host) override { inner_.attach(host); }
-  void send(PeerId to, Msg payload) override { inner_.send(to, std::move(payload)); }
-  void expire(std::uint32_t timer) override { inner_.expire(timer); }
-  void receive(PeerId from, Msg packet) override {
-    if (unit_(rng_) < share_) {
-      ++dropped_;
-      return;
-    }
-    inner_.receive(from, std::move(packet));
-  }
-
-private:
-  Endpoint& inner_;
-  double share_;
-  std::uint64_t& dropped_;
-  std::mt19937_64 rng_{11};
-  std::uniform_real_distribution<double> unit_{0, 1};
-};
-
-// Node `me` of implementation `kind` of the rows' stack, and where its Retransmit, Arq and
-// Window layers are if it has them.
+// Node `me` of implementation `kind` of the rows' stack, and its Retransmit, Arq and Window
+// layers if it has them: found once, since the sender asks them about every message (a
+// type_info comparison can cost a strcmp).
 struct LaminaStack {
   LaminaStack(const std::string& kind, const std::string& stack, PeerId me)
       : impl(make_implementation(kind, stack, 2)), node(me) {
     for (std::size_t i = 0; i < impl->depth(); ++i) {
-      const std::type_info& type = *impl->layer(me, i).type;
-      if (type == typeid(Retransmit) || type == typeid(Arq) || type == typeid(Window))
-        wire_layers.push_back(i);
-    }
-  }
-  [[nodiscard]] WireLayers layers() const {
-    WireLayers out;
-    for (std::size_t i : wire_layers) {
-      const LayerView view = impl->layer(node, i);
+      const LayerView view = impl->layer(me, i);
       if (*view.type == typeid(Retransmit))
-        out.retransmit = static_cast<const Retransmit*>(view.state);
-      if (*view.type == typeid(Arq)) out.arq = static_cast<const Arq*>(view.state);
-      if (*view.type == typeid(Window)) out.window = static_cast<const Window*>(view.state);
+        wire.retransmit = static_cast<const Retransmit*>(view.state);
+      if (*view.type == typeid(Arq)) wire.arq = static_cast<const Arq*>(view.state);
+      if (*view.type == typeid(Window)) wire.window = static_cast<const Window*>(view.state);
     }
-    return out;
   }
+  [[nodiscard]] const WireLayers& layers() const { return wire; }
 
   std::unique_ptr<Implementation> impl;
   PeerId node;
-  std::vector<std::size_t> wire_layers;
+  WireLayers wire;
 };
 
 // A Lamina stack over UdpNode: the sender is member 0, the receiver member 1.
@@ -440,15 +410,11 @@ public:
         fmt::format("127.0.0.1:{}", receiver ? o.port : o.peer_port)};
     UdpNode::Options options;
     options.busy_poll = o.busy;
+    if (receiver) options.drop_share = o.drops.front();
+    options.drop_seed = 11;
     node_ = std::make_unique<UdpNode>(receiver ? 1 : 0, peers, options);
     peer_ = receiver ? 0 : 1;
-    if (receiver && o.drops.front() > 0) {
-      dropping_ = std::make_unique<DroppingEndpoint>(stack_.impl->endpoint(stack_.node),
-                                                     o.drops.front(), dropped);
-      node_->attach(*dropping_);
-    } else {
-      node_->attach(stack_.impl->endpoint(stack_.node));
-    }
+    node_->attach(stack_.impl->endpoint(stack_.node));
     node_->on_deliver([this](Event& ev) { on_message(ev.msg.bytes()); });
   }
   bool send(std::span<const std::byte> m) override {
@@ -464,7 +430,10 @@ public:
     return true;
   }
   void flush() override { node_->flush(); }
-  void poll(Duration wait) override { node_->poll(wait); }
+  void poll(Duration wait) override {
+    node_->poll(wait);
+    dropped = node_->counters().dropped;
+  }
   bool settled() override { return node_->counters().queued == 0 && stack_.layers().settled(); }
   [[nodiscard]] std::uint64_t datagrams() const override { return node_->counters().sent; }
   [[nodiscard]] std::uint64_t retransmitted() const override {
@@ -473,7 +442,6 @@ public:
 
 private:
   LaminaStack stack_;
-  std::unique_ptr<DroppingEndpoint> dropping_;
   std::unique_ptr<UdpNode> node_;
   PeerId peer_ = 0;
   std::uint64_t sends_ = 0;
