@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,6 +28,9 @@ namespace {
 
 // A cmsg carrying a 16-bit UDP_SEGMENT, in 64-bit words.
 constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 8;
+
+// What pads a bundle up to a GSO run's segment: a zero length, then anything.
+constexpr std::array<std::byte, 8192> kPadding{};
 
 // A number in [0, 1) from a SplitMix64 generator, for Options::drop_share.
 double unit_random(std::uint64_t& state) {
@@ -161,10 +165,9 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
     h.msg_iov = &receive_iov_[2 * i];
     h.msg_iovlen = overflow_bytes_ != 0 ? 2 : 1;
   }
-  send_iov_.resize(kSendBatch * kMaxSegments);
+  send_iov_.resize(kSendIovecs);
   send_headers_.resize(kSendBatch);
-  send_counts_.resize(kSendBatch);
-  send_bundles_.resize(kSendBatch);
+  send_entries_.resize(kSendBatch);
   send_controls_.resize(kSendBatch * kControlWords);
 }
 
@@ -201,7 +204,7 @@ void DatagramSocket::size_buffers() {
 
 bool DatagramSocket::enqueue(const SocketAddress& to, Msg packet) {
   const std::size_t size = packet.size();
-  const std::size_t frame = options_.bundle_bytes == 0 ? 0 : varint::size(size);
+  const std::size_t frame = options_.bundle_bytes == 0 ? 0 : varint::size(size + 1);
   if (size + frame > kMaxDatagram) {
     ++counters_.oversize;
     return false;
@@ -210,7 +213,7 @@ bool DatagramSocket::enqueue(const SocketAddress& to, Msg packet) {
     ++counters_.queue_full;
     return false;
   }
-  if (frame != 0) varint::put(packet.claim_front(frame), size);
+  if (frame != 0) varint::put(packet.claim_front(frame), size + 1);
   queue_.push_back({to, std::move(packet)});
   return true;
 }
@@ -227,49 +230,76 @@ void DatagramSocket::drop_front(std::size_t n) {
   }
 }
 
+std::pair<std::size_t, std::size_t> DatagramSocket::bundle_at(std::size_t from) const {
+  const Pending& first = queue_[from];
+  std::size_t count = 1;
+  std::size_t bytes = first.packet.size();
+  while (options_.bundle_bytes != 0 && count < kMaxBundle && from + count < queue_.size()) {
+    const Pending& p = queue_[from + count];
+    if (bytes + p.packet.size() > options_.bundle_bytes || !p.to.same_as(first.to)) break;
+    bytes += p.packet.size();
+    ++count;
+  }
+  return {count, bytes};
+}
+
 std::size_t DatagramSocket::build_batch() {
+  const bool framed = options_.bundle_bytes != 0;
   std::size_t entries = 0;
-  std::size_t next = 0; // the queued packet the next entry starts with
-  const std::size_t queued_now = queued();
-  while (entries < kSendBatch && next < queued_now) {
-    const Pending& first = queue_[head_ + next];
-    const std::size_t segment = first.packet.size();
-    std::size_t count = 1;
-    std::size_t bytes = segment;
-    // A bundle: packets to the same peer, within bundle_bytes together.
-    while (options_.bundle_bytes != 0 && count < kMaxSegments && next + count < queued_now) {
-      const Pending& p = queue_[head_ + next + count];
-      if (bytes + p.packet.size() > options_.bundle_bytes || !p.to.same_as(first.to)) break;
-      bytes += p.packet.size();
-      ++count;
-    }
-    const bool bundle = count > 1;
-    // Else a GSO run: datagrams of the first one's size to the same peer, the last maybe
-    // shorter, within the largest UDP payload.
-    if (!bundle && options_.gso && segment > 0 && segment < gso_limit_) {
-      while (count < kMaxSegments && next + count < queued_now) {
-        const Pending& p = queue_[head_ + next + count];
-        const std::size_t size = p.packet.size();
-        if (size == 0 || size > segment || bytes + size > kMaxDatagram || !p.to.same_as(first.to))
-          break;
-        ++count;
-        bytes += size;
-        if (size < segment) break;
+  std::size_t iov_used = 0;
+  std::size_t next = head_; // the queued packet the next entry starts with
+  while (entries < kSendBatch && next < queue_.size()) {
+    const Pending& first = queue_[next];
+    const auto [count, bytes] = bundle_at(next);
+    if (iov_used + count > send_iov_.size()) break; // the next sendmmsg takes it
+    Entry& e = send_entries_[entries];
+    e = {};
+    iovec* const iov = &send_iov_[iov_used];
+    std::size_t iovs = 0;
+    const auto add = [&](std::size_t from, std::size_t packets) {
+      for (std::size_t i = from; i < from + packets; ++i) {
+        // iovec's pointer is not const, but sendmmsg only reads through it.
+        iov[iovs++] = {const_cast<std::byte*>(queue_[i].packet.data()), queue_[i].packet.size()};
       }
-    }
-    iovec* iov = &send_iov_[entries * kMaxSegments];
-    for (std::size_t i = 0; i < count; ++i) {
-      Pending& p = queue_[head_ + next + i];
-      // iovec's pointer is not const, but sendmmsg only reads through it.
-      iov[i] = {const_cast<std::byte*>(p.packet.data()), p.packet.size()};
+      e.packets += packets;
+      ++e.datagrams;
+      if (packets > 1) e.bundled += packets;
+    };
+    add(next, count);
+    next += count;
+    // A GSO run: more datagrams to the same peer, cut by the kernel at `segment` bytes. Each
+    // but the last must be exactly that long: the first one's length, or for bundles
+    // bundle_bytes, a bundle a little short (by an eighth at most) padded up to it.
+    const bool padded = framed && bytes <= options_.bundle_bytes;
+    e.segment = padded ? options_.bundle_bytes : bytes;
+    const std::size_t slack = padded ? e.segment / 8 : 0;
+    std::size_t total = bytes;
+    std::size_t last = bytes; // the last datagram's length so far
+    while (options_.gso && bytes > 0 && e.segment < gso_limit_ && e.datagrams < kMaxSegments &&
+           next < queue_.size() && queue_[next].to.same_as(first.to)) {
+      const std::size_t pad = e.segment - last;
+      if (pad > slack) break;
+      const auto [more, more_bytes] = bundle_at(next);
+      if (more_bytes == 0 || more_bytes > e.segment || total + pad + more_bytes > kMaxDatagram ||
+          iovs + 1 + more > kMaxIov || iov_used + iovs + 1 + more > send_iov_.size())
+        break;
+      if (pad != 0) {
+        // A zero length ends a datagram's packets: the rest is padding.
+        iov[iovs++] = {const_cast<std::byte*>(kPadding.data()), pad};
+        total += pad;
+      }
+      add(next, more);
+      next += more;
+      total += more_bytes;
+      last = more_bytes;
     }
     msghdr& h = send_headers_[entries].msg_hdr;
     h = {};
     h.msg_name = const_cast<sockaddr_storage*>(&first.to.storage);
     h.msg_namelen = first.to.length;
     h.msg_iov = iov;
-    h.msg_iovlen = count;
-    if (count > 1 && !bundle) {
+    h.msg_iovlen = iovs;
+    if (e.datagrams > 1) {
       auto* control = &send_controls_[entries * kControlWords];
       h.msg_control = control;
       h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
@@ -277,12 +307,10 @@ std::size_t DatagramSocket::build_batch() {
       c->cmsg_level = SOL_UDP;
       c->cmsg_type = UDP_SEGMENT;
       c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-      const auto size = static_cast<std::uint16_t>(segment);
+      const auto size = static_cast<std::uint16_t>(e.segment);
       std::memcpy(CMSG_DATA(c), &size, sizeof size);
     }
-    send_counts_[entries] = count;
-    send_bundles_[entries] = bundle;
-    next += count;
+    iov_used += iovs;
     ++entries;
   }
   return entries;
@@ -302,35 +330,30 @@ std::size_t DatagramSocket::flush() {
         ++counters_.would_block;
         break;
       }
-      if (send_counts_[0] > 1 && !send_bundles_[0]) {
+      if (send_entries_[0].datagrams > 1) {
         // The kernel refused the GSO run (a segment larger than the path's MTU, no GSO
         // here): from now on datagrams of this size go one by one.
         ++counters_.gso_refused;
-        gso_limit_ = std::min(gso_limit_, queue_[head_].packet.size());
+        gso_limit_ = std::min(gso_limit_, send_entries_[0].segment);
         continue;
       }
       // The first datagram of the batch is refused for good (EMSGSIZE, unreachable, ...):
       // count it and go on with the others.
       ++counters_.send_errors;
-      drop_front(send_counts_[0]);
+      drop_front(send_entries_[0].packets);
       continue;
     }
     const auto taken_entries = static_cast<std::size_t>(r);
     if (taken_entries < n) ++counters_.partial_sends;
     std::size_t taken = 0;
-    std::size_t datagrams = 0;
     for (std::size_t i = 0; i < taken_entries; ++i) {
-      taken += send_counts_[i];
-      if (send_bundles_[i]) {
-        ++datagrams;
-        counters_.bundled += send_counts_[i];
-      } else {
-        datagrams += send_counts_[i];
-        if (send_counts_[i] > 1) ++counters_.gso_runs;
-      }
+      const Entry& e = send_entries_[i];
+      taken += e.packets;
+      sent += e.datagrams;
+      counters_.sent += e.datagrams;
+      counters_.bundled += e.bundled;
+      if (e.datagrams > 1) ++counters_.gso_runs;
     }
-    counters_.sent += datagrams;
-    sent += datagrams;
     drop_front(taken);
     // A partial send is followed by another call, which reports the error of the entry that
     // stopped it (or takes more, if the buffer drained meanwhile).
@@ -360,17 +383,19 @@ bool DatagramSocket::unbundle(std::size_t slot, const SocketAddress& from,
   const std::byte* at = bytes.data();
   const std::byte* const end = at + bytes.size();
   while (at != end) {
-    std::uint32_t size = 0;
-    if (!varint::get(at, end, size) || size > static_cast<std::size_t>(end - at)) {
+    std::uint32_t frame = 0;
+    if (!varint::get(at, end, frame) || frame > static_cast<std::size_t>(end - at) + 1) {
       received_.resize(first);
       arrivals_.resize(first);
       return false;
     }
+    if (frame == 0) break; // padding to the end
+    const std::uint32_t size = frame - 1;
     received_.push_back({from, {at, size}});
     arrivals_.push_back({slot, false, false});
     at += size;
   }
-  if (received_.size() == first) return false; // an empty datagram: not even one length
+  if (received_.size() == first) return false; // not even one packet
   if (received_.size() == first + 1) arrivals_[first].alone = true;
   return true;
 }

@@ -21,12 +21,15 @@
 // one from then on (counters().gso_refused).
 //
 // Bundling (Options::bundle_bytes): small packets share datagrams, as ENet and SCTP bundle
-// theirs. Every datagram then carries one or more packets, each behind its length (a LEB128
-// varint, written into the packet's headroom): a run of queued packets to one peer whose framed
-// sizes add up to at most bundle_bytes goes out as one datagram, gathered by sendmmsg from the
-// packets' own buffers, and receive() returns the packets one by one, each taken as a view of
-// the buffer the kernel wrote the datagram into. No byte is copied on either side. Both ends of
-// a conversation must agree on whether datagrams are framed (bundle_bytes != 0).
+// theirs. Every datagram then carries one or more packets, each behind its length plus one (a
+// LEB128 varint, written into the packet's headroom; a zero ends the packets, and what follows
+// is padding): a run of queued packets to one peer whose framed sizes add up to at most
+// bundle_bytes goes out as one datagram, gathered by sendmmsg from the packets' own buffers, and
+// receive() returns the packets one by one, each taken as a view of the buffer the kernel wrote
+// the datagram into. No byte is copied on either side. Consecutive bundles to one peer go as
+// one GSO run of bundle_bytes segments, each bundle but the last padded up to it (by an eighth
+// at most; a bundle shorter than that starts a new entry). Both ends of a conversation must
+// agree on whether datagrams are framed (bundle_bytes != 0).
 #pragma once
 
 #include <atomic>
@@ -38,6 +41,7 @@
 #include <string>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <utility>
 #include <vector>
 
 #include "runtime/event.hpp"
@@ -66,12 +70,18 @@ class DatagramSocket {
 public:
   // The largest UDP payload over IPv4; larger datagrams are refused by enqueue().
   static constexpr std::size_t kMaxDatagram = 65507;
-  // The largest packet a framed datagram carries: its length takes three bytes in front.
+  // The largest packet a framed datagram carries: its length (plus one) takes three bytes in
+  // front.
   static constexpr std::size_t kMaxFramedPacket = kMaxDatagram - 3;
   // Entries per sendmmsg (an entry: one datagram, or a GSO run).
   static constexpr std::size_t kSendBatch = 64;
   // Datagrams in one GSO run at most (the kernel's UDP_MAX_SEGMENTS is 64 or more).
   static constexpr std::size_t kMaxSegments = 64;
+  // Packets in one bundle at most.
+  static constexpr std::size_t kMaxBundle = 64;
+  // Buffers one entry gathers at most (the kernel's UIO_MAXIOV), and one sendmmsg.
+  static constexpr std::size_t kMaxIov = 1024;
+  static constexpr std::size_t kSendIovecs = 4096;
 
   struct Options {
     // SO_SNDBUF and SO_RCVBUF asked for (as root beyond the sysctl limits with
@@ -180,6 +190,13 @@ private:
     SocketAddress to;
     Msg packet; // framed, when bundling
   };
+  // What one entry of a sendmmsg batch holds.
+  struct Entry {
+    std::size_t packets;   // queued packets
+    std::size_t datagrams; // datagrams they make (more than one: a GSO run)
+    std::size_t bundled;   // of the packets, those in a datagram with others
+    std::size_t segment;   // the GSO segment size
+  };
   // Where a received packet lies: its datagram's slot, and whether it is the only packet there.
   struct Arrival {
     std::size_t slot;
@@ -193,6 +210,9 @@ private:
   bool unbundle(std::size_t slot, const SocketAddress& from, std::span<const std::byte> bytes);
   // Takes the first n packets off the queue (sent, or refused for good).
   void drop_front(std::size_t n);
+  // The packets from queue_[from] on that share one datagram (to one peer, within bundle_bytes,
+  // the first however long): their count and bytes.
+  [[nodiscard]] std::pair<std::size_t, std::size_t> bundle_at(std::size_t from) const;
   // Fills the send headers from the front of the queue; returns the entries.
   std::size_t build_batch();
   void size_buffers();
@@ -222,10 +242,9 @@ private:
   std::size_t filled_ = 0;         // headers the last recvmmsg filled
   std::uint64_t drop_state_ = 0;   // the generator of Options::drop_share
   // Send side, reused by every flush.
-  std::vector<iovec> send_iov_;              // kSendBatch * kMaxSegments
+  std::vector<iovec> send_iov_;              // kSendIovecs
   std::vector<mmsghdr> send_headers_;        // kSendBatch
-  std::vector<std::size_t> send_counts_;     // packets of each entry
-  std::vector<bool> send_bundles_;           // whether an entry is one datagram of them all
+  std::vector<Entry> send_entries_;          // kSendBatch
   std::vector<std::uint64_t> send_controls_; // one UDP_SEGMENT cmsg per entry (aligned)
   // Datagrams of this size or larger are not sent by GSO (the kernel refused one).
   std::size_t gso_limit_ = kMaxDatagram + 1;

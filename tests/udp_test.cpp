@@ -108,8 +108,8 @@ TEST(Udp, QueuedSendsGoOutTogetherAtTheNextPoll) {
     g.nodes[0]->poll(Duration::zero());
     EXPECT_EQ(g.nodes[0]->counters().send_calls, 1u);
     if (bundle != 0) {
-      // 290 bytes with their lengths, but a datagram gathers at most kMaxSegments packets.
-      static_assert(DatagramSocket::kMaxSegments == 64);
+      // 290 bytes with their lengths, but a datagram gathers at most kMaxBundle packets.
+      static_assert(DatagramSocket::kMaxBundle == 64);
       EXPECT_EQ(g.nodes[0]->counters().sent, 2u);
       EXPECT_EQ(g.nodes[0]->counters().bundled, 100u);
     } else {
@@ -200,7 +200,7 @@ TEST(Udp, DatagramFromUnknownSourceIsDroppedAndCounted) {
   to.sin_family = AF_INET;
   to.sin_port = htons(g.nodes[0]->local_port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const char hello[] = "\x08who am I"; // framed, as a member would send it
+  const char hello[] = "\x09who am I"; // framed, as a member would send it
   ASSERT_EQ(::sendto(stranger, hello, sizeof hello - 1, 0, reinterpret_cast<const sockaddr*>(&to),
                      sizeof to),
             static_cast<ssize_t>(sizeof hello - 1));
