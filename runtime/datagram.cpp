@@ -29,8 +29,10 @@ namespace {
 // A cmsg carrying a 16-bit UDP_SEGMENT, in 64-bit words.
 constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 8;
 
-// What pads a bundle up to a GSO run's segment: a zero length, then anything.
+// What pads a bundle up to a GSO run's segment (by an eighth of it at most): a zero length,
+// then anything.
 constexpr std::array<std::byte, 8192> kPadding{};
+static_assert(DatagramSocket::kMaxDatagram / 8 <= kPadding.size());
 
 // A number in [0, 1) from a SplitMix64 generator, for Options::drop_share.
 double unit_random(std::uint64_t& state) {
@@ -120,6 +122,7 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
     : options_(options), local_(local) {
   options_.receive_batch = std::max<std::size_t>(options_.receive_batch, 1);
   options_.receive_bytes = std::max<std::size_t>(options_.receive_bytes, 1);
+  options_.bundle_bytes = std::min(options_.bundle_bytes, kMaxDatagram);
   fd_ = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "DatagramSocket: socket");
   if (::bind(fd_, local_.get(), local_.length) != 0) {
@@ -268,17 +271,18 @@ std::size_t DatagramSocket::build_batch() {
     add(next, count);
     next += count;
     // A GSO run: more datagrams to the same peer, cut by the kernel at `segment` bytes. Each
-    // but the last must be exactly that long: the first one's length, or for bundles
-    // bundle_bytes, a bundle a little short (by an eighth at most) padded up to it.
-    const bool padded = framed && bytes <= options_.bundle_bytes;
+    // but the last must be exactly that long: the first one's length or, when it is within an
+    // eighth of bundle_bytes, bundle_bytes, and framed datagrams that much short are padded.
+    const std::size_t slack = options_.bundle_bytes / 8;
+    const bool padded =
+        framed && bytes <= options_.bundle_bytes && options_.bundle_bytes - bytes <= slack;
     e.segment = padded ? options_.bundle_bytes : bytes;
-    const std::size_t slack = padded ? e.segment / 8 : 0;
     std::size_t total = bytes;
     std::size_t last = bytes; // the last datagram's length so far
     while (options_.gso && bytes > 0 && e.segment < gso_limit_ && e.datagrams < kMaxSegments &&
            next < queue_.size() && queue_[next].to.same_as(first.to)) {
       const std::size_t pad = e.segment - last;
-      if (pad > slack) break;
+      if (pad > (padded ? slack : 0)) break;
       const auto [more, more_bytes] = bundle_at(next);
       if (more_bytes == 0 || more_bytes > e.segment || total + pad + more_bytes > kMaxDatagram ||
           iovs + 1 + more > kMaxIov || iov_used + iovs + 1 + more > send_iov_.size())

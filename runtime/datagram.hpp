@@ -107,8 +107,8 @@ public:
     // Let another thread end a wait early (wake()): an eventfd waited on beside the socket.
     bool wakeable = false;
     // Frame every datagram and bundle queued packets to one peer up to this many bytes a
-    // datagram (see above); 0: one unframed datagram per packet. A packet larger than this
-    // goes alone.
+    // datagram (see above; at most kMaxDatagram); 0: one unframed datagram per packet. A
+    // packet larger than this goes alone.
     std::size_t bundle_bytes = 0;
     // Drop this share of arriving datagrams on purpose, before anything reads them, by a
     // generator seeded with drop_seed (counters().dropped): a lossy path, for experiments.

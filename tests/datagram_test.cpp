@@ -391,6 +391,20 @@ TEST(Datagram, BundlesGoAsOneGsoRunPaddedToTheLimit) {
   EXPECT_EQ(arrived, sent);
 }
 
+// Packets too long to share a datagram, all of one length, still go as one GSO run, unpadded.
+TEST(Datagram, EqualDatagramsTooLongToBundleGoAsOneGsoRun) {
+  DatagramSocket a(kLoopback, bundling(1452)), plain(kLoopback);
+  for (std::uint32_t i = 0; i < 20; ++i)
+    ASSERT_TRUE(a.enqueue(plain.local(), Msg::with_size(1000)));
+  ASSERT_EQ(a.flush(), 20u);
+  EXPECT_EQ(a.counters().gso_runs, 1u);
+  EXPECT_EQ(a.counters().bundled, 0u);
+  const auto got = receive_all(plain, 20);
+  ASSERT_EQ(got.size(), 20u);
+  for (const auto& d : got)
+    EXPECT_EQ(d.bytes.size(), 1002u) << "1,000 bytes behind a 2-byte length";
+}
+
 // The packets of one datagram are taken as views of the buffer the kernel wrote it into;
 // writing to one, or pushing a header in front of it, leaves the others' bytes alone.
 TEST(Datagram, BundledPacketsAreViewsOfOneBufferThatCopyBeforeWriting) {
