@@ -34,15 +34,6 @@ constexpr std::size_t kControlWords = (CMSG_SPACE(sizeof(std::uint16_t)) + 7) / 
 constexpr std::array<std::byte, 8192> kPadding{};
 static_assert(DatagramSocket::kMaxDatagram / 8 <= kPadding.size());
 
-// A number in [0, 1) from a SplitMix64 generator, for Options::drop_share.
-double unit_random(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15u);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1p-53;
-}
-
 } // namespace
 
 std::uint16_t SocketAddress::port() const {
@@ -157,7 +148,7 @@ DatagramSocket::DatagramSocket(const SocketAddress& local, const Options& option
   receive_headers_.resize(slots);
   received_.reserve(slots);
   arrivals_.reserve(slots);
-  drop_state_ = options_.drop_seed;
+  drop_rng_.seed(options_.drop_seed);
   filled_ = slots; // as if every slot had been filled: each gets its buffer on the first receive
   for (std::size_t i = 0; i < slots; ++i) {
     receive_iov_[2 * i + 1] = {overflow_.get() + i * overflow_bytes_, overflow_bytes_};
@@ -437,7 +428,8 @@ std::size_t DatagramSocket::receive_now() {
       ++counters_.truncated;
       continue;
     }
-    if (options_.drop_share > 0 && unit_random(drop_state_) < options_.drop_share) {
+    if (options_.drop_share > 0 &&
+        static_cast<double>(drop_rng_() >> 11) * 0x1.0p-53 < options_.drop_share) {
       ++counters_.dropped;
       continue;
     }

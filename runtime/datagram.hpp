@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
+#include <random>
 #include <span>
 #include <string>
 #include <sys/socket.h>
@@ -240,7 +241,7 @@ private:
   std::vector<Received> received_; // the packets the last receive() returned
   std::vector<Arrival> arrivals_;  // where each of them lies
   std::size_t filled_ = 0;         // headers the last recvmmsg filled
-  std::uint64_t drop_state_ = 0;   // the generator of Options::drop_share
+  std::mt19937_64 drop_rng_;       // draws Options::drop_share
   // Send side, reused by every flush.
   std::vector<iovec> send_iov_;              // kSendIovecs
   std::vector<mmsghdr> send_headers_;        // kSendBatch
