@@ -372,8 +372,7 @@ Msg DatagramSocket::take(std::size_t i) {
   return m;
 }
 
-bool DatagramSocket::unbundle(std::size_t slot, const SocketAddress& from,
-                              std::span<const std::byte> bytes) {
+bool DatagramSocket::unbundle(std::size_t slot, std::span<const std::byte> bytes) {
   const std::size_t first = received_.size();
   const std::byte* at = bytes.data();
   const std::byte* const end = at + bytes.size();
@@ -386,7 +385,7 @@ bool DatagramSocket::unbundle(std::size_t slot, const SocketAddress& from,
     }
     if (frame == 0) break; // padding to the end
     const std::uint32_t size = frame - 1;
-    received_.push_back({from, {at, size}});
+    received_.push_back({&sources_[slot], {at, size}});
     arrivals_.push_back({slot, false, false});
     at += size;
   }
@@ -442,13 +441,12 @@ std::size_t DatagramSocket::receive_now() {
       slots_[i] = std::move(whole);
       ++counters_.copied;
     }
-    SocketAddress from = sources_[i];
-    from.length = m.msg_hdr.msg_namelen;
+    sources_[i].length = m.msg_hdr.msg_namelen; // the kernel reads only the header's length
     const std::span<const std::byte> bytes{slots_[i].data(), m.msg_len};
     if (options_.bundle_bytes == 0) {
-      received_.push_back({from, bytes});
+      received_.push_back({&sources_[i], bytes});
       arrivals_.push_back({i, true, false});
-    } else if (!unbundle(i, from, bytes)) {
+    } else if (!unbundle(i, bytes)) {
       ++counters_.malformed;
       continue;
     }

@@ -138,10 +138,11 @@ public:
     std::uint64_t gso_refused = 0; // GSO entries refused, sent again one by one
   };
 
-  // One received packet (a datagram, or one of a bundle); its bytes live in the socket's
-  // buffers until the next receive(), or in the message take() made of them.
+  // One received packet (a datagram, or one of a bundle); its source and bytes live in the
+  // socket's buffers until the next receive(), the bytes also in the message take() made of
+  // them.
   struct Received {
-    SocketAddress from;
+    const SocketAddress* from; // the same for every packet of one datagram
     std::span<const std::byte> bytes;
   };
 
@@ -208,7 +209,7 @@ private:
   std::size_t receive_now();
   // Appends the packets of the datagram in `slot` (`bytes` long) to received_; false if its
   // framing is broken.
-  bool unbundle(std::size_t slot, const SocketAddress& from, std::span<const std::byte> bytes);
+  bool unbundle(std::size_t slot, std::span<const std::byte> bytes);
   // Takes the first n packets off the queue (sent, or refused for good).
   void drop_front(std::size_t n);
   // The packets from queue_[from] on that share one datagram (to one peer, within bundle_bytes,

@@ -161,8 +161,10 @@ std::size_t UdpNode::poll(Duration max_wait) {
   const std::size_t batch = socket_->options().receive_batch;
   std::size_t taken = 0;
   for (auto ready = socket_->receive(wait);; ready = socket_->receive(Duration::zero())) {
+    PeerId source = kAllPeers;
     for (std::size_t i = 0; i < ready.size(); ++i) {
-      const PeerId source = member_at(ready[i].from);
+      // The packets of one datagram share its source: looked up once.
+      if (i == 0 || ready[i].from != ready[i - 1].from) source = member_at(*ready[i].from);
       if (source == kAllPeers) {
         ++counters_.unknown_source;
         continue;

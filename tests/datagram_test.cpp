@@ -48,7 +48,8 @@ std::vector<Arrival> receive_all(DatagramSocket& s, std::size_t count, Duration 
   std::vector<Arrival> got;
   const auto deadline = Clock::now() + limit;
   while (got.size() < count && Clock::now() < deadline) {
-    for (const auto& d : s.receive(10ms)) got.push_back({d.from, {d.bytes.begin(), d.bytes.end()}});
+    for (const auto& d : s.receive(10ms))
+      got.push_back({*d.from, {d.bytes.begin(), d.bytes.end()}});
   }
   return got;
 }

@@ -200,12 +200,12 @@ TEST(Udp, DatagramFromUnknownSourceIsDroppedAndCounted) {
   to.sin_family = AF_INET;
   to.sin_port = htons(g.nodes[0]->local_port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const char hello[] = "\x09who am I"; // framed, as a member would send it
+  const char hello[] = "\x09who am I\x01"; // two packets, framed as a member would send them
   ASSERT_EQ(::sendto(stranger, hello, sizeof hello - 1, 0, reinterpret_cast<const sockaddr*>(&to),
                      sizeof to),
             static_cast<ssize_t>(sizeof hello - 1));
   ::close(stranger);
-  EXPECT_TRUE(g.pump([&] { return g.nodes[0]->counters().unknown_source == 1; }));
+  EXPECT_TRUE(g.pump([&] { return g.nodes[0]->counters().unknown_source == 2; }));
   EXPECT_TRUE(g.log.empty());
   EXPECT_EQ(g.nodes[0]->counters().received, 0u);
   EXPECT_EQ(g.nodes[0]->counters().malformed, 0u);

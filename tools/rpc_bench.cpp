@@ -161,7 +161,7 @@ int run_server(const RpcBenchOptions& o) {
     DatagramSocket socket(loopback(o.port), options);
     ready();
     for (;;) {
-      for (const auto& d : socket.receive(100ms)) socket.enqueue(d.from, Msg::copy_of(d.bytes));
+      for (const auto& d : socket.receive(100ms)) socket.enqueue(*d.from, Msg::copy_of(d.bytes));
       socket.flush();
     }
   }
