@@ -225,7 +225,7 @@ private:
   std::size_t start_ = 0, end_ = 0;
 };
 
-// ENet's reliable channel; the receiver drops a share of arriving packets through ENet's
+// ENet's reliable channel; the receiver drops a share of arriving datagrams through ENet's
 // intercept hook.
 class EnetLink final : public Link {
 public:
@@ -740,7 +740,7 @@ CLI::App* add_netbench_command(CLI::App& app, NetbenchOptions& o) {
                     ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}))
                     ->capture_default_str();
   cmd->add_option("--drop", o.drops,
-                  "shares of arriving packets the reliable rows' receivers drop on purpose, "
+                  "shares of arriving datagrams the reliable rows' receivers drop on purpose, "
                   "e.g. 0,0.02")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 0.5))
