@@ -497,7 +497,7 @@ RC_GTEST_PROP(Datagram, BundlingKeepsEveryPacketWholeAndInOrder, ()) {
   for (std::uint32_t i = 0; i < sizes.size(); ++i) {
     Msg m = Msg::with_size(sizes[i]);
     for (std::size_t k = 0; k < m.size(); ++k)
-      m.writable_data()[k] = std::byte((i * 13 + k) & 0xff);
+      m.writable_data()[k] = std::byte((std::size_t{i} * 13 + k) & 0xff);
     sent.push_back(bytes_of(m));
     RC_ASSERT(a.enqueue(b.local(), std::move(m)));
   }
