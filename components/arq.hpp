@@ -14,21 +14,29 @@
 //   expiry until an ack acknowledges something new. `timeout` is its first and least value,
 //   `max_timeout` its greatest.
 // - A congestion window, NewReno-like, with SACK loss detection (RFC 6675): slow start, then one
-//   more message per window acked; a message with three selectively acked above it is lost,
-//   and the first such loss in a window halves the window (fast recovery, until everything
-//   sent before it is acked, the window stays); an expiry sets it to one, to slow start again. A
-//   message is in flight when it is neither acked nor taken for lost; new ones go while fewer than
-//   the window are in flight, after the lost ones are resent. Sends beyond the window wait in
-//   order, unbounded: a layer above (Window) bounds them.
+//   more message per window acked; a message is lost once three sent after it (new or resent,
+//   ordered as RFC 8985's RACK orders sends) are selectively acked, so a lost repair is found
+//   as the first loss was; the first loss in a window halves the window (fast
+//   recovery, until everything sent before it is acked, the window stays); an expiry sets it
+//   to one, to slow start again. A message is in flight when it is neither acked nor taken for
+//   lost; new ones go while fewer than the window are in flight, after the lost ones are
+//   resent. Sends beyond the window wait in order, unbounded: a layer above (Window) bounds them.
+// - A probe for a lost tail (after RFC 8985's TLP): with no more sends to be acked above it, a
+//   lost message is found by no sack. Once a round trip has been measured, what has been in
+//   flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less than the
+//   timeout, is taken for lost as sacks would have found it; one probe, then none until an ack
+//   acknowledges something new, so a dead path meets the timeout and its back-off.
 //
 // The congestion window lives here, with the acks, because that is where its clock is: every
 // change to it is a reaction to an ack or an expiry, and a layer above would see neither.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <set>
+#include <utility>
 
 #include "runtime/layer.hpp"
 
@@ -93,6 +101,7 @@ public:
   PeerTable<std::int64_t> srtt;           // ns; 0: no sample yet
   PeerTable<std::int64_t> rttvar;         // ns
   PeerTable<std::int64_t> rto;            // ns; the retransmission timeout
+  PeerTable<bool> probed;                 // a probe expired since the last ack of news
   // Receiver, per peer.
   PeerTable<std::uint32_t> received_below;           // all ids below this have arrived
   PeerTable<std::set<std::uint32_t>> received_above; // ids above received_below, arrived
@@ -104,8 +113,8 @@ public:
   std::uint64_t retransmitted = 0;   // copies sent again
   std::uint64_t timeouts = 0;        // expiries that found a message lost
   std::uint64_t fast_recoveries = 0; // losses found by selective acks
+  std::uint64_t probes = 0;          // probe expiries that took messages for lost
   std::uint64_t acks_sent = 0;       // acks alone (the ones on data are free)
-  std::uint64_t acks_received = 0;   // acks that acknowledged something new
   std::uint64_t duplicates_suppressed = 0; // data that had already arrived
   std::uint64_t dropped_short = 0;         // too short for a header
   std::uint64_t dropped_bad_kind = 0;      // neither data nor ack
@@ -197,7 +206,8 @@ public:
       if (ack_due.get(peer) != Time{} && ack_due.get(peer) <= now) send_ack(peer, now, io);
       if (peer < unacked.size()) expire(peer, now, io);
     }
-    // The next deadline: the earliest owed ack, or the earliest expiry of a message in flight.
+    // The next deadline: the earliest owed ack, or the earliest probe or expiry of a message in
+    // flight.
     Time next{};
     const auto consider = [&](Time t) {
       if (next == Time{} || t < next) next = t;
@@ -206,7 +216,7 @@ public:
       if (ack_due.get(peer) != Time{}) consider(ack_due.get(peer));
     for (PeerId peer = 0; peer < unacked.size(); ++peer)
       for (const Unacked& u : unacked.get(peer))
-        if (!u.sacked && !u.lost) consider(u.sent_at + Duration(rto.get(peer)));
+        if (!u.sacked && !u.lost) consider(u.sent_at + Duration(patience(peer)));
     if (next != Time{}) arm(next, now, io);
   }
 
@@ -219,6 +229,14 @@ private:
     const std::uint32_t room = outstanding - advance; // ids ack .. next_id - 1
     if (room <= 1) return true;
     return room - 1 < kSackBits && (sack >> (room - 1)) != 0;
+  }
+
+  // How long a message may be in flight before the timer looks at it: until the probe, unless
+  // one has gone (or no round trip is known yet), then until the timeout.
+  [[nodiscard]] std::int64_t patience(PeerId peer) const {
+    const std::int64_t rto_ns = rto.get(peer);
+    if (probed.get(peer) || srtt.get(peer) == 0) return rto_ns;
+    return std::min(rto_ns, 2 * srtt.get(peer) + ack_delay.count());
   }
 
   template <class Ports>
@@ -237,7 +255,7 @@ private:
     ++in_flight[peer];
     ev.msg.push(Header{data_kind(peer), {}, id, received_below.get(peer), sack_bits.get(peer)});
     paid(peer);
-    arm(ev.time + Duration(rto[peer]), ev.time, io);
+    arm(ev.time + Duration(patience(peer)), ev.time, io);
     io.down(ev);
   }
 
@@ -282,7 +300,7 @@ private:
             Header{data_kind(peer), {}, it->id, received_below.get(peer), sack_bits.get(peer)});
         paid(peer);
         again.time = now;
-        arm(now + Duration(rto[peer]), now, io);
+        arm(now + Duration(patience(peer)), now, io);
         io.down(again);
       } else if (!waiting[peer].empty()) {
         Event next = Event::send(peer, std::move(waiting[peer].front()));
@@ -339,39 +357,52 @@ private:
       ++sacked[peer];
     }
     if (newly == 0) return;
-    ++acks_received;
+    probed[peer] = false;
     if (clean) measure(peer, now - sample_sent);
     // Progress ends a back-off (as Linux does; RFC 6298 keeps it until a sample, which Karn's
     // rule may withhold for long on a lossy path).
     rto[peer] =
         std::max(timeout.count(), std::min(max_timeout.count(), srtt[peer] + 4 * rttvar[peer]));
     bool found_loss = false;
-    if (sacked[peer] > 0) { // a message with kDupThresh sacked above it is lost
-      std::uint32_t above = 0;
-      for (auto it = list.rbegin(); it != list.rend(); ++it) {
-        if (it->sacked) {
-          ++above;
-        } else if (above >= kDupThresh && !it->lost && !it->resent) {
-          it->lost = true;
-          --in_flight[peer];
-          ++lost[peer];
-          found_loss = true;
-        }
+    if (sacked[peer] >= kDupThresh) { // a message with kDupThresh sent after it sacked is lost
+      // Sends are ordered by time, then (at one time) by id, as RFC 8985 orders them; `latest`
+      // holds the kDupThresh latest sacked, latest first, as (time, place in the list).
+      using Send = std::pair<Time, std::size_t>;
+      std::array<Send, kDupThresh> latest{};
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!list[i].sacked) continue;
+        Send send{list[i].sent_at, i};
+        for (Send& l : latest)
+          if (send >= l) std::swap(send, l);
+      }
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        Unacked& u = list[i];
+        if (u.sacked || u.lost || Send{u.sent_at, i} >= latest.back()) continue;
+        u.lost = true;
+        --in_flight[peer];
+        ++lost[peer];
+        found_loss = true;
       }
     }
     if (recovering[peer] && acked_below[peer] - recover[peer] < (1u << 31))
       recovering[peer] = false;
     if (found_loss && !recovering[peer]) {
       ++fast_recoveries;
-      ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
-      cwnd[peer] = ssthresh[peer];
-      cwnd_acked[peer] = 0;
-      recovering[peer] = true;
-      recover[peer] = next_id[peer];
+      halve(peer);
     } else if (!recovering[peer] || cwnd[peer] < ssthresh[peer]) {
       grow(peer, newly); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
+  }
+
+  // The first loss found in a window: fast recovery, at half the window, until everything sent
+  // so far is acked.
+  void halve(PeerId peer) {
+    ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
+    cwnd[peer] = ssthresh[peer];
+    cwnd_acked[peer] = 0;
+    recovering[peer] = true;
+    recover[peer] = next_id[peer];
   }
 
   void grow(PeerId peer, std::uint32_t newly) {
@@ -401,26 +432,40 @@ private:
 
   // Once a message has been in flight a timeout or longer, takes all in flight for lost (as
   // TCP does on a timeout: were some still in flight, they would hold the window of one shut),
-  // and backs off.
+  // and backs off. Before that, once the probe is due, takes what has been in flight that long
+  // for lost, as sacks would have (the first loss in a window halves it).
   template <class Ports>
   void expire(PeerId peer, Time now, Ports& io) {
-    const auto due = [&](const Unacked& u) {
-      return !u.sacked && !u.lost && u.sent_at + Duration(rto[peer]) <= now;
+    const auto past = [&](const Unacked& u, std::int64_t wait) {
+      return !u.sacked && !u.lost && u.sent_at + Duration(wait) <= now;
     };
-    if (std::none_of(unacked[peer].begin(), unacked[peer].end(), due)) return;
+    const std::int64_t wait = patience(peer);
+    bool timed_out = false;
+    bool probe = false;
+    for (const Unacked& u : unacked[peer]) {
+      timed_out = timed_out || past(u, rto[peer]);
+      probe = probe || (!probed[peer] && past(u, wait));
+    }
+    if (!timed_out && !probe) return;
     for (Unacked& u : unacked[peer]) {
-      if (u.sacked || u.lost) continue;
+      if (!past(u, timed_out ? 0 : wait)) continue;
       u.lost = true;
       --in_flight[peer];
       ++lost[peer];
     }
-    ++timeouts;
-    ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
-    cwnd[peer] = 1;
-    cwnd_acked[peer] = 0;
-    recovering[peer] = true;
-    recover[peer] = next_id[peer];
-    rto[peer] = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rto[peer]));
+    if (timed_out) {
+      ++timeouts;
+      ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
+      cwnd[peer] = 1;
+      cwnd_acked[peer] = 0;
+      recovering[peer] = true;
+      recover[peer] = next_id[peer];
+      rto[peer] = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rto[peer]));
+    } else {
+      ++probes;
+      probed[peer] = true;
+      if (!recovering[peer]) halve(peer);
+    }
     pump(peer, now, io);
   }
 
@@ -460,8 +505,8 @@ private:
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, next_id, acked_below, unacked, waiting, in_flight, lost, sacked,
-                        cwnd, ssthresh, cwnd_acked, recovering, recover, srtt, rttvar, rto,
+                        cwnd, ssthresh, cwnd_acked, recovering, recover, srtt, rttvar, rto, probed,
                         received_below, received_above, sack_bits, owed, ack_due, timer_at, queued,
-                        retransmitted, timeouts, fast_recoveries, acks_sent, acks_received,
+                        retransmitted, timeouts, fast_recoveries, probes, acks_sent,
                         duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,
                         dropped_forged);

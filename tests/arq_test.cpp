@@ -165,6 +165,64 @@ TEST(Arq, SlowStartsAfterAnExpiryButHoldsTheWindowInFastRecovery) {
   EXPECT_TRUE(p.layer.recovering[1]);
 }
 
+// A repair that is lost too is found as the first loss was: three messages sent after it are
+// selectively acked. Before, a message resent could be found lost by the timeout alone.
+TEST(Arq, FindsALostRepairBySacksOfWhatWasSentAfterIt) {
+  Probe p;
+  for (int i = 0; i < 10; ++i) p.send(1, "m" + std::to_string(i));
+  p.clock += 2ms;
+  p.receive(1, ack(0, 0b111111111)); // 1 .. 9 arrived: 0 is lost and resent
+  ASSERT_EQ(p.below.size(), 11u);
+  EXPECT_EQ(header_of(p.below[10].msg).id, 0u);
+  p.clock += 1ms;
+  for (int i = 10; i < 14; ++i) p.send(1, "m" + std::to_string(i));
+  ASSERT_EQ(p.below.size(), 15u);
+  // The repair is lost; 10, 11 and 12, sent after it, arrive. The ack sent for 1 .. 9 alone,
+  // had it come again, would not count: those were sent before the repair.
+  p.receive(1, ack(0, 0b111111111));
+  EXPECT_EQ(p.below.size(), 15u);
+  p.receive(1, ack(0, 0b111111111111));
+  ASSERT_EQ(p.below.size(), 16u);
+  EXPECT_EQ(header_of(p.below[15].msg).id, 0u);
+  EXPECT_EQ(p.layer.retransmitted, 2u);
+  EXPECT_EQ(p.layer.timeouts, 0u);
+  EXPECT_EQ(p.layer.fast_recoveries, 1u); // one recovery: the window is halved once
+  EXPECT_EQ(p.layer.cwnd[1], 8u);
+}
+
+// A lost tail has nothing after it to be acked. Once a round trip is known, the probe takes it
+// for lost after 2 SRTT + ack_delay, long before the timeout, and halves the window rather
+// than shutting it; a second probe waits for an ack, so a dead path meets the timeout.
+TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
+  Probe p;
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1));
+  ASSERT_EQ(p.layer.srtt[1], 1'000'000);
+  EXPECT_EQ(p.layer.rto[1], 20'000'000); // the least timeout
+  for (int i = 0; i < 3; ++i) p.send(1, "t" + std::to_string(i));
+  ASSERT_EQ(p.below.size(), 4u);
+  EXPECT_EQ(p.timers.back(), 3ms); // 2 SRTT + ack_delay
+  p.clock += 3ms;
+  p.fire_timer(); // all three lost
+  EXPECT_EQ(p.layer.probes, 1u);
+  EXPECT_EQ(p.layer.timeouts, 0u);
+  ASSERT_EQ(p.below.size(), 7u);
+  EXPECT_EQ(header_of(p.below[4].msg).id, 1u);
+  EXPECT_EQ(header_of(p.below[6].msg).id, 3u);
+  EXPECT_EQ(p.layer.cwnd[1], 8u); // 17 (16, and one for "a") halved
+  EXPECT_TRUE(p.layer.recovering[1]);
+  EXPECT_EQ(p.timers.back(), 20ms); // no second probe: the timeout is next
+  p.clock += 3ms;
+  p.fire_timer();
+  EXPECT_EQ(p.below.size(), 7u);
+  EXPECT_EQ(p.layer.probes, 1u);
+  p.receive(1, ack(4)); // the repairs arrived: probes again, and the recovery is over
+  EXPECT_FALSE(p.layer.probed[1]);
+  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_EQ(p.layer.retransmitted, 3u);
+}
+
 TEST(Arq, TheTimeoutDoublesOnEachExpiryUpToItsCeiling) {
   Arq layer;
   layer.max_timeout = 100ms;

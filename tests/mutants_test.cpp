@@ -261,6 +261,25 @@ const std::vector<Scenario>& scenarios() {
          n.send(1, "a");
          n.run_until(20ms);
        }},
+      {"arq_never_probes", "Arq",
+       "does not take the tail it sent at 1ms for lost at 4ms, 2 SRTT + ack_delay later",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(1ms);
+         n.receive(1, arq_ack(1, 0)); // SRTT 1ms
+         n.send(1, "b");
+         n.run_until(4ms);
+       }},
+      {"arq_repair_never_lost", "Arq",
+       "does not resend 0 again when 10, 11 and 12, sent after its repair, are selectively acked",
+       [](Node& n) {
+         for (int i = 0; i < 10; ++i) n.send(1, std::string(1, static_cast<char>('a' + i)));
+         n.run_until(1ms);
+         n.receive(1, arq_ack(0, 0b111111111)); // 0 is lost and resent
+         n.run_until(2ms);
+         for (std::string_view m : {"k", "l", "m", "n"}) n.send(1, m);
+         n.receive(1, arq_ack(0, 0b111111111111));
+       }},
       {"arq_sack_marks_the_hole", "Arq",
        "takes message 0, not 1, for selectively acked when bit 0 of a SACK with ack 0 is set",
        [](Node& n) {

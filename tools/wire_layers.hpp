@@ -36,6 +36,9 @@ struct WireLayers {
     return (retransmit != nullptr ? retransmit->retransmitted : 0) +
            (arq != nullptr ? arq->retransmitted : 0);
   }
+  // Expiries of Arq's retransmission timer that found a message lost (Retransmit resends on
+  // every tick and counts none).
+  [[nodiscard]] std::uint64_t timeouts() const { return arq != nullptr ? arq->timeouts : 0; }
 };
 
 } // namespace lamina::tools
