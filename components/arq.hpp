@@ -395,11 +395,11 @@ private:
     pump(peer, now, io);
   }
 
-  // The first loss found in a window: fast recovery, at half the window, until everything sent
-  // so far is acked.
+  // The first loss found in a window: fast recovery, at half the window (two at least, unless
+  // it was less), until everything sent so far is acked.
   void halve(PeerId peer) {
     ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
-    cwnd[peer] = ssthresh[peer];
+    cwnd[peer] = std::min(cwnd[peer], ssthresh[peer]);
     cwnd_acked[peer] = 0;
     recovering[peer] = true;
     recover[peer] = next_id[peer];
