@@ -118,9 +118,11 @@ void UdpNode::send_queued(PeerId to, Msg payload) {
 
 void UdpNode::flush() { socket_->flush(); }
 
-Time UdpNode::now() const {
+Time UdpNode::clock() const {
   return std::chrono::duration_cast<Time>(std::chrono::steady_clock::now() - epoch_);
 }
+
+Time UdpNode::now() const { return holding_ ? held_ : clock(); }
 
 void UdpNode::transmit(PeerId to, Msg packet) {
   // An oversize packet or a full queue is refused and counted by the socket.
@@ -161,6 +163,8 @@ std::size_t UdpNode::poll(Duration max_wait) {
   const std::size_t batch = socket_->options().receive_batch;
   std::size_t taken = 0;
   for (auto ready = socket_->receive(wait);; ready = socket_->receive(Duration::zero())) {
+    // The datagrams of one batch have all arrived by now: one reading of the clock stamps them.
+    const Moment arrived(*this);
     PeerId source = kAllPeers;
     for (std::size_t i = 0; i < ready.size(); ++i) {
       // The packets of one datagram share its source: looked up once.
@@ -191,6 +195,7 @@ std::size_t UdpNode::fire_due_timers() {
   // Timers set while these fire wait for the next poll, so that a layer re-arming itself with
   // no delay cannot hold the loop forever.
   const std::uint64_t horizon = next_seq_;
+  const Moment due(*this);
   const Time t = now();
   std::size_t fired = 0;
   while (!timers_.empty() && timers_.front().at <= t && timers_.front().seq < horizon) {

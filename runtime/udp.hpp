@@ -114,6 +114,31 @@ public:
   // Hands the send queue to the kernel (what it refuses for now stays queued).
   void flush();
 
+  // While a Moment lives, the node reads its clock once: every send, arrival and timer in it
+  // is stamped with the time the Moment was made. For a burst of sends made at once, which
+  // need not read the clock once each (on a virtual machine a read may be a system call); not
+  // to be held across a wait. A Moment made in another reads the clock afresh, and when it
+  // ends the other's time holds again.
+  class [[nodiscard]] Moment {
+  public:
+    explicit Moment(UdpNode& node)
+        : node_(node), outer_held_(node.held_), outer_holding_(node.holding_) {
+      node_.held_ = node_.clock();
+      node_.holding_ = true;
+    }
+    Moment(const Moment&) = delete;
+    Moment& operator=(const Moment&) = delete;
+    ~Moment() {
+      node_.held_ = outer_held_;
+      node_.holding_ = outer_holding_;
+    }
+
+  private:
+    UdpNode& node_;
+    Time outer_held_;
+    bool outer_holding_;
+  };
+
   // Waits up to `max_wait` for a datagram or the next timer, then hands every pending
   // datagram to the stack (up to kReceiveLimit), fires the timers that are due and flushes the
   // send queue. Returns the number of datagrams received plus timers fired.
@@ -147,6 +172,7 @@ private:
     std::uint32_t timer;
   };
 
+  [[nodiscard]] Time clock() const;
   [[nodiscard]] PeerId member_at(const SocketAddress& from) const;
   std::size_t fire_due_timers();
 
@@ -154,6 +180,8 @@ private:
   std::vector<SocketAddress> peers_;
   std::unique_ptr<DatagramSocket> socket_;
   std::chrono::steady_clock::time_point epoch_;
+  Time held_{};                      // the time a Moment holds
+  bool holding_ = false;             // a Moment lives
   std::vector<PendingTimer> timers_; // a min-heap on (at, seq)
   std::uint64_t next_seq_ = 0;
   Endpoint* ep_ = nullptr;

@@ -11,6 +11,7 @@
 #include <string>
 #include <sys/socket.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -124,6 +125,32 @@ TEST(Udp, QueuedSendsGoOutTogetherAtTheNextPoll) {
     // The receiver took them in few recvmmsg calls, not one per datagram.
     EXPECT_LT(g.nodes[1]->counters().receive_calls, 50u);
   }
+}
+
+// A Moment reads the clock once: what happens in it is stamped alike, though time passes. One
+// made inside another reads the clock afresh, and the other's time holds again after it.
+TEST(Udp, AMomentReadsTheClockOnce) {
+  Group g(2);
+  UdpNode& n = *g.nodes[0];
+  const Time before = n.now();
+  std::this_thread::sleep_for(2ms);
+  {
+    const UdpNode::Moment burst(n);
+    const Time held = n.now();
+    EXPECT_GE(held - before, 2ms);
+    std::this_thread::sleep_for(2ms);
+    EXPECT_EQ(n.now(), held);
+    {
+      const UdpNode::Moment inner(n);
+      EXPECT_GE(n.now() - held, 2ms);
+    }
+    EXPECT_EQ(n.now(), held);
+    for (int i = 0; i < 3; ++i) g.nodes[0]->send_queued(1, text(std::to_string(i)));
+    std::this_thread::sleep_for(2ms);
+    EXPECT_EQ(n.now(), held);
+  }
+  EXPECT_GE(n.now() - before, 6ms);
+  ASSERT_TRUE(g.pump_until_logged(3));
 }
 
 // Options::drop_share loses whole datagrams at the receiver, counted, as a lossy path would.

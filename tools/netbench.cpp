@@ -427,11 +427,17 @@ public:
       node_->flush();
       return false;
     }
+    // The sends between two polls are one burst: the clock is read once for them all.
+    if (!burst_) burst_.emplace(*node_);
     node_->send_queued(peer_, Msg::copy_of(m));
     return true;
   }
-  void flush() override { node_->flush(); }
+  void flush() override {
+    burst_.reset();
+    node_->flush();
+  }
   void poll(Duration wait) override {
+    burst_.reset();
     node_->poll(wait);
     dropped = node_->counters().dropped;
   }
@@ -445,6 +451,7 @@ public:
 private:
   LaminaStack stack_;
   std::unique_ptr<UdpNode> node_;
+  std::optional<UdpNode::Moment> burst_;
   PeerId peer_ = 0;
   std::uint64_t sends_ = 0;
 };
