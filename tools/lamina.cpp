@@ -306,7 +306,10 @@ int node(const NodeOptions& o) {
              "sendmmsg, {} received in {} recvmmsg, {} dropped on purpose{}; {:.2f} s\n",
              o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, c.sent, c.send_calls,
              c.datagrams_received + c.dropped, c.receive_calls, c.dropped,
-             layers.reliable() ? fmt::format(", {} retransmitted", layers.retransmitted()) : "",
+             layers.reliable()
+                 ? fmt::format(", {} retransmitted ({} timeouts, {} probes)",
+                               layers.retransmitted(), layers.timeouts(), layers.probes())
+                 : "",
              elapsed());
   return complete ? 0 : 1;
 }

@@ -81,6 +81,7 @@ public:
   [[nodiscard]] virtual std::uint64_t datagrams() const { return kNa; }
   [[nodiscard]] virtual std::uint64_t retransmitted() const { return 0; }
   [[nodiscard]] virtual std::uint64_t timeouts() const { return 0; }
+  [[nodiscard]] virtual std::uint64_t probes() const { return 0; }
 
   std::function<void(std::span<const std::byte>)> on_message;
   std::uint64_t dropped = 0;         // arriving datagrams dropped on purpose
@@ -447,6 +448,7 @@ public:
     return stack_.layers().retransmitted();
   }
   [[nodiscard]] std::uint64_t timeouts() const override { return stack_.layers().timeouts(); }
+  [[nodiscard]] std::uint64_t probes() const override { return stack_.layers().probes(); }
 
 private:
   LaminaStack stack_;
@@ -502,6 +504,7 @@ int run_child(const NetbenchOptions& o) {
     r["datagrams"] = link->datagrams() == kNa ? "na" : std::to_string(link->datagrams());
     r["retransmitted"] = std::to_string(link->retransmitted());
     r["timeouts"] = std::to_string(link->timeouts());
+    r["probes"] = std::to_string(link->probes());
     r["dropped"] = std::to_string(link->dropped);
     r["timed_out"] = timed_out ? "1" : "0";
     r["reliable"] = link->reliable ? "1" : "0";
@@ -704,9 +707,10 @@ void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row
   if (field(s, "retransmitted") > 0)
     notes.push_back(fmt::format("{} retransmitted",
                                 number(static_cast<std::uint64_t>(field(s, "retransmitted")))));
-  if (field(s, "timeouts") > 0)
-    notes.push_back(
-        fmt::format("{} timeouts", number(static_cast<std::uint64_t>(field(s, "timeouts")))));
+  for (const char* count : {"timeouts", "probes"})
+    if (field(s, count) > 0)
+      notes.push_back(
+          fmt::format("{} {}", number(static_cast<std::uint64_t>(field(s, count))), count));
   if (field(r, "dropped") > 0)
     notes.push_back(fmt::format("{} dropped on purpose",
                                 number(static_cast<std::uint64_t>(field(r, "dropped")))));

@@ -39,6 +39,8 @@ struct WireLayers {
   // Expiries of Arq's retransmission timer that found a message lost (Retransmit resends on
   // every tick and counts none).
   [[nodiscard]] std::uint64_t timeouts() const { return arq != nullptr ? arq->timeouts : 0; }
+  // Arq's probes for a lost tail that took messages for lost.
+  [[nodiscard]] std::uint64_t probes() const { return arq != nullptr ? arq->probes : 0; }
 };
 
 } // namespace lamina::tools
