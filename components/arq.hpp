@@ -16,11 +16,11 @@
 // - A congestion window, NewReno-like, with SACK loss detection (RFC 6675): slow start, then one
 //   more message per window acked; a message is lost once three sent after it (new or resent,
 //   ordered as RFC 8985's RACK orders sends) are selectively acked, so a lost repair is found
-//   as the first loss was; the first loss in a window halves the window (fast
-//   recovery, until everything sent before it is acked, the window stays); an expiry sets it
-//   to one, to slow start again. A message is in flight when it is neither acked nor taken for
-//   lost; new ones go while fewer than the window are in flight, after the lost ones are
-//   resent. Sends beyond the window wait in order, unbounded: a layer above (Window) bounds them.
+//   as the first loss was; the first loss in a window halves the window (fast recovery: until
+//   everything sent before it is acked, the window stays); an expiry sets it to one, to slow
+//   start again. A message is in flight when it is neither acked nor taken for lost; new ones
+//   go while fewer than the window are in flight, after the lost ones are resent. Sends beyond
+//   the window wait in order, unbounded: a layer above (Window) bounds them.
 // - A probe for a lost tail (after RFC 8985's TLP): with no more sends to be acked above it, a
 //   lost message is found by no sack. Once a round trip has been measured, what has been in
 //   flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less than the
@@ -77,7 +77,7 @@ public:
   // never has more messages outstanding; a corrupt or forged header might claim so.
   static constexpr std::uint32_t kWindow = 1u << 16;
   static constexpr std::uint32_t kSackBits = 32;
-  static constexpr std::uint32_t kDupThresh = 3; // selectively acked above a loss
+  static constexpr std::uint32_t kDupThresh = 3; // sent after a loss and selectively acked
 
   Duration timeout = std::chrono::milliseconds(20);  // parameter: first and least timeout
   Duration max_timeout = std::chrono::seconds(2);    // parameter: greatest timeout
@@ -365,8 +365,9 @@ private:
         std::max(timeout.count(), std::min(max_timeout.count(), srtt[peer] + 4 * rttvar[peer]));
     bool found_loss = false;
     if (sacked[peer] >= kDupThresh) { // a message with kDupThresh sent after it sacked is lost
-      // Sends are ordered by time, then (at one time) by id, as RFC 8985 orders them; `latest`
-      // holds the kDupThresh latest sacked, latest first, as (time, place in the list).
+      // Sends are ordered by time, then (at one time) by id, as RFC 8985 orders them; the
+      // place in the list stands for the id. `latest`: the kDupThresh latest sacked, latest
+      // first.
       using Send = std::pair<Time, std::size_t>;
       std::array<Send, kDupThresh> latest{};
       for (std::size_t i = 0; i < list.size(); ++i) {
@@ -503,6 +504,7 @@ private:
 } // namespace lamina
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
+// Boost.Hana adapts at most 39 members: Arq has 39.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, next_id, acked_below, unacked, waiting, in_flight, lost, sacked,
                         cwnd, ssthresh, cwnd_acked, recovering, recover, srtt, rttvar, rto, probed,
