@@ -389,16 +389,17 @@ private:
       recovering[peer] = false;
     if (found_loss && !recovering[peer]) {
       ++fast_recoveries;
-      halve(peer);
+      enter_recovery(peer);
     } else if (!recovering[peer] || cwnd[peer] < ssthresh[peer]) {
       grow(peer, newly); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
   }
 
-  // The first loss found in a window: fast recovery, at half the window (two at least, unless
-  // it was less), until everything sent so far is acked.
-  void halve(PeerId peer) {
+  // A loss, the first of its window: recovery until everything sent so far is acked, slow start
+  // below half the window; the window itself halves (two at least, but it never rises). An
+  // expiry then shuts it to one.
+  void enter_recovery(PeerId peer) {
     ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
     cwnd[peer] = std::min(cwnd[peer], ssthresh[peer]);
     cwnd_acked[peer] = 0;
@@ -440,14 +441,15 @@ private:
     const auto past = [&](const Unacked& u, std::int64_t wait) {
       return !u.sacked && !u.lost && u.sent_at + Duration(wait) <= now;
     };
+    // patience() is the timeout itself once a probe has gone: then a probe is an expiry.
     const std::int64_t wait = patience(peer);
     bool timed_out = false;
-    bool probe = false;
+    bool due = false; // for the probe, or expired (wait <= rto)
     for (const Unacked& u : unacked[peer]) {
       timed_out = timed_out || past(u, rto[peer]);
-      probe = probe || (!probed[peer] && past(u, wait));
+      due = due || past(u, wait);
     }
-    if (!timed_out && !probe) return;
+    if (!due) return;
     for (Unacked& u : unacked[peer]) {
       if (!past(u, timed_out ? 0 : wait)) continue;
       u.lost = true;
@@ -456,16 +458,13 @@ private:
     }
     if (timed_out) {
       ++timeouts;
-      ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
+      enter_recovery(peer);
       cwnd[peer] = 1;
-      cwnd_acked[peer] = 0;
-      recovering[peer] = true;
-      recover[peer] = next_id[peer];
       rto[peer] = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rto[peer]));
     } else {
       ++probes;
       probed[peer] = true;
-      if (!recovering[peer]) halve(peer);
+      if (!recovering[peer]) enter_recovery(peer);
     }
     pump(peer, now, io);
   }
