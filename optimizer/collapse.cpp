@@ -168,6 +168,10 @@ private:
   // values the fields have: one push, which checks for room once. Nothing for no layers.
   [[nodiscard]] std::string push_layered(const std::vector<std::size_t>& layers,
                                          const std::string& msg) const {
+    return layers.empty() ? std::string{} : fmt::format("{}.push({});\n", msg, header_list(layers));
+  }
+  // The headers of `layers` with their fields' values, as arguments of Msg::push.
+  [[nodiscard]] std::string header_list(const std::vector<std::size_t>& layers) const {
     std::string headers;
     for (const std::size_t i : layers) {
       std::string values;
@@ -176,7 +180,7 @@ private:
       headers += fmt::format("{}{}::Header{{{}}}", headers.empty() ? "" : ", ", model(i).qualified,
                              values);
     }
-    return headers.empty() ? std::string{} : fmt::format("{}.push({});\n", msg, headers);
+    return headers;
   }
 
   // How the compressed header sends a field: whole; an unsigned integer as a varint (a counter
@@ -262,6 +266,13 @@ private:
   // Makes the physical message hold at least `need` layered bytes in front of the payload.
   std::string materialise_down(std::int64_t need);
   std::string materialise_up(std::int64_t need);
+  // Up: `s` (layer i's, at `front`) with each read of the message's bytes that reaches behind
+  // layered headers not on the message made in two pieces, when it is the one argument of a
+  // function that takes them so (crc32c): those headers laid out in a buffer of their own,
+  // declared in `before`, then the message where it lies. Pushing them onto the message instead
+  // copies it when its buffer is shared, as a packet of a bundled datagram's is. `s` as it was if
+  // any such read is not such an argument: rewrite() then pushes them.
+  NodeRef read_split(const NodeRef& s, std::size_t i, std::int64_t front, std::string& before);
 
   // The delay pass, Ensemble's "delay non-critical processing": statements of layer i's code on
   // the bypass, before the layer hands the message on, run instead when the layer's block ends,
@@ -370,6 +381,11 @@ private:
   // Layer i's block: the aliases of its member types that its own code uses, and its code (in a
   // lambda if it returns early, so that a return leaves only this layer's code).
   std::string chunk(std::size_t i, std::string code, const std::string& own, bool early_return) {
+    // A layer with no code of its own on the bypass (only its header's fields and the layers it
+    // hands on to: nothing declared) leaves only its name. In a block of its own, which would open
+    // with the next layer's block, clang-format takes the two for a braced list and misplaces
+    // every brace after them.
+    if (own.empty() && !early_return) return fmt::format("// {}\n{}", model(i).name, code);
     if (early_return) code = fmt::format("[&]() {} {{\n{}}}();\n", kInlineLambda, code);
     return fmt::format("{{ // {}\n{}{}}}\n", model(i).name, aliases(i, own), code);
   }
@@ -543,6 +559,48 @@ std::string Generator::materialise_down(std::int64_t need) {
     physical_ += model(l).header_size;
   }
   return push_layered(layers, "ev.msg");
+}
+
+NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t front,
+                              std::string& before) {
+  const NodeRef r = fold_subspans(s);
+  // The layered bytes in front of the payload that a read of the message covers, if more than
+  // those on it.
+  const auto beyond = [&](const Node& x) -> std::optional<std::int64_t> {
+    if ((x.kind != Kind::MsgBytes && x.kind != Kind::MsgRef) || x.event != "ev" || !x.value)
+      return std::nullopt;
+    const std::int64_t reach = front - static_cast<std::int64_t>(*x.value);
+    return reach > physical_ ? std::optional(reach) : std::nullopt;
+  };
+  std::int64_t need = physical_;
+  bool split = true;
+  std::function<void(const NodeRef&, const Node*)> scan = [&](const NodeRef& x, const Node* of) {
+    if (!x) return;
+    if (const auto reach = beyond(*x)) {
+      need = std::max(need, *reach);
+      split = split && x->kind == Kind::MsgBytes && of != nullptr && of->split_bytes;
+    }
+    for (const auto& k : x->kids) scan(k, x.get());
+  };
+  scan(r, nullptr);
+  if (need == physical_ || !split) return s;
+  std::vector<std::size_t> layers;
+  std::int64_t held = 0;
+  for (std::size_t l = up_materialised_; physical_ + held < need && l < depth(); ++l)
+    if (model(l).header_size != 0) {
+      layers.push_back(l);
+      held += model(l).header_size;
+    }
+  const std::string name = "covered_by_" + in_.layers[i].var;
+  before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
+  return transform(r, [&](NodeRef x) -> NodeRef {
+    const auto reach = beyond(*x);
+    if (!reach) return x;
+    const std::int64_t skip = held + physical_ - *reach;
+    const std::string head =
+        skip == 0 ? name : fmt::format("std::span<const std::byte>({}).subspan({})", name, skip);
+    return text(fmt::format("lamina::SplitBytes{{{}, ev.msg.bytes()}}", head), {}, true);
+  });
 }
 
 std::string Generator::materialise_up(std::int64_t need) {
@@ -1149,7 +1207,8 @@ std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::
             "its CCP reads a header field that the down bypass does not push");
     return std::nullopt;
   }
-  NodeRef r = rewrite(c, i, false, front, d, model(i).name + "::ccp_up", before);
+  NodeRef r = rewrite(read_split(c, i, front, before), i, false, front, d,
+                      model(i).name + "::ccp_up", before);
   if (!r) return std::nullopt;
   r = simplify(r);
   if (auto v = decide_under(r, nullptr); v && *v) return std::nullopt;

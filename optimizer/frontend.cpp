@@ -41,6 +41,17 @@ bool is_named(const NamedDecl* d, std::string_view qualified) {
 const CXXRecordDecl* record_of(QualType t) { return t.getNonReferenceType()->getAsCXXRecordDecl(); }
 bool is_event(QualType t) { return is_named(record_of(t), "lamina::Event"); }
 bool is_ports(QualType t) { return is_named(record_of(t), "lamina::PortsArchetype"); }
+// Whether the free function `f` of one parameter has an overload that takes the same bytes in two
+// pieces (runtime/split_bytes.hpp).
+bool has_split_overload(const FunctionDecl* f) {
+  if (f == nullptr || f->getNumParams() != 1) return false;
+  for (const NamedDecl* d : f->getDeclContext()->getRedeclContext()->lookup(f->getDeclName()))
+    if (const auto* g = dyn_cast<FunctionDecl>(d->getUnderlyingDecl());
+        g != nullptr && g->getNumParams() == 1 &&
+        is_named(record_of(g->getParamDecl(0)->getType()), "lamina::SplitBytes"))
+      return true;
+  return false;
+}
 // The integer type of `t` as the folder models it (an enumeration: its underlying type).
 IntType int_type(QualType t) {
   t = t.getNonReferenceType().getCanonicalType();
@@ -208,7 +219,9 @@ public:
       if (const auto* m = dyn_cast_or_null<CXXMethodDecl>(c->getDirectCallee());
           m && m->isStatic() && m->getParent() == layer_)
         return helper_call(m, c->arguments(), e);
-      return generic(e, free_call_is_pure(c));
+      NodeRef n = generic(e, free_call_is_pure(c));
+      n->split_bytes = has_split_overload(c->getDirectCallee());
+      return n;
     }
     if (const auto* b = dyn_cast<BinaryOperator>(e)) return binary(b);
     if (const auto* u = dyn_cast<UnaryOperator>(e)) return unary(u);

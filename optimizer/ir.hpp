@@ -80,6 +80,8 @@ struct Node {
   bool is_reference = false;    // Decl: binds a reference
   bool message_value = false;   // Text: a new lamina::Msg (share()): a view of its own, which
                                 // outlives the message it was made from
+  bool split_bytes = false;     // Text "call" of a free function of one argument that has an
+                                // overload taking lamina::SplitBytes
   std::set<std::string> writes; // members and locals an impure node may write ("*" = any)
   std::string where;            // file:line:col of the construct, for diagnostics
   std::string problem;          // why this construct is outside the dialect ("" if it is not)

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <span>
 
+#include "runtime/split_bytes.hpp"
+
 namespace lamina {
 
 // The CRC32C of `bytes`.
@@ -17,6 +19,11 @@ std::uint32_t crc32c(std::span<const std::byte> bytes);
 // Continues a CRC32C over more bytes: crc32c_extend(crc32c(a), b) == crc32c(a followed by b),
 // and crc32c_extend(0, b) == crc32c(b).
 std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::byte> bytes);
+
+// The CRC32C of `bytes.head` followed by `bytes.tail`.
+inline std::uint32_t crc32c(SplitBytes bytes) {
+  return crc32c_extend(crc32c(bytes.head), bytes.tail);
+}
 
 // The two implementations behind crc32c_extend, for tests and benchmarks. crc32c_sse42 may be
 // called only when crc32c_sse42_available() is true.

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,17 @@ static_assert(std::endian::native == std::endian::little,
 // A wire header: a fixed-size, trivially copyable struct copied byte for byte.
 template <class H>
 concept WireHeader = std::is_trivially_copyable_v<H> && std::is_standard_layout_v<H>;
+
+// The bytes that Msg::push(hs...) puts in front of a message, in a buffer of their own: the last
+// header first.
+template <WireHeader... H>
+  requires(sizeof...(H) > 0)
+std::array<std::byte, (sizeof(H) + ...)> header_bytes(const H&... hs) {
+  std::array<std::byte, (sizeof(H) + ...)> out;
+  std::size_t at = out.size();
+  ((at -= sizeof(H), std::memcpy(out.data() + at, &hs, sizeof(H))), ...);
+  return out;
+}
 
 class Msg {
 public:

@@ -1,7 +1,9 @@
 // Msg: headers pushed and popped around a payload that never moves; pooled buffers.
+#include <algorithm>
 #include <cstdint>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/msg.hpp"
@@ -37,6 +39,23 @@ TEST(Msg, PushAndPopLeaveThePayloadInPlace) {
   EXPECT_EQ(w.y, 2u);
   EXPECT_EQ(s.a, 7);
   EXPECT_EQ(m.data(), payload);
+}
+
+// Headers without padding, whose bytes are all their values' (Wide's padding is not).
+struct Pair {
+  std::uint32_t x;
+  std::uint32_t y;
+};
+static_assert(std::has_unique_object_representations_v<Pair> &&
+              std::has_unique_object_representations_v<Small>);
+
+RC_GTEST_PROP(Msg, HeaderBytesAreWhatAPushPutsInFront,
+              (std::uint16_t a, std::uint32_t x, std::uint32_t y, std::uint16_t b)) {
+  Msg m = Msg::with_size(3);
+  m.push(Small{a}, Pair{x, y}, Small{b});
+  const auto bytes = header_bytes(Small{a}, Pair{x, y}, Small{b});
+  RC_ASSERT(m.size() == bytes.size() + 3);
+  RC_ASSERT(std::equal(bytes.begin(), bytes.end(), m.data()));
 }
 
 TEST(Msg, PopFromAShortMessageFailsAndLeavesItIntact) {

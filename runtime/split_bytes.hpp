@@ -1,0 +1,26 @@
+// SplitBytes: a sequence of bytes held in two pieces, `head` then `tail`, read as one without
+// copying them together.
+//
+// A fused stack's receive bypass checks a CRC over the layered headers that its compressed header
+// stands for, followed by the payload. It lays those headers out in a buffer on the stack and
+// reads the payload where it lies: pushing them onto the message instead would copy the message
+// whenever its buffer is shared (a packet of a bundled datagram shares it with the others).
+//
+// A function of a message's bytes may offer an overload that takes a SplitBytes; lamina-opt then
+// calls that one where the bytes are split. The overload must return what the function returns on
+// the head followed by the tail (crc32c does: runtime/crc32c.hpp).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+namespace lamina {
+
+struct SplitBytes {
+  std::span<const std::byte> head;
+  std::span<const std::byte> tail;
+
+  [[nodiscard]] std::size_t size() const { return head.size() + tail.size(); }
+};
+
+} // namespace lamina
