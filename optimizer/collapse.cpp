@@ -471,8 +471,6 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
     for (const auto& k : x->kids) scan(k);
   };
   scan(r);
-  if (need >= 0) before += down ? materialise_down(need) : materialise_up(need);
-  r = transform(r, [&](NodeRef x) { return rewrite_node(std::move(x), i, front, d, who, fail); });
   // Changing the message other than by its header defeats the bookkeeping of its layout.
   std::function<void(const NodeRef&)> writes_msg = [&](const NodeRef& x) {
     if (!x) return;
@@ -480,11 +478,13 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
     // non-const member function of it).
     if (x->kind == Kind::Text && !x->pure)
       for (const auto& k : x->kids)
-        if (k && k->kind == Kind::Text && k->text == "ev.msg")
+        if (k && k->kind == Kind::MsgRef && k->event == "ev")
           fail(x, "it changes the message other than by pushing or popping its header");
     for (const auto& k : x->kids) writes_msg(k);
   };
   writes_msg(r);
+  if (need >= 0) before += down ? materialise_down(need) : materialise_up(need);
+  r = transform(r, [&](NodeRef x) { return rewrite_node(std::move(x), i, front, d, who, fail); });
   return failed ? nullptr : r;
 }
 

@@ -672,6 +672,7 @@ private:
         n->where = k->where;
       }
     }
+    if (n->where.empty()) n->where = src_.where(s->getBeginLoc());
     if (isa<CallExpr>(s)) n->name = "call";
     if (isa<SwitchStmt>(s)) n->name = "switch";
     if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
