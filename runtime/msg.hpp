@@ -28,9 +28,14 @@ namespace lamina {
 static_assert(std::endian::native == std::endian::little,
               "wire headers are copied in host byte order; Lamina assumes a little-endian host");
 
-// A wire header: a fixed-size, trivially copyable struct copied byte for byte.
+// A wire header: a fixed-size, trivially copyable struct copied byte for byte. Without padding
+// (std::has_unique_object_representations): its padding would put whatever bytes the copied
+// object held on the wire, under the CRC, and a fused receiver, which rebuilds the layered
+// headers from their fields to check the CRC, could not rebuild them. Name the padding as a
+// field instead (`std::uint8_t unused[3]{}`).
 template <class H>
-concept WireHeader = std::is_trivially_copyable_v<H> && std::is_standard_layout_v<H>;
+concept WireHeader = std::is_trivially_copyable_v<H> && std::is_standard_layout_v<H> &&
+                     std::has_unique_object_representations_v<H>;
 
 // The bytes that Msg::push(hs...) puts in front of a message, in a buffer of their own: the last
 // header first.

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
-#include <type_traits>
 #include <vector>
 
 #include "runtime/msg.hpp"
@@ -15,7 +14,7 @@ struct Small {
   std::uint16_t a;
 };
 struct Wide {
-  std::uint32_t x;
+  std::uint64_t x;
   std::uint64_t y;
 };
 
@@ -41,19 +40,18 @@ TEST(Msg, PushAndPopLeaveThePayloadInPlace) {
   EXPECT_EQ(m.data(), payload);
 }
 
-// Headers without padding, whose bytes are all their values' (Wide's padding is not).
-struct Pair {
-  std::uint32_t x;
-  std::uint32_t y;
+// Padding would put whatever the copied object held on the wire.
+struct Padded {
+  std::uint8_t kind;
+  std::uint32_t id;
 };
-static_assert(std::has_unique_object_representations_v<Pair> &&
-              std::has_unique_object_representations_v<Small>);
+static_assert(WireHeader<Small> && WireHeader<Wide> && !WireHeader<Padded>);
 
 RC_GTEST_PROP(Msg, HeaderBytesAreWhatAPushPutsInFront,
-              (std::uint16_t a, std::uint32_t x, std::uint32_t y, std::uint16_t b)) {
+              (std::uint16_t a, std::uint64_t x, std::uint64_t y, std::uint16_t b)) {
   Msg m = Msg::with_size(3);
-  m.push(Small{a}, Pair{x, y}, Small{b});
-  const auto bytes = header_bytes(Small{a}, Pair{x, y}, Small{b});
+  m.push(Small{a}, Wide{x, y}, Small{b});
+  const auto bytes = header_bytes(Small{a}, Wide{x, y}, Small{b});
   RC_ASSERT(m.size() == bytes.size() + 3);
   RC_ASSERT(std::equal(bytes.begin(), bytes.end(), m.data()));
 }
