@@ -591,6 +591,7 @@ NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t fron
       layers.push_back(l);
       held += model(l).header_size;
     }
+  if (physical_ + held < need) return s; // beyond every header: rewrite() says so
   const std::string name = "covered_by_" + in_.layers[i].var;
   before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
   return transform(r, [&](NodeRef x) -> NodeRef {
