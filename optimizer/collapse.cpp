@@ -271,7 +271,8 @@ private:
   // function that takes them so (crc32c): those headers laid out in a buffer of their own,
   // declared in `before`, then the message where it lies. Pushing them onto the message instead
   // copies it when its buffer is shared, as a packet of a bundled datagram's is. `s` as it was if
-  // any such read is not such an argument: rewrite() then pushes them.
+  // any such read is not such an argument, or if they do not all start at the front of one
+  // header: rewrite() then pushes them.
   NodeRef read_split(const NodeRef& s, std::size_t i, std::int64_t front, std::string& before);
 
   // The delay pass, Ensemble's "delay non-critical processing": statements of layer i's code on
@@ -572,36 +573,33 @@ NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t fron
     const std::int64_t reach = front - static_cast<std::int64_t>(*x.value);
     return reach > physical_ ? std::optional(reach) : std::nullopt;
   };
-  std::int64_t need = physical_;
+  // Every such read must start where one header does, the same for all (Checksum's CRC covers
+  // every header above its own): then the buffer is exactly the headers in front of it.
+  std::optional<std::int64_t> need;
   bool split = true;
   std::function<void(const NodeRef&, const Node*)> scan = [&](const NodeRef& x, const Node* of) {
     if (!x) return;
     if (const auto reach = beyond(*x)) {
-      need = std::max(need, *reach);
-      split = split && x->kind == Kind::MsgBytes && of != nullptr && of->split_bytes;
+      split = split && x->kind == Kind::MsgBytes && of != nullptr && of->split_bytes &&
+              need.value_or(*reach) == *reach;
+      need = reach;
     }
     for (const auto& k : x->kids) scan(k, x.get());
   };
   scan(r, nullptr);
-  if (need == physical_ || !split) return s;
+  if (!need || !split) return s;
   std::vector<std::size_t> layers;
-  std::int64_t held = 0;
-  for (std::size_t l = up_materialised_; physical_ + held < need && l < depth(); ++l)
+  std::int64_t held = physical_;
+  for (std::size_t l = up_materialised_; held < *need && l < depth(); ++l)
     if (model(l).header_size != 0) {
       layers.push_back(l);
       held += model(l).header_size;
     }
-  if (physical_ + held < need) return s; // beyond every header: rewrite() says so
+  if (held != *need) return s; // not where a header starts: rewrite() pushes them
   const std::string name = "covered_by_" + in_.layers[i].var;
   before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
-  return transform(r, [&](NodeRef x) -> NodeRef {
-    const auto reach = beyond(*x);
-    if (!reach) return x;
-    const std::int64_t skip = held + physical_ - *reach;
-    const std::string head =
-        skip == 0 ? name : fmt::format("std::span<const std::byte>({}).subspan({})", name, skip);
-    return text(fmt::format("lamina::SplitBytes{{{}, ev.msg.bytes()}}", head), {}, true);
-  });
+  const std::string split_read = fmt::format("lamina::SplitBytes{{{}, ev.msg.bytes()}}", name);
+  return transform(r, [&](NodeRef x) { return beyond(*x) ? text(split_read, {}, true) : x; });
 }
 
 std::string Generator::materialise_up(std::int64_t need) {
