@@ -599,7 +599,8 @@ NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t fron
   const std::string name = "covered_by_" + in_.layers[i].var;
   before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
   const std::string split_read = fmt::format("lamina::SplitBytes{{{}, ev.msg.bytes()}}", name);
-  return transform(r, [&](NodeRef x) { return beyond(*x) ? text(split_read, {}, true) : x; });
+  return transform(r,
+                   [&](const NodeRef& x) { return beyond(*x) ? text(split_read, {}, true) : x; });
 }
 
 std::string Generator::materialise_up(std::int64_t need) {
