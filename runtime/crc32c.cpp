@@ -20,9 +20,22 @@ std::uint32_t reverse_bits(std::uint32_t x) {
   return r;
 }
 
-using Implementation = std::uint32_t (*)(std::uint32_t, std::span<const std::byte>);
+// One implementation for a CRC continued over bytes, and one over bytes in two pieces.
+struct Implementation {
+  std::uint32_t (*extend)(std::uint32_t, std::span<const std::byte>);
+  std::uint32_t (*split)(SplitBytes);
+};
 
-Implementation choose() { return crc32c_sse42_available() ? &crc32c_sse42 : &crc32c_portable; }
+std::uint32_t crc32c_portable_split(SplitBytes bytes) {
+  return crc32c_portable(crc32c_portable(0, bytes.head), bytes.tail);
+}
+
+Implementation choose();
+
+const Implementation& implementation() {
+  static const Implementation chosen = choose();
+  return chosen;
+}
 
 } // namespace
 
@@ -105,12 +118,33 @@ crc_long(std::uint64_t reg, const std::byte* p, std::size_t n) {
 
 } // namespace
 
+namespace {
+
+// The register after `bytes`, from `reg`.
+__attribute__((target("sse4.2"), always_inline)) inline std::uint32_t
+crc_register(std::uint64_t reg, std::span<const std::byte> bytes) {
+  if (bytes.size() >= 3 * kBlock) return crc_long(reg, bytes.data(), bytes.size());
+  return crc_serial(reg, bytes.data(), bytes.size());
+}
+
+// Both pieces in one call: a fused stack's CRC over headers laid out apart from the payload.
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42_split(SplitBytes bytes) {
+  return ~crc_register(crc_register(~std::uint32_t{0}, bytes.head), bytes.tail);
+}
+
+} // namespace
+
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
                                                              std::span<const std::byte> bytes) {
-  const std::uint64_t reg = ~crc;
-  if (bytes.size() >= 3 * kBlock) return ~crc_long(reg, bytes.data(), bytes.size());
-  return ~crc_serial(reg, bytes.data(), bytes.size());
+  return ~crc_register(~crc, bytes);
 }
+
+namespace {
+Implementation choose() {
+  if (crc32c_sse42_available()) return {&crc32c_sse42, &crc32c_sse42_split};
+  return {&crc32c_portable, &crc32c_portable_split};
+}
+} // namespace
 
 #else
 
@@ -120,13 +154,18 @@ std::uint32_t crc32c_sse42(std::uint32_t crc, std::span<const std::byte> bytes) 
   return crc32c_portable(crc, bytes);
 }
 
+namespace {
+Implementation choose() { return {&crc32c_portable, &crc32c_portable_split}; }
+} // namespace
+
 #endif
 
 std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::byte> bytes) {
-  static const Implementation implementation = choose();
-  return implementation(crc, bytes);
+  return implementation().extend(crc, bytes);
 }
 
-std::uint32_t crc32c(std::span<const std::byte> bytes) { return crc32c_extend(0, bytes); }
+std::uint32_t crc32c(std::span<const std::byte> bytes) { return implementation().extend(0, bytes); }
+
+std::uint32_t crc32c(SplitBytes bytes) { return implementation().split(bytes); }
 
 } // namespace lamina

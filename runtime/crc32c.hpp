@@ -20,10 +20,8 @@ std::uint32_t crc32c(std::span<const std::byte> bytes);
 // and crc32c_extend(0, b) == crc32c(b).
 std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::byte> bytes);
 
-// The CRC32C of `bytes.head` followed by `bytes.tail`.
-inline std::uint32_t crc32c(SplitBytes bytes) {
-  return crc32c_extend(crc32c(bytes.head), bytes.tail);
-}
+// The CRC32C of `bytes.head` followed by `bytes.tail` (one choice of implementation for both).
+std::uint32_t crc32c(SplitBytes bytes);
 
 // The two implementations behind crc32c_extend, for tests and benchmarks. crc32c_sse42 may be
 // called only when crc32c_sse42_available() is true.

@@ -151,20 +151,6 @@ Msg Msg::clone() const {
   return m;
 }
 
-Msg Msg::share() const {
-  if (buf_ == nullptr) return {};
-  Control* c = control();
-  // Alone, the buffer has no bytes of others: the lowest push is this view's start.
-  c->front = c->views == 1 ? head_ : std::min(c->front, head_);
-  ++c->views;
-  Msg m;
-  m.buf_ = buf_;
-  m.capacity_ = capacity_;
-  m.head_ = head_;
-  m.tail_ = tail_;
-  return m;
-}
-
 void Msg::unshare() {
   Msg own = clone();
   *this = std::move(own);

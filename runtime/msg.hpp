@@ -77,8 +77,21 @@ public:
   static Msg unfilled(std::size_t size);
   // A deep copy (a new pooled buffer).
   [[nodiscard]] Msg clone() const;
-  // Another view of the same bytes in the same buffer (see the top of this file).
-  [[nodiscard]] Msg share() const;
+  // Another view of the same bytes in the same buffer (see the top of this file). In line: a
+  // reliable layer's kept copy is made on every message sent.
+  [[nodiscard]] Msg share() const {
+    if (buf_ == nullptr) return {};
+    Control* c = control();
+    // Alone, the buffer has no bytes of others: the lowest push is this view's start.
+    c->front = c->views == 1 ? head_ : std::min(c->front, head_);
+    ++c->views;
+    Msg m;
+    m.buf_ = buf_;
+    m.capacity_ = capacity_;
+    m.head_ = head_;
+    m.tail_ = tail_;
+    return m;
+  }
 
   [[nodiscard]] std::size_t size() const { return tail_ - head_; }
   [[nodiscard]] bool empty() const { return head_ == tail_; }
