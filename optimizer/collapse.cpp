@@ -266,14 +266,19 @@ private:
   // Makes the physical message hold at least `need` layered bytes in front of the payload.
   std::string materialise_down(std::int64_t need);
   std::string materialise_up(std::int64_t need);
-  // Up: `s` (layer i's, at `front`) with each read of the message's bytes that reaches behind
+  // `s` (layer i's, at `front`) with each read of the message's bytes that reaches behind
   // layered headers not on the message made in two pieces, when it is the one argument of a
   // function that takes them so (crc32c): those headers laid out in a buffer of their own,
   // declared in `before`, then the message where it lies. Pushing them onto the message instead
-  // copies it when its buffer is shared, as a packet of a bundled datagram's is. `s` as it was if
-  // any such read is not such an argument, or if they do not all start at the front of one
-  // header: rewrite() then pushes them.
-  NodeRef read_split(const NodeRef& s, std::size_t i, std::int64_t front, std::string& before);
+  // copies it, going up, when its buffer is shared, as a packet of a bundled datagram's is; going
+  // down, the compressed header then drops them again before the transmit. `s` as it was if any
+  // such read is not such an argument, or if they do not all start at the front of one header:
+  // rewrite() then pushes them.
+  NodeRef read_split(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
+                     std::string& before);
+  // Down: the layers of pushed_ whose headers make up the first `bytes` layered bytes in front of
+  // the payload, in the order they were pushed; nullopt if no such run does exactly.
+  [[nodiscard]] std::optional<std::vector<std::size_t>> pushed_within(std::int64_t bytes) const;
 
   // The delay pass, Ensemble's "delay non-critical processing": statements of layer i's code on
   // the bypass, before the layer hands the message on, run instead when the layer's block ends,
@@ -562,7 +567,18 @@ std::string Generator::materialise_down(std::int64_t need) {
   return push_layered(layers, "ev.msg");
 }
 
-NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t front,
+std::optional<std::vector<std::size_t>> Generator::pushed_within(std::int64_t bytes) const {
+  std::vector<std::size_t> layers;
+  std::int64_t held = 0;
+  for (std::size_t k = 0; k < pushed_.size() && held < bytes; ++k) {
+    layers.push_back(pushed_[k]);
+    held += model(pushed_[k]).header_size;
+  }
+  if (held != bytes) return std::nullopt;
+  return layers;
+}
+
+NodeRef Generator::read_split(const NodeRef& s, std::size_t i, bool down, std::int64_t front,
                               std::string& before) {
   const NodeRef r = fold_subspans(s);
   // The layered bytes in front of the payload that a read of the message covers, if more than
@@ -588,13 +604,18 @@ NodeRef Generator::read_split(const NodeRef& s, std::size_t i, std::int64_t fron
   };
   scan(r, nullptr);
   if (!need || !split) return s;
+  // The headers not on the message, outermost last, as a push lays them out.
   std::vector<std::size_t> layers;
   std::int64_t held = physical_;
-  for (std::size_t l = up_materialised_; held < *need && l < depth(); ++l)
-    if (model(l).header_size != 0) {
-      layers.push_back(l);
-      held += model(l).header_size;
-    }
+  const auto take = [&](std::size_t l) {
+    if (held >= *need || model(l).header_size == 0) return;
+    layers.push_back(l);
+    held += model(l).header_size;
+  };
+  if (down)
+    for (std::size_t k = materialised_; k < pushed_.size(); ++k) take(pushed_[k]);
+  else
+    for (std::size_t l = up_materialised_; l < depth(); ++l) take(l);
   if (held != *need) return s; // not where a header starts: rewrite() pushes them
   const std::string name = "covered_by_" + in_.layers[i].var;
   before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
@@ -819,22 +840,26 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     std::string before, first, text;
     std::string rebuilt; // in the Later, before its statements
     for (const auto& [name, value] : kept) {
+      const auto headers = down && copies_the_message(value) && value->kids[0]->problem.empty() &&
+                                   reaches_transmit(i) && value->kids[0]->value
+                               ? pushed_within(front - *value->kids[0]->value)
+                               : std::nullopt;
+      if (headers) {
+        // The copy is made after the transmit, of the packet sent: its payload, with the layered
+        // headers the message had here, pushed then (none is pushed onto the message here).
+        // Made here, it would share the buffer that the headers below are then written into,
+        // and the transmit would wait for a copy of the payload.
+        first += fmt::format("const std::size_t {}_bytes = ev.msg.size();\n", name);
+        rebuilt += fmt::format(
+            "Msg {0} = {{sent_packet}};\n(void){0}.drop_front({0}.size() - {1});\n", name,
+            physical_ == 0 ? name + "_bytes" : fmt::format("({}_bytes - {})", name, physical_));
+        rebuilt += push_layered(*headers, name);
+        ++rebuilt_copies_;
+        continue;
+      }
       const NodeRef r = rewrite(value, i, down, front, d, who, before);
       if (!r) return std::nullopt;
-      if (down && copies_the_message(value) && reaches_transmit(i)) {
-        // The copy is made after the transmit, of the packet sent: its payload, with the layered
-        // headers the message had here. Made here, it would share the buffer that the headers
-        // below are then written into, and the transmit would wait for a copy of the payload.
-        first += fmt::format("const std::size_t {}_bytes = ev.msg.size();\n", name);
-        rebuilt += fmt::format("Msg {0} = {{sent_packet}};\n"
-                               "(void){0}.drop_front({0}.size() - ({0}_bytes - {1}));\n",
-                               name, physical_);
-        rebuilt += push_layered(
-            {pushed_.begin(), pushed_.begin() + static_cast<std::ptrdiff_t>(materialised_)}, name);
-        ++rebuilt_copies_;
-      } else {
-        first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
-      }
+      first += fmt::format("auto {} = {};\n", name, print_expr(r, print));
     }
     for (const NodeRef& s : later) {
       const NodeRef r = rewrite(s, i, down, front, d, who, before);
@@ -906,7 +931,8 @@ Generator::Step Generator::push_header(LayerCode& c, const NodeRef& s, Explanati
   for (std::size_t j = 0; j < s->kids.size() && j < m.header_fields.size(); ++j) {
     const HeaderField& hf = m.header_fields[j];
     std::string before;
-    NodeRef v = rewrite(s->kids[j], c.i, true, c.front, d, c.who, before);
+    NodeRef v = rewrite(read_split(s->kids[j], c.i, true, c.front, before), c.i, true, c.front, d,
+                        c.who, before);
     if (!v) return Step::failed;
     c.code += before;
     if (v->kind == Kind::Constant) {
@@ -1207,7 +1233,7 @@ std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::
             "its CCP reads a header field that the down bypass does not push");
     return std::nullopt;
   }
-  NodeRef r = rewrite(read_split(c, i, front, before), i, false, front, d,
+  NodeRef r = rewrite(read_split(c, i, false, front, before), i, false, front, d,
                       model(i).name + "::ccp_up", before);
   if (!r) return std::nullopt;
   r = simplify(r);
