@@ -44,12 +44,15 @@ private:
       touch_local(n->event, into);
   }
 
-  // A name that an impure node writes: a member, or a local (perhaps shadowing a member).
+  // A name that an impure node writes: a member, a local (perhaps shadowing a member), the
+  // event, or one field of it.
   void write(const std::string& name, const std::string& event) {
     if (name == "*") {
       out_.unknown = true;
     } else if (name == event) {
       out_.writes.insert({"ev", "ev.msg"});
+    } else if (name.starts_with(event + ".")) {
+      out_.writes.insert("ev" + name.substr(event.size()));
     } else {
       if (ctx_.model->members.contains(name)) out_.writes.insert(member(name));
       touch_local(name, out_.writes);
@@ -70,6 +73,13 @@ private:
       // operator[] may add the entry.
       if (n->text == "[]" && n->kids[0]->kind == Kind::Member)
         out_.writes.insert(member(n->kids[0]->name));
+      break;
+    case Kind::Field:
+      // A field of the event is read alone: ev.peer is not ev.lamport.
+      if (n->kids[0]->kind == Kind::Local && n->kids[0]->name == "ev") {
+        out_.reads.insert("ev." + n->name);
+        return;
+      }
       break;
     case Kind::Local:
       if (n->name == "ev")
@@ -117,8 +127,20 @@ private:
   std::set<std::string> declared_;
 };
 
+// Whether two names stand for overlapping state: the same, or one a field of the other (the
+// event "ev" holds "ev.peer", "ev.msg", ...).
+bool same_or_within(const std::string& x, const std::string& y) {
+  const auto within = [](const std::string& inner, const std::string& outer) {
+    return inner.size() > outer.size() && inner.starts_with(outer) && inner[outer.size()] == '.';
+  };
+  return x == y || within(x, y) || within(y, x);
+}
+
 bool overlap(const std::set<std::string>& a, const std::set<std::string>& b) {
-  return std::any_of(a.begin(), a.end(), [&](const std::string& x) { return b.contains(x); });
+  return std::any_of(a.begin(), a.end(), [&](const std::string& x) {
+    return std::any_of(b.begin(), b.end(),
+                       [&](const std::string& y) { return same_or_within(x, y); });
+  });
 }
 
 } // namespace
@@ -141,8 +163,10 @@ void find_aliases(const NodeRef& body, EffectsContext& ctx) {
         inner.neighbour = nullptr;
         const Effects init = Walker(inner).run(n->kids[0]);
         auto& into = ctx.aliases[n->name];
+        // Not the event or a field of it, which a local is initialised from by value (`peer =
+        // ev.peer`); its message, which a reference may refer to, as before.
         for (const std::string& r : init.reads)
-          if (r != "ev") into.insert(r);
+          if (r != "ev" && (!r.starts_with("ev.") || r == "ev.msg")) into.insert(r);
       }
       for (const auto& k : n->kids) walk(k);
     };

@@ -3,8 +3,9 @@
 // moved past.
 //
 // Names are qualified by the layer whose code it is: "3/m:unacked" (a data member of layer 3),
-// "3/l:id" (a local of its code). The handler's event is "ev" (its type, peer and time) and
-// "ev.msg" (its message); a write of the whole event writes both. What a piece of code emits
+// "3/l:id" (a local of its code). The handler's event is "ev", and each of its fields "ev.peer",
+// "ev.lamport", ..., "ev.msg" (its message): a field read or written alone is that field, the
+// event used whole is all of them, so "ev" overlaps every "ev.<field>". What a piece of code emits
 // goes to one of three channels, whose order difftest compares channel by channel: "network",
 // "deliver", "timer". Locals declared inside the piece are its own and are left out.
 #pragma once

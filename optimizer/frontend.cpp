@@ -380,13 +380,17 @@ private:
     return d != nullptr && ports_.count(dyn_cast<ParmVarDecl>(d->getDecl())) != 0;
   }
 
-  // The member or local an lvalue names: `next_out[ev.peer]` -> "next_out".
+  // The member or local an lvalue names: `next_out[ev.peer]` -> "next_out". Of the handler's
+  // event, the field: `ev.lamport` -> "ev.lamport", so that writing one field of the event is
+  // not taken for writing the others.
   std::string root(const Expr* e) {
     e = e->IgnoreImplicit();
     if (const auto* p = dyn_cast<ParenExpr>(e)) return root(p->getSubExpr());
     if (const auto* m = dyn_cast<MemberExpr>(e)) {
       if (isa<CXXThisExpr>(m->getBase()->IgnoreImplicit()))
         return m->getMemberDecl()->getNameAsString();
+      if (!m->isArrow() && isa<FieldDecl>(m->getMemberDecl()) && is_event_ref(m->getBase()))
+        return event_name(m->getBase()) + "." + m->getMemberDecl()->getNameAsString();
       return root(m->getBase());
     }
     if (const auto* d = dyn_cast<DeclRefExpr>(e)) return d->getDecl()->getNameAsString();
