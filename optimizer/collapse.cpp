@@ -840,10 +840,11 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     std::string before, first, text;
     std::string rebuilt; // in the Later, before its statements
     for (const auto& [name, value] : kept) {
-      const auto headers = down && copies_the_message(value) && value->kids[0]->problem.empty() &&
-                                   reaches_transmit(i) && value->kids[0]->value
-                               ? pushed_within(front - *value->kids[0]->value)
-                               : std::nullopt;
+      std::optional<std::vector<std::size_t>> headers; // of a copy rebuilt after the transmit
+      if (down && copies_the_message(value) && reaches_transmit(i) &&
+          value->kids[0]->problem.empty())
+        if (const std::optional<Wide> at = value->kids[0]->value)
+          headers = pushed_within(static_cast<std::int64_t>(front - *at));
       if (headers) {
         // The copy is made after the transmit, of the packet sent: its payload, with the layered
         // headers the message had here, pushed then (none is pushed onto the message here).
