@@ -20,23 +20,6 @@ std::uint32_t reverse_bits(std::uint32_t x) {
   return r;
 }
 
-// One implementation for a CRC continued over bytes, and one over bytes in two pieces.
-struct Implementation {
-  std::uint32_t (*extend)(std::uint32_t, std::span<const std::byte>);
-  std::uint32_t (*split)(SplitBytes);
-};
-
-std::uint32_t crc32c_portable_split(SplitBytes bytes) {
-  return crc32c_portable(crc32c_portable(0, bytes.head), bytes.tail);
-}
-
-Implementation choose();
-
-const Implementation& implementation() {
-  static const Implementation chosen = choose();
-  return chosen;
-}
-
 } // namespace
 
 std::uint32_t crc32c_portable(std::uint32_t crc, std::span<const std::byte> bytes) {
@@ -116,10 +99,6 @@ crc_long(std::uint64_t reg, const std::byte* p, std::size_t n) {
   return crc_serial(reg, p, n);
 }
 
-} // namespace
-
-namespace {
-
 // The register after `bytes`, from `reg`.
 __attribute__((target("sse4.2"), always_inline)) inline std::uint32_t
 crc_register(std::uint64_t reg, std::span<const std::byte> bytes) {
@@ -139,13 +118,6 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
   return ~crc_register(~crc, bytes);
 }
 
-namespace {
-Implementation choose() {
-  if (crc32c_sse42_available()) return {&crc32c_sse42, &crc32c_sse42_split};
-  return {&crc32c_portable, &crc32c_portable_split};
-}
-} // namespace
-
 #else
 
 bool crc32c_sse42_available() { return false; }
@@ -154,11 +126,31 @@ std::uint32_t crc32c_sse42(std::uint32_t crc, std::span<const std::byte> bytes) 
   return crc32c_portable(crc, bytes);
 }
 
-namespace {
-Implementation choose() { return {&crc32c_portable, &crc32c_portable_split}; }
-} // namespace
-
 #endif
+
+namespace {
+
+std::uint32_t crc32c_portable_split(SplitBytes bytes) {
+  return crc32c_portable(crc32c_portable(0, bytes.head), bytes.tail);
+}
+
+// One implementation for a CRC continued over bytes, and one over bytes in two pieces.
+struct Implementation {
+  std::uint32_t (*extend)(std::uint32_t, std::span<const std::byte>);
+  std::uint32_t (*split)(SplitBytes);
+};
+
+const Implementation& implementation() {
+  static const Implementation chosen = [] {
+#if defined(__x86_64__)
+    if (crc32c_sse42_available()) return Implementation{&crc32c_sse42, &crc32c_sse42_split};
+#endif
+    return Implementation{&crc32c_portable, &crc32c_portable_split};
+  }();
+  return chosen;
+}
+
+} // namespace
 
 std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::byte> bytes) {
   return implementation().extend(crc, bytes);
