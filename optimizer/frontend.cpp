@@ -143,6 +143,11 @@ public:
       n->kids = {r->getRetValue() ? expr(r->getRetValue()) : nullptr};
       return n;
     }
+    // A structured binding's names are BindingDecls, which the lowering does not know as
+    // locals: refused, not printed without them.
+    if (const auto* d = dyn_cast<DeclStmt>(s);
+        d && llvm::any_of(d->decls(), [](const Decl* x) { return isa<DecompositionDecl>(x); }))
+      return problem(s, "it declares a structured binding");
     if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl()) {
       // A static local is state, unless it is a constant.
       if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
