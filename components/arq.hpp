@@ -3,7 +3,10 @@
 //
 // What Retransmit does with one ack per message and a fixed timeout, Arq does as TCP does:
 // - Acks are cumulative (every id below `ack` has arrived) with a selective-ack bitmap (bit i:
-//   id ack + 1 + i has arrived), so one loss resends one message.
+//   id ack + 1 + i has arrived), so one loss resends one message. An ack alone reaches beyond
+//   the bitmap too: when ids have arrived past its 32, it carries a block, the 32 ids that end
+//   at the highest arrived, so that what arrived after a hole is not taken to be in flight
+//   however large the window (TCP's first SACK block reports the newest arrival likewise).
 // - Acks are delayed: one per `ack_every` messages, or `ack_delay` after the first one owed;
 //   at once for a message out of order, seen before, or that fills the sender's window (which
 //   then waits for it). Every data message carries the current ack too, so reverse traffic
@@ -35,6 +38,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -51,6 +55,7 @@ public:
     data = 0,         // a message, number `id` in its sender's sequence to this peer; and an ack
     ack = 1,          // an ack alone
     data_ack_now = 2, // data that fills the sender's window: it waits for the ack
+    ack_block = 3,    // an ack alone, then a SackBlock: the ids `id` .. `id` + 31 that arrived
   };
   // `ack`: every id below it has arrived at the header's sender; bit i of `sack`: so has
   // ack + 1 + i. `lamina::bits` tells lamina-opt that `sack` is a set of bits, not a counter.
@@ -60,6 +65,10 @@ public:
     std::uint32_t id;
     std::uint32_t ack;
     std::uint32_t sack [[clang::annotate("lamina::bits")]];
+  };
+  // Behind an ack of kind ack_block: bit i says id `Header::id` + i has arrived.
+  struct SackBlock {
+    std::uint32_t bits;
   };
 
   // A message sent and not yet acknowledged cumulatively.
@@ -160,13 +169,19 @@ public:
       ++dropped_short;
       return;
     }
-    if (h.kind > Kind::data_ack_now) {
+    if (h.kind > Kind::ack_block) {
       ++dropped_bad_kind;
       return;
     }
+    SackBlock block{};
+    if (h.kind == Kind::ack_block && !ev.msg.pop(block)) {
+      ++dropped_short;
+      return;
+    }
+    const bool data = h.kind == Kind::data || h.kind == Kind::data_ack_now;
     const PeerId peer = ev.peer;
     const Time now = ev.time;
-    if (h.kind != Kind::ack && h.id - received_below.get(peer) >= kWindow &&
+    if (data && h.id - received_below.get(peer) >= kWindow &&
         received_below.get(peer) - h.id > kWindow) {
       ++dropped_far;
       return;
@@ -174,21 +189,26 @@ public:
     const std::uint32_t advance = h.ack - acked_below.get(peer);
     const std::uint32_t outstanding = next_id.get(peer) - acked_below.get(peer);
     const bool stale = advance >= (1u << 31); // behind an ack taken before: reordered
-    if (!stale && forged(advance, outstanding, h.sack)) {
+    // The block is read only behind an ack_block: on the common path (data) lamina-opt sees the
+    // kind and leaves it out.
+    const bool has_block = h.kind == Kind::ack_block;
+    if (!stale && (forged(advance, outstanding, h.sack) ||
+                   (has_block && forged_block(h.id - h.ack, block.bits, outstanding - advance)))) {
       ++dropped_forged;
       return;
     }
-    // Whether the ack acknowledges anything not acked before (only take_ack moves acked_below).
-    const bool news = !stale && (advance != 0 || h.sack != 0);
+    // Whether the ack may acknowledge anything not acked before (only take_ack moves
+    // acked_below).
+    const bool news = !stale && (advance != 0 || h.sack != 0 || has_block);
     bool ack_now = h.kind == Kind::data_ack_now;
-    if (h.kind != Kind::ack) {
+    if (data) {
       if (!record_arrival(peer, h.id, ack_now)) {
         ++duplicates_suppressed;
       } else {
         io.up(ev);
       }
     }
-    if (news) take_ack(peer, h.ack, h.sack, now, io);
+    if (news) take_ack(peer, h, block.bits, now, io);
     if (owed.get(peer) == 0) return; // nothing owed, or paid on data sent meanwhile
     if (ack_now || owed[peer] >= ack_every) {
       send_ack(peer, now, io);
@@ -229,6 +249,15 @@ private:
     const std::uint32_t room = outstanding - advance; // ids ack .. next_id - 1
     if (room <= 1) return true;
     return room - 1 < kSackBits && (sack >> (room - 1)) != 0;
+  }
+
+  // Whether a block `from` ids past the ack marks an id at or below the ack, or never sent
+  // (`room`: the ids ack .. next_id - 1).
+  [[nodiscard]] static bool forged_block(std::uint32_t from, std::uint32_t bits,
+                                         std::uint32_t room) {
+    for (std::uint32_t i = 0; bits != 0; ++i, bits >>= 1)
+      if ((bits & 1) != 0 && (room <= 1 || from + i - 1 >= room - 1)) return true;
+    return false;
   }
 
   // How long a message may be in flight before the timer looks at it: until the probe, unless
@@ -274,11 +303,34 @@ private:
   template <class Ports>
   void send_ack(PeerId peer, Time now, Ports& io) {
     Event ack = Event::send(peer, Msg::with_size(0));
-    ack.msg.push(Header{Kind::ack, {}, 0, received_below.get(peer), sack_bits.get(peer)});
+    Header h{Kind::ack, {}, 0, received_below.get(peer), sack_bits.get(peer)};
+    if (const SackBlock block = block_beyond(peer, h.id); block.bits != 0) {
+      ack.msg.push(block);
+      h.kind = Kind::ack_block;
+    }
+    ack.msg.push(h);
     paid(peer);
     ack.time = now;
     ++acks_sent;
     io.down(ack);
+  }
+
+  // If an id beyond the bitmap has arrived from `peer`: the block of the 32 ids that end at the
+  // highest arrived (by distance from received_below, as ids wrap), from `from`; else bits 0
+  // (and `from` as it was).
+  [[nodiscard]] SackBlock block_beyond(PeerId peer, std::uint32_t& from) const {
+    const std::set<std::uint32_t>& above = received_above.get(peer);
+    const std::uint32_t below = received_below.get(peer);
+    if (above.empty()) return {0};
+    // Every id held lies within kWindow above `below`; those less than it have wrapped.
+    const auto wrapped = above.lower_bound(below);
+    const std::uint32_t highest = wrapped != above.begin() ? *std::prev(wrapped) : *above.rbegin();
+    if (highest - below <= kSackBits) return {0};
+    from = highest - (kSackBits - 1);
+    std::uint32_t bits = 0;
+    for (std::uint32_t i = 0; i < kSackBits; ++i)
+      if (above.contains(from + i)) bits |= 1u << i;
+    return {bits};
   }
 
   // Resends what is lost, then sends what waits, while the congestion window has room. The
@@ -324,8 +376,9 @@ private:
     }
   }
 
+  // `block`: the bits of the SackBlock behind an ack_block, else 0.
   template <class Ports>
-  void take_ack(PeerId peer, std::uint32_t ack, std::uint32_t sack, Time now, Ports& io) {
+  void take_ack(PeerId peer, const Header& h, std::uint32_t block, Time now, Ports& io) {
     auto& list = unacked[peer];
     // The round trip is sampled from the newest message newly acked, unless the ack covers a
     // message resent or taken for lost: it may then have waited for the repair (Karn's rule,
@@ -338,24 +391,28 @@ private:
       clean = clean && !u.resent && !u.lost;
       sample_sent = u.sent_at;
     };
-    while (acked_below[peer] != ack) {
+    while (acked_below[peer] != h.ack) {
       Unacked& u = list.front();
       if (!u.sacked) acked(u);
       settle(peer, u);
       list.pop_front();
       ++acked_below[peer];
     }
-    for (std::uint32_t i = 0; sack != 0; ++i, sack >>= 1) {
-      if ((sack & 1) == 0) continue;
-      Unacked& u = list[i + 1]; // id ack + 1 + i; forged() saw that it was sent
-      if (u.sacked) continue;
-      acked(u);
-      settle(peer, u);
-      u.sacked = true;
-      u.lost = false;
-      u.msg = Msg();
-      ++sacked[peer];
-    }
+    const auto mark_sacked = [&](std::uint32_t bits, std::uint32_t first) {
+      for (std::uint32_t i = 0; bits != 0; ++i, bits >>= 1) {
+        if ((bits & 1) == 0) continue;
+        Unacked& u = list[first + i]; // forged() and forged_block() saw that it was sent
+        if (u.sacked) continue;
+        acked(u);
+        settle(peer, u);
+        u.sacked = true;
+        u.lost = false;
+        u.msg = Msg();
+        ++sacked[peer];
+      }
+    };
+    mark_sacked(h.sack, 1);           // ids ack + 1 ..
+    mark_sacked(block, h.id - h.ack); // ids id .. (block is 0 unless an ack_block)
     if (newly == 0) return;
     probed[peer] = false;
     if (clean) measure(peer, now - sample_sent);

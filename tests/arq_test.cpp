@@ -50,6 +50,14 @@ Msg ack(std::uint32_t below, std::uint32_t sack = 0) {
   return m;
 }
 
+// An ack with a SackBlock: bit i of `block` says id `from` + i has arrived.
+Msg ack_block(std::uint32_t below, std::uint32_t sack, std::uint32_t from, std::uint32_t block) {
+  Msg m = Msg::with_size(0);
+  m.push(Arq::SackBlock{block});
+  m.push(Arq::Header{Arq::Kind::ack_block, {}, from, below, sack});
+  return m;
+}
+
 // The packets a sender emits for `count` messages "m0", "m1", ... to peer 1.
 std::vector<Msg> data_packets(int count) {
   Arq layer;
@@ -118,6 +126,48 @@ TEST(Arq, OneLossResendsOneMessage) {
   EXPECT_FALSE(p.layer.recovering[1]);
   EXPECT_EQ(p.layer.in_flight[1], 0u);
   EXPECT_EQ(p.layer.retransmitted, 1u);
+}
+
+// After a hole, the ids that arrived beyond the bitmap's 32 go in a block, the 32 that end at
+// the highest arrived.
+TEST(Arq, AnAckAloneReachesBeyondItsBitmapWithABlock) {
+  auto packets = data_packets(50);
+  Probe p;
+  for (int i = 13; i < 50; ++i) p.receive(0, std::move(packets[i])); // 0 .. 12 lost
+  ASSERT_EQ(p.below.size(), 37u); // each out of order: acked at once
+  const Arq::Header first = header_of(p.below[0].msg);
+  EXPECT_EQ(first.kind, Arq::Kind::ack); // 13 is within the bitmap
+  EXPECT_EQ(first.sack, 1u << 12);
+  Msg last = p.below.back().msg.clone();
+  Arq::Header h{};
+  Arq::SackBlock block{};
+  ASSERT_TRUE(last.pop(h) && last.pop(block));
+  EXPECT_EQ(h.kind, Arq::Kind::ack_block);
+  EXPECT_EQ(h.ack, 0u);
+  EXPECT_EQ(h.sack, 0xfffff000u); // 13 .. 32
+  EXPECT_EQ(h.id, 18u);           // 18 .. 49
+  EXPECT_EQ(block.bits, 0xffffffffu);
+  EXPECT_EQ(last.size(), 0u);
+}
+
+// The sender takes what a block marks for acknowledged: it leaves what is in flight, so that
+// the repairs go at once, though the window was halved. With the bitmap alone, the 31
+// messages past it would count as in flight and fill the halved window.
+TEST(Arq, ABlockTakesWhatArrivedBeyondTheBitmapOutOfFlight) {
+  Arq layer;
+  layer.initial_cwnd = 64;
+  Probe p(std::move(layer));
+  for (int i = 0; i < 64; ++i) p.send(1, "m" + std::to_string(i));
+  ASSERT_EQ(p.below.size(), 64u);
+  p.clock += 2ms;
+  p.receive(1, ack_block(0, 0xfffff000u, 32, 0xffffffffu)); // 0 .. 12 lost; 13 .. 63 arrived
+  EXPECT_EQ(p.layer.sacked[1], 51u);
+  EXPECT_EQ(p.layer.cwnd[1], 32u);
+  EXPECT_EQ(p.layer.retransmitted, 13u); // every repair, at once
+  EXPECT_EQ(p.layer.in_flight[1], 13u);
+  ASSERT_EQ(p.below.size(), 77u);
+  EXPECT_EQ(header_of(p.below[76].msg).id, 12u);
+  EXPECT_EQ(p.layer.unacked[1][40].msg.size(), 0u); // id 40's copy is dropped
 }
 
 TEST(Arq, MeasuresTheRoundTripFromMessagesSentOnce) {
@@ -256,17 +306,22 @@ TEST(Arq, TheCongestionWindowBoundsWhatIsInFlight) {
 TEST(Arq, DropsAndCountsWhatAcksTheNeverSent) {
   Probe p;
   for (int i = 0; i < 4; ++i) p.send(1, "m" + std::to_string(i));
-  p.receive(1, ack(5));            // ids 0 .. 3 were sent
-  p.receive(1, ack(1, 1u << 2));   // id 4, never sent
-  p.receive(1, ack(3, 1));         // id 4 again
-  p.receive(1, ack(4, 1));         // everything acked, and 5 beyond it
-  p.receive(1, Msg::with_size(5)); // too short for a header
+  p.receive(1, ack(5));                   // ids 0 .. 3 were sent
+  p.receive(1, ack(1, 1u << 2));          // id 4, never sent
+  p.receive(1, ack(3, 1));                // id 4 again
+  p.receive(1, ack(4, 1));                // everything acked, and 5 beyond it
+  p.receive(1, Msg::with_size(5));        // too short for a header
+  p.receive(1, ack_block(0, 0, 3, 0b10)); // id 4, in a block
+  p.receive(1, ack_block(1, 0, 0, 1));    // id 0, at or below the ack
+  Msg no_block = Msg::with_size(0);       // an ack_block without its SackBlock
+  no_block.push(Arq::Header{Arq::Kind::ack_block, {}, 1, 0, 0});
+  p.receive(1, std::move(no_block));
   Msg bad = Msg::with_size(0);
   // NOLINTNEXTLINE(clang-analyzer-optin.core.EnumCastOutOfRange): a kind no sender writes
   bad.push(Arq::Header{static_cast<Arq::Kind>(9), {}, 0, 0, 0});
   p.receive(1, std::move(bad));
-  EXPECT_EQ(p.layer.dropped_forged, 4u);
-  EXPECT_EQ(p.layer.dropped_short, 1u);
+  EXPECT_EQ(p.layer.dropped_forged, 6u);
+  EXPECT_EQ(p.layer.dropped_short, 2u);
   EXPECT_EQ(p.layer.dropped_bad_kind, 1u);
   EXPECT_EQ(p.layer.unacked[1].size(), 4u); // nothing released
   EXPECT_EQ(p.layer.in_flight[1], 4u);
@@ -284,6 +339,26 @@ std::uint32_t bitmap_of(const Arq& a, PeerId peer) {
   return bits;
 }
 
+// An ack alone that `a` just sent to peer 0: a block, exactly when an id beyond the bitmap has
+// arrived, of the 32 ids that end at the highest arrived.
+void check_block(const Arq& a, const Msg& sent) {
+  Msg m = sent.clone();
+  Arq::Header h{};
+  RC_ASSERT(m.pop(h));
+  const std::uint32_t below = a.received_below.get(0);
+  std::uint32_t highest = below;
+  for (std::uint32_t k : a.received_above.get(0)) highest = std::max(highest, k);
+  if (highest - below <= Arq::kSackBits) {
+    RC_ASSERT(h.kind == Arq::Kind::ack);
+    return;
+  }
+  Arq::SackBlock block{};
+  RC_ASSERT(h.kind == Arq::Kind::ack_block && m.pop(block));
+  RC_ASSERT(h.id == highest - 31);
+  for (std::uint32_t i = 0; i < 32; ++i)
+    RC_ASSERT(((block.bits >> i) & 1) == (a.received_above.get(0).contains(h.id + i) ? 1u : 0u));
+}
+
 RC_GTEST_PROP(Arq, PassesEachMessageUpOnceWhateverTheCopiesAndOrder, ()) {
   const int count = *rc::gen::inRange(1, 80);
   auto packets = data_packets(count);
@@ -298,8 +373,10 @@ RC_GTEST_PROP(Arq, PassesEachMessageUpOnceWhateverTheCopiesAndOrder, ()) {
 
   Probe p;
   for (Msg& m : arrivals) {
+    const std::size_t acks_before = p.below.size();
     p.receive(0, std::move(m));
     RC_ASSERT(p.layer.sack_bits[0] == bitmap_of(p.layer, 0));
+    if (p.below.size() != acks_before) check_block(p.layer, p.below.back().msg);
   }
   std::multiset<std::string> got;
   for (const Event& ev : p.above) got.insert(Probe::text(ev.msg));
@@ -340,7 +417,7 @@ RC_GTEST_PROP(Arq, CcpHoldsExactlyForTheNextDataInOrderThatChangesNoAck, ()) {
 RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
   Arq layer;
   layer.initial_cwnd = *rc::gen::inRange(1, 8);
-  layer.max_cwnd = *rc::gen::inRange(layer.initial_cwnd, 20u);
+  layer.max_cwnd = *rc::gen::inRange(layer.initial_cwnd, 80u); // beyond the bitmap too
   Probe p(std::move(layer));
   std::set<std::uint32_t> arrived;
   const int steps = *rc::gen::inRange(1, 300);
@@ -351,13 +428,23 @@ RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
     case 0:
       p.send(1, "x");
       break;
-    case 1: { // the receiver acks: a cumulative ack and a bitmap of what arrived above it
+    case 1: { // the receiver acks: a cumulative ack, a bitmap of what arrived above it, and
+              // maybe a block of 32 ids further on
       std::uint32_t below = p.layer.acked_below[1];
       while (arrived.contains(below)) ++below;
       std::uint32_t bits = 0;
       for (std::uint32_t i = 0; i < Arq::kSackBits; ++i)
         if (arrived.contains(below + 1 + i)) bits |= 1u << i;
-      p.receive(1, ack(below, bits));
+      const auto beyond = arrived.upper_bound(below + Arq::kSackBits);
+      if (beyond == arrived.end() || *rc::gen::inRange(0, 2) == 0) {
+        p.receive(1, ack(below, bits));
+        break;
+      }
+      const std::uint32_t from = *beyond;
+      std::uint32_t block = 0;
+      for (std::uint32_t i = 0; i < 32; ++i)
+        if (arrived.contains(from + i)) block |= 1u << i;
+      p.receive(1, ack_block(below, bits, from, block));
       break;
     }
     case 2:

@@ -124,6 +124,28 @@ TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
       o);
 }
 
+// A congestion window of 64 at first and a timeout of 10 s: sends go at once, packets overtake
+// one another by far more than the SACK bitmap's 32, and the acks carry SackBlocks.
+TEST(Conformance, ArqWithAWideWindowConformsToItsSpec) {
+  using namespace std::chrono_literals;
+  test::ConformanceOptions o = small_payloads();
+  o.args = {{"initial_cwnd", spec::Value::integer(64)},
+            {"max_cwnd", spec::Value::integer(256)},
+            {"timeout", spec::Value::integer(10'000'000'000)},
+            {"max_timeout", spec::Value::integer(600'000'000'000)}};
+  expect_conformance_of(
+      "Arq",
+      [] {
+        Arq a;
+        a.initial_cwnd = 64;
+        a.max_cwnd = 256;
+        a.timeout = 10s;
+        a.max_timeout = 600s;
+        return a;
+      },
+      o);
+}
+
 // Rpc's header is its interface: the driver's members make calls, answer them and cancel them
 // as difftest's RPC application does, and now and then break the interface.
 test::ConformanceOptions rpc_application() {
