@@ -82,6 +82,14 @@ public:
     friend bool operator==(const Unacked&, const Unacked&) = default;
   };
 
+  // The round trip to a peer as RFC 6298 measures it, in ns.
+  struct Rtt {
+    std::int64_t srtt = 0;   // smoothed; 0: no sample yet
+    std::int64_t rttvar = 0; // its variation
+    std::int64_t rto = 0;    // the retransmission timeout
+    friend bool operator==(const Rtt&, const Rtt&) = default;
+  };
+
   // How far ahead of the first missing id a message may be and still be accepted: a peer
   // never has more messages outstanding; a corrupt or forged header might claim so.
   static constexpr std::uint32_t kWindow = 1u << 16;
@@ -107,9 +115,7 @@ public:
   PeerTable<std::uint32_t> cwnd_acked;    // acked towards the next +1 above ssthresh
   PeerTable<bool> recovering;             // after a loss, until `recover` is acked
   PeerTable<std::uint32_t> recover;       // next_id when the loss was found
-  PeerTable<std::int64_t> srtt;           // ns; 0: no sample yet
-  PeerTable<std::int64_t> rttvar;         // ns
-  PeerTable<std::int64_t> rto;            // ns; the retransmission timeout
+  PeerTable<Rtt> rtt;                     // the round trip measured, and the timeout
   PeerTable<bool> probed;                 // a probe expired since the last ack of news
   // Receiver, per peer.
   PeerTable<std::uint32_t> received_below;           // all ids below this have arrived
@@ -151,7 +157,7 @@ public:
     if (cwnd[peer] == 0) { // the first message to this peer
       cwnd[peer] = std::min(initial_cwnd, max_cwnd);
       ssthresh[peer] = max_cwnd;
-      rto[peer] = timeout.count();
+      rtt[peer].rto = timeout.count();
     }
     if (waiting[peer].empty() && in_flight[peer] < cwnd[peer]) {
       transmit(ev, io);
@@ -263,9 +269,9 @@ private:
   // How long a message may be in flight before the timer looks at it: until the probe, unless
   // one has gone (or no round trip is known yet), then until the timeout.
   [[nodiscard]] std::int64_t patience(PeerId peer) const {
-    const std::int64_t rto_ns = rto.get(peer);
-    if (probed.get(peer) || srtt.get(peer) == 0) return rto_ns;
-    return std::min(rto_ns, 2 * srtt.get(peer) + ack_delay.count());
+    const Rtt& e = rtt.get(peer);
+    if (probed.get(peer) || e.srtt == 0) return e.rto;
+    return std::min(e.rto, 2 * e.srtt + ack_delay.count());
   }
 
   template <class Ports>
@@ -418,8 +424,8 @@ private:
     if (clean) measure(peer, now - sample_sent);
     // Progress ends a back-off (as Linux does; RFC 6298 keeps it until a sample, which Karn's
     // rule may withhold for long on a lossy path).
-    rto[peer] =
-        std::max(timeout.count(), std::min(max_timeout.count(), srtt[peer] + 4 * rttvar[peer]));
+    Rtt& e = rtt[peer];
+    e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
     bool found_loss = false;
     if (sacked[peer] >= kDupThresh) { // a message with kDupThresh sent after it sacked is lost
       // Sends are ordered by time, then (at one time) by id, as RFC 8985 orders them; the
@@ -479,13 +485,14 @@ private:
   // A round-trip sample, as RFC 6298 takes it into SRTT and RTTVAR.
   void measure(PeerId peer, Duration sample) {
     const std::int64_t r = sample.count();
-    if (srtt[peer] == 0) {
-      srtt[peer] = r;
-      rttvar[peer] = r / 2;
+    Rtt& e = rtt[peer];
+    if (e.srtt == 0) {
+      e.srtt = r;
+      e.rttvar = r / 2;
     } else {
-      const std::int64_t err = srtt[peer] > r ? srtt[peer] - r : r - srtt[peer];
-      rttvar[peer] = (3 * rttvar[peer] + err) / 4;
-      srtt[peer] = (7 * srtt[peer] + r) / 8;
+      const std::int64_t err = e.srtt > r ? e.srtt - r : r - e.srtt;
+      e.rttvar = (3 * e.rttvar + err) / 4;
+      e.srtt = (7 * e.srtt + r) / 8;
     }
   }
 
@@ -503,7 +510,7 @@ private:
     bool timed_out = false;
     bool due = false; // for the probe, or expired (wait <= rto)
     for (const Unacked& u : unacked[peer]) {
-      timed_out = timed_out || past(u, rto[peer]);
+      timed_out = timed_out || past(u, rtt[peer].rto);
       due = due || past(u, wait);
     }
     if (!due) return;
@@ -517,7 +524,7 @@ private:
       ++timeouts;
       enter_recovery(peer);
       cwnd[peer] = 1;
-      rto[peer] = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rto[peer]));
+      rtt[peer].rto = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rtt[peer].rto));
     } else {
       ++probes;
       probed[peer] = true;
@@ -560,10 +567,11 @@ private:
 } // namespace lamina
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
-// Boost.Hana adapts at most 39 members: Arq has 39.
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto);
+// Boost.Hana adapts at most 39 members: Arq has 37.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, next_id, acked_below, unacked, waiting, in_flight, lost, sacked,
-                        cwnd, ssthresh, cwnd_acked, recovering, recover, srtt, rttvar, rto, probed,
+                        cwnd, ssthresh, cwnd_acked, recovering, recover, rtt, probed,
                         received_below, received_above, sack_bits, owed, ack_due, timer_at, queued,
                         retransmitted, timeouts, fast_recoveries, probes, acks_sent,
                         duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,

@@ -177,20 +177,20 @@ TEST(Arq, MeasuresTheRoundTripFromMessagesSentOnce) {
   p.send(1, "a");
   p.clock += 4ms;
   p.receive(1, ack(1));
-  EXPECT_EQ(p.layer.srtt[1], 4'000'000);
-  EXPECT_EQ(p.layer.rttvar[1], 2'000'000);
-  EXPECT_EQ(p.layer.rto[1], 12'000'000); // srtt + 4 rttvar
+  EXPECT_EQ(p.layer.rtt[1].srtt, 4'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rttvar, 2'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rto, 12'000'000); // srtt + 4 rttvar
   // Karn: a message resent gives no sample; the ack of it ends the back-off all the same.
   p.send(1, "b");
   p.clock += 12ms;
   p.fire_timer();
   EXPECT_EQ(p.layer.timeouts, 1u);
-  EXPECT_EQ(p.layer.rto[1], 24'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rto, 24'000'000);
   p.clock += 1ms;
   p.receive(1, ack(2));
-  EXPECT_EQ(p.layer.srtt[1], 4'000'000);
-  EXPECT_EQ(p.layer.rttvar[1], 2'000'000);
-  EXPECT_EQ(p.layer.rto[1], 12'000'000);
+  EXPECT_EQ(p.layer.rtt[1].srtt, 4'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rttvar, 2'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rto, 12'000'000);
 }
 
 // After an expiry the window starts again from one message and grows by slow start, though the
@@ -201,7 +201,7 @@ TEST(Arq, SlowStartsAfterAnExpiryButHoldsTheWindowInFastRecovery) {
     p.send(1, "m" + std::to_string(i));
     p.clock += 1ms;
   }
-  p.clock = Time(p.layer.rto[1]);
+  p.clock = Time(p.layer.rtt[1].rto);
   // 0 has expired: all 8 are taken for lost, even 1 .. 7, which have not; else they would
   // hold the window of one shut. 0 is resent, 1 .. 7 wait.
   p.fire_timer();
@@ -248,8 +248,8 @@ TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   p.send(1, "a");
   p.clock += 1ms;
   p.receive(1, ack(1));
-  ASSERT_EQ(p.layer.srtt[1], 1'000'000);
-  EXPECT_EQ(p.layer.rto[1], 20'000'000); // the least timeout
+  ASSERT_EQ(p.layer.rtt[1].srtt, 1'000'000);
+  EXPECT_EQ(p.layer.rtt[1].rto, 20'000'000); // the least timeout
   for (int i = 0; i < 3; ++i) p.send(1, "t" + std::to_string(i));
   ASSERT_EQ(p.below.size(), 4u);
   EXPECT_EQ(p.timers.back(), 3ms); // 2 SRTT + ack_delay
@@ -280,9 +280,9 @@ TEST(Arq, TheTimeoutDoublesOnEachExpiryUpToItsCeiling) {
   p.send(1, "a");
   std::vector<std::int64_t> seen;
   for (int i = 0; i < 5; ++i) {
-    p.clock += Duration(p.layer.rto[1]);
+    p.clock += Duration(p.layer.rtt[1].rto);
     p.fire_timer();
-    seen.push_back(p.layer.rto[1] / 1'000'000);
+    seen.push_back(p.layer.rtt[1].rto / 1'000'000);
   }
   EXPECT_EQ(seen, (std::vector<std::int64_t>{40, 80, 100, 100, 100}));
   EXPECT_EQ(p.layer.retransmitted, 5u);
