@@ -17,13 +17,16 @@
 //   expiry until an ack acknowledges something new. `timeout` is its first and least value,
 //   `max_timeout` its greatest.
 // - A congestion window, NewReno-like, with SACK loss detection (RFC 6675): slow start, then one
-//   more message per window acked; a message is lost once three sent after it (new or resent,
-//   ordered as RFC 8985's RACK orders sends) are selectively acked, so a lost repair is found
-//   as the first loss was; the first loss in a window halves the window (fast recovery: until
-//   everything sent before it is acked, the window stays); an expiry sets it to one, to slow
-//   start again. A message is in flight when it is neither acked nor taken for lost; new ones
-//   go while fewer than the window are in flight, after the lost ones are resent. Sends beyond
-//   the window wait in order, unbounded: a layer above (Window) bounds them.
+//   more message per window acked, or, where the transport bundles messages into datagrams of
+//   `bundle_bytes`, a datagram's worth of messages of the sizes acked: the window counts
+//   messages, and grows as one counted in bytes grows by a segment (RFC 3465), so that a loss
+//   of one datagram of many messages costs what it costs TCP; a message is lost once three sent
+//   after it (new or resent, ordered as RFC 8985's RACK orders sends) are selectively acked, so a
+//   lost repair is found as the first loss was; the first loss in a window halves the window (fast
+//   recovery: until everything sent before it is acked, the window stays); an expiry sets it to
+//   one, to slow start again. A message is in flight when it is neither acked nor taken for lost;
+//   new ones go while fewer than the window are in flight, after the lost ones are resent. Sends
+//   beyond the window wait in order, unbounded: a layer above (Window) bounds them.
 // - A probe for a lost tail (after RFC 8985's TLP): with no more sends to be acked above it, a
 //   lost message is found by no sack. Once a round trip has been measured, what has been in
 //   flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less than the
@@ -102,6 +105,7 @@ public:
   Duration ack_delay = std::chrono::milliseconds(1); // parameter: an owed ack waits at most this
   std::uint32_t initial_cwnd = 16;                   // parameter: messages
   std::uint32_t max_cwnd = 4096;                     // parameter: messages
+  std::uint32_t bundle_bytes = 0; // parameter: bytes a datagram bundles; 0: a message a datagram
   // Sender, per peer.
   PeerTable<std::uint32_t> next_id;       // id of the next message to each peer
   PeerTable<std::uint32_t> acked_below;   // every id below this is acked
@@ -390,10 +394,12 @@ private:
     // message resent or taken for lost: it may then have waited for the repair (Karn's rule,
     // widened to what a repair lets a cumulative ack cover).
     std::uint32_t newly = 0;
+    std::uint32_t credit = 0; // towards congestion avoidance's growth
     bool clean = true;
     Time sample_sent{};
     const auto acked = [&](const Unacked& u) {
       ++newly;
+      credit += growth_credit(u.msg.size());
       clean = clean && !u.resent && !u.lost;
       sample_sent = u.sent_at;
     };
@@ -454,7 +460,7 @@ private:
       ++fast_recoveries;
       enter_recovery(peer);
     } else if (!recovering[peer] || cwnd[peer] < ssthresh[peer]) {
-      grow(peer, newly); // not in fast recovery; after an expiry, slow start
+      grow(peer, newly, credit); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
   }
@@ -470,16 +476,28 @@ private:
     recover[peer] = next_id[peer];
   }
 
-  void grow(PeerId peer, std::uint32_t newly) {
+  // Slow start adds a message for each message acked; congestion avoidance, one for each window
+  // of credit acked.
+  void grow(PeerId peer, std::uint32_t newly, std::uint32_t credit) {
     if (cwnd[peer] < ssthresh[peer]) {
       cwnd[peer] = std::min(cwnd[peer] + newly, max_cwnd);
       return;
     }
-    cwnd_acked[peer] += newly;
+    cwnd_acked[peer] += credit;
     if (cwnd_acked[peer] >= cwnd[peer]) {
-      cwnd_acked[peer] -= cwnd[peer];
-      cwnd[peer] = std::min(cwnd[peer] + 1, max_cwnd);
+      const std::uint32_t more = cwnd_acked[peer] / cwnd[peer];
+      cwnd_acked[peer] %= cwnd[peer];
+      cwnd[peer] = std::min(cwnd[peer] + more, max_cwnd);
     }
+  }
+
+  // What acking a message of `size` bytes from above counts towards congestion avoidance: as
+  // many messages of its size (and Arq's header) as a datagram of bundle_bytes holds, at least
+  // one. A window acked then adds a datagram's worth of messages, as a window counted in bytes
+  // adds one segment (RFC 3465), where the transport bundles; one message where it does not.
+  [[nodiscard]] std::uint32_t growth_credit(std::size_t size) const {
+    return static_cast<std::uint32_t>(
+        std::max<std::size_t>(1, bundle_bytes / (size + sizeof(Header))));
   }
 
   // A round-trip sample, as RFC 6298 takes it into SRTT and RTTVAR.
@@ -568,10 +586,10 @@ private:
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto);
-// Boost.Hana adapts at most 39 members: Arq has 37.
+// Boost.Hana adapts at most 39 members: Arq has 38.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
-                        max_cwnd, next_id, acked_below, unacked, waiting, in_flight, lost, sacked,
-                        cwnd, ssthresh, cwnd_acked, recovering, recover, rtt, probed,
+                        max_cwnd, bundle_bytes, next_id, acked_below, unacked, waiting, in_flight,
+                        lost, sacked, cwnd, ssthresh, cwnd_acked, recovering, recover, rtt, probed,
                         received_below, received_above, sack_bits, owed, ack_due, timer_at, queued,
                         retransmitted, timeouts, fast_recoveries, probes, acks_sent,
                         duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,

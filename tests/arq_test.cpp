@@ -303,6 +303,33 @@ TEST(Arq, TheCongestionWindowBoundsWhatIsInFlight) {
   EXPECT_TRUE(p.layer.waiting[1].empty());
 }
 
+// Congestion avoidance counts what a window of acks carried. Where the transport bundles
+// datagrams of 1,452 bytes, a 64-byte message and Arq's 16-byte header are 80 bytes, 18 to a
+// datagram: a window of 20 acked grows by 18 messages, where unbundled it grows by one. A
+// message of 700 bytes counts 2, and of 1 KiB, which a datagram holds one of, 1.
+TEST(Arq, CongestionAvoidanceGrowsByADatagramsWorthOfMessagesAWindow) {
+  struct Case {
+    std::uint32_t bundle;
+    std::size_t size;
+    std::uint32_t grown;
+  };
+  for (const Case c :
+       {Case{0, 64, 21}, Case{1452, 64, 38}, Case{1452, 700, 22}, Case{1452, 1024, 21}}) {
+    Arq layer;
+    layer.initial_cwnd = 20;
+    layer.max_cwnd = 100;
+    layer.bundle_bytes = c.bundle;
+    Probe p(std::move(layer));
+    const std::string payload(c.size, 'x');
+    p.send(1, payload);
+    p.layer.ssthresh[1] = 20; // congestion avoidance from the start
+    for (int i = 1; i < 20; ++i) p.send(1, payload);
+    p.receive(1, ack(20));
+    EXPECT_EQ(p.layer.cwnd[1], c.grown) << c.bundle << " " << c.size;
+    EXPECT_EQ(p.layer.cwnd_acked[1], 0u) << c.bundle << " " << c.size;
+  }
+}
+
 TEST(Arq, DropsAndCountsWhatAcksTheNeverSent) {
   Probe p;
   for (int i = 0; i < 4; ++i) p.send(1, "m" + std::to_string(i));
@@ -418,6 +445,7 @@ RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
   Arq layer;
   layer.initial_cwnd = *rc::gen::inRange(1, 8);
   layer.max_cwnd = *rc::gen::inRange(layer.initial_cwnd, 80u); // beyond the bitmap too
+  layer.bundle_bytes = *rc::gen::element(0u, 1452u, 65536u);
   Probe p(std::move(layer));
   std::set<std::uint32_t> arrived;
   const int steps = *rc::gen::inRange(1, 300);
@@ -426,7 +454,7 @@ RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
     const std::uint32_t sent_before = p.layer.next_id[1];
     switch (*rc::gen::inRange(0, 4)) {
     case 0:
-      p.send(1, "x");
+      p.send(1, std::string(*rc::gen::inRange(1, 1500), 'x'));
       break;
     case 1: { // the receiver acks: a cumulative ack, a bitmap of what arrived above it, and
               // maybe a block of 32 ids further on

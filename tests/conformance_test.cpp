@@ -100,6 +100,7 @@ TEST(Conformance, ArqConformsToItsSpec) { expect_conformance<Arq>("Arq", small_p
 
 // A congestion window of 2 growing to 4, an ack per 2 messages or 500 µs, a timeout of 5 ms
 // backing off to 20 ms: the driver's sends wait for the window, and its timers find losses.
+// Datagrams of 300 bytes: congestion avoidance counts a message acked by its size.
 TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
   using namespace std::chrono_literals;
   test::ConformanceOptions o = small_payloads();
@@ -108,7 +109,8 @@ TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
             {"ack_every", spec::Value::integer(2)},
             {"ack_delay", spec::Value::integer(500'000)},
             {"timeout", spec::Value::integer(5'000'000)},
-            {"max_timeout", spec::Value::integer(20'000'000)}};
+            {"max_timeout", spec::Value::integer(20'000'000)},
+            {"bundle_bytes", spec::Value::integer(300)}};
   expect_conformance_of(
       "Arq",
       [] {
@@ -119,6 +121,7 @@ TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
         a.ack_delay = 500us;
         a.timeout = 5ms;
         a.max_timeout = 20ms;
+        a.bundle_bytes = 300;
         return a;
       },
       o);

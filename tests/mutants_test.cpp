@@ -256,6 +256,16 @@ const std::vector<Scenario>& scenarios() {
          n.send(1, "b");
          for (int i : {0, 1}) n.receive(1, n.wire()[i]); // its own data, as if from peer 1
        }},
+      {"arq_grows_by_messages", "Arq(initial_cwnd=2,bundle_bytes=1452)",
+       "grows its window of 2 by 1, not by a datagram's worth, when two 1-byte messages are acked "
+       "in congestion avoidance",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(20ms);           // an expiry: a window of 1, and slow start up to 2
+         n.receive(1, arq_ack(1, 0)); // a window of 2: congestion avoidance from here
+         for (std::string_view m : {"b", "c", "d"}) n.send(1, m);
+         n.receive(1, arq_ack(3, 0));
+       }},
       {"arq_no_backoff", "Arq(timeout=20ms)", "keeps a timeout of 20ms after it expires",
        [](Node& n) {
          n.send(1, "a");
