@@ -77,11 +77,12 @@ public:
   // A message sent and not yet acknowledged cumulatively.
   struct Unacked {
     std::uint32_t id = 0;
-    Time sent_at{};      // when it was last (re)sent
-    bool sacked = false; // selectively acked (its copy is dropped)
-    bool lost = false;   // taken for lost, waiting to be resent
-    bool resent = false; // sent more than once: no round-trip sample (Karn)
-    Msg msg;             // as it came from above, without this layer's header
+    Time sent_at{};          // when it was last (re)sent
+    std::uint64_t order = 0; // its last (re)send's place among the layer's data sends
+    bool sacked = false;     // selectively acked (its copy is dropped)
+    bool lost = false;       // taken for lost, waiting to be resent
+    bool resent = false;     // sent more than once: no round-trip sample (Karn)
+    Msg msg;                 // as it came from above, without this layer's header
     friend bool operator==(const Unacked&, const Unacked&) = default;
   };
 
@@ -128,6 +129,7 @@ public:
   PeerTable<std::uint32_t> owed;                     // data arrived since the last ack
   PeerTable<Time> ack_due;                           // when the owed ack goes; 0: none owed
   Time timer_at{};                   // the earliest timer asked for and not yet expired; 0: none
+  std::uint64_t sends = 0;           // data sent, new or again: the next one's order
   std::uint64_t queued = 0;          // sends that waited for the congestion window
   std::uint64_t retransmitted = 0;   // copies sent again
   std::uint64_t timeouts = 0;        // expiries that found a message lost
@@ -290,7 +292,7 @@ private:
   void transmit(Event& ev, Ports& io) {
     const PeerId peer = ev.peer;
     const std::uint32_t id = next_id[peer]++;
-    unacked[peer].push_back({id, ev.time, false, false, false, ev.msg.share()});
+    unacked[peer].push_back({id, ev.time, sends++, false, false, false, ev.msg.share()});
     ++in_flight[peer];
     ev.msg.push(Header{data_kind(peer), {}, id, received_below.get(peer), sack_bits.get(peer)});
     paid(peer);
@@ -354,6 +356,7 @@ private:
         it->lost = false;
         it->resent = true;
         it->sent_at = now;
+        it->order = sends++;
         --lost[peer];
         ++in_flight[peer];
         ++retransmitted;
@@ -434,20 +437,18 @@ private:
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
     bool found_loss = false;
     if (sacked[peer] >= kDupThresh) { // a message with kDupThresh sent after it sacked is lost
-      // Sends are ordered by time, then (at one time) by id, as RFC 8985 orders them; the
-      // place in the list stands for the id. `latest`: the kDupThresh latest sacked, latest
-      // first.
-      using Send = std::pair<Time, std::size_t>;
-      std::array<Send, kDupThresh> latest{};
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        if (!list[i].sacked) continue;
-        Send send{list[i].sent_at, i};
-        for (Send& l : latest)
-          if (send >= l) std::swap(send, l);
+      // Sends are ordered as they went, new or resent (RACK's order, RFC 8985), not by time:
+      // the transport reads the clock once a burst, and a repair may go in the same burst as
+      // new messages sent before it. `latest`: the kDupThresh latest sacked, latest first.
+      std::array<std::uint64_t, kDupThresh> latest{};
+      for (const Unacked& u : list) {
+        if (!u.sacked) continue;
+        std::uint64_t order = u.order;
+        for (std::uint64_t& l : latest)
+          if (order >= l) std::swap(order, l);
       }
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        Unacked& u = list[i];
-        if (u.sacked || u.lost || Send{u.sent_at, i} >= latest.back()) continue;
+      for (Unacked& u : list) {
+        if (u.sacked || u.lost || u.order >= latest.back()) continue;
         u.lost = true;
         --in_flight[peer];
         ++lost[peer];
@@ -584,13 +585,13 @@ private:
 
 } // namespace lamina
 
-BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, sacked, lost, resent, msg);
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, msg);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto);
-// Boost.Hana adapts at most 39 members: Arq has 38.
+// Boost.Hana adapts at most 39 members: Arq has 39.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, bundle_bytes, next_id, acked_below, unacked, waiting, in_flight,
                         lost, sacked, cwnd, ssthresh, cwnd_acked, recovering, recover, rtt, probed,
-                        received_below, received_above, sack_bits, owed, ack_due, timer_at, queued,
-                        retransmitted, timeouts, fast_recoveries, probes, acks_sent,
+                        received_below, received_above, sack_bits, owed, ack_due, timer_at, sends,
+                        queued, retransmitted, timeouts, fast_recoveries, probes, acks_sent,
                         duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,
                         dropped_forged);

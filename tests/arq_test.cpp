@@ -240,6 +240,25 @@ TEST(Arq, FindsALostRepairBySacksOfWhatWasSentAfterIt) {
   EXPECT_EQ(p.layer.cwnd[1], 8u);
 }
 
+// Sends are ordered as they went, not by the time they were stamped with: the transport reads
+// the clock once a burst, so a repair and the messages sent before it may carry one time. Here
+// all goes at one time: 1 .. 9 went before the repair of 0, so their sacks never take the
+// repair for lost; 10, 11 and 12, sent after it, do.
+TEST(Arq, AMessageSentBeforeARepairAtTheSameTimeDoesNotTakeItForLost) {
+  Probe p;
+  for (int i = 0; i < 10; ++i) p.send(1, "m" + std::to_string(i));
+  p.receive(1, ack(0, 0b111111111)); // 1 .. 9 arrived: 0 is lost and resent
+  ASSERT_EQ(p.below.size(), 11u);
+  p.send(1, "m10");
+  p.receive(1, ack(0, 0b1111111111)); // and 10: the latest three sacked are 8, 9 and 10
+  EXPECT_EQ(p.layer.retransmitted, 1u);
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  for (int i = 11; i < 13; ++i) p.send(1, "m" + std::to_string(i));
+  p.receive(1, ack(0, 0b111111111111)); // 10, 11 and 12, sent after the repair: it is lost
+  EXPECT_EQ(p.layer.retransmitted, 2u);
+  EXPECT_EQ(header_of(p.below.back().msg).id, 0u);
+}
+
 // A lost tail has nothing after it to be acked. Once a round trip is known, the probe takes it
 // for lost after 2 SRTT + ack_delay, long before the timeout, and halves the window rather
 // than shutting it; a second probe waits for an ack, so a dead path meets the timeout.
