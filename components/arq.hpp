@@ -117,7 +117,7 @@ public:
   PeerTable<std::uint32_t> sacked;        // unacked and sacked
   PeerTable<std::uint32_t> cwnd;          // congestion window; 0 until the first send
   PeerTable<std::uint32_t> ssthresh;      // slow start below it
-  PeerTable<std::uint32_t> cwnd_acked;    // acked towards the next +1 above ssthresh
+  PeerTable<std::uint32_t> cwnd_acked;    // credit acked towards growth above ssthresh
   PeerTable<bool> recovering;             // after a loss, until `recover` is acked
   PeerTable<std::uint32_t> recover;       // next_id when the loss was found
   PeerTable<Rtt> rtt;                     // the round trip measured, and the timeout
