@@ -21,17 +21,21 @@
 //   `bundle_bytes`, a datagram's worth of messages of the sizes acked: the window counts
 //   messages, and grows as one counted in bytes grows by a segment (RFC 3465), so that a loss
 //   of one datagram of many messages costs what it costs TCP; a message is lost once three sent
-//   after it (new or resent, ordered as RFC 8985's RACK orders sends) are selectively acked, so a
-//   lost repair is found as the first loss was; the first loss in a window halves the window (fast
-//   recovery: until everything sent before it is acked, the window stays); an expiry sets it to
-//   one, to slow start again. A message is in flight when it is neither acked nor taken for lost;
-//   new ones go while fewer than the window are in flight, after the lost ones are resent. Sends
-//   beyond the window wait in order, unbounded: a layer above (Window) bounds them.
+//   after it (new or resent, ordered as RFC 8985's RACK orders sends) are selectively acked, or
+//   once one sent after it is acked and it has been in flight a round trip and a quarter (RACK's
+//   reordering window), so a lost repair is found as the first loss was; the first loss in a
+//   window halves the window (fast recovery: until everything sent before it is acked, the
+//   window stays); an expiry sets it to one, to slow start again. A message is in flight when
+//   it is neither acked nor taken for lost; new ones go while fewer than the window are in
+//   flight, after the lost ones are resent. Sends beyond the window wait in order, unbounded: a
+//   layer above (Window) bounds them.
 // - A probe for a lost tail (after RFC 8985's TLP): with no more sends to be acked above it, a
-//   lost message is found by no sack. Once a round trip has been measured, what has been in
-//   flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less than the
-//   timeout, is taken for lost as sacks would have found it; one probe, then none until an ack
-//   acknowledges something new, so a dead path meets the timeout and its back-off.
+//   lost message is found by no sack. Once a round trip has been measured, when a message has
+//   been in flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less
+//   than the timeout, the message in flight sent last goes again, to be acked at once, and its
+//   ack shows by the reordering window what was lost. A receiver that was only slow to answer
+//   (descheduled, say) then costs one message sent again, not a window. One probe, then none
+//   until an ack acknowledges something new, so a dead path meets the timeout and its back-off.
 //
 // The congestion window lives here, with the acks, because that is where its clock is: every
 // change to it is a reaction to an ack or an expiry, and a layer above would see neither.
@@ -134,7 +138,7 @@ public:
   std::uint64_t retransmitted = 0;   // copies sent again
   std::uint64_t timeouts = 0;        // expiries that found a message lost
   std::uint64_t fast_recoveries = 0; // losses found by selective acks
-  std::uint64_t probes = 0;          // probe expiries that took messages for lost
+  std::uint64_t probes = 0;          // probes sent (each a message sent again)
   std::uint64_t acks_sent = 0;       // acks alone (the ones on data are free)
   std::uint64_t duplicates_suppressed = 0; // data that had already arrived
   std::uint64_t dropped_short = 0;         // too short for a header
@@ -354,19 +358,9 @@ private:
         auto& list = unacked[peer];
         auto it = std::find_if(list.begin(), list.end(), [](const Unacked& u) { return u.lost; });
         it->lost = false;
-        it->resent = true;
-        it->sent_at = now;
-        it->order = sends++;
         --lost[peer];
         ++in_flight[peer];
-        ++retransmitted;
-        Event again = Event::send(peer, it->msg.share());
-        again.msg.push(
-            Header{data_kind(peer), {}, it->id, received_below.get(peer), sack_bits.get(peer)});
-        paid(peer);
-        again.time = now;
-        arm(now + Duration(patience(peer)), now, io);
-        io.down(again);
+        resend(peer, *it, false, now, io);
       } else if (!waiting[peer].empty()) {
         Event next = Event::send(peer, std::move(waiting[peer].front()));
         waiting[peer].pop_front();
@@ -376,6 +370,22 @@ private:
         return;
       }
     }
+  }
+
+  // Sends `u`, in flight, again; as data to be acked at once if `ack_now`.
+  template <class Ports>
+  void resend(PeerId peer, Unacked& u, bool ack_now, Time now, Ports& io) {
+    u.resent = true;
+    u.sent_at = now;
+    u.order = sends++;
+    ++retransmitted;
+    const Kind kind = ack_now ? Kind::data_ack_now : data_kind(peer);
+    Event again = Event::send(peer, u.msg.share());
+    again.msg.push(Header{kind, {}, u.id, received_below.get(peer), sack_bits.get(peer)});
+    paid(peer);
+    again.time = now;
+    arm(now + Duration(patience(peer)), now, io);
+    io.down(again);
   }
 
   // Takes the entry out of the counts of what it was; `sacked` says it is acknowledged.
@@ -400,11 +410,13 @@ private:
     std::uint32_t credit = 0; // towards congestion avoidance's growth
     bool clean = true;
     Time sample_sent{};
+    std::uint64_t newest = 0; // the latest sent of those newly acked
     const auto acked = [&](const Unacked& u) {
       ++newly;
       credit += growth_credit(u.msg.size());
       clean = clean && !u.resent && !u.lost;
       sample_sent = u.sent_at;
+      newest = std::max(newest, u.order);
     };
     while (acked_below[peer] != h.ack) {
       Unacked& u = list.front();
@@ -435,26 +447,7 @@ private:
     // rule may withhold for long on a lossy path).
     Rtt& e = rtt[peer];
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
-    bool found_loss = false;
-    if (sacked[peer] >= kDupThresh) { // a message with kDupThresh sent after it sacked is lost
-      // Sends are ordered as they went, new or resent (RACK's order, RFC 8985), not by time:
-      // the transport reads the clock once a burst, and a repair may go in the same burst as
-      // new messages sent before it. `latest`: the kDupThresh latest sacked, latest first.
-      std::array<std::uint64_t, kDupThresh> latest{};
-      for (const Unacked& u : list) {
-        if (!u.sacked) continue;
-        std::uint64_t order = u.order;
-        for (std::uint64_t& l : latest)
-          if (order >= l) std::swap(order, l);
-      }
-      for (Unacked& u : list) {
-        if (u.sacked || u.lost || u.order >= latest.back()) continue;
-        u.lost = true;
-        --in_flight[peer];
-        ++lost[peer];
-        found_loss = true;
-      }
-    }
+    const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
     if (recovering[peer] && acked_below[peer] - recover[peer] < (1u << 31))
       recovering[peer] = false;
     if (found_loss && !recovering[peer]) {
@@ -464,6 +457,41 @@ private:
       grow(peer, newly, credit); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
+  }
+
+  // Takes for lost each message in flight with kDupThresh sent after it sacked, or with one sent
+  // after it acked (`newest`: the latest sent of those just acked) and in flight for a round
+  // trip and a quarter, RACK's reordering window (RFC 8985): after a probe's ack, where no
+  // kDupThresh sacks follow. Sends are ordered as they went, new or resent (RACK's order), not
+  // by time: the transport reads the clock once a burst, and a repair may go in the same burst
+  // as new messages sent before it. A message still in flight can have one sent after it acked
+  // only while sacks are held or when a resent message is acked: take_ack looks only then.
+  // True if a loss is found.
+  bool find_losses(PeerId peer, std::uint64_t newest, Time now) {
+    auto& list = unacked[peer];
+    // The kDupThresh latest sacked, latest first.
+    std::array<std::uint64_t, kDupThresh> latest{};
+    for (const Unacked& u : list) {
+      if (!u.sacked) continue;
+      std::uint64_t order = u.order;
+      for (std::uint64_t& l : latest)
+        if (order >= l) std::swap(order, l);
+    }
+    newest = std::max(newest, latest.front());
+    const std::int64_t srtt = rtt.get(peer).srtt;
+    const Time settled = now - Duration(srtt + srtt / 4); // sent by then: past the window
+    bool found = false;
+    for (Unacked& u : list) {
+      if (u.sacked || u.lost) continue;
+      const bool by_count = u.order < latest.back();
+      const bool by_time = srtt != 0 && u.order < newest && u.sent_at <= settled;
+      if (!by_count && !by_time) continue;
+      u.lost = true;
+      --in_flight[peer];
+      ++lost[peer];
+      found = true;
+    }
+    return found;
   }
 
   // A loss, the first of its window: recovery until everything sent so far is acked, slow start
@@ -517,8 +545,7 @@ private:
 
   // Once a message has been in flight a timeout or longer, takes all in flight for lost (as
   // TCP does on a timeout: were some still in flight, they would hold the window of one shut),
-  // and backs off. Before that, once the probe is due, takes what has been in flight that long
-  // for lost, as sacks would have (the first loss in a window halves it).
+  // and backs off. Before that, once the probe is due, probes.
   template <class Ports>
   void expire(PeerId peer, Time now, Ports& io) {
     const auto past = [&](const Unacked& u, std::int64_t wait) {
@@ -533,23 +560,34 @@ private:
       due = due || past(u, wait);
     }
     if (!due) return;
+    if (!timed_out) return probe(peer, now, io);
     for (Unacked& u : unacked[peer]) {
-      if (!past(u, timed_out ? 0 : wait)) continue;
+      if (!past(u, 0)) continue;
       u.lost = true;
       --in_flight[peer];
       ++lost[peer];
     }
-    if (timed_out) {
-      ++timeouts;
-      enter_recovery(peer);
-      cwnd[peer] = 1;
-      rtt[peer].rto = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rtt[peer].rto));
-    } else {
-      ++probes;
-      probed[peer] = true;
-      if (!recovering[peer]) enter_recovery(peer);
-    }
+    ++timeouts;
+    enter_recovery(peer);
+    cwnd[peer] = 1;
+    rtt[peer].rto = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rtt[peer].rto));
     pump(peer, now, io);
+  }
+
+  // The probe (RFC 8985's TLP): the message in flight sent last goes again, marked to be acked
+  // at once. Nothing is taken for lost and the window stays. After a lost tail, the probe's ack
+  // sacks it, and the rest of the tail, sent before it, is lost by the reordering window
+  // (find_losses). A receiver that was only late acks everything sent before the probe: had the
+  // probe been an earlier message, an ack of its first copy would have counted as the probe's,
+  // and taken all sent after that copy and not yet acked for lost.
+  template <class Ports>
+  void probe(PeerId peer, Time now, Ports& io) {
+    ++probes;
+    probed[peer] = true;
+    Unacked* last = nullptr;
+    for (Unacked& u : unacked[peer])
+      if (!u.sacked && !u.lost && (last == nullptr || u.order > last->order)) last = &u;
+    resend(peer, *last, true, now, io);
   }
 
   // Notes that `id` arrived (and is owed an ack); false if it had arrived before. Sets `ack_now`

@@ -259,9 +259,10 @@ TEST(Arq, AMessageSentBeforeARepairAtTheSameTimeDoesNotTakeItForLost) {
   EXPECT_EQ(header_of(p.below.back().msg).id, 0u);
 }
 
-// A lost tail has nothing after it to be acked. Once a round trip is known, the probe takes it
-// for lost after 2 SRTT + ack_delay, long before the timeout, and halves the window rather
-// than shutting it; a second probe waits for an ack, so a dead path meets the timeout.
+// A lost tail has nothing after it to be acked. Once a round trip is known, the probe sends the
+// message in flight sent last again after 2 SRTT + ack_delay, long before the timeout, to be
+// acked at once; its ack shows the rest lost by the reordering window, and the window is halved
+// rather than shut. A second probe waits for an ack, so a dead path meets the timeout.
 TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   Probe p;
   p.send(1, "a");
@@ -273,23 +274,75 @@ TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   ASSERT_EQ(p.below.size(), 4u);
   EXPECT_EQ(p.timers.back(), 3ms); // 2 SRTT + ack_delay
   p.clock += 3ms;
-  p.fire_timer(); // all three lost
+  p.fire_timer(); // the probe: the last sent again, nothing taken for lost
   EXPECT_EQ(p.layer.probes, 1u);
   EXPECT_EQ(p.layer.timeouts, 0u);
-  ASSERT_EQ(p.below.size(), 7u);
-  EXPECT_EQ(header_of(p.below[4].msg).id, 1u);
-  EXPECT_EQ(header_of(p.below[6].msg).id, 3u);
-  EXPECT_EQ(p.layer.cwnd[1], 8u); // 17 (16, and one for "a") halved
-  EXPECT_TRUE(p.layer.recovering[1]);
-  EXPECT_EQ(p.timers.back(), 20ms); // no second probe: the timeout is next
+  ASSERT_EQ(p.below.size(), 5u);
+  EXPECT_EQ(header_of(p.below[4].msg).id, 3u);
+  EXPECT_EQ(header_of(p.below[4].msg).kind, Arq::Kind::data_ack_now);
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  EXPECT_EQ(p.layer.cwnd[1], 17u); // 16, and one for "a"
+  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_EQ(p.timers.back(), 17ms); // no second probe: the timeout of 1 and 2 (sent at 1 ms)
   p.clock += 3ms;
   p.fire_timer();
-  EXPECT_EQ(p.below.size(), 7u);
+  EXPECT_EQ(p.below.size(), 5u);
   EXPECT_EQ(p.layer.probes, 1u);
-  p.receive(1, ack(4)); // the repairs arrived: probes again, and the recovery is over
+  p.receive(1, ack(1, 0b10)); // the probe arrived, 1 and 2 did not: sent 1.25 SRTT before it
   EXPECT_FALSE(p.layer.probed[1]);
+  EXPECT_EQ(p.layer.fast_recoveries, 1u);
+  EXPECT_EQ(p.layer.cwnd[1], 8u); // 17 halved
+  ASSERT_EQ(p.below.size(), 7u);
+  EXPECT_EQ(header_of(p.below[5].msg).id, 1u);
+  EXPECT_EQ(header_of(p.below[6].msg).id, 2u);
+  p.receive(1, ack(4)); // the repairs arrived: the recovery is over
   EXPECT_FALSE(p.layer.recovering[1]);
   EXPECT_EQ(p.layer.retransmitted, 3u);
+}
+
+// A receiver that only answers late (descheduled, say) had everything: the probe costs one
+// message sent again, and the window stays as it was. Its acks come as it reads, the first
+// covering only part of what was sent before the probe: that is no sign of loss.
+TEST(Arq, AProbeOfATailThatArrivedCostsOneMessage) {
+  Probe p;
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1));
+  for (int i = 0; i < 10; ++i) p.send(1, "t" + std::to_string(i));
+  p.clock += 3ms;
+  p.fire_timer();
+  ASSERT_EQ(p.below.size(), 12u);
+  EXPECT_EQ(header_of(p.below[11].msg).id, 10u);
+  p.clock += 10ms;
+  p.receive(1, ack(9)); // 1 .. 8
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  EXPECT_EQ(p.layer.in_flight[1], 2u);
+  p.receive(1, ack(11)); // the rest, and the probe again
+  EXPECT_EQ(p.layer.retransmitted, 1u);
+  EXPECT_EQ(p.layer.fast_recoveries, 0u);
+  EXPECT_EQ(p.layer.in_flight[1], 0u);
+  EXPECT_GE(p.layer.cwnd[1], 17u);
+  EXPECT_FALSE(p.layer.recovering[1]);
+}
+
+// With a round trip known, one sack is enough for a message sent before it that has been in
+// flight for SRTT + SRTT/4 (RACK's reordering window); before that, it may only be reordered.
+TEST(Arq, ASackTakesAMessageSentBeforeItForLostAfterTheReorderingWindow) {
+  Probe p;
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1)); // SRTT 1 ms
+  p.send(1, "b");
+  p.send(1, "c");
+  p.clock += 1ms;
+  p.receive(1, ack(1, 0b1)); // c arrived, b not yet: 1 ms, within the window
+  EXPECT_EQ(p.layer.lost[1] + p.layer.retransmitted, 0u);
+  p.clock += 250us;
+  p.send(1, "d");
+  p.receive(1, ack(1, 0b11)); // d too, 1.25 ms after b went: b is lost
+  EXPECT_EQ(p.layer.retransmitted, 1u);
+  EXPECT_EQ(header_of(p.below.back().msg).id, 1u);
+  EXPECT_EQ(p.layer.fast_recoveries, 1u);
 }
 
 TEST(Arq, TheTimeoutDoublesOnEachExpiryUpToItsCeiling) {

@@ -272,7 +272,7 @@ const std::vector<Scenario>& scenarios() {
          n.run_until(20ms);
        }},
       {"arq_never_probes", "Arq",
-       "does not take the tail it sent at 1ms for lost at 4ms, 2 SRTT + ack_delay later",
+       "does not probe (send again) the tail it sent at 1ms at 4ms, 2 SRTT + ack_delay later",
        [](Node& n) {
          n.send(1, "a");
          n.run_until(1ms);
@@ -289,6 +289,17 @@ const std::vector<Scenario>& scenarios() {
          n.run_until(2ms);
          for (std::string_view m : {"k", "l", "m", "n"}) n.send(1, m);
          n.receive(1, arq_ack(0, 0b111111111111));
+       }},
+      {"arq_no_reordering_window", "Arq",
+       "resends b when c, sent after it, is acked 1ms after b went, with an SRTT of 1ms",
+       [](Node& n) {
+         n.send(1, "a");
+         n.run_until(1ms);
+         n.receive(1, arq_ack(1, 0)); // SRTT 1ms
+         n.send(1, "b");
+         n.send(1, "c");
+         n.run_until(2ms);
+         n.receive(1, arq_ack(1, 1)); // c arrived, b not yet: within the reordering window
        }},
       {"arq_sack_marks_the_hole", "Arq",
        "takes message 0, not 1, for selectively acked when bit 0 of a SACK with ack 0 is set",
