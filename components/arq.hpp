@@ -15,7 +15,8 @@
 //   sampled only from acks that cover no message resent or lost (Karn's rule, widened: a
 //   repair lets a cumulative ack cover messages that arrived long before); it doubles on each
 //   expiry until an ack acknowledges something new. `timeout` is its first and least value,
-//   `max_timeout` its greatest.
+//   `max_timeout` its greatest. An ack that acknowledges something new restarts the timers (RFC
+//   6298's 5.3): a message's timeout and probe count from its send or that ack, the later.
 // - A congestion window, NewReno-like, with SACK loss detection (RFC 6675): slow start, then one
 //   more message per window acked, or, where the transport bundles messages into datagrams of
 //   `bundle_bytes`, a datagram's worth of messages of the sizes acked: the window counts
@@ -90,11 +91,12 @@ public:
     friend bool operator==(const Unacked&, const Unacked&) = default;
   };
 
-  // The round trip to a peer as RFC 6298 measures it, in ns.
+  // The round trip to a peer as RFC 6298 measures it, in ns, and where the timers count from.
   struct Rtt {
     std::int64_t srtt = 0;   // smoothed; 0: no sample yet
     std::int64_t rttvar = 0; // its variation
     std::int64_t rto = 0;    // the retransmission timeout
+    Time restart{};          // the last ack of news: a message's timers count from its send or this
     friend bool operator==(const Rtt&, const Rtt&) = default;
   };
 
@@ -252,7 +254,8 @@ public:
       if (ack_due.get(peer) != Time{}) consider(ack_due.get(peer));
     for (PeerId peer = 0; peer < unacked.size(); ++peer)
       for (const Unacked& u : unacked.get(peer))
-        if (!u.sacked && !u.lost) consider(u.sent_at + Duration(patience(peer)));
+        if (!u.sacked && !u.lost)
+          consider(std::max(u.sent_at, rtt.get(peer).restart) + Duration(patience(peer)));
     if (next != Time{}) arm(next, now, io);
   }
 
@@ -447,6 +450,7 @@ private:
     // rule may withhold for long on a lossy path).
     Rtt& e = rtt[peer];
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
+    e.restart = now;
     const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
     if (recovering[peer] && acked_below[peer] - recover[peer] < (1u << 31))
       recovering[peer] = false;
@@ -548,8 +552,9 @@ private:
   // and backs off. Before that, once the probe is due, probes.
   template <class Ports>
   void expire(PeerId peer, Time now, Ports& io) {
+    const Time restart = rtt.get(peer).restart;
     const auto past = [&](const Unacked& u, std::int64_t wait) {
-      return !u.sacked && !u.lost && u.sent_at + Duration(wait) <= now;
+      return !u.sacked && !u.lost && std::max(u.sent_at, restart) + Duration(wait) <= now;
     };
     // patience() is the timeout itself once a probe has gone: then a probe is an expiry.
     const std::int64_t wait = patience(peer);
@@ -624,7 +629,7 @@ private:
 } // namespace lamina
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, msg);
-BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto);
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto, restart);
 // Boost.Hana adapts at most 39 members: Arq has 39.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, bundle_bytes, next_id, acked_below, unacked, waiting, in_flight,

@@ -345,6 +345,26 @@ TEST(Arq, ASackTakesAMessageSentBeforeItForLostAfterTheReorderingWindow) {
   EXPECT_EQ(p.layer.fast_recoveries, 1u);
 }
 
+// An ack that acknowledges something new restarts the timers (RFC 6298's 5.3): a receiver that
+// works through a backlog slower than the timeout, but acks as it goes, costs no expiry.
+TEST(Arq, AnAckOfNewsRestartsTheTimers) {
+  Probe p;
+  p.send(1, "x");
+  p.clock += 1ms;
+  p.receive(1, ack(1));                                           // SRTT 1 ms
+  for (int i = 0; i < 4; ++i) p.send(1, "m" + std::to_string(i)); // ids 1 .. 4, at 1 ms
+  p.clock = 15ms;
+  p.receive(1, ack(2)); // 1 arrived: the timers of 2 .. 4 count from here
+  const std::int64_t srtt = p.layer.rtt[1].srtt;
+  ASSERT_EQ(p.layer.rtt[1].rto, 20'000'000);
+  p.clock = 21ms; // 20 ms after 2 .. 4 went, 6 ms after the ack
+  p.fire_timer();
+  EXPECT_EQ(p.layer.timeouts, 0u);
+  EXPECT_EQ(p.layer.probes, 0u);
+  EXPECT_EQ(p.below.size(), 5u);
+  EXPECT_EQ(p.timers.back(), 15ms + 2 * Duration(srtt) + 1ms - 21ms); // the probe's
+}
+
 TEST(Arq, TheTimeoutDoublesOnEachExpiryUpToItsCeiling) {
   Arq layer;
   layer.max_timeout = 100ms;
