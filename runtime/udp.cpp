@@ -162,6 +162,7 @@ std::size_t UdpNode::poll(Duration max_wait) {
   std::size_t handled = 0;
   const std::size_t batch = socket_->options().receive_batch;
   std::size_t taken = 0;
+  bool drained = false;
   for (auto ready = socket_->receive(wait);; ready = socket_->receive(Duration::zero())) {
     // The datagrams of one batch have all arrived by now: one reading of the clock stamps them.
     const Moment arrived(*this);
@@ -184,9 +185,18 @@ std::size_t UdpNode::poll(Duration max_wait) {
     }
     // A short batch means the socket is drained.
     taken += batch;
-    if (socket_->last_datagrams() < batch || taken >= kReceiveLimit) break;
+    drained = socket_->last_datagrams() < batch;
+    if (drained || taken >= kReceiveLimit) break;
   }
-  handled += fire_due_timers();
+  // A timer that fired with acks still unread would take their absence for a loss: with a
+  // backlog (a process descheduled, say), the timers wait for it to be read.
+  if (drained || timer_waits_ >= kTimerWaits) {
+    timer_waits_ = 0;
+    handled += fire_due_timers();
+  } else if (!timers_.empty() && timers_.front().at <= now()) {
+    ++timer_waits_;
+    ++counters_.timers_waited;
+  }
   socket_->flush();
   return handled;
 }

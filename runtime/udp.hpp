@@ -9,7 +9,8 @@
 // The socket is a DatagramSocket: what the stack transmits is queued and handed to the kernel
 // in batches (sendmmsg) — at the end of every poll(), once the stack has handled the datagrams
 // received and the timers due, and at the end of send(); a poll takes every datagram ready
-// (recvmmsg, up to kReceiveLimit, so that a flood cannot starve the timers). Packets queued
+// (recvmmsg, up to kReceiveLimit), and the timers due fire once none is left (or after
+// kTimerWaits polls, so that a flood cannot starve them). Packets queued
 // together for one peer share datagrams (Options::bundle_bytes): a stream of small messages
 // costs the kernel a fraction of a datagram each, while a lone packet — a ping, a reply — goes
 // at once, alone, as before. Every datagram is framed, so all members must bundle or none.
@@ -56,8 +57,11 @@ public:
   // The largest packet: a UDP payload over IPv4 less the length that frames it (when
   // bundling); larger packets are counted and dropped.
   static constexpr std::size_t kMaxPacket = DatagramSocket::kMaxFramedPacket;
-  // Datagrams one poll() takes at most before the timers get their turn.
+  // Datagrams one poll() takes at most. The timers that are due wait while datagrams are still
+  // queued (an ack among them may be the news whose absence a timer would take for a loss), for
+  // kTimerWaits polls in a row at most, so that a flood cannot starve them.
   static constexpr std::size_t kReceiveLimit = 256;
+  static constexpr std::uint32_t kTimerWaits = 16;
 
   using Options = UdpOptions;
 
@@ -75,6 +79,7 @@ public:
     std::uint64_t recv_errors = 0;
     std::uint64_t unattached = 0; // packets received before an endpoint was attached
     std::uint64_t timers_fired = 0;
+    std::uint64_t timers_waited = 0; // polls whose due timers waited for datagrams still queued
     // The socket's work: syscalls, and what the batching met.
     std::uint64_t send_calls = 0;    // sendmmsg syscalls
     std::uint64_t receive_calls = 0; // recvmmsg syscalls
@@ -141,8 +146,9 @@ public:
   };
 
   // Waits up to `max_wait` for a datagram or the next timer, then hands every pending
-  // datagram to the stack (up to kReceiveLimit), fires the timers that are due and flushes the
-  // send queue. Returns the number of datagrams received plus timers fired.
+  // datagram to the stack (up to kReceiveLimit), fires the timers that are due (unless
+  // datagrams are left, kTimerWaits times in a row at most) and flushes the send queue.
+  // Returns the number of datagrams received plus timers fired.
   std::size_t poll(Duration max_wait);
   // Polls until `d` has passed.
   void run_for(Duration d);
@@ -185,6 +191,7 @@ private:
   bool holding_ = false;             // a Moment lives
   std::vector<PendingTimer> timers_; // a min-heap on (at, seq)
   std::uint64_t next_seq_ = 0;
+  std::uint32_t timer_waits_ = 0; // polls in a row whose due timers waited (kTimerWaits)
   Endpoint* ep_ = nullptr;
   std::function<void(Event&)> on_deliver_;
   Counters counters_;

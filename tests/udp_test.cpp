@@ -219,6 +219,32 @@ TEST(Udp, TimersFireInTimeOrderAndNotEarly) {
   EXPECT_EQ(g.nodes[0]->counters().timers_fired, 3u);
 }
 
+// The timers due wait while datagrams are still queued: an ack among them may be what a timer
+// would take the absence of for a loss. A poll takes kReceiveLimit datagrams at most, so with
+// more queued the timer fires only once they are all read (here within kTimerWaits polls).
+TEST(Udp, DueTimersWaitForTheDatagramsQueued) {
+  UdpNode::Options o;
+  o.bundle_bytes = 0; // a datagram a packet
+  Group g(2, "127.0.0.1", o);
+  constexpr std::size_t kSent = 3 * UdpNode::kReceiveLimit;
+  static_assert(kSent <= UdpNode::kReceiveLimit * UdpNode::kTimerWaits);
+  for (std::size_t i = 0; i < kSent; ++i) g.wires[1].send(0, text(std::to_string(i)));
+  g.nodes[1]->poll(Duration::zero()); // flushed
+  Host& host = *g.wires[0].host;
+  host.set_timer(host.now(), 7);
+  std::size_t logged_when_fired = 0;
+  g.wires[0].on_expire = [&](std::uint32_t) { logged_when_fired = g.log.size(); };
+  std::this_thread::sleep_for(20ms); // all on node 0's socket
+  g.nodes[0]->poll(Duration::zero());
+  EXPECT_EQ(g.log.size(), UdpNode::kReceiveLimit);
+  EXPECT_TRUE(g.wires[0].expired.empty());
+  EXPECT_EQ(g.nodes[0]->counters().timers_waited, 1u);
+  ASSERT_TRUE(g.pump([&] { return !g.wires[0].expired.empty(); }));
+  EXPECT_EQ(logged_when_fired, kSent);
+  // A full last batch does not show the socket drained: the poll after it does.
+  EXPECT_EQ(g.nodes[0]->counters().timers_waited, 3u);
+}
+
 TEST(Udp, DatagramFromUnknownSourceIsDroppedAndCounted) {
   Group g(2);
   const int stranger = ::socket(AF_INET, SOCK_DGRAM, 0);
