@@ -68,7 +68,7 @@ struct Sandbox::Type {
   NodeServices* node = nullptr;
   bool running = false, doomed = false;
 
-  int handler = LUA_NOREF, capsule = LUA_NOREF; // registry references
+  int call = LUA_NOREF; // call_handler's closure, in the registry
   TypeCounters counters;
 
   ~Type() {
@@ -834,23 +834,34 @@ int open_environment(lua_State* L) {
   return 0;
 }
 
-// Keeps the handler (on top) and a capsule table in the registry. Run protected.
+// call_handler's upvalues: the handler, the capsule table, then the table's keys, in the order
+// of capsule_keys.
+constexpr int up_handler = 1, up_capsule = 2, up_src = 3, up_dst = 4, up_prev = 5, up_ttl = 6,
+              up_header = 7, up_payload = 8;
+constexpr std::array<const char*, 6> capsule_keys{"src", "dst", "prev", "ttl", "header", "payload"};
+static_assert(up_src + capsule_keys.size() - 1 == up_payload);
+
+int call_handler(lua_State* L);
+
+// Keeps call_handler in the registry as a closure over the handler (on top), a capsule table
+// and the table's keys, made strings once here rather than on every run. Run protected.
 int keep_handler(lua_State* L) {
   Type* t = type_of(L);
-  t->handler = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_createtable(L, 0, 6);
-  t->capsule = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_createtable(L, 0, static_cast<int>(capsule_keys.size()));
+  for (const char* key : capsule_keys) lua_pushstring(L, key);
+  lua_pushcclosure(L, call_handler, up_payload);
+  t->call = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
 
-void set_field(lua_State* L, const char* key, lua_Integer value) {
-  lua_pushstring(L, key);
+void set_field(lua_State* L, int key, lua_Integer value) {
+  lua_pushvalue(L, lua_upvalueindex(key));
   lua_pushinteger(L, value);
   lua_rawset(L, -3);
 }
 
-void set_field(lua_State* L, const char* key, std::span<const std::byte> value) {
-  lua_pushstring(L, key);
+void set_field(lua_State* L, int key, std::span<const std::byte> value) {
+  lua_pushvalue(L, lua_upvalueindex(key));
   lua_pushlstring(L, reinterpret_cast<const char*>(value.data()), value.size());
   lua_rawset(L, -3);
 }
@@ -858,16 +869,15 @@ void set_field(lua_State* L, const char* key, std::span<const std::byte> value) 
 // handler(capsule), the capsule's table filled in. Run protected (it allocates).
 int call_handler(lua_State* L) {
   const auto& c = *static_cast<const CapsuleView*>(lua_touserdata(L, 1));
-  Type* t = type_of(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t->handler);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t->capsule);
+  lua_pushvalue(L, lua_upvalueindex(up_handler));
+  lua_pushvalue(L, lua_upvalueindex(up_capsule));
   // rawset: the code may have given its capsule table a metatable.
-  set_field(L, "src", c.src);
-  set_field(L, "dst", c.dst);
-  set_field(L, "prev", c.prev);
-  set_field(L, "ttl", c.ttl);
-  set_field(L, "header", c.header);
-  set_field(L, "payload", c.payload);
+  set_field(L, up_src, c.src);
+  set_field(L, up_dst, c.dst);
+  set_field(L, up_prev, c.prev);
+  set_field(L, up_ttl, c.ttl);
+  set_field(L, up_header, c.header);
+  set_field(L, up_payload, c.payload);
   lua_call(L, 1, 0);
   return 0;
 }
@@ -1074,7 +1084,7 @@ Outcome Sandbox::run(const CodeType& type, const CapsuleView& capsule, NodeServi
   }
   lua_State* L = t.L;
   lua_settop(L, 0);
-  lua_pushcfunction(L, call_handler);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t.call);
   lua_pushlightuserdata(L, const_cast<CapsuleView*>(&capsule));
   t.arm();
   lua_sethook(L, hook, LUA_MASKCOUNT | LUA_MASKCALL, hook_every);
