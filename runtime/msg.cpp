@@ -142,10 +142,15 @@ Msg Msg::copy_of(std::span<const std::byte> bytes) {
 
 Msg Msg::clone() const {
   Msg m;
-  m.capacity_ = capacity_ == 0 ? static_cast<std::uint32_t>(kHeadroom) : capacity_;
+  // The room in front of the bytes and behind them is the original's, but at most kHeadroom
+  // each: a copy of a few bytes of a large buffer (a packet of a bundled datagram) gets a buffer
+  // of its own size, not the datagram's.
+  const auto front = std::min(head_, static_cast<std::uint32_t>(kHeadroom));
+  const auto back = std::min(capacity_ - tail_, static_cast<std::uint32_t>(kHeadroom));
+  m.capacity_ = std::max(front + static_cast<std::uint32_t>(size()) + back,
+                         static_cast<std::uint32_t>(kHeadroom));
   m.buf_ = fresh_buffer(m.capacity_);
-  // Keep the same headroom so that the copy can take the same headers as the original.
-  m.head_ = std::min(head_, m.capacity_ - static_cast<std::uint32_t>(size()));
+  m.head_ = std::min(front, m.capacity_ - static_cast<std::uint32_t>(size()));
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size());
   if (size() != 0) std::memcpy(m.buf_ + m.head_, data(), size());
   return m;

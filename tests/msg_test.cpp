@@ -85,6 +85,20 @@ TEST(Msg, CloneIsDeepAndEqual) {
   EXPECT_NE(a, b);
 }
 
+// A packet of a bundled datagram is a view of a few bytes of a large buffer: its copy gets a
+// buffer of its own size, with the usual room in front for headers, not the datagram's.
+TEST(Msg, ACloneOfAFewBytesOfALargeBufferIsSmall) {
+  Msg datagram = Msg::with_size(4000);
+  for (std::size_t i = 0; i < datagram.size(); ++i)
+    datagram.writable_data()[i] = static_cast<std::byte>(i);
+  Msg packet = datagram.share();
+  ASSERT_TRUE(packet.drop_front(2000));
+  ASSERT_TRUE(packet.truncate(100));
+  const Msg copy = packet.clone();
+  EXPECT_EQ(copy, packet);
+  EXPECT_EQ(copy.headroom(), Msg::kHeadroom);
+}
+
 TEST(Msg, AppendGrowsTheMessage) {
   Msg m = Msg::copy_of(bytes_of({1}));
   std::vector<std::byte> big(10000, std::byte{4});
