@@ -1,8 +1,8 @@
 // `lamina ants bench`: what an ANTS node costs. One node, in this process, takes capsules as
 // fast as one core runs it: passive forwarding, and active forwarding with cached trivial Lua
-// code, built statically, dynamically and fused; the same node with each class of attack mixed
-// into an honest flow; and, on SimNet, the first capsule's wait at each hop for its code
-// against a cached capsule's.
+// code, built statically, dynamically and fused; the same two paths on a UDP socket
+// (ants_bench_socket.hpp); the node with each class of attack mixed into an honest flow; and,
+// on SimNet, the first capsule's wait at each hop for its code against a cached capsule's.
 #pragma once
 
 #include <cstdint>
