@@ -252,10 +252,12 @@ public:
     };
     for (PeerId peer = 0; peer < ack_due.size(); ++peer)
       if (ack_due.get(peer) != Time{}) consider(ack_due.get(peer));
-    for (PeerId peer = 0; peer < unacked.size(); ++peer)
+    for (PeerId peer = 0; peer < unacked.size(); ++peer) {
+      const Time restart = rtt.get(peer).restart;
+      const Duration wait(patience(peer));
       for (const Unacked& u : unacked.get(peer))
-        if (!u.sacked && !u.lost)
-          consider(std::max(u.sent_at, rtt.get(peer).restart) + Duration(patience(peer)));
+        if (!u.sacked && !u.lost) consider(std::max(u.sent_at, restart) + wait);
+    }
     if (next != Time{}) arm(next, now, io);
   }
 

@@ -10,10 +10,10 @@
 // in batches (sendmmsg) — at the end of every poll(), once the stack has handled the datagrams
 // received and the timers due, and at the end of send(); a poll takes every datagram ready
 // (recvmmsg, up to kReceiveLimit), and the timers due fire once none is left (or after
-// kTimerWaits polls, so that a flood cannot starve them). Packets queued
-// together for one peer share datagrams (Options::bundle_bytes): a stream of small messages
-// costs the kernel a fraction of a datagram each, while a lone packet — a ping, a reply — goes
-// at once, alone, as before. Every datagram is framed, so all members must bundle or none.
+// kTimerWaits polls, so that a flood cannot starve them). Packets queued together for one peer
+// share datagrams (Options::bundle_bytes): a stream of small messages costs the kernel a
+// fraction of a datagram each, while a lone packet — a ping, a reply — goes at once, alone, as
+// before. Every datagram is framed, so all members must bundle or none.
 #pragma once
 
 #include <algorithm>
