@@ -121,7 +121,7 @@ private:
   template <class Ports>
   void run(const CapsuleHeader& h, const Msg& code_of, const Msg& capsule, PeerId from, Ports& io) {
     ++runs;
-    std::vector<AntsAction> actions = ants_run(runner, code_of, capsule, io.me(), from, io.now());
+    AntsActions actions = ants_run(runner, code_of, capsule, io.me(), from, io.now());
     for (AntsAction& a : actions) {
       if (a.kind == AntsAction::route) {
         Event e = Event::send(a.node, copy_of(h, a.node, io.me(), a));

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <vector>
 
 #include "components/ants_capsule.hpp"
 #include "runtime/event.hpp"
@@ -42,6 +42,10 @@ struct AntsAction {
   friend bool operator==(const AntsAction&, const AntsAction&) = default;
 };
 
+// What a run did, in order. Nearly every run does one or two things: they are held in place, so
+// that a run allocates nothing to say what it did.
+using AntsActions = boost::container::small_vector<AntsAction, 2>;
+
 // Runs capsule code: what the spec calls the oracle AntsRun.
 class CapsuleRunner {
 public:
@@ -50,8 +54,8 @@ public:
   virtual void uninstall(std::span<const std::byte> type) = 0;
   // Runs the code of `type` on `capsule` (header included), arrived from `from`: what it did,
   // in order (a run that ends badly ends with an action of kind error, timeout or memory).
-  virtual std::vector<AntsAction> run(std::span<const std::byte> type, const Msg& code,
-                                      const Msg& capsule, PeerId me, PeerId from, Time now) = 0;
+  virtual AntsActions run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
+                          PeerId me, PeerId from, Time now) = 0;
 };
 
 // The reference runner: code is a script of one-byte instructions, at most the first 16 run.
@@ -63,10 +67,10 @@ public:
 // except that 6 with a > 0 as the first instruction is a capsule held back unrun, as a node's
 // runner holds back the capsules of a type over its share. A route or delivery carries the
 // application header and payload as they are at that point.
-inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> code,
-                                                  const Msg& capsule, PeerId me, PeerId from) {
+inline AntsActions ants_reference_run(std::span<const std::byte> code, const Msg& capsule,
+                                      PeerId me, PeerId from) {
   CapsuleHeader h{};
-  std::vector<AntsAction> out;
+  AntsActions out;
   if (!capsule.peek(h)) return out;
   const auto rest = capsule.bytes().subspan(sizeof(CapsuleHeader));
   Msg header = Msg::copy_of(rest.first(std::min<std::size_t>(h.app_len, rest.size())));
@@ -113,8 +117,8 @@ inline std::vector<AntsAction> ants_reference_run(std::span<const std::byte> cod
 }
 
 // What a capsule's code does: run by `runner`, or with none, by the reference runner.
-inline std::vector<AntsAction> ants_run(Oracle<CapsuleRunner>& runner, const Msg& code,
-                                        const Msg& capsule, PeerId me, PeerId from, Time now) {
+inline AntsActions ants_run(Oracle<CapsuleRunner>& runner, const Msg& code, const Msg& capsule,
+                            PeerId me, PeerId from, Time now) {
   if (runner) return runner->run(capsule_type(capsule), code, capsule, me, from, now);
   return ants_reference_run(code.bytes(), capsule, me, from);
 }

@@ -12,7 +12,7 @@ namespace {
 class RunServices final : public NodeServices {
 public:
   RunServices(const LuaRunner::NodeInfo& info, const CapsuleHeader& h, PeerId me, PeerId from,
-              Time now, std::vector<AntsAction>& actions)
+              Time now, AntsActions& actions)
       : info_(info), h_(h), me_(me), from_(from), now_(now), actions_(actions) {}
 
   [[nodiscard]] std::uint32_t address() const override { return me_; }
@@ -41,7 +41,7 @@ private:
   PeerId me_;
   PeerId from_;
   Time now_;
-  std::vector<AntsAction>& actions_;
+  AntsActions& actions_;
 
   bool add(std::uint8_t kind, PeerId node, std::span<const std::byte> header,
            std::span<const std::byte> payload) {
@@ -67,9 +67,9 @@ void LuaRunner::install(std::span<const std::byte> type, const Msg& code) {
 
 void LuaRunner::uninstall(std::span<const std::byte> type) { sandbox_.uninstall(code_type(type)); }
 
-std::vector<AntsAction> LuaRunner::run(std::span<const std::byte> type, const Msg& /*code*/,
-                                       const Msg& capsule, PeerId me, PeerId from, Time now) {
-  std::vector<AntsAction> actions;
+AntsActions LuaRunner::run(std::span<const std::byte> type, const Msg& /*code*/, const Msg& capsule,
+                           PeerId me, PeerId from, Time now) {
+  AntsActions actions;
   const auto end = [&](std::uint8_t kind) {
     actions.push_back(AntsAction{kind, 0, 0, Msg{}});
     return std::move(actions);

@@ -36,8 +36,8 @@ public:
   // Compiles the code; code that does not compile fails every run of its type, counted.
   void install(std::span<const std::byte> type, const Msg& code) override;
   void uninstall(std::span<const std::byte> type) override;
-  std::vector<AntsAction> run(std::span<const std::byte> type, const Msg& code, const Msg& capsule,
-                              PeerId me, PeerId from, Time now) override;
+  AntsActions run(std::span<const std::byte> type, const Msg& code, const Msg& capsule, PeerId me,
+                  PeerId from, Time now) override;
 
   [[nodiscard]] Sandbox& sandbox() { return sandbox_; }
   [[nodiscard]] const ProcessorShare& share() const { return share_; }
