@@ -111,6 +111,10 @@ struct Turns {
     }
     changed.notify_all();
   }
+  [[nodiscard]] bool ended() {
+    const std::scoped_lock lock(mutex);
+    return stop;
+  }
   // Waits until `ready` holds or the round ends; false if it ended.
   template <class Ready>
   bool wait(Ready ready) {
@@ -163,7 +167,7 @@ SocketRound round_of(bool active, const ants::Program& program, std::uint64_t ca
         failure, ready, make(2),
         [&](ants::UdpAntsNode& n) {
           n.on_deliver([&](const ants::Delivery&) { received.fetch_add(1); });
-          while (turns.wait([] { return true; }) && !failure.failed()) n.poll(1ms);
+          while (!turns.ended() && !failure.failed()) n.poll(1ms);
         },
         end_turns);
     const auto node = node_thread(
@@ -189,7 +193,6 @@ SocketRound round_of(bool active, const ants::Program& program, std::uint64_t ca
           }
           r.datagrams_in = n.udp().counters().datagrams_received;
           r.datagrams_out = n.udp().counters().sent;
-          const auto& c = n.udp().counters();
         },
         end_turns);
     const auto source = node_thread(
