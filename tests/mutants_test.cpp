@@ -164,6 +164,13 @@ Msg arq_ack(std::uint32_t below, std::uint32_t sack) {
   return m;
 }
 
+// Arq's first message to peer 1, acked 1ms after it went: an SRTT of 1ms from here.
+void arq_srtt_of_1ms(Node& n) {
+  n.send(1, "a");
+  n.run_until(1ms);
+  n.receive(1, arq_ack(1, 0));
+}
+
 // An Rpc header alone: from the application (kind call or answer, `id`, `budget`), or from a
 // peer of incarnation 1 to this node's incarnation `to_inc`.
 Msg rpc(Rpc::Kind kind, std::uint32_t id, std::uint32_t low = 0, std::uint32_t to_inc = 1,
@@ -274,9 +281,7 @@ const std::vector<Scenario>& scenarios() {
       {"arq_never_probes", "Arq",
        "does not probe (send again) the tail it sent at 1ms at 4ms, 2 SRTT + ack_delay later",
        [](Node& n) {
-         n.send(1, "a");
-         n.run_until(1ms);
-         n.receive(1, arq_ack(1, 0)); // SRTT 1ms
+         arq_srtt_of_1ms(n);
          n.send(1, "b");
          n.run_until(4ms);
        }},
@@ -293,9 +298,7 @@ const std::vector<Scenario>& scenarios() {
       {"arq_no_reordering_window", "Arq",
        "resends b when c, sent after it, is acked 1ms after b went, with an SRTT of 1ms",
        [](Node& n) {
-         n.send(1, "a");
-         n.run_until(1ms);
-         n.receive(1, arq_ack(1, 0)); // SRTT 1ms
+         arq_srtt_of_1ms(n);
          n.send(1, "b");
          n.send(1, "c");
          n.run_until(2ms);
