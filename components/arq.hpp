@@ -100,6 +100,16 @@ public:
     friend bool operator==(const Rtt&, const Rtt&) = default;
   };
 
+  // The congestion state toward a peer, NewReno-like (see the top of this file).
+  struct Congestion {
+    std::uint32_t cwnd = 0;     // congestion window, in messages; 0 until the first send
+    std::uint32_t ssthresh = 0; // slow start below it
+    std::uint32_t credit = 0;   // acked towards growth above ssthresh (growth_credit)
+    bool recovering = false;    // after a loss, until `recover` is acked
+    std::uint32_t recover = 0;  // next_id when the loss was found
+    friend bool operator==(const Congestion&, const Congestion&) = default;
+  };
+
   // How far ahead of the first missing id a message may be and still be accepted: a peer
   // never has more messages outstanding; a corrupt or forged header might claim so.
   static constexpr std::uint32_t kWindow = 1u << 16;
@@ -121,11 +131,7 @@ public:
   PeerTable<std::uint32_t> in_flight;     // unacked, neither sacked nor lost
   PeerTable<std::uint32_t> lost;          // unacked and lost, waiting to be resent
   PeerTable<std::uint32_t> sacked;        // unacked and sacked
-  PeerTable<std::uint32_t> cwnd;          // congestion window; 0 until the first send
-  PeerTable<std::uint32_t> ssthresh;      // slow start below it
-  PeerTable<std::uint32_t> cwnd_acked;    // credit acked towards growth above ssthresh
-  PeerTable<bool> recovering;             // after a loss, until `recover` is acked
-  PeerTable<std::uint32_t> recover;       // next_id when the loss was found
+  PeerTable<Congestion> congestion;       // the congestion window and its state
   PeerTable<Rtt> rtt;                     // the round trip measured, and the timeout
   PeerTable<bool> probed;                 // a probe expired since the last ack of news
   // Receiver, per peer.
@@ -151,7 +157,7 @@ public:
   // Down: a message to one peer, with room in its congestion window and nothing waiting.
   [[nodiscard]] bool ccp_down(const Event& ev) const {
     return ev.type == EventType::Send && waiting.get(ev.peer).empty() &&
-           in_flight.get(ev.peer) < cwnd.get(ev.peer);
+           in_flight.get(ev.peer) < congestion.get(ev.peer).cwnd;
   }
   // Up: the next data in order with no gap behind it, carrying an ack that changes nothing.
   [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
@@ -166,12 +172,12 @@ public:
       return;
     }
     const PeerId peer = ev.peer;
-    if (cwnd[peer] == 0) { // the first message to this peer
-      cwnd[peer] = std::min(initial_cwnd, max_cwnd);
-      ssthresh[peer] = max_cwnd;
+    if (congestion[peer].cwnd == 0) { // the first message to this peer
+      congestion[peer].cwnd = std::min(initial_cwnd, max_cwnd);
+      congestion[peer].ssthresh = max_cwnd;
       rtt[peer].rto = timeout.count();
     }
-    if (waiting[peer].empty() && in_flight[peer] < cwnd[peer]) {
+    if (waiting[peer].empty() && in_flight[peer] < congestion[peer].cwnd) {
       transmit(ev, io);
       return;
     }
@@ -312,7 +318,7 @@ private:
   // The kind of data just counted in flight: if it fills the window, the sender waits for its
   // ack, which must not wait for ack_every more.
   [[nodiscard]] Kind data_kind(PeerId peer) const {
-    return in_flight.get(peer) >= cwnd.get(peer) ? Kind::data_ack_now : Kind::data;
+    return in_flight.get(peer) >= congestion.get(peer).cwnd ? Kind::data_ack_now : Kind::data;
   }
 
   // A header to `peer` carries the ack owed there (received_below, sack_bits): it is paid.
@@ -358,7 +364,7 @@ private:
   // tables are looked up afresh after each send: the layers below may deliver meanwhile.
   template <class Ports>
   void pump(PeerId peer, Time now, Ports& io) {
-    while (in_flight[peer] < cwnd[peer]) {
+    while (in_flight[peer] < congestion[peer].cwnd) {
       if (lost[peer] > 0) {
         auto& list = unacked[peer];
         auto it = std::find_if(list.begin(), list.end(), [](const Unacked& u) { return u.lost; });
@@ -454,12 +460,12 @@ private:
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
     e.restart = now;
     const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
-    if (recovering[peer] && acked_below[peer] - recover[peer] < (1u << 31))
-      recovering[peer] = false;
-    if (found_loss && !recovering[peer]) {
+    Congestion& c = congestion[peer];
+    if (c.recovering && acked_below[peer] - c.recover < (1u << 31)) c.recovering = false;
+    if (found_loss && !c.recovering) {
       ++fast_recoveries;
       enter_recovery(peer);
-    } else if (!recovering[peer] || cwnd[peer] < ssthresh[peer]) {
+    } else if (!c.recovering || c.cwnd < c.ssthresh) {
       grow(peer, newly, credit); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
@@ -504,25 +510,27 @@ private:
   // below half the window; the window itself halves (two at least, but it never rises). An
   // expiry then shuts it to one.
   void enter_recovery(PeerId peer) {
-    ssthresh[peer] = std::max<std::uint32_t>(cwnd[peer] / 2, 2);
-    cwnd[peer] = std::min(cwnd[peer], ssthresh[peer]);
-    cwnd_acked[peer] = 0;
-    recovering[peer] = true;
-    recover[peer] = next_id[peer];
+    Congestion& c = congestion[peer];
+    c.ssthresh = std::max<std::uint32_t>(c.cwnd / 2, 2);
+    c.cwnd = std::min(c.cwnd, c.ssthresh);
+    c.credit = 0;
+    c.recovering = true;
+    c.recover = next_id.get(peer);
   }
 
   // Slow start adds a message for each message acked; congestion avoidance, one for each window
   // of credit acked.
   void grow(PeerId peer, std::uint32_t newly, std::uint32_t credit) {
-    if (cwnd[peer] < ssthresh[peer]) {
-      cwnd[peer] = std::min(cwnd[peer] + newly, max_cwnd);
+    Congestion& c = congestion[peer];
+    if (c.cwnd < c.ssthresh) {
+      c.cwnd = std::min(c.cwnd + newly, max_cwnd);
       return;
     }
-    cwnd_acked[peer] += credit;
-    if (cwnd_acked[peer] >= cwnd[peer]) {
-      const std::uint32_t more = cwnd_acked[peer] / cwnd[peer];
-      cwnd_acked[peer] %= cwnd[peer];
-      cwnd[peer] = std::min(cwnd[peer] + more, max_cwnd);
+    c.credit += credit;
+    if (c.credit >= c.cwnd) {
+      const std::uint32_t more = c.credit / c.cwnd;
+      c.credit %= c.cwnd;
+      c.cwnd = std::min(c.cwnd + more, max_cwnd);
     }
   }
 
@@ -576,7 +584,7 @@ private:
     }
     ++timeouts;
     enter_recovery(peer);
-    cwnd[peer] = 1;
+    congestion[peer].cwnd = 1;
     rtt[peer].rto = std::max(timeout.count(), std::min(max_timeout.count(), 2 * rtt[peer].rto));
     pump(peer, now, io);
   }
@@ -632,11 +640,11 @@ private:
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, msg);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto, restart);
-// Boost.Hana adapts at most 39 members: Arq has 39.
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Congestion, cwnd, ssthresh, credit, recovering, recover);
+// Boost.Hana adapts at most 39 members.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, bundle_bytes, next_id, acked_below, unacked, waiting, in_flight,
-                        lost, sacked, cwnd, ssthresh, cwnd_acked, recovering, recover, rtt, probed,
-                        received_below, received_above, sack_bits, owed, ack_due, timer_at, sends,
-                        queued, retransmitted, timeouts, fast_recoveries, probes, acks_sent,
-                        duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,
-                        dropped_forged);
+                        lost, sacked, congestion, rtt, probed, received_below, received_above,
+                        sack_bits, owed, ack_due, timer_at, sends, queued, retransmitted, timeouts,
+                        fast_recoveries, probes, acks_sent, duplicates_suppressed, dropped_short,
+                        dropped_bad_kind, dropped_far, dropped_forged);

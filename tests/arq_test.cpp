@@ -116,14 +116,14 @@ TEST(Arq, OneLossResendsOneMessage) {
   EXPECT_EQ(payload_of(p.below[10].msg), "m0");
   EXPECT_EQ(p.layer.retransmitted, 1u);
   EXPECT_EQ(p.layer.fast_recoveries, 1u);
-  EXPECT_EQ(p.layer.cwnd[1], 8u); // 16 halved
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 8u); // 16 halved
   EXPECT_EQ(p.layer.sacked[1], 9u);
   // The same ack again finds nothing new; the cumulative ack ends the recovery.
   p.receive(1, ack(0, 0b111111111));
   EXPECT_EQ(p.below.size(), 11u);
   p.receive(1, ack(10));
   EXPECT_TRUE(p.layer.unacked[1].empty());
-  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_FALSE(p.layer.congestion[1].recovering);
   EXPECT_EQ(p.layer.in_flight[1], 0u);
   EXPECT_EQ(p.layer.retransmitted, 1u);
 }
@@ -162,7 +162,7 @@ TEST(Arq, ABlockTakesWhatArrivedBeyondTheBitmapOutOfFlight) {
   p.clock += 2ms;
   p.receive(1, ack_block(0, 0xfffff000u, 32, 0xffffffffu)); // 0 .. 12 lost; 13 .. 63 arrived
   EXPECT_EQ(p.layer.sacked[1], 51u);
-  EXPECT_EQ(p.layer.cwnd[1], 32u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 32u);
   EXPECT_EQ(p.layer.retransmitted, 13u); // every repair, at once
   EXPECT_EQ(p.layer.in_flight[1], 13u);
   ASSERT_EQ(p.below.size(), 77u);
@@ -205,14 +205,14 @@ TEST(Arq, SlowStartsAfterAnExpiryButHoldsTheWindowInFastRecovery) {
   // 0 has expired: all 8 are taken for lost, even 1 .. 7, which have not; else they would
   // hold the window of one shut. 0 is resent, 1 .. 7 wait.
   p.fire_timer();
-  EXPECT_EQ(p.layer.cwnd[1], 1u);
-  EXPECT_EQ(p.layer.ssthresh[1], 8u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 1u);
+  EXPECT_EQ(p.layer.congestion[1].ssthresh, 8u);
   EXPECT_EQ(p.layer.lost[1], 7u);
   p.receive(1, ack(1)); // 0 arrived: the window grows to 2, and 1, 2 are resent
-  EXPECT_EQ(p.layer.cwnd[1], 2u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 2u);
   EXPECT_EQ(p.layer.lost[1], 5u);
   EXPECT_EQ(p.layer.retransmitted, 3u);
-  EXPECT_TRUE(p.layer.recovering[1]);
+  EXPECT_TRUE(p.layer.congestion[1].recovering);
 }
 
 // A repair that is lost too is found as the first loss was: three messages sent after it are
@@ -237,7 +237,7 @@ TEST(Arq, FindsALostRepairBySacksOfWhatWasSentAfterIt) {
   EXPECT_EQ(p.layer.retransmitted, 2u);
   EXPECT_EQ(p.layer.timeouts, 0u);
   EXPECT_EQ(p.layer.fast_recoveries, 1u); // one recovery: the window is halved once
-  EXPECT_EQ(p.layer.cwnd[1], 8u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 8u);
 }
 
 // Sends are ordered as they went, not by the time they were stamped with: the transport reads
@@ -281,8 +281,8 @@ TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   EXPECT_EQ(header_of(p.below[4].msg).id, 3u);
   EXPECT_EQ(header_of(p.below[4].msg).kind, Arq::Kind::data_ack_now);
   EXPECT_EQ(p.layer.lost[1], 0u);
-  EXPECT_EQ(p.layer.cwnd[1], 17u); // 16, and one for "a"
-  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 17u); // 16, and one for "a"
+  EXPECT_FALSE(p.layer.congestion[1].recovering);
   EXPECT_EQ(p.timers.back(), 17ms); // no second probe: the timeout of 1 and 2 (sent at 1 ms)
   p.clock += 3ms;
   p.fire_timer();
@@ -291,12 +291,12 @@ TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   p.receive(1, ack(1, 0b10)); // the probe arrived, 1 and 2 did not: sent 1.25 SRTT before it
   EXPECT_FALSE(p.layer.probed[1]);
   EXPECT_EQ(p.layer.fast_recoveries, 1u);
-  EXPECT_EQ(p.layer.cwnd[1], 8u); // 17 halved
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 8u); // 17 halved
   ASSERT_EQ(p.below.size(), 7u);
   EXPECT_EQ(header_of(p.below[5].msg).id, 1u);
   EXPECT_EQ(header_of(p.below[6].msg).id, 2u);
   p.receive(1, ack(4)); // the repairs arrived: the recovery is over
-  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_FALSE(p.layer.congestion[1].recovering);
   EXPECT_EQ(p.layer.retransmitted, 3u);
 }
 
@@ -321,8 +321,8 @@ TEST(Arq, AProbeOfATailThatArrivedCostsOneMessage) {
   EXPECT_EQ(p.layer.retransmitted, 1u);
   EXPECT_EQ(p.layer.fast_recoveries, 0u);
   EXPECT_EQ(p.layer.in_flight[1], 0u);
-  EXPECT_GE(p.layer.cwnd[1], 17u);
-  EXPECT_FALSE(p.layer.recovering[1]);
+  EXPECT_GE(p.layer.congestion[1].cwnd, 17u);
+  EXPECT_FALSE(p.layer.congestion[1].recovering);
 }
 
 // With a round trip known, one sack is enough for a message sent before it that has been in
@@ -378,7 +378,7 @@ TEST(Arq, TheTimeoutDoublesOnEachExpiryUpToItsCeiling) {
   }
   EXPECT_EQ(seen, (std::vector<std::int64_t>{40, 80, 100, 100, 100}));
   EXPECT_EQ(p.layer.retransmitted, 5u);
-  EXPECT_EQ(p.layer.cwnd[1], 1u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 1u);
 }
 
 TEST(Arq, TheCongestionWindowBoundsWhatIsInFlight) {
@@ -390,7 +390,7 @@ TEST(Arq, TheCongestionWindowBoundsWhatIsInFlight) {
   EXPECT_EQ(p.layer.waiting[1].size(), 4u);
   EXPECT_EQ(p.layer.queued, 4u);
   p.receive(1, ack(8)); // slow start: the window grows by what was acked, to 24
-  EXPECT_EQ(p.layer.cwnd[1], 24u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 24u);
   EXPECT_EQ(p.below.size(), 20u);
   EXPECT_TRUE(p.layer.waiting[1].empty());
 }
@@ -414,11 +414,11 @@ TEST(Arq, CongestionAvoidanceGrowsByADatagramsWorthOfMessagesAWindow) {
     Probe p(std::move(layer));
     const std::string payload(c.size, 'x');
     p.send(1, payload);
-    p.layer.ssthresh[1] = 20; // congestion avoidance from the start
+    p.layer.congestion[1].ssthresh = 20; // congestion avoidance from the start
     for (int i = 1; i < 20; ++i) p.send(1, payload);
     p.receive(1, ack(20));
-    EXPECT_EQ(p.layer.cwnd[1], c.grown) << c.bundle << " " << c.size;
-    EXPECT_EQ(p.layer.cwnd_acked[1], 0u) << c.bundle << " " << c.size;
+    EXPECT_EQ(p.layer.congestion[1].cwnd, c.grown) << c.bundle << " " << c.size;
+    EXPECT_EQ(p.layer.congestion[1].credit, 0u) << c.bundle << " " << c.size;
   }
 }
 
@@ -577,7 +577,8 @@ RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
     // Some of what was just put on the wire arrives.
     for (std::size_t i = before; i < p.below.size(); ++i)
       if (*rc::gen::inRange(0, 10) < 7) arrived.insert(header_of(p.below[i].msg).id);
-    if (p.layer.next_id[1] != sent_before) RC_ASSERT(p.layer.in_flight[1] <= p.layer.cwnd[1]);
+    if (p.layer.next_id[1] != sent_before)
+      RC_ASSERT(p.layer.in_flight[1] <= p.layer.congestion[1].cwnd);
     std::uint32_t in_flight = 0, lost = 0, sacked = 0;
     for (const Arq::Unacked& u : p.layer.unacked[1]) {
       if (u.sacked)
@@ -591,7 +592,7 @@ RC_GTEST_PROP(Arq, NeverSendsNewDataBeyondTheWindowAndItsCountsAddUp, ()) {
     RC_ASSERT(lost == p.layer.lost[1]);
     RC_ASSERT(sacked == p.layer.sacked[1]);
     RC_ASSERT(p.layer.unacked[1].size() == p.layer.next_id[1] - p.layer.acked_below[1]);
-    RC_ASSERT(p.layer.cwnd[1] <= p.layer.max_cwnd);
+    RC_ASSERT(p.layer.congestion[1].cwnd <= p.layer.max_cwnd);
   }
 }
 
