@@ -26,10 +26,12 @@
 //   once one sent after it is acked and it has been in flight a round trip and a quarter (RACK's
 //   reordering window), so a lost repair is found as the first loss was; the first loss in a
 //   window halves the window (fast recovery: until everything sent before it is acked, the
-//   window stays); an expiry sets it to one, to slow start again. A message is in flight when
-//   it is neither acked nor taken for lost; new ones go while fewer than the window are in
-//   flight, after the lost ones are resent. Sends beyond the window wait in order, unbounded: a
-//   layer above (Window) bounds them.
+//   window stays); an expiry sets it to one, to slow start again. An expiry is undone (RFC
+//   4015's Eifel response: the window as it was, nothing more resent) when an ack shows that a
+//   message it took for lost, and not sent since, had arrived. A message is in flight when it
+//   is neither acked nor taken for lost; new ones go while fewer than the window are in flight,
+//   after the lost ones are resent. Sends beyond the window wait in order, unbounded: a layer
+//   above (Window) bounds them.
 // - A probe for a lost tail (after RFC 8985's TLP): with no more sends to be acked above it, a
 //   lost message is found by no sack. Once a round trip has been measured, when a message has
 //   been in flight for 2 SRTT + ack_delay (the receiver may hold its ack that long), but less
@@ -87,6 +89,7 @@ public:
     bool sacked = false;     // selectively acked (its copy is dropped)
     bool lost = false;       // taken for lost, waiting to be resent
     bool resent = false;     // sent more than once: no round-trip sample (Karn)
+    bool timed_out = false;  // taken for lost by an expiry, and not sent since
     Msg msg;                 // as it came from above, without this layer's header
     friend bool operator==(const Unacked&, const Unacked&) = default;
   };
@@ -132,6 +135,7 @@ public:
   PeerTable<std::uint32_t> lost;          // unacked and lost, waiting to be resent
   PeerTable<std::uint32_t> sacked;        // unacked and sacked
   PeerTable<Congestion> congestion;       // the congestion window and its state
+  PeerTable<Congestion> undo;             // as it was before the last expiry (undo_expiry)
   PeerTable<Rtt> rtt;                     // the round trip measured, and the timeout
   PeerTable<bool> probed;                 // a probe expired since the last ack of news
   // Receiver, per peer.
@@ -140,14 +144,15 @@ public:
   PeerTable<std::uint32_t> sack_bits;                // received_above as a SACK bitmap
   PeerTable<std::uint32_t> owed;                     // data arrived since the last ack
   PeerTable<Time> ack_due;                           // when the owed ack goes; 0: none owed
-  Time timer_at{};                   // the earliest timer asked for and not yet expired; 0: none
-  std::uint64_t sends = 0;           // data sent, new or again: the next one's order
-  std::uint64_t queued = 0;          // sends that waited for the congestion window
-  std::uint64_t retransmitted = 0;   // copies sent again
-  std::uint64_t timeouts = 0;        // expiries that found a message lost
-  std::uint64_t fast_recoveries = 0; // losses found by selective acks
-  std::uint64_t probes = 0;          // probes sent (each a message sent again)
-  std::uint64_t acks_sent = 0;       // acks alone (the ones on data are free)
+  Time timer_at{};                     // the earliest timer asked for and not yet expired; 0: none
+  std::uint64_t sends = 0;             // data sent, new or again: the next one's order
+  std::uint64_t queued = 0;            // sends that waited for the congestion window
+  std::uint64_t retransmitted = 0;     // copies sent again
+  std::uint64_t timeouts = 0;          // expiries that found a message lost
+  std::uint64_t spurious_timeouts = 0; // expiries undone: what they took for lost had arrived
+  std::uint64_t fast_recoveries = 0;   // losses found by selective acks
+  std::uint64_t probes = 0;            // probes sent (each a message sent again)
+  std::uint64_t acks_sent = 0;         // acks alone (the ones on data are free)
   std::uint64_t duplicates_suppressed = 0; // data that had already arrived
   std::uint64_t dropped_short = 0;         // too short for a header
   std::uint64_t dropped_bad_kind = 0;      // neither data nor ack
@@ -307,7 +312,7 @@ private:
   void transmit(Event& ev, Ports& io) {
     const PeerId peer = ev.peer;
     const std::uint32_t id = next_id[peer]++;
-    unacked[peer].push_back({id, ev.time, sends++, false, false, false, ev.msg.share()});
+    unacked[peer].push_back({id, ev.time, sends++, false, false, false, false, ev.msg.share()});
     ++in_flight[peer];
     ev.msg.push(Header{data_kind(peer), {}, id, received_below.get(peer), sack_bits.get(peer)});
     paid(peer);
@@ -369,6 +374,7 @@ private:
         auto& list = unacked[peer];
         auto it = std::find_if(list.begin(), list.end(), [](const Unacked& u) { return u.lost; });
         it->lost = false;
+        it->timed_out = false;
         --lost[peer];
         ++in_flight[peer];
         resend(peer, *it, false, now, io);
@@ -420,12 +426,14 @@ private:
     std::uint32_t newly = 0;
     std::uint32_t credit = 0; // towards congestion avoidance's growth
     bool clean = true;
+    bool spurious = false; // an expiry took a message for lost that had arrived
     Time sample_sent{};
     std::uint64_t newest = 0; // the latest sent of those newly acked
     const auto acked = [&](const Unacked& u) {
       ++newly;
       credit += growth_credit(u.msg.size());
       clean = clean && !u.resent && !u.lost;
+      spurious = spurious || u.timed_out;
       sample_sent = u.sent_at;
       newest = std::max(newest, u.order);
     };
@@ -445,6 +453,7 @@ private:
         settle(peer, u);
         u.sacked = true;
         u.lost = false;
+        u.timed_out = false;
         u.msg = Msg();
         ++sacked[peer];
       }
@@ -459,6 +468,7 @@ private:
     Rtt& e = rtt[peer];
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
     e.restart = now;
+    if (spurious) undo_expiry(peer);
     const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
     Congestion& c = congestion[peer];
     if (c.recovering && acked_below[peer] - c.recover < (1u << 31)) c.recovering = false;
@@ -543,6 +553,23 @@ private:
         std::max<std::size_t>(1, bundle_bytes / (size + sizeof(Header))));
   }
 
+  // An ack of a message that an expiry took for lost, and that has not been sent since, shows
+  // that a copy sent before the expiry arrived: the expiry was spurious (the receiver or its
+  // acks were only late, say descheduled). As RFC 4015's Eifel response does, the window and
+  // its state are put back as they were before it, and what it took for lost is in flight
+  // again, not resent: only the one message resent at the expiry was sent twice.
+  void undo_expiry(PeerId peer) {
+    ++spurious_timeouts;
+    congestion[peer] = undo.get(peer);
+    for (Unacked& u : unacked[peer]) {
+      if (!u.timed_out) continue;
+      u.timed_out = false;
+      u.lost = false;
+      --lost[peer];
+      ++in_flight[peer];
+    }
+  }
+
   // A round-trip sample, as RFC 6298 takes it into SRTT and RTTVAR.
   void measure(PeerId peer, Duration sample) {
     const std::int64_t r = sample.count();
@@ -568,17 +595,23 @@ private:
     };
     // patience() is the timeout itself once a probe has gone: then a probe is an expiry.
     const std::int64_t wait = patience(peer);
-    bool timed_out = false;
-    bool due = false; // for the probe, or expired (wait <= rto)
+    bool expired = false;
+    bool due = false;     // for the probe, or expired (wait <= rto)
+    bool pending = false; // messages an earlier expiry took for lost wait to be resent
     for (const Unacked& u : unacked[peer]) {
-      timed_out = timed_out || past(u, rtt[peer].rto);
+      expired = expired || past(u, rtt[peer].rto);
       due = due || past(u, wait);
+      pending = pending || u.timed_out;
     }
     if (!due) return;
-    if (!timed_out) return probe(peer, now, io);
+    if (!expired) return probe(peer, now, io);
+    // For undo_expiry: the window before this expiry, or, while messages an earlier one took for
+    // lost are still unsent, before that one.
+    if (!pending) undo[peer] = congestion.get(peer);
     for (Unacked& u : unacked[peer]) {
       if (!past(u, 0)) continue;
       u.lost = true;
+      u.timed_out = true;
       --in_flight[peer];
       ++lost[peer];
     }
@@ -638,13 +671,15 @@ private:
 
 } // namespace lamina
 
-BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, msg);
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, timed_out,
+                        msg);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto, restart);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Congestion, cwnd, ssthresh, credit, recovering, recover);
 // Boost.Hana adapts at most 39 members.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,
                         max_cwnd, bundle_bytes, next_id, acked_below, unacked, waiting, in_flight,
-                        lost, sacked, congestion, rtt, probed, received_below, received_above,
+                        lost, sacked, congestion, undo, rtt, probed, received_below, received_above,
                         sack_bits, owed, ack_due, timer_at, sends, queued, retransmitted, timeouts,
-                        fast_recoveries, probes, acks_sent, duplicates_suppressed, dropped_short,
-                        dropped_bad_kind, dropped_far, dropped_forged);
+                        spurious_timeouts, fast_recoveries, probes, acks_sent,
+                        duplicates_suppressed, dropped_short, dropped_bad_kind, dropped_far,
+                        dropped_forged);

@@ -213,6 +213,38 @@ TEST(Arq, SlowStartsAfterAnExpiryButHoldsTheWindowInFastRecovery) {
   EXPECT_EQ(p.layer.lost[1], 5u);
   EXPECT_EQ(p.layer.retransmitted, 3u);
   EXPECT_TRUE(p.layer.congestion[1].recovering);
+  EXPECT_EQ(p.layer.spurious_timeouts, 0u); // the ack of a repair shows nothing
+}
+
+// Expiries whose messages had all arrived (the receiver, or its acks, only late) are undone once
+// an ack shows it: it acks messages an expiry took for lost and did not resend. The congestion
+// state is back as before the first of them, and only the message resent at each went again.
+TEST(Arq, UndoesExpiriesThatAnAckShowsSpurious) {
+  Probe p;
+  for (int i = 0; i < 8; ++i) {
+    p.send(1, "m" + std::to_string(i));
+    p.clock += 1ms;
+  }
+  const Arq::Congestion before = p.layer.congestion[1];
+  p.clock = Time(p.layer.rtt[1].rto);
+  p.fire_timer(); // all 8 taken for lost; 0 resent
+  p.clock += Duration(p.layer.rtt[1].rto);
+  p.fire_timer(); // 0's repair expires too, and is resent again; 1 .. 7 still wait
+  EXPECT_EQ(p.layer.timeouts, 2u);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, 1u);
+  EXPECT_EQ(p.layer.congestion[1].ssthresh, 2u);
+  EXPECT_EQ(p.layer.lost[1], 7u);
+  ASSERT_EQ(p.below.size(), 10u);
+  p.clock += 1ms;
+  p.receive(1, ack(4)); // 0 .. 3 arrived, 1 .. 3 from their only copies
+  EXPECT_EQ(p.layer.spurious_timeouts, 1u);
+  EXPECT_EQ(p.layer.congestion[1].ssthresh, before.ssthresh);
+  EXPECT_EQ(p.layer.congestion[1].cwnd, before.cwnd + 4); // and slow start for the 4 acked
+  EXPECT_FALSE(p.layer.congestion[1].recovering);
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  EXPECT_EQ(p.layer.in_flight[1], 4u); // 4 .. 7, not resent
+  EXPECT_EQ(p.below.size(), 10u);
+  EXPECT_EQ(p.layer.retransmitted, 2u);
 }
 
 // A repair that is lost too is found as the first loss was: three messages sent after it are

@@ -285,6 +285,14 @@ const std::vector<Scenario>& scenarios() {
          n.send(1, "b");
          n.run_until(4ms);
        }},
+      {"arq_never_undoes", "Arq",
+       "resends c, taken for lost at 20ms, after an ack shows that b, taken for lost with it, had "
+       "arrived",
+       [](Node& n) {
+         for (std::string_view m : {"a", "b", "c"}) n.send(1, m);
+         n.run_until(20ms);           // an expiry: a, b and c taken for lost, a resent
+         n.receive(1, arq_ack(2, 0)); // a and b arrived, b from its only copy
+       }},
       {"arq_repair_never_lost", "Arq",
        "does not resend 0 again when 10, 11 and 12, sent after its repair, are selectively acked",
        [](Node& n) {
