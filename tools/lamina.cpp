@@ -307,8 +307,9 @@ int node(const NodeOptions& o) {
              o.me, got, std::uint64_t{o.messages} * (n - 1), wrong, c.sent, c.send_calls,
              c.datagrams_received + c.dropped, c.receive_calls, c.dropped,
              layers.reliable()
-                 ? fmt::format(", {} retransmitted ({} timeouts, {} probes)",
-                               layers.retransmitted(), layers.timeouts(), layers.probes())
+                 ? fmt::format(", {} retransmitted ({} timeouts, {} of them undone, {} probes)",
+                               layers.retransmitted(), layers.timeouts(), layers.undone(),
+                               layers.probes())
                  : "",
              elapsed());
   return complete ? 0 : 1;

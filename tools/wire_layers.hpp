@@ -39,6 +39,8 @@ struct WireLayers {
   // Expiries of Arq's retransmission timer that found a message lost (Retransmit resends on
   // every tick and counts none).
   [[nodiscard]] std::uint64_t timeouts() const { return arq != nullptr ? arq->timeouts : 0; }
+  // Of those, the ones an ack then showed spurious, and Arq undid.
+  [[nodiscard]] std::uint64_t undone() const { return arq != nullptr ? arq->spurious_timeouts : 0; }
   // Arq's probes for a lost tail that took messages for lost.
   [[nodiscard]] std::uint64_t probes() const { return arq != nullptr ? arq->probes : 0; }
 };
