@@ -24,10 +24,12 @@
 //   of one datagram of many messages costs what it costs TCP; a message is lost once three sent
 //   after it (new or resent, ordered as RFC 8985's RACK orders sends) are selectively acked, or
 //   once one sent after it is acked and it has been in flight a round trip and a quarter (RACK's
-//   reordering window), so a lost repair is found as the first loss was; the first loss in a
-//   window halves the window (fast recovery: until everything sent before it is acked, the
-//   window stays); an expiry sets it to one, to slow start again. An expiry is undone (RFC
-//   4015's Eifel response: the window as it was, nothing more resent) when an ack shows that a
+//   reordering window), so a lost repair is found as the first loss was (a repair acked sooner
+//   than the least round trip after it went was acked by an earlier copy, and counts as sent
+//   before everything: RFC 8985's step 2); the first loss in a window halves the window (fast
+//   recovery: until everything sent before it is acked, the window stays); an expiry sets it
+//   to one, to slow start again. An expiry is undone (RFC 4015's Eifel response: the window as
+//   it was, nothing more resent, and its repair orders nothing) when an ack shows that a
 //   message it took for lost, and not sent since, had arrived. A message is in flight when it
 //   is neither acked nor taken for lost; new ones go while fewer than the window are in flight,
 //   after the lost ones are resent. Sends beyond the window wait in order, unbounded: a layer
@@ -99,6 +101,7 @@ public:
     std::int64_t srtt = 0;   // smoothed; 0: no sample yet
     std::int64_t rttvar = 0; // its variation
     std::int64_t rto = 0;    // the retransmission timeout
+    std::int64_t least = 0;  // the least sample; 0: none yet
     Time restart{};          // the last ack of news: a message's timers count from its send or this
     friend bool operator==(const Rtt&, const Rtt&) = default;
   };
@@ -428,14 +431,22 @@ private:
     bool clean = true;
     bool spurious = false; // an expiry took a message for lost that had arrived
     Time sample_sent{};
-    std::uint64_t newest = 0; // the latest sent of those newly acked
+    std::uint64_t newest = 0;       // the latest sent of those newly acked
+    std::uint64_t newest_first = 0; // the same, of those sent only once
+    // A message resent less than the least round trip ago was not acked by its new copy but by
+    // an earlier one, whose place among the sends is no longer known: it orders nothing for
+    // loss detection (RFC 8985's step 2), else all sent before the new copy would be taken for
+    // lost, and their repairs in turn would do the same to what was sent before them.
+    const Duration least(rtt.get(peer).least);
+    const auto early = [&](const Unacked& u) { return u.resent && now - u.sent_at < least; };
     const auto acked = [&](const Unacked& u) {
       ++newly;
       credit += growth_credit(u.msg.size());
       clean = clean && !u.resent && !u.lost;
       spurious = spurious || u.timed_out;
       sample_sent = u.sent_at;
-      newest = std::max(newest, u.order);
+      if (!early(u)) newest = std::max(newest, u.order);
+      if (!u.resent) newest_first = std::max(newest_first, u.order);
     };
     while (acked_below[peer] != h.ack) {
       Unacked& u = list.front();
@@ -451,6 +462,7 @@ private:
         if (u.sacked) continue;
         acked(u);
         settle(peer, u);
+        if (early(u)) u.order = 0; // as if sent first: it takes nothing for lost
         u.sacked = true;
         u.lost = false;
         u.timed_out = false;
@@ -468,7 +480,12 @@ private:
     Rtt& e = rtt[peer];
     e.rto = std::max(timeout.count(), std::min(max_timeout.count(), e.srtt + 4 * e.rttvar));
     e.restart = now;
-    if (spurious) undo_expiry(peer);
+    // After a spurious expiry, a repair acked was acked by its first copy too: only messages
+    // sent once order anything.
+    if (spurious) {
+      undo_expiry(peer);
+      newest = newest_first;
+    }
     const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
     Congestion& c = congestion[peer];
     if (c.recovering && acked_below[peer] - c.recover < (1u << 31)) c.recovering = false;
@@ -557,11 +574,15 @@ private:
   // that a copy sent before the expiry arrived: the expiry was spurious (the receiver or its
   // acks were only late, say descheduled). As RFC 4015's Eifel response does, the window and
   // its state are put back as they were before it, and what it took for lost is in flight
-  // again, not resent: only the one message resent at the expiry was sent twice.
+  // again, not resent: only the one message resent at the expiry was sent twice. A repair
+  // sacked counts as sent first, as one acked sooner than the least round trip does: else its
+  // late place among the sends would take everything sent before it for lost again, all that
+  // the expiry took.
   void undo_expiry(PeerId peer) {
     ++spurious_timeouts;
     congestion[peer] = undo.get(peer);
     for (Unacked& u : unacked[peer]) {
+      if (u.sacked && u.resent) u.order = 0;
       if (!u.timed_out) continue;
       u.timed_out = false;
       u.lost = false;
@@ -582,6 +603,7 @@ private:
       e.rttvar = (3 * e.rttvar + err) / 4;
       e.srtt = (7 * e.srtt + r) / 8;
     }
+    if (e.least == 0 || r < e.least) e.least = r;
   }
 
   // Once a message has been in flight a timeout or longer, takes all in flight for lost (as
@@ -673,7 +695,7 @@ private:
 
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Unacked, id, sent_at, order, sacked, lost, resent, timed_out,
                         msg);
-BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto, restart);
+BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Rtt, srtt, rttvar, rto, least, restart);
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq::Congestion, cwnd, ssthresh, credit, recovering, recover);
 // Boost.Hana adapts at most 39 members.
 BOOST_HANA_ADAPT_STRUCT(lamina::Arq, timeout, max_timeout, ack_every, ack_delay, initial_cwnd,

@@ -291,6 +291,50 @@ TEST(Arq, AMessageSentBeforeARepairAtTheSameTimeDoesNotTakeItForLost) {
   EXPECT_EQ(header_of(p.below.back().msg).id, 0u);
 }
 
+// Once an expiry is undone, its repair, acked with the first copies, orders nothing for RACK's
+// reordering window: else 5 .. 8, back in flight, would be taken for lost again at once, as
+// sent before a message acked and in flight for longer than the window.
+TEST(Arq, AnUndoneExpiryTakesNothingForLostByItsRepair) {
+  Probe p;
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1)); // SRTT 1 ms
+  for (int i = 1; i <= 8; ++i) p.send(1, "m" + std::to_string(i));
+  p.clock += 3ms;
+  p.fire_timer(); // the probe: 8 again
+  p.clock = Time(21ms);
+  p.fire_timer(); // the expiry: 1 .. 8 taken for lost, 1 resent
+  EXPECT_EQ(p.layer.timeouts, 1u);
+  EXPECT_EQ(p.layer.retransmitted, 2u);
+  p.clock += 1ms;
+  p.receive(1, ack(5)); // 1 .. 4 arrived, 2 .. 4 from their only copies: undone
+  EXPECT_EQ(p.layer.spurious_timeouts, 1u);
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  EXPECT_EQ(p.layer.in_flight[1], 4u);
+  EXPECT_EQ(p.layer.retransmitted, 2u);
+}
+
+// A repair acked sooner than the least round trip after it went was acked by an earlier copy:
+// here the first copy of 1, only late. It takes nothing sent before the repair for lost (RFC
+// 8985's step 2); else 5 .. 10, in flight for longer than the reordering window, would be
+// resent, and each of their repairs, acked as soon, would do the same to what went before it.
+TEST(Arq, ARepairAckedSoonerThanTheLeastRoundTripTakesNothingForLost) {
+  Probe p;
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1)); // SRTT and the least round trip: 1 ms
+  ASSERT_EQ(p.layer.rtt[1].least, 1'000'000);
+  for (int i = 1; i <= 10; ++i) p.send(1, "m" + std::to_string(i));
+  p.clock += 1ms;
+  p.receive(1, ack(1, 0b111)); // 2, 3 and 4 arrived: 1 is lost and resent
+  EXPECT_EQ(p.layer.retransmitted, 1u);
+  p.clock += 500us;
+  p.receive(1, ack(5)); // 1's first copy came after all
+  EXPECT_EQ(p.layer.lost[1], 0u);
+  EXPECT_EQ(p.layer.in_flight[1], 6u);
+  EXPECT_EQ(p.layer.retransmitted, 1u);
+}
+
 // A lost tail has nothing after it to be acked. Once a round trip is known, the probe sends the
 // message in flight sent last again after 2 SRTT + ack_delay, long before the timeout, to be
 // acked at once; its ack shows the rest lost by the reordering window, and the window is halved

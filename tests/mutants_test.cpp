@@ -293,6 +293,16 @@ const std::vector<Scenario>& scenarios() {
          n.run_until(20ms);           // an expiry: a, b and c taken for lost, a resent
          n.receive(1, arq_ack(2, 0)); // a and b arrived, b from its only copy
        }},
+      {"arq_undo_keeps_the_repair_order", "Arq",
+       "resends d and e, put back in flight when an ack at 22ms shows the expiry at 21ms "
+       "spurious, because it acks the expiry's repair of b too",
+       [](Node& n) {
+         arq_srtt_of_1ms(n);
+         for (std::string_view m : {"b", "c", "d", "e"}) n.send(1, m);
+         n.run_until(21ms); // the probe at 4ms, then the expiry: b resent
+         n.run_until(22ms);
+         n.receive(1, arq_ack(3, 0)); // b and c arrived, c from its only copy: undone
+       }},
       {"arq_repair_never_lost", "Arq",
        "does not resend 0 again when 10, 11 and 12, sent after its repair, are selectively acked",
        [](Node& n) {
@@ -311,6 +321,17 @@ const std::vector<Scenario>& scenarios() {
          n.send(1, "c");
          n.run_until(2ms);
          n.receive(1, arq_ack(1, 1)); // c arrived, b not yet: within the reordering window
+       }},
+      {"arq_trusts_early_repair_acks", "Arq",
+       "resends f and g, sent at 1ms, when the repair of b, sent at 2ms, is acked at 2.5ms, "
+       "sooner than the least round trip of 1ms",
+       [](Node& n) {
+         arq_srtt_of_1ms(n);
+         for (std::string_view m : {"b", "c", "d", "e", "f", "g"}) n.send(1, m);
+         n.run_until(2ms);
+         n.receive(1, arq_ack(1, 0b111)); // c, d and e arrived: b is lost and resent
+         n.run_until(2500us);
+         n.receive(1, arq_ack(5, 0)); // b's first copy arrived after all
        }},
       {"arq_sack_marks_the_hole", "Arq",
        "takes message 0, not 1, for selectively acked when bit 0 of a SACK with ack 0 is set",
