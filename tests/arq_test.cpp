@@ -58,6 +58,14 @@ Msg ack_block(std::uint32_t below, std::uint32_t sack, std::uint32_t from, std::
   return m;
 }
 
+// Arq's first message to peer 1, "a", acked 1 ms after it went: an SRTT (and a least round
+// trip) of 1 ms from here.
+void srtt_of_1ms(Probe& p) {
+  p.send(1, "a");
+  p.clock += 1ms;
+  p.receive(1, ack(1));
+}
+
 // The packets a sender emits for `count` messages "m0", "m1", ... to peer 1.
 std::vector<Msg> data_packets(int count) {
   Arq layer;
@@ -296,9 +304,7 @@ TEST(Arq, AMessageSentBeforeARepairAtTheSameTimeDoesNotTakeItForLost) {
 // sent before a message acked and in flight for longer than the window.
 TEST(Arq, AnUndoneExpiryTakesNothingForLostByItsRepair) {
   Probe p;
-  p.send(1, "a");
-  p.clock += 1ms;
-  p.receive(1, ack(1)); // SRTT 1 ms
+  srtt_of_1ms(p);
   for (int i = 1; i <= 8; ++i) p.send(1, "m" + std::to_string(i));
   p.clock += 3ms;
   p.fire_timer(); // the probe: 8 again
@@ -320,9 +326,7 @@ TEST(Arq, AnUndoneExpiryTakesNothingForLostByItsRepair) {
 // resent, and each of their repairs, acked as soon, would do the same to what went before it.
 TEST(Arq, ARepairAckedSoonerThanTheLeastRoundTripTakesNothingForLost) {
   Probe p;
-  p.send(1, "a");
-  p.clock += 1ms;
-  p.receive(1, ack(1)); // SRTT and the least round trip: 1 ms
+  srtt_of_1ms(p);
   ASSERT_EQ(p.layer.rtt[1].least, 1'000'000);
   for (int i = 1; i <= 10; ++i) p.send(1, "m" + std::to_string(i));
   p.clock += 1ms;
@@ -341,9 +345,7 @@ TEST(Arq, ARepairAckedSoonerThanTheLeastRoundTripTakesNothingForLost) {
 // rather than shut. A second probe waits for an ack, so a dead path meets the timeout.
 TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
   Probe p;
-  p.send(1, "a");
-  p.clock += 1ms;
-  p.receive(1, ack(1));
+  srtt_of_1ms(p);
   ASSERT_EQ(p.layer.rtt[1].srtt, 1'000'000);
   EXPECT_EQ(p.layer.rtt[1].rto, 20'000'000); // the least timeout
   for (int i = 0; i < 3; ++i) p.send(1, "t" + std::to_string(i));
@@ -381,9 +383,7 @@ TEST(Arq, ProbesALostTailAfterTwoRoundTripsWithoutSlowStart) {
 // covering only part of what was sent before the probe: that is no sign of loss.
 TEST(Arq, AProbeOfATailThatArrivedCostsOneMessage) {
   Probe p;
-  p.send(1, "a");
-  p.clock += 1ms;
-  p.receive(1, ack(1));
+  srtt_of_1ms(p);
   for (int i = 0; i < 10; ++i) p.send(1, "t" + std::to_string(i));
   p.clock += 3ms;
   p.fire_timer();
@@ -405,9 +405,7 @@ TEST(Arq, AProbeOfATailThatArrivedCostsOneMessage) {
 // flight for SRTT + SRTT/4 (RACK's reordering window); before that, it may only be reordered.
 TEST(Arq, ASackTakesAMessageSentBeforeItForLostAfterTheReorderingWindow) {
   Probe p;
-  p.send(1, "a");
-  p.clock += 1ms;
-  p.receive(1, ack(1)); // SRTT 1 ms
+  srtt_of_1ms(p);
   p.send(1, "b");
   p.send(1, "c");
   p.clock += 1ms;
