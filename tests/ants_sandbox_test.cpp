@@ -182,6 +182,27 @@ TEST(AntsSandbox, AStateMadeReadyAheadIsAFreshOne) {
   EXPECT_EQ(b.eval("1 + 1"), "2");
 }
 
+// The warm-up at a node's start runs code of its own and leaves no trace: the types installed
+// keep their state and counters, nothing reaches the node, and the next install still works.
+TEST(AntsSandbox, AWarmUpLeavesNoTrace) {
+  Bench b;
+  const CodeType kept = b.install("local n = 0 return function(c) n = n + 1 "
+                                  "node.deliverToApp('', tostring(n)) end");
+  EXPECT_EQ(b.run(kept), Outcome::ok);
+  const std::size_t memory = b.box.memory_used(kept);
+  b.box.warm_up();
+  EXPECT_EQ(b.box.types(), 1u);
+  EXPECT_EQ(b.box.last_run_units(), 0u);
+  EXPECT_EQ(b.node.delivered.size(), 1u);
+  EXPECT_EQ(b.box.counters(kept).runs, 1u);
+  EXPECT_EQ(b.box.memory_used(kept), memory);
+  EXPECT_EQ(b.run(kept), Outcome::ok);
+  EXPECT_EQ(b.node.last(), "2");
+  b.box.prepare();
+  b.box.warm_up(); // takes the state made ready, and leaves the next install to make its own
+  EXPECT_EQ(b.eval("x == nil and os == nil and io == nil"), "true");
+}
+
 TEST(AntsSandbox, BinaryChunksAreRefused) {
   Bench b;
   // The header of a Lua 5.4 binary chunk (ESC "Lua" 0x54 0x00 LUAC_DATA ...), then a body.

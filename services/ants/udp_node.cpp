@@ -19,6 +19,7 @@ UdpAntsNode::UdpAntsNode(const Topology& topology, PeerId me, const std::vector<
   if (topology.active[me]) {
     active_ = std::make_unique<ActiveStack>();
     sandbox_ = std::make_unique<Sandbox>(limits);
+    sandbox_->warm_up();
     r = &active_->get<AntsRoute>();
     UdpNode& udp = *udp_;
     runner_ = std::make_unique<LuaRunner>(

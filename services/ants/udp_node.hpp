@@ -19,9 +19,10 @@ namespace lamina::ants {
 
 class UdpAntsNode {
 public:
-  // Builds the node's stack and binds the socket to peers[me]. Throws std::invalid_argument
-  // (a node not in the topology, a peer list of another size, a bad address) or
-  // std::system_error (a port in use).
+  // Builds the node's stack and binds the socket to peers[me]; an active node warms its sandbox
+  // up (Sandbox::warm_up), so that its first demand load compiles as fast as later ones. Throws
+  // std::invalid_argument (a node not in the topology, a peer list of another size, a bad
+  // address) or std::system_error (a port in use).
   UdpAntsNode(const Topology& topology, PeerId me, const std::vector<std::string>& peers,
               Limits limits = {});
   UdpAntsNode(const UdpAntsNode&) = delete;
