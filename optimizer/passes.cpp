@@ -1011,15 +1011,17 @@ NodeRef inline_body(const Helper& h, const std::vector<NodeRef>& args, NodeRef b
     return std::any_of(h.params.begin(), h.params.end(),
                        [&](const Helper::Param& q) { return q.name == name; });
   };
-  // A parameter whose argument is the caller's variable of the same name, which no other
-  // argument names, needs no renaming: it is that variable.
+  // A parameter whose argument is the caller's variable of the same name needs no renaming when
+  // it is bound by substitution (a reference, or never written): it is that variable, and
+  // another argument that names it names the same one. A copy that the body writes is
+  // declared, under a fresh name.
   const auto itself = [&](std::size_t i) {
     const Helper::Param& p = h.params[i];
     if (args[i]->kind != Kind::Local || args[i]->name != p.name || declares(b, p.name))
       return false;
-    for (std::size_t j = 0; j < args.size(); ++j)
-      if (j != i && spelled(args[j], p.name)) return false;
-    return true;
+    std::set<std::string> written;
+    collect_writes(b, written);
+    return p.type.find('&') != std::string::npos || written.count(p.name) == 0;
   };
   std::vector<std::string> names;
   for (std::size_t i = 0; i < h.params.size(); ++i) {
