@@ -315,9 +315,8 @@ public:
     const spec::Layer& l = *s.layer;
     spec_ = &s;
     spec_name_ = fs::path(s.file->path).filename().string();
-    auto found =
-        match(cxxRecordDecl(hasName("::lamina::" + l.name), isDefinition()).bind("layer"), ctx_);
-    if (found.empty()) {
+    layer_ = lamina_class(ctx_, l.name);
+    if (layer_ == nullptr) {
       error(at(l.loc),
             fmt::format("no class lamina::{} in {}: it is the C++ of layer {} of {}", l.name,
                         fs::path(s.header).filename().string(), l.name, spec_name_),
@@ -326,7 +325,6 @@ public:
                         l.name));
       return;
     }
-    layer_ = found.front().getNodeAs<CXXRecordDecl>("layer");
     name(l);
     guarantees(l, "provides", l.provides, "provides");
     guarantees(l, "needs_below", l.needs, "needs");
@@ -695,14 +693,16 @@ private:
   // 6. Every data member is in BOOST_HANA_ADAPT_STRUCT(lamina::X, ...): the macro specialises
   // boost::hana::accessors_impl<lamina::X>, whose member pointers name the fields it lists.
   void reflected(const spec::Layer& l) {
-    const std::string qualified = "::lamina::" + l.name;
-    auto adapted = match(
-        classTemplateSpecializationDecl(
-            hasName("::boost::hana::accessors_impl"),
-            hasTemplateArgument(0, refersToType(hasDeclaration(cxxRecordDecl(hasName(qualified))))))
-            .bind("adapted"),
-        ctx_);
-    if (adapted.empty()) {
+    const ClassTemplateSpecializationDecl* spec = nullptr;
+    for (const NamedDecl* d : namespace_lookup(ctx_, {"boost", "hana"}, "accessors_impl"))
+      if (const auto* t = dyn_cast<ClassTemplateDecl>(d))
+        for (const ClassTemplateSpecializationDecl* s : t->specializations())
+          if (const TemplateArgument& a = s->getTemplateArgs()[0];
+              a.getKind() == TemplateArgument::Type &&
+              a.getAsType()->getAsCXXRecordDecl() != nullptr &&
+              a.getAsType()->getAsCXXRecordDecl()->getCanonicalDecl() == layer_->getCanonicalDecl())
+            spec = s;
+    if (spec == nullptr) {
       error(at(layer_),
             fmt::format("lamina::{0} is not adapted: add BOOST_HANA_ADAPT_STRUCT(lamina::{0}, "
                         "...) after the class, listing every data member",
@@ -710,7 +710,6 @@ private:
             at(l.loc), fmt::format("layer {} is declared here", l.name));
       return;
     }
-    const auto* spec = adapted.front().getNodeAs<Decl>("adapted");
     std::set<const Decl*> listed;
     for (const auto& m :
          match(decl(forEachDescendant(declRefExpr(to(fieldDecl().bind("f"))))), *spec, ctx_))

@@ -25,6 +25,30 @@ std::string Source::at(clang::SourceLocation l) const {
   return fmt::format("{}:{}:{}", shown_path(p.getFilename()), p.getLine(), p.getColumn());
 }
 
+std::vector<const clang::NamedDecl*> namespace_lookup(clang::ASTContext& ctx,
+                                                      std::initializer_list<llvm::StringRef> path,
+                                                      llvm::StringRef name) {
+  std::vector<const clang::DeclContext*> scopes = {ctx.getTranslationUnitDecl()};
+  for (const llvm::StringRef ns : path) {
+    std::vector<const clang::DeclContext*> inner;
+    for (const clang::DeclContext* scope : scopes)
+      for (const clang::NamedDecl* d : scope->lookup(&ctx.Idents.get(ns)))
+        if (const auto* n = llvm::dyn_cast<clang::NamespaceDecl>(d)) inner.push_back(n);
+    scopes = std::move(inner);
+  }
+  std::vector<const clang::NamedDecl*> out;
+  for (const clang::DeclContext* scope : scopes)
+    for (const clang::NamedDecl* d : scope->lookup(&ctx.Idents.get(name))) out.push_back(d);
+  return out;
+}
+
+const clang::CXXRecordDecl* lamina_class(clang::ASTContext& ctx, llvm::StringRef name) {
+  for (const clang::NamedDecl* d : namespace_lookup(ctx, {"lamina"}, name))
+    if (const auto* c = llvm::dyn_cast<clang::CXXRecordDecl>(d))
+      if (const clang::CXXRecordDecl* def = c->getDefinition()) return def;
+  return nullptr;
+}
+
 std::unique_ptr<clang::ASTUnit> parse_layers(const std::string& code,
                                              const FrontendOptions& options) {
   std::vector<std::string> args = {"-std=c++20", "-fsyntax-only", "-Wno-everything",

@@ -5,13 +5,12 @@
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/DeclCXX.h>
 #include <clang/AST/DeclTemplate.h>
+#include <clang/AST/Attr.h>
 #include <clang/AST/Expr.h>
 #include <clang/AST/ExprCXX.h>
 #include <clang/AST/QualTypeNames.h>
 #include <clang/AST/RecordLayout.h>
 #include <clang/AST/StmtCXX.h>
-#include <clang/ASTMatchers/ASTMatchFinder.h>
-#include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/Frontend/ASTUnit.h>
 #include <fmt/format.h>
 
@@ -720,15 +719,12 @@ public:
       : ctx_(ctx), src_(ctx), diags_(diags) {}
 
   std::optional<LayerModel> read(const LayerSource& source) {
-    using namespace clang::ast_matchers;
-    const std::string qualified = "::lamina::" + source.name;
-    auto found = match(cxxRecordDecl(hasName(qualified), isDefinition()).bind("layer"), ctx_);
-    if (found.empty()) {
+    const CXXRecordDecl* layer = lamina_class(ctx_, source.name);
+    if (layer == nullptr) {
       error(source.spec_where,
             fmt::format("lamina-opt: no class lamina::{} in {}", source.name, source.header));
       return std::nullopt;
     }
-    const auto* layer = found.front().getNodeAs<CXXRecordDecl>("layer");
     LayerModel m;
     m.name = source.name;
     m.qualified = "lamina::" + source.name;

@@ -153,6 +153,7 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
       o.spec = spec;
       o.stack = stack;
       o.name_space = "lamina::fused::" + stem;
+      o.every_layer = true;
       const auto r = lamina::opt::optimize(o);
       if (!r.ok) {
         std::cerr << r.errors;

@@ -85,8 +85,9 @@ std::optional<std::string> cpp_header(const spec::Layer& layer, const spec::Sour
   return spec::include_name(header, include_roots(o));
 }
 
-// Every layer the program declares that has a C++ header: read with the stack's own layers,
-// so that one parse serves every stack of the spec (the build fuses them in one run).
+// Every layer the program declares that has a C++ header: read with the stack's own layers
+// (Options::every_layer), so that one parse serves every stack of the spec (the build fuses them
+// in one run).
 std::vector<LayerSource> program_layers(const spec::Program& program, const spec::Sources& sources,
                                         const Options& o, const std::string& where) {
   std::vector<LayerSource> out;
@@ -292,8 +293,10 @@ bool load(const Options& o, Loaded& l, Result& r, Options& resolved) {
     r.errors = missing;
     return false;
   }
-  l.layers =
-      read_cached(sources_list, program_layers(*program, sources, resolved, stack_where), fo);
+  l.layers = read_cached(sources_list,
+                         o.every_layer ? program_layers(*program, sources, resolved, stack_where)
+                                       : std::vector<LayerSource>{},
+                         fo);
   for (const auto& d : l.layers.diagnostics) r.errors += d.str() + "\n";
   if (!l.layers.ok()) return false;
   stack_input(o, specs, r.stack_string, *program, l);

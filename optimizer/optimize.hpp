@@ -20,6 +20,9 @@ struct Options {
   std::string name_space = "lamina::fused";
   bool delay = true;   // the delay pass (off: --no-delay, for the ablation)
   bool varints = true; // counters sent as varints (off: --whole-fields)
+  // Read every layer the spec declares, not only the stack's, in the one parse: --registry fuses
+  // several stacks and parses once for them all.
+  bool every_layer = false;
 };
 
 struct Result {
