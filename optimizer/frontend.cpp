@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
 #include <clang/AST/DeclCXX.h>
 #include <clang/AST/DeclTemplate.h>
-#include <clang/AST/Attr.h>
 #include <clang/AST/Expr.h>
 #include <clang/AST/ExprCXX.h>
 #include <clang/AST/QualTypeNames.h>
@@ -32,25 +32,56 @@ namespace {
 
 using namespace clang;
 
-bool is_named(const NamedDecl* d, std::string_view qualified) {
-  return d != nullptr && d->getQualifiedNameAsString() == qualified;
-}
-
 // The class a type names, through references and qualifiers.
 const CXXRecordDecl* record_of(QualType t) { return t.getNonReferenceType()->getAsCXXRecordDecl(); }
-bool is_event(QualType t) { return is_named(record_of(t), "lamina::Event"); }
-bool is_ports(QualType t) { return is_named(record_of(t), "lamina::PortsArchetype"); }
-// Whether the free function `f` of one parameter has an overload that takes the same bytes in two
-// pieces (runtime/split_bytes.hpp).
-bool has_split_overload(const FunctionDecl* f) {
-  if (f == nullptr || f->getNumParams() != 1) return false;
-  for (const NamedDecl* d : f->getDeclContext()->getRedeclContext()->lookup(f->getDeclName()))
-    if (const auto* g = dyn_cast<FunctionDecl>(d->getUnderlyingDecl());
-        g != nullptr && g->getNumParams() == 1 &&
-        is_named(record_of(g->getParamDecl(0)->getType()), "lamina::SplitBytes"))
-      return true;
-  return false;
-}
+
+// The runtime's classes that lowering recognises, found once per translation unit by lookup in
+// namespace lamina and compared by declaration, never by name: a class of the same name
+// elsewhere is not one of them.
+class Runtime {
+public:
+  explicit Runtime(ASTContext& ctx)
+      : event_(lamina_class(ctx, "Event")), ports_(lamina_class(ctx, "PortsArchetype")),
+        split_bytes_(lamina_class(ctx, "SplitBytes")), msg_(lamina_class(ctx, "Msg")),
+        no_header_(lamina_class(ctx, "NoHeader")) {
+    for (const NamedDecl* d : namespace_lookup(ctx, {"lamina"}, "PeerTable"))
+      if (const auto* t = dyn_cast<ClassTemplateDecl>(d)) peer_table_ = t->getCanonicalDecl();
+  }
+
+  [[nodiscard]] bool event(QualType t) const { return same(record_of(t), event_); }
+  [[nodiscard]] bool ports(QualType t) const { return same(record_of(t), ports_); }
+  [[nodiscard]] bool msg(QualType t) const { return same(record_of(t), msg_); }
+  [[nodiscard]] bool no_header(const CXXRecordDecl* r) const { return same(r, no_header_); }
+  [[nodiscard]] bool peer_table(QualType t) const {
+    const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
+    return s != nullptr && peer_table_ != nullptr &&
+           s->getSpecializedTemplate()->getCanonicalDecl() == peer_table_;
+  }
+  // Whether the free function `f` of one parameter has an overload that takes the same bytes in
+  // two pieces (runtime/split_bytes.hpp).
+  [[nodiscard]] bool split_overload(const FunctionDecl* f) const {
+    if (f == nullptr || f->getNumParams() != 1) return false;
+    for (const NamedDecl* d : f->getDeclContext()->getRedeclContext()->lookup(f->getDeclName()))
+      if (const auto* g = dyn_cast<FunctionDecl>(d->getUnderlyingDecl());
+          g != nullptr && g->getNumParams() == 1 &&
+          same(record_of(g->getParamDecl(0)->getType()), split_bytes_))
+        return true;
+    return false;
+  }
+
+private:
+  static bool same(const CXXRecordDecl* a, const CXXRecordDecl* b) {
+    return a != nullptr && b != nullptr && a->getCanonicalDecl() == b->getCanonicalDecl();
+  }
+
+  const CXXRecordDecl* event_;
+  const CXXRecordDecl* ports_;
+  const CXXRecordDecl* split_bytes_;
+  const CXXRecordDecl* msg_;
+  const CXXRecordDecl* no_header_;
+  const ClassTemplateDecl* peer_table_ = nullptr;
+};
+
 // The integer type of `t` as the folder models it (an enumeration: its underlying type).
 IntType int_type(QualType t) {
   t = t.getNonReferenceType().getCanonicalType();
@@ -93,19 +124,15 @@ std::optional<Wide> wide(const llvm::APSInt& v) {
   return v.isSigned() ? static_cast<Wide>(v.getSExtValue()) : static_cast<Wide>(v.getZExtValue());
 }
 
-bool is_peer_table(QualType t) {
-  const auto* r = record_of(t);
-  return r != nullptr && r->getQualifiedNameAsString() == "lamina::PeerTable";
-}
-
 // Lowers one function's body (a handler, a helper or a CCP) of a layer to the IR.
 class Lowerer {
 public:
-  Lowerer(ASTContext& ctx, const Source& src, const CXXRecordDecl* layer, const FunctionDecl* fn)
-      : ctx_(ctx), src_(src), layer_(layer) {
+  Lowerer(ASTContext& ctx, const Source& src, const Runtime& runtime, const CXXRecordDecl* layer,
+          const FunctionDecl* fn)
+      : ctx_(ctx), src_(src), runtime_(runtime), layer_(layer) {
     for (const ParmVarDecl* p : fn->parameters()) {
-      if (is_event(p->getType())) events_.insert(p);
-      if (is_ports(p->getType())) ports_.insert(p);
+      if (runtime_.event(p->getType())) events_.insert(p);
+      if (runtime_.ports(p->getType())) ports_.insert(p);
     }
   }
 
@@ -224,7 +251,7 @@ public:
           m && m->isStatic() && m->getParent() == layer_)
         return helper_call(m, c->arguments(), e);
       NodeRef n = generic(e, free_call_is_pure(c));
-      n->split_bytes = has_split_overload(c->getDirectCallee());
+      n->split_bytes = runtime_.split_overload(c->getDirectCallee());
       return n;
     }
     if (const auto* b = dyn_cast<BinaryOperator>(e)) return binary(b);
@@ -314,7 +341,7 @@ private:
   NodeRef operator_call(const CXXOperatorCallExpr* op) {
     if (op->getOperator() == OO_Subscript && op->getNumArgs() == 2) {
       const Expr* table = op->getArg(0)->IgnoreImplicit();
-      if (is_peer_table(table->getType())) {
+      if (runtime_.peer_table(table->getType())) {
         auto n = Node::make(Kind::Entry);
         n->text = "[]";
         n->kids = {expr(table), expr(op->getArg(1))};
@@ -479,7 +506,7 @@ private:
         return n;
       }
     // A PeerTable's entry, read without adding it.
-    if (name == "get" && c->getNumArgs() == 1 && is_peer_table(obj->getType())) {
+    if (name == "get" && c->getNumArgs() == 1 && runtime_.peer_table(obj->getType())) {
       auto n = Node::make(Kind::Entry);
       n->text = "get";
       n->kids = {expr(obj), expr(c->getArg(0))};
@@ -672,7 +699,7 @@ private:
     if (isa<DoStmt>(s)) t += ";";
     auto n = text(t, std::move(kids), pure);
     if (const auto* x = dyn_cast<Expr>(s))
-      n->message_value = x->isPRValue() && is_named(record_of(x->getType()), "lamina::Msg");
+      n->message_value = x->isPRValue() && runtime_.msg(x->getType());
     for (const auto& k : n->kids) {
       n->writes.insert(k->writes.begin(), k->writes.end());
       if (!k->problem.empty() && n->problem.empty()) {
@@ -689,6 +716,7 @@ private:
 
   ASTContext& ctx_;
   const Source& src_;
+  const Runtime& runtime_;
   const CXXRecordDecl* layer_;
   std::set<const ParmVarDecl*> events_;
   std::set<const ParmVarDecl*> ports_;
@@ -716,7 +744,7 @@ std::string type_name(QualType t, const ASTContext& ctx) {
 class LayerReader {
 public:
   LayerReader(ASTContext& ctx, std::vector<Diagnostic>& diags)
-      : ctx_(ctx), src_(ctx), diags_(diags) {}
+      : ctx_(ctx), src_(ctx), runtime_(ctx), diags_(diags) {}
 
   std::optional<LayerModel> read(const LayerSource& source) {
     const CXXRecordDecl* layer = lamina_class(ctx_, source.name);
@@ -770,7 +798,7 @@ public:
                       m.name));
       return std::nullopt;
     }
-    if (!is_named(hr, "lamina::NoHeader")) {
+    if (!runtime_.no_header(hr)) {
       const ASTRecordLayout& layout = ctx_.getASTRecordLayout(hr);
       m.header_size = static_cast<std::uint32_t>(layout.getSize().getQuantity());
       unsigned i = 0;
@@ -811,7 +839,7 @@ private:
     }
     out.where = src_.where(f->getLocation());
     for (const ParmVarDecl* p : f->parameters()) {
-      if (is_event(p->getType()))
+      if (runtime_.event(p->getType()))
         out.event = p->getNameAsString();
       else
         out.header = p->getNameAsString();
@@ -825,7 +853,7 @@ private:
                                    m.name, name.str()));
       return false;
     }
-    Lowerer lower(ctx_, src_, layer, f);
+    Lowerer lower(ctx_, src_, runtime_, layer, f);
     out.expr = lower.expr(ret->getRetValue());
     if (!out.expr->problem.empty() || !out.expr->pure) {
       error(out.where, fmt::format("lamina-opt cannot use {}::{}: {}", m.name, name.str(),
@@ -844,8 +872,8 @@ private:
     }
     out.where = src_.where(f->getLocation());
     for (const ParmVarDecl* p : f->parameters())
-      if (is_event(p->getType())) out.event = p->getNameAsString();
-    Lowerer lower(ctx_, src_, layer, f);
+      if (runtime_.event(p->getType())) out.event = p->getNameAsString();
+    Lowerer lower(ctx_, src_, runtime_, layer, f);
     out.body = lower.stmt(f->getBody());
     helpers(layer, lower.helpers_called, m);
     return true;
@@ -866,7 +894,7 @@ private:
       for (const ParmVarDecl* p : def->parameters()) {
         Helper::Param param;
         param.name = p->getNameAsString();
-        param.ports = is_ports(p->getType());
+        param.ports = runtime_.ports(p->getType());
         param.int_type = int_type(p->getType().getNonReferenceType());
         const unsigned b = src_.begin(p->getSourceRange());
         const unsigned e = src_.begin(SourceRange(p->getLocation()));
@@ -875,7 +903,7 @@ private:
         helper.params.push_back(param);
       }
       m.helpers[name] = helper; // a placeholder first: recursion stops here
-      Lowerer lower(ctx_, src_, layer, def);
+      Lowerer lower(ctx_, src_, runtime_, layer, def);
       m.helpers[name].body = lower.stmt(def->getBody());
       helpers(layer, lower.helpers_called, m);
     }
@@ -883,6 +911,7 @@ private:
 
   ASTContext& ctx_;
   Source src_;
+  Runtime runtime_;
   std::vector<Diagnostic>& diags_;
 };
 
@@ -922,7 +951,8 @@ FrontendResult read_layers(const std::vector<LayerSource>& layers, const Fronten
 NodeRef lower_expression(clang::ASTContext& ctx, const clang::CXXRecordDecl* layer,
                          const clang::FunctionDecl* fn, const clang::Expr* e) {
   const Source src(ctx);
-  Lowerer lower(ctx, src, layer, fn);
+  const Runtime runtime(ctx);
+  Lowerer lower(ctx, src, runtime, layer, fn);
   return lower.expr(e);
 }
 
