@@ -525,12 +525,17 @@ private:
       const bool by_count = u.order < latest.back();
       const bool by_time = srtt != 0 && u.order < newest && u.sent_at <= settled;
       if (!by_count && !by_time) continue;
-      u.lost = true;
-      --in_flight[peer];
-      ++lost[peer];
+      take_for_lost(peer, u);
       found = true;
     }
     return found;
+  }
+
+  // `u`, in flight to `peer`, is taken for lost: out of flight, to be resent.
+  void take_for_lost(PeerId peer, Unacked& u) {
+    u.lost = true;
+    --in_flight[peer];
+    ++lost[peer];
   }
 
   // A loss, the first of its window: recovery until everything sent so far is acked, slow start
@@ -632,10 +637,8 @@ private:
     if (!pending) undo[peer] = congestion.get(peer);
     for (Unacked& u : unacked[peer]) {
       if (!past(u, 0)) continue;
-      u.lost = true;
+      take_for_lost(peer, u);
       u.timed_out = true;
-      --in_flight[peer];
-      ++lost[peer];
     }
     ++timeouts;
     enter_recovery(peer);
