@@ -698,10 +698,10 @@ private:
       if (const auto* t = dyn_cast<ClassTemplateDecl>(d))
         for (const ClassTemplateSpecializationDecl* s : t->specializations())
           if (const TemplateArgument& a = s->getTemplateArgs()[0];
-              a.getKind() == TemplateArgument::Type &&
-              a.getAsType()->getAsCXXRecordDecl() != nullptr &&
-              a.getAsType()->getAsCXXRecordDecl()->getCanonicalDecl() == layer_->getCanonicalDecl())
-            spec = s;
+              a.getKind() == TemplateArgument::Type)
+            if (const CXXRecordDecl* of = a.getAsType()->getAsCXXRecordDecl();
+                of != nullptr && of->getCanonicalDecl() == layer_->getCanonicalDecl())
+              spec = s;
     if (spec == nullptr) {
       error(at(layer_),
             fmt::format("lamina::{0} is not adapted: add BOOST_HANA_ADAPT_STRUCT(lamina::{0}, "
