@@ -174,40 +174,9 @@ public:
     if (const auto* d = dyn_cast<DeclStmt>(s);
         d && llvm::any_of(d->decls(), [](const Decl* x) { return isa<DecompositionDecl>(x); }))
       return problem(s, "it declares a structured binding");
-    if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl()) {
-      // A static local is state, unless it is a constant.
-      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
-          v && (!v->isStaticLocal() || v->isConstexpr() || v->getType().isConstQualified()) &&
-          v->getInitStyle() != VarDecl::CallInit) {
-        auto n = Node::make(Kind::Decl);
-        const unsigned b = src_.begin(d->getSourceRange());
-        const unsigned e = src_.begin(SourceRange(v->getLocation()));
-        n->text = llvm::StringRef(src_.buffer(d->getSourceRange()).substr(b, e - b)).trim().str();
-        n->name = v->getNameAsString();
-        n->is_reference = v->getType()->isReferenceType();
-        n->type = int_type(v->getType());
-        n->init_braced = v->getInitStyle() == VarDecl::ListInit;
-        n->kids = {v->getInit() ? expr(v->getInit()) : nullptr};
-        n->where = src_.where(v->getLocation());
-        return n;
-      }
-    }
-    if (const auto* e = dyn_cast<Expr>(s)) {
-      // `(void)ev.msg.drop_front(4)`: the message operation, whose value is ignored.
-      if (const auto* cast = dyn_cast<ExplicitCastExpr>(e->IgnoreImplicit());
-          cast && cast->getTypeAsWritten()->isVoidType()) {
-        NodeRef inner = expr(cast->getSubExpr());
-        if (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop) {
-          auto n = Node::make(Kind::ExprStmt);
-          n->kids = {inner};
-          return n;
-        }
-      }
-      if (auto push = message_push(e)) return push;
-      auto n = Node::make(Kind::ExprStmt);
-      n->kids = {expr(e)};
-      return n;
-    }
+    if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl())
+      if (NodeRef n = local_declaration(d)) return n;
+    if (const auto* e = dyn_cast<Expr>(s)) return expression_statement(e);
     if (isa<GotoStmt, IndirectGotoStmt, LabelStmt>(s)) return problem(s, "it uses goto");
     if (isa<CXXTryStmt>(s)) return problem(s, "it catches an exception");
     if (const auto* d = dyn_cast<DeclStmt>(s)) {
@@ -219,6 +188,44 @@ public:
     }
     // Loops, switches and the rest: as written, with their insides lowered.
     return generic(s, true);
+  }
+
+  // The declaration of one local variable; null for a static local that is not a constant (it is
+  // state) and for one initialised by a constructor call.
+  NodeRef local_declaration(const DeclStmt* d) {
+    const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
+    if (v == nullptr ||
+        (v->isStaticLocal() && !v->isConstexpr() && !v->getType().isConstQualified()) ||
+        v->getInitStyle() == VarDecl::CallInit)
+      return nullptr;
+    auto n = Node::make(Kind::Decl);
+    const unsigned b = src_.begin(d->getSourceRange());
+    const unsigned e = src_.begin(SourceRange(v->getLocation()));
+    n->text = llvm::StringRef(src_.buffer(d->getSourceRange()).substr(b, e - b)).trim().str();
+    n->name = v->getNameAsString();
+    n->is_reference = v->getType()->isReferenceType();
+    n->type = int_type(v->getType());
+    n->init_braced = v->getInitStyle() == VarDecl::ListInit;
+    n->kids = {v->getInit() ? expr(v->getInit()) : nullptr};
+    n->where = src_.where(v->getLocation());
+    return n;
+  }
+
+  NodeRef expression_statement(const Expr* e) {
+    // `(void)ev.msg.drop_front(4)`: the message operation, whose value is ignored.
+    if (const auto* cast = dyn_cast<ExplicitCastExpr>(e->IgnoreImplicit());
+        cast && cast->getTypeAsWritten()->isVoidType()) {
+      NodeRef inner = expr(cast->getSubExpr());
+      if (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop) {
+        auto n = Node::make(Kind::ExprStmt);
+        n->kids = {inner};
+        return n;
+      }
+    }
+    if (auto push = message_push(e)) return push;
+    auto n = Node::make(Kind::ExprStmt);
+    n->kids = {expr(e)};
+    return n;
   }
 
   // An expression, with the integer type of its value (before the conversions that C++ applies
