@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <new>
+#include <thread>
+#include <vector>
 
 #include "components/bottom.hpp"
 #include "components/checksum.hpp"
@@ -17,16 +19,20 @@
 
 namespace {
 std::atomic<std::uint64_t> allocations{0};
+std::atomic<std::uint64_t> frees{0};
 } // namespace
 
-// Counts every allocation the program makes.
+// Counts every allocation the program makes, and every free.
 void* operator new(std::size_t n) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  if (p != nullptr) frees.fetch_add(1, std::memory_order_relaxed);
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept { ::operator delete(p); }
 
 namespace lamina {
 namespace {
@@ -75,6 +81,32 @@ TEST(Allocation, TheCounterSeesAllocations) {
   void* p = ::operator new(16); // a call, unlike a new-expression, cannot be elided
   ::operator delete(p);
   EXPECT_EQ(allocations.load() - before, 1u);
+}
+
+// Msg's pool keeps the buffers a thread gives back, per thread: a thread that ends frees those it
+// kept, and a buffer that outlives its thread (a message handed to another) is still freed.
+TEST(Allocation, AThreadFreesItsPooledBuffersWhenItEnds) {
+  const auto live = [] { return allocations.load() - frees.load(); };
+  const std::uint64_t before = live();
+  Msg handed_on;
+  std::thread worker([&] {
+    std::vector<Msg> held;
+    for (int i = 0; i < 100; ++i) held.push_back(Msg::with_size(64 + i * 40));
+    handed_on = held.back().clone();
+    held.clear(); // 100 buffers kept by this thread's pool, of two classes
+    for (int i = 0; i < 10; ++i) Msg again = Msg::with_size(64); // from the pool
+  });
+  worker.join();
+  EXPECT_EQ(live(), before + 1) << "only the buffer handed on is left";
+  handed_on = Msg();
+  EXPECT_LE(live(), before + 1) << "kept by this thread's pool, or freed";
+  std::thread late([&] {
+    thread_local Msg outlives_the_pool; // destroyed after the thread's pool has emptied
+    outlives_the_pool = Msg::with_size(64);
+    Msg kept = Msg::with_size(64); // given back to the pool, which the thread's end empties
+  });
+  late.join();
+  EXPECT_LE(live(), before + 1) << "a thread_local message is freed after the pool ends";
 }
 
 } // namespace
