@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "runtime/layer.hpp"
+#include "runtime/recycling.hpp"
 
 namespace lamina {
 
@@ -77,16 +78,16 @@ public:
   Duration resend = std::chrono::milliseconds(20); // parameter: an unanswered call goes again
   std::uint32_t cache = 4096;                      // parameter: calls a server holds
   // Client, per server.
-  PeerTable<std::uint32_t> next_id;               // a new call's id is at least this
-  PeerTable<std::uint32_t> server_inc;            // its incarnation as last heard; 0: unknown
-  PeerTable<std::map<std::uint32_t, Call>> calls; // unfinished, by id
+  PeerTable<std::uint32_t> next_id;                   // a new call's id is at least this
+  PeerTable<std::uint32_t> server_inc;                // its incarnation as last heard; 0: unknown
+  PeerTable<RecyclingMap<std::uint32_t, Call>> calls; // unfinished, by id
   // Server, per client.
-  PeerTable<std::uint32_t> client_inc;             // the incarnation whose calls are held
-  PeerTable<std::uint32_t> low;                    // no call below this runs
-  PeerTable<std::set<std::uint32_t>> running;      // with the application, unanswered
-  PeerTable<std::map<std::uint32_t, Msg>> answers; // answered: the packets sent
-  PeerTable<std::set<std::uint32_t>> cancelled;    // cancelled before they came: never run
-  std::uint32_t held = 0;                          // calls running, answered or cancelled
+  PeerTable<std::uint32_t> client_inc;                 // the incarnation whose calls are held
+  PeerTable<std::uint32_t> low;                        // no call below this runs
+  PeerTable<RecyclingSet<std::uint32_t>> running;      // with the application, unanswered
+  PeerTable<RecyclingMap<std::uint32_t, Msg>> answers; // answered: the packets sent
+  PeerTable<RecyclingSet<std::uint32_t>> cancelled;    // cancelled before they came: never run
+  std::uint32_t held = 0;                              // calls running, answered or cancelled
   Time timer_at{};                    // the earliest timer asked for and not yet expired; 0: none
   std::uint64_t resent = 0;           // calls sent again
   std::uint64_t replayed = 0;         // calls answered again from `answers`, not run

@@ -6,107 +6,38 @@
 #include <new>
 #include <stdexcept>
 
+#include "runtime/pool.hpp"
+
 namespace lamina {
 namespace {
 
 // Buffer capacities served by the pool; larger buffers are allocated and freed directly.
-constexpr std::array<std::uint32_t, 5> kClasses = {256, 1024, 4096 + 256, 16384 + 256, 65536 + 256};
-// Free buffers kept per class; beyond this they are returned to the allocator.
-constexpr std::uint32_t kMaxFreePerClass = 4096;
+constexpr std::array<std::uint32_t, 5> kCapacities = {256, 1024, 4096 + 256, 16384 + 256,
+                                                      65536 + 256};
+struct MsgBuffers;
+// Free buffers kept per class and thread; beyond this they are returned to the allocator.
+using Pool = BlockPool<MsgBuffers, kCapacities, 4096>;
 
-// The calling thread's free buffers, by class, each list running through its buffers (the
-// address of the next in the first bytes). Constant-initialised, so that reaching them costs no
-// check of whether they exist yet: the fast paths of acquire() and give_back() are a few
-// instructions. `keep` is how many buffers a list may hold: 0 until the thread first gives a
-// buffer back (keep_buffers() then makes the Reaper that empties the lists at the thread's exit),
-// and 0 again after that, when buffers are freed directly.
-struct FreeList {
-  std::byte* head = nullptr;
-  std::uint32_t count = 0;
-};
-struct ThreadPool {
-  std::array<FreeList, kClasses.size()> lists{};
-  std::uint32_t keep = 0;
-  bool exited = false;
-  PoolStats stats;
-};
-constinit thread_local ThreadPool thread_pool;
+constinit thread_local PoolStats stats;
 
-std::byte* pop(FreeList& list) {
-  std::byte* b = list.head;
-  std::memcpy(static_cast<void*>(&list.head), b, sizeof(std::byte*));
-  --list.count;
-  return b;
-}
-
-void push(FreeList& list, std::byte* b) {
-  std::memcpy(b, static_cast<const void*>(&list.head), sizeof(std::byte*));
-  list.head = b;
-  ++list.count;
-}
-
-// The class of a buffer of `capacity` bytes; kClasses.size() if none holds it.
-std::size_t class_of(std::uint32_t capacity) {
-  std::size_t cls = 0;
-  while (cls < kClasses.size() && kClasses[cls] < capacity) ++cls;
-  return cls;
-}
-
-// Frees the thread's free buffers when it exits. Msgs destroyed after it (in thread_local or
-// static objects destroyed later) free their buffers directly.
-struct Reaper {
-  Reaper() = default;
-  Reaper(const Reaper&) = delete;
-  Reaper& operator=(const Reaper&) = delete;
-  ~Reaper() {
-    thread_pool.keep = 0;
-    thread_pool.exited = true;
-    for (FreeList& list : thread_pool.lists)
-      while (list.head != nullptr) ::operator delete(pop(list));
+// A buffer of at least `capacity` bytes; `capacity` becomes what it has.
+std::byte* acquire(std::uint32_t& capacity) {
+  ++stats.acquired;
+  const std::size_t cls = Pool::class_of(capacity);
+  if (cls < Pool::kClasses) {
+    capacity = kCapacities[cls];
+    if (std::byte* b = Pool::reuse(cls)) return b;
   }
-};
-
-// The slow path of give_back(): the thread's first buffer given back makes its Reaper.
-bool keep_buffers() {
-  if (thread_pool.exited) return false;
-  thread_local Reaper reaper;
-  thread_pool.keep = kMaxFreePerClass;
-  return true;
-}
-
-// The slow path of acquire(): a buffer from the allocator.
-[[gnu::noinline, gnu::cold]] std::byte* allocate(std::uint32_t capacity) {
-  ++thread_pool.stats.allocated;
+  ++stats.allocated;
   return static_cast<std::byte*>(::operator new(capacity));
 }
 
-std::byte* acquire(std::uint32_t& capacity) {
-  ++thread_pool.stats.acquired;
-  const std::size_t cls = class_of(capacity);
-  if (cls < kClasses.size()) {
-    capacity = kClasses[cls];
-    if (thread_pool.lists[cls].head != nullptr) return pop(thread_pool.lists[cls]);
-  }
-  return allocate(capacity);
-}
-
-// The slow path of give_back(): a buffer the list does not keep (yet).
-[[gnu::noinline, gnu::cold]] void free_or_keep(std::byte* b, std::size_t cls) {
-  if (cls < kClasses.size() && thread_pool.keep == 0 && keep_buffers()) {
-    push(thread_pool.lists[cls], b);
-    return;
-  }
-  ::operator delete(b);
-}
-
 void give_back(std::byte* b, std::uint32_t capacity) {
-  std::size_t cls = class_of(capacity);
-  if (cls < kClasses.size() && kClasses[cls] != capacity) cls = kClasses.size(); // not a pool's
-  if (cls < kClasses.size() && thread_pool.lists[cls].count < thread_pool.keep) {
-    push(thread_pool.lists[cls], b);
-    return;
-  }
-  free_or_keep(b, cls);
+  const std::size_t cls = Pool::class_of(capacity);
+  if (cls < Pool::kClasses && kCapacities[cls] == capacity)
+    Pool::give_back(b, cls);
+  else
+    ::operator delete(b);
 }
 
 std::uint32_t checked_u32(std::size_t n) {
@@ -120,7 +51,7 @@ constexpr std::uint32_t kControl = 8;
 
 } // namespace
 
-PoolStats pool_stats() { return thread_pool.stats; }
+PoolStats pool_stats() { return stats; }
 
 // A fresh buffer of at least `capacity` bytes after its Control, held by one view; its
 // capacity is updated to what the buffer has.

@@ -1,9 +1,13 @@
 // The common path allocates nothing: once warm, a message through the reliable FIFO stack and
 // back (its ack included) takes its buffers from the pool and touches no allocator.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <gtest/gtest.h>
+#include <map>
 #include <new>
+#include <rapidcheck/gtest.h>
 #include <thread>
 #include <vector>
 
@@ -13,9 +17,12 @@
 #include "components/retransmit.hpp"
 #include "components/seqno.hpp"
 #include "components/top.hpp"
+#include "runtime/recycling.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/simnet.hpp"
 #include "runtime/stack.hpp"
+#include "services/rpc/kv.hpp"
+#include "services/rpc/sim_group.hpp"
 
 namespace {
 std::atomic<std::uint64_t> allocations{0};
@@ -74,6 +81,60 @@ TEST(Allocation, StaticStackSendsAndReceivesWithoutAllocating) {
 TEST(Allocation, DynamicStackSendsAndReceivesWithoutAllocating) {
   auto make = [] { return layer_registry().build("Top:Frag:Seqno:Retransmit:Checksum:Bottom"); };
   EXPECT_EQ(allocations_when_warm(make, 64), 0u);
+}
+
+// A call, its run at the server and its answer, once warm: Rpc's tables of calls and answers and
+// rpc::Node's table of calls take their nodes from a pool (runtime/recycling.hpp), and a call's
+// completion is held in place.
+TEST(Allocation, AnRpcCallAllocatesNothingWhenWarm) {
+  rpc::SimGroup g(1, 2, "Top:Rpc:Bottom");
+  rpc::kv::Store store(g.node(0));
+  const std::array<std::byte, 32> data{};
+  int answered = 0;
+  const auto calls = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      g.node(1).call<rpc::kv::Echo>(0, {data}, g.net().now() + 100ms,
+                                    [&](const auto& r) { answered += r ? 1 : 0; });
+      while (g.net().step()) {
+      }
+    }
+  };
+  calls(1000);
+  const std::uint64_t before = allocations.load();
+  calls(1000);
+  EXPECT_EQ(allocations.load() - before, 0u);
+  EXPECT_EQ(answered, 2000);
+}
+
+// A RecyclingMap is a std::map: the same contents after any inserts and erases. The same
+// operations again take no node from the heap: the nodes the first run freed are reused.
+RC_GTEST_PROP(Allocation, ARecyclingMapIsAMapAndReusesItsNodes,
+              (const std::vector<std::pair<std::uint16_t, bool>>& ops)) {
+  RecyclingMap<std::uint16_t, std::uint64_t> recycling;
+  std::map<std::uint16_t, std::uint64_t> plain;
+  const auto run = [&] {
+    for (const auto& [key, insert] : ops) {
+      if (insert) {
+        recycling.emplace(key, key * 3u);
+        plain.emplace(key, key * 3u);
+      } else {
+        recycling.erase(key);
+        plain.erase(key);
+      }
+    }
+    RC_ASSERT(std::equal(recycling.begin(), recycling.end(), plain.begin(), plain.end()));
+  };
+  run();
+  recycling.clear();
+  plain.clear();
+  const std::uint64_t before = allocations.load();
+  for (const auto& [key, insert] : ops) {
+    if (insert)
+      recycling.emplace(key, 0);
+    else
+      recycling.erase(key);
+  }
+  RC_ASSERT(allocations.load() == before);
 }
 
 TEST(Allocation, TheCounterSeesAllocations) {

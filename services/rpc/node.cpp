@@ -108,11 +108,11 @@ Msg Node::answer_error(Status status, std::string_view error) {
 void Node::finish(PeerId server, CallId id, Status status, Msg answer) {
   const auto it = pending_.find({server, id});
   if (it == pending_.end()) return;
-  Ended done = std::move(it->second);
-  pending_.erase(it);
+  // Out of the table before it runs: what ends it may make or end other calls.
+  auto ended = pending_.extract(it);
   ++stats_.results;
   if (copies_ == Copies::naive && !answer.empty()) answer = Msg::copy_of(answer.bytes());
-  done(status, std::move(answer));
+  ended.mapped()(status, std::move(answer));
 }
 
 } // namespace lamina::rpc
