@@ -55,6 +55,7 @@
 #include <utility>
 
 #include "runtime/layer.hpp"
+#include "runtime/recycling.hpp"
 
 namespace lamina {
 
@@ -142,11 +143,11 @@ public:
   PeerTable<Rtt> rtt;                     // the round trip measured, and the timeout
   PeerTable<bool> probed;                 // a probe expired since the last ack of news
   // Receiver, per peer.
-  PeerTable<std::uint32_t> received_below;           // all ids below this have arrived
-  PeerTable<std::set<std::uint32_t>> received_above; // ids above received_below, arrived
-  PeerTable<std::uint32_t> sack_bits;                // received_above as a SACK bitmap
-  PeerTable<std::uint32_t> owed;                     // data arrived since the last ack
-  PeerTable<Time> ack_due;                           // when the owed ack goes; 0: none owed
+  PeerTable<std::uint32_t> received_below;               // all ids below this have arrived
+  PeerTable<RecyclingSet<std::uint32_t>> received_above; // ids above received_below, arrived
+  PeerTable<std::uint32_t> sack_bits;                    // received_above as a SACK bitmap
+  PeerTable<std::uint32_t> owed;                         // data arrived since the last ack
+  PeerTable<Time> ack_due;                               // when the owed ack goes; 0: none owed
   Time timer_at{};                     // the earliest timer asked for and not yet expired; 0: none
   std::uint64_t sends = 0;             // data sent, new or again: the next one's order
   std::uint64_t queued = 0;            // sends that waited for the congestion window
@@ -354,7 +355,7 @@ private:
   // highest arrived (by distance from received_below, as ids wrap), from `from`; else bits 0
   // (and `from` as it was).
   [[nodiscard]] SackBlock block_beyond(PeerId peer, std::uint32_t& from) const {
-    const std::set<std::uint32_t>& above = received_above.get(peer);
+    const auto& above = received_above.get(peer);
     const std::uint32_t below = received_below.get(peer);
     if (above.empty()) return {0};
     // Every id held lies within kWindow above `below`; those less than it have wrapped.

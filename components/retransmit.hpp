@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/layer.hpp"
+#include "runtime/recycling.hpp"
 
 namespace lamina {
 
@@ -41,11 +42,11 @@ public:
   // never has more messages outstanding; a corrupt or forged header might claim so.
   static constexpr std::uint32_t kWindow = 1u << 16;
 
-  Duration timeout = std::chrono::milliseconds(20);  // parameter: resend unacked after this
-  PeerTable<std::uint32_t> next_id;                  // id of the next message to each peer
-  PeerTable<std::vector<Unacked>> unacked;           // sent, awaiting an ack; by id
-  PeerTable<std::uint32_t> received_below;           // all ids below this have arrived
-  PeerTable<std::set<std::uint32_t>> received_above; // ids at or above received_below, arrived
+  Duration timeout = std::chrono::milliseconds(20);      // parameter: resend unacked after this
+  PeerTable<std::uint32_t> next_id;                      // id of the next message to each peer
+  PeerTable<std::vector<Unacked>> unacked;               // sent, awaiting an ack; by id
+  PeerTable<std::uint32_t> received_below;               // all ids below this have arrived
+  PeerTable<RecyclingSet<std::uint32_t>> received_above; // ids at or above received_below, arrived
   bool timer_armed = false;
   std::uint64_t retransmitted = 0; // copies sent again on timeout
   std::uint64_t acks_sent = 0;

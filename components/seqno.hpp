@@ -8,6 +8,7 @@
 #include <map>
 
 #include "runtime/layer.hpp"
+#include "runtime/recycling.hpp"
 
 namespace lamina {
 
@@ -25,13 +26,14 @@ public:
   // Parameter: how far ahead of the next expected number a message may be and still be
   // buffered. A reliable channel never runs this far ahead; a corrupt or forged header might.
   std::uint32_t window = 1u << 16;
-  PeerTable<std::uint32_t> next_out;             // number of the next message to each peer
-  PeerTable<std::uint32_t> next_in;              // number expected next from each peer
-  PeerTable<std::map<std::uint32_t, Msg>> early; // arrived ahead of next_in, by number, as received
-  std::uint64_t reordered = 0;                   // messages that waited in `early`
-  std::uint64_t dropped_short = 0;               // too short for a header
-  std::uint64_t dropped_stale = 0;               // number already delivered, or already waiting
-  std::uint64_t dropped_far = 0;                 // number beyond the window
+  PeerTable<std::uint32_t> next_out; // number of the next message to each peer
+  PeerTable<std::uint32_t> next_in;  // number expected next from each peer
+  PeerTable<RecyclingMap<std::uint32_t, Msg>>
+      early;                       // arrived ahead of next_in, by number, as received
+  std::uint64_t reordered = 0;     // messages that waited in `early`
+  std::uint64_t dropped_short = 0; // too short for a header
+  std::uint64_t dropped_stale = 0; // number already delivered, or already waiting
+  std::uint64_t dropped_far = 0;   // number beyond the window
 
   // Down: straight for a message to one peer (a cast fans out).
   [[nodiscard]] bool ccp_down(const Event& ev) const { return ev.type == EventType::Send; }

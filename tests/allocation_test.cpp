@@ -46,19 +46,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Sends `count` messages of `size` bytes from node 0 to node 1 and lets the network settle.
+// Sends `count` messages of `size` bytes from node 0 to node 1 and lets the network settle (long
+// enough for a lost message to be sent again).
 void exchange(SimNet& net, int count, std::size_t size) {
   for (int i = 0; i < count; ++i) {
     net.send(0, 1, Msg::with_size(size));
     net.run_for(1ms);
   }
+  net.run_for(200ms);
 }
 
 template <class MakeStack>
-std::uint64_t allocations_when_warm(MakeStack make, std::size_t size) {
+std::uint64_t allocations_when_warm(MakeStack make, std::size_t size,
+                                    LinkConfig link = LinkConfig{.delay = 100us}) {
   auto a = make();
   auto b = make();
-  SimNet net(1, 2, LinkConfig{.delay = 100us});
+  SimNet net(1, 2, link);
   std::uint64_t delivered = 0;
   net.on_deliver([&](PeerId, Event&) { ++delivered; });
   net.attach(0, *a);
@@ -76,6 +79,15 @@ using ReliableFifo = stack<Top, Frag, Seqno, Retransmit, Checksum, Bottom>;
 TEST(Allocation, StaticStackSendsAndReceivesWithoutAllocating) {
   EXPECT_EQ(allocations_when_warm([] { return std::make_unique<ReliableFifo>(); }, 64), 0u);
   EXPECT_EQ(allocations_when_warm([] { return std::make_unique<ReliableFifo>(); }, 1300), 0u);
+}
+
+// Off the common path: messages that arrive out of order or twice, lost ones sent again.
+// Retransmit's and Seqno's tables of early arrivals take their nodes from a pool, which
+// allocates only when more are waiting at once than ever before: 1,489 allocations in 1,000
+// messages here with std::set and std::map, 33 with the pool.
+TEST(Allocation, StaticStackRepairsLossesAllocatingOnlyToGrowItsPool) {
+  const LinkConfig lossy{.delay = 100us, .jitter = 3ms, .loss = 0.05, .duplicate = 0.05};
+  EXPECT_LE(allocations_when_warm([] { return std::make_unique<ReliableFifo>(); }, 64, lossy), 50u);
 }
 
 TEST(Allocation, DynamicStackSendsAndReceivesWithoutAllocating) {

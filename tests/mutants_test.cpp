@@ -702,7 +702,7 @@ to
   using ::testing::Not;
   EXPECT_THAT(header, HasSubstr("// Mutant late_ack of Retransmit: Retransmit acknowledges after "
                                 "delivering.\n"));
-  EXPECT_THAT(header, HasSubstr("#include \"runtime/layer.hpp\"\n\n#include "
+  EXPECT_THAT(header, HasSubstr("#include \"runtime/recycling.hpp\"\n\n#include "
                                 "\"components/retransmit.hpp\""));
   EXPECT_THAT(header, HasSubstr("\nnamespace lamina::mutants::late_ack {\n"));
   EXPECT_THAT(header, HasSubstr("\n} // namespace lamina::mutants::late_ack\n"));
