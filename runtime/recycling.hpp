@@ -1,7 +1,7 @@
 // Recycling: an allocator for the nodes of std::map and std::set that a layer fills and empties
-// on every message (a table of calls, a reply cache), so that once warm they take their nodes
-// from a per-thread pool instead of the heap (runtime/pool.hpp). One node at a time, of at most
-// 256 bytes, comes from the pool; anything else from ::operator new.
+// as messages come and go (a table of calls, a reply cache, arrivals out of order), so that once
+// warm they take their nodes from a per-thread pool instead of the heap (runtime/pool.hpp). One
+// node at a time, of at most 256 bytes, comes from the pool; anything else from ::operator new.
 //
 //   RecyclingMap<std::uint32_t, Call> calls;   // a std::map, with its nodes recycled
 #pragma once

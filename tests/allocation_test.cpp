@@ -1,5 +1,7 @@
 // The common path allocates nothing: once warm, a message through the reliable FIFO stack and
-// back (its ack included) takes its buffers from the pool and touches no allocator.
+// back (its ack included) takes its buffers from the pool and touches no allocator, and so does
+// an RPC call. Off it, repairing losses allocates only to grow the pools; a thread's pools are
+// freed when it ends.
 #include <algorithm>
 #include <array>
 #include <atomic>
