@@ -77,7 +77,7 @@ std::byte* Msg::fresh_buffer(std::uint32_t& capacity) {
 
 Msg Msg::with_size(std::size_t size) {
   Msg m = unfilled(size);
-  std::memset(m.buf_ + m.head_, 0, size);
+  if (size != 0) std::memset(m.buf_ + m.head_, 0, size); // an ack's empty payload: no call
   return m;
 }
 
