@@ -65,7 +65,7 @@ template <std::unsigned_integral T>
 
 } // namespace detail
 
-// Writes `v` at `out`; returns the byte after it. One and two bytes, the common cases, are
+// Writes `v` at `out`; returns the byte after it. One to three bytes, the common cases, are
 // written in line, without a loop.
 template <std::unsigned_integral T>
 [[gnu::always_inline]] inline std::byte* put(std::byte* out, T v) {
@@ -78,12 +78,18 @@ template <std::unsigned_integral T>
     out[1] = static_cast<std::byte>(v >> 7);
     return out + 2;
   }
+  if (sizeof(T) >= 4 && v < 0x200000) {
+    out[0] = static_cast<std::byte>((v & 0x7F) | 0x80);
+    out[1] = static_cast<std::byte>(((v >> 7) & 0x7F) | 0x80);
+    out[2] = static_cast<std::byte>(v >> 14);
+    return out + 3;
+  }
   return detail::put_long(out, v);
 }
 
 // Reads a value of type T from `at`, no further than `end`, and moves `at` past it; false (`at`
 // and `v` untouched) if the bytes end first, the value does not fit in T, or the encoding is not
-// the shortest one. One and two bytes are read in line.
+// the shortest one. One to three bytes are read in line.
 template <std::unsigned_integral T>
 [[nodiscard, gnu::always_inline]] inline bool get(const std::byte*& at, const std::byte* end,
                                                   T& v) {
@@ -98,6 +104,16 @@ template <std::unsigned_integral T>
     v = static_cast<T>((static_cast<unsigned>(at[0]) & 0x7FU) |
                        (static_cast<unsigned>(at[1]) << 7));
     at += 2;
+    return true;
+  }
+  // Three bytes (a counter past 16,383), into a type that holds 21 bits; a third byte of 0
+  // would be a longer encoding than needed.
+  if (sizeof(T) >= 4 && left >= 3 && static_cast<unsigned>(at[1]) >= 0x80 &&
+      static_cast<unsigned>(at[2]) - 1 < 0x7F) {
+    v = static_cast<T>((static_cast<unsigned>(at[0]) & 0x7FU) |
+                       ((static_cast<unsigned>(at[1]) & 0x7FU) << 7) |
+                       (static_cast<unsigned>(at[2]) << 14));
+    at += 3;
     return true;
   }
   return detail::get_long(at, end, v);

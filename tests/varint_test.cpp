@@ -93,6 +93,10 @@ TEST(Varint, RefusesLongerEncodingsAndValuesThatDoNotFit) {
   EXPECT_EQ(read32({0x00}), 0u);
   EXPECT_EQ(read32({0x80, 0x00}), std::nullopt); // 0 in two bytes
   EXPECT_EQ(read32({0xFF, 0x7F}), 16383u);
+  EXPECT_EQ(read32({0x80, 0x80, 0x01}), 16384u);
+  EXPECT_EQ(read32({0xFF, 0xFF, 0x7F}), 0x1FFFFFu);
+  EXPECT_EQ(read32({0x81, 0x80, 0x00}), std::nullopt); // 1 in three bytes
+  EXPECT_EQ(read32({0x80, 0x01, 0x01}), 128u);         // two bytes, the third not read
   EXPECT_EQ(read32({0xFF, 0xFF, 0xFF, 0xFF, 0x0F}), 0xFFFFFFFFu);
   EXPECT_EQ(read32({0xFF, 0xFF, 0xFF, 0xFF, 0x1F}), std::nullopt);       // 2^32 and more
   EXPECT_EQ(read32({0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), std::nullopt); // six bytes
