@@ -115,17 +115,22 @@ template <class T>
 class PeerTable {
 public:
   PeerTable() = default;
-  PeerTable(const PeerTable& other) : entries_(other.entries_) {}
-  PeerTable(PeerTable&& other) noexcept : entries_(std::move(other.entries_)) {
+  PeerTable(const PeerTable& other) : entries_(other.entries_), size_(other.size_) {}
+  PeerTable(PeerTable&& other) noexcept
+      : entries_(std::move(other.entries_)), size_(std::exchange(other.size_, 0)) {
+    other.entries_.clear();
     other.changed_ = kAll;
   }
   PeerTable& operator=(const PeerTable& other) {
     entries_ = other.entries_;
+    size_ = other.size_;
     changed_ = kAll;
     return *this;
   }
   PeerTable& operator=(PeerTable&& other) noexcept {
     entries_ = std::move(other.entries_);
+    size_ = std::exchange(other.size_, 0);
+    other.entries_.clear();
     changed_ = other.changed_ = kAll;
     return *this;
   }
@@ -135,18 +140,16 @@ public:
   // clang would otherwise call out for each (get()'s static makes it look bigger than it is).
   [[gnu::always_inline]] T& operator[](PeerId p) {
     changed_ |= bit(p);
-    if (p >= entries_.size()) entries_.resize(static_cast<std::size_t>(p) + 1);
+    if (p >= size_) grow(p);
     return entries_[p];
   }
-  [[nodiscard]] const T* find(PeerId p) const {
-    return p < entries_.size() ? &entries_[p] : nullptr;
-  }
+  [[nodiscard]] const T* find(PeerId p) const { return p < size_ ? &entries_[p] : nullptr; }
   // The entry of `p` without adding it: what operator[] would read, T{} if never touched.
   [[nodiscard, gnu::always_inline]] const T& get(PeerId p) const {
     static const T untouched{};
-    return p < entries_.size() ? entries_[p] : untouched;
+    return p < size_ ? entries_[p] : untouched;
   }
-  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  [[nodiscard]] std::size_t size() const { return size_; }
   // Iteration reads only: an entry is changed through operator[], which marks it.
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }
@@ -170,9 +173,15 @@ public:
 private:
   static constexpr std::uint64_t kAll = ~std::uint64_t{0};
   static std::uint64_t bit(PeerId p) { return std::uint64_t{1} << (p % 64); }
+  [[gnu::noinline]] void grow(PeerId p) {
+    entries_.resize(static_cast<std::size_t>(p) + 1);
+    size_ = p + 1;
+  }
 
   // std::vector<bool> hands out proxies, not bool&: a table of Bool is a deque.
   std::conditional_t<std::is_same_v<T, bool>, std::deque<bool>, std::vector<T>> entries_;
+  // entries_.size(), kept apart: compared on every access, it is one load, not a division.
+  PeerId size_ = 0;
   mutable std::uint64_t changed_ = kAll; // bookkeeping for checkers, not state
 };
 
