@@ -100,7 +100,7 @@ public:
     // fragment and a 4 KiB message with its headers arrive without a copy. A packet a stack
     // holds (out of order, or kept to answer again) holds that whole buffer: less here holds
     // less per packet, at a copy for the longer ones.
-    std::size_t receive_inline = 4248;
+    std::size_t receive_inline = 4240;
     // Wait by spinning on the socket (non-blocking recvmmsg) instead of sleeping in ppoll.
     bool busy_poll = false;
     // Send runs of equal-size datagrams to one peer as one GSO entry (see above).

@@ -46,8 +46,8 @@ std::uint32_t checked_u32(std::size_t n) {
   return static_cast<std::uint32_t>(n);
 }
 
-// Every buffer starts with Msg's Control (8 bytes), then its capacity.
-constexpr std::uint32_t kControl = 8;
+// Every buffer starts with Msg's Control (16 bytes), then its capacity.
+constexpr std::uint32_t kControl = 16;
 
 } // namespace
 
@@ -62,14 +62,16 @@ std::byte* Msg::fresh_buffer(std::uint32_t& capacity) {
   auto* c = reinterpret_cast<Control*>(raw);
   c->views = 1;
   c->front = 0;
+  c->capacity = capacity;
+  c->unused = 0;
   return raw + kControl;
 }
 
 // In line in with_size() and copy_of(), which are called for every message.
 [[gnu::always_inline]] Msg Msg::unfilled(std::size_t size) {
   Msg m;
-  m.capacity_ = static_cast<std::uint32_t>(kHeadroom) + checked_u32(size);
-  m.buf_ = fresh_buffer(m.capacity_);
+  std::uint32_t capacity = static_cast<std::uint32_t>(kHeadroom) + checked_u32(size);
+  m.buf_ = fresh_buffer(capacity);
   m.head_ = static_cast<std::uint32_t>(kHeadroom);
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size);
   return m;
@@ -93,11 +95,11 @@ Msg Msg::clone() const {
   // each: a copy of a few bytes of a large buffer (a packet of a bundled datagram) gets a buffer
   // of its own size, not the datagram's.
   const auto front = std::min(head_, static_cast<std::uint32_t>(kHeadroom));
-  const auto back = std::min(capacity_ - tail_, static_cast<std::uint32_t>(kHeadroom));
-  m.capacity_ = std::max(front + static_cast<std::uint32_t>(size()) + back,
-                         static_cast<std::uint32_t>(kHeadroom));
-  m.buf_ = fresh_buffer(m.capacity_);
-  m.head_ = std::min(front, m.capacity_ - static_cast<std::uint32_t>(size()));
+  const auto back = std::min(capacity() - tail_, static_cast<std::uint32_t>(kHeadroom));
+  std::uint32_t capacity = std::max(front + static_cast<std::uint32_t>(size()) + back,
+                                    static_cast<std::uint32_t>(kHeadroom));
+  m.buf_ = fresh_buffer(capacity);
+  m.head_ = std::min(front, capacity - static_cast<std::uint32_t>(size()));
   m.tail_ = m.head_ + static_cast<std::uint32_t>(size());
   if (size() != 0) std::memcpy(m.buf_ + m.head_, data(), size());
   return m;
@@ -117,7 +119,7 @@ void Msg::append(std::span<const std::byte> bytes) {
 
 void Msg::release() {
   Control* c = control();
-  if (--c->views == 0) give_back(reinterpret_cast<std::byte*>(c), capacity_ + kControl);
+  if (--c->views == 0) give_back(reinterpret_cast<std::byte*>(c), c->capacity + kControl);
   buf_ = nullptr;
 }
 
@@ -129,7 +131,7 @@ void Msg::grow_front(std::size_t need) {
 }
 
 void Msg::reserve_back(std::size_t need) {
-  if (buf_ != nullptr && !shared() && capacity_ - tail_ >= need) return;
+  if (buf_ != nullptr && !shared() && capacity() - tail_ >= need) return;
   const std::size_t total = size() + need;
   move_to(checked_u32(kHeadroom + total + total / 2), static_cast<std::uint32_t>(kHeadroom));
 }
@@ -140,7 +142,6 @@ void Msg::move_to(std::uint32_t capacity, std::uint32_t head) {
   if (n != 0) std::memcpy(nb + head, data(), n);
   if (buf_ != nullptr) release();
   buf_ = nb;
-  capacity_ = capacity;
   head_ = head;
   tail_ = head + n;
 }

@@ -48,7 +48,10 @@ std::array<std::byte, (sizeof(H) + ...)> header_bytes(const H&... hs) {
   return out;
 }
 
-class Msg {
+// [[clang::trivial_abi]]: a Msg (a pointer and two offsets, 16 bytes) is passed to a function and
+// returned in registers, although moving one empties the source and destroying one may give a
+// buffer back; the callee destroys a parameter. Messages are passed by value on every path.
+class [[clang::trivial_abi]] Msg {
 public:
   // Room in front of a new payload for the headers of a whole stack.
   static constexpr std::size_t kHeadroom = 96;
@@ -87,7 +90,6 @@ public:
     ++c->views;
     Msg m;
     m.buf_ = buf_;
-    m.capacity_ = capacity_;
     m.head_ = head_;
     m.tail_ = tail_;
     return m;
@@ -168,24 +170,27 @@ public:
   }
 
 private:
-  // In front of every buffer: how many views hold it, and the lowest offset that a holder has
-  // pushed to while it was shared (no view's bytes start below it).
+  // In front of every buffer: how many views hold it, the lowest offset that a holder has
+  // pushed to while it was shared (no view's bytes start below it), and the buffer's capacity
+  // (here, not in each view, so that a Msg is two words and is passed in registers).
   struct Control {
     std::uint32_t views;
     std::uint32_t front;
+    std::uint32_t capacity;
+    std::uint32_t unused;
   };
-  static_assert(sizeof(Control) == 8);
+  static_assert(sizeof(Control) == 16);
   [[nodiscard]] Control* control() const { return reinterpret_cast<Control*>(buf_) - 1; }
+  [[nodiscard]] std::uint32_t capacity() const { return buf_ == nullptr ? 0 : control()->capacity; }
   // A push writes just in front of head_: nobody else's bytes are there if this view holds the
   // buffer alone, or if it starts where the lowest push so far did.
   [[nodiscard]] bool may_push() const { return control()->views == 1 || control()->front == head_; }
   void steal(Msg& other) {
     buf_ = other.buf_;
-    capacity_ = other.capacity_;
     head_ = other.head_;
     tail_ = other.tail_;
     other.buf_ = nullptr;
-    other.capacity_ = other.head_ = other.tail_ = 0;
+    other.head_ = other.tail_ = 0;
   }
   // Lets go of the buffer (buf_ != nullptr): the last view gives it back to the pool.
   void release();
@@ -198,10 +203,10 @@ private:
   void move_to(std::uint32_t capacity, std::uint32_t head);
 
   std::byte* buf_ = nullptr; // just after its Control
-  std::uint32_t capacity_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t tail_ = 0;
 };
+static_assert(sizeof(Msg) == 16);
 
 // Orders messages, and byte spans among them, by their bytes (memcmp order, a prefix first): the
 // comparator of a map keyed by messages, a spec's Map[Msg, V], which can then be searched with a
