@@ -20,10 +20,11 @@ using Pool = BlockPool<MsgBuffers, kCapacities, 4096>;
 
 constinit thread_local PoolStats stats;
 
-// A buffer of at least `capacity` bytes; `capacity` becomes what it has.
-std::byte* acquire(std::uint32_t& capacity) {
+// A buffer of at least `capacity` bytes; `capacity` becomes what it has, and `cls` its size
+// class (Pool::kClasses for a buffer from the allocator, too large for any class).
+std::byte* acquire(std::uint32_t& capacity, std::size_t& cls) {
   ++stats.acquired;
-  const std::size_t cls = Pool::class_of(capacity);
+  cls = Pool::class_of(capacity);
   if (cls < Pool::kClasses) {
     capacity = kCapacities[cls];
     if (std::byte* b = Pool::reuse(cls)) return b;
@@ -32,9 +33,8 @@ std::byte* acquire(std::uint32_t& capacity) {
   return static_cast<std::byte*>(::operator new(capacity));
 }
 
-void give_back(std::byte* b, std::uint32_t capacity) {
-  const std::size_t cls = Pool::class_of(capacity);
-  if (cls < Pool::kClasses && kCapacities[cls] == capacity)
+void give_back(std::byte* b, std::size_t cls) {
+  if (cls < Pool::kClasses)
     Pool::give_back(b, cls);
   else
     ::operator delete(b);
@@ -57,13 +57,14 @@ PoolStats pool_stats() { return stats; }
 // capacity is updated to what the buffer has.
 std::byte* Msg::fresh_buffer(std::uint32_t& capacity) {
   std::uint32_t total = capacity + kControl;
-  std::byte* raw = acquire(total);
+  std::size_t cls = 0;
+  std::byte* raw = acquire(total, cls);
   capacity = total - kControl;
   auto* c = reinterpret_cast<Control*>(raw);
   c->views = 1;
   c->front = 0;
   c->capacity = capacity;
-  c->unused = 0;
+  c->size_class = static_cast<std::uint32_t>(cls);
   return raw + kControl;
 }
 
@@ -119,7 +120,7 @@ void Msg::append(std::span<const std::byte> bytes) {
 
 void Msg::release() {
   Control* c = control();
-  if (--c->views == 0) give_back(reinterpret_cast<std::byte*>(c), c->capacity + kControl);
+  if (--c->views == 0) give_back(reinterpret_cast<std::byte*>(c), c->size_class);
   buf_ = nullptr;
 }
 

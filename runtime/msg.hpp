@@ -171,13 +171,14 @@ public:
 
 private:
   // In front of every buffer: how many views hold it, the lowest offset that a holder has
-  // pushed to while it was shared (no view's bytes start below it), and the buffer's capacity
-  // (here, not in each view, so that a Msg is two words and is passed in registers).
+  // pushed to while it was shared (no view's bytes start below it), the buffer's capacity
+  // (here, not in each view, so that a Msg is two words and is passed in registers), and the
+  // pool's size class it came from, found once when it is taken, not again when it goes back.
   struct Control {
     std::uint32_t views;
     std::uint32_t front;
     std::uint32_t capacity;
-    std::uint32_t unused;
+    std::uint32_t size_class; // the pool's number of classes: not from the pool
   };
   static_assert(sizeof(Control) == 16);
   [[nodiscard]] Control* control() const { return reinterpret_cast<Control*>(buf_) - 1; }
