@@ -51,7 +51,6 @@
 #include <cstdint>
 #include <deque>
 #include <iterator>
-#include <set>
 #include <utility>
 
 #include "runtime/layer.hpp"

@@ -32,8 +32,6 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
-#include <map>
-#include <set>
 #include <vector>
 
 #include "runtime/layer.hpp"

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 
 #include "runtime/layer.hpp"
 #include "runtime/recycling.hpp"

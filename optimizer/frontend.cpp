@@ -212,16 +212,20 @@ public:
   }
 
   NodeRef expression_statement(const Expr* e) {
-    // `(void)ev.msg.drop_front(4)`: the message operation, whose value is ignored.
+    // `(void)ev.msg.drop_front(4)`: the message operation, whose value is ignored. Recognised
+    // before anything is lowered, so that any other cast's operand is lowered once, below.
     if (const auto* cast = dyn_cast<ExplicitCastExpr>(e->IgnoreImplicit());
-        cast && cast->getTypeAsWritten()->isVoidType()) {
-      NodeRef inner = expr(cast->getSubExpr());
-      if (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop) {
-        auto n = Node::make(Kind::ExprStmt);
-        n->kids = {inner};
-        return n;
-      }
-    }
+        cast && cast->getTypeAsWritten()->isVoidType())
+      if (const auto* call = dyn_cast<CXXMemberCallExpr>(cast->getSubExpr()->IgnoreParenImpCasts());
+          call && !src_.in_macro(call->getSourceRange()))
+        if (NodeRef inner = message_call(call, call->getImplicitObjectArgument()->IgnoreImplicit(),
+                                         call->getMethodDecl()->getNameAsString());
+            inner && (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop)) {
+          inner->type = int_type(call->getType());
+          auto n = Node::make(Kind::ExprStmt);
+          n->kids = {inner};
+          return n;
+        }
     if (auto push = message_push(e)) return push;
     auto n = Node::make(Kind::ExprStmt);
     n->kids = {expr(e)};
