@@ -16,10 +16,10 @@
 
 namespace lamina::opt {
 
-// Whether `d` is called `name`. getName() is for plain identifiers only (it asserts so):
-// operators, constructors and conversions have names of other kinds.
+// Whether `d` (which may be null) is called `name`. getName() is for plain identifiers only (it
+// asserts so): operators, constructors and conversions have names of other kinds.
 inline bool has_name(const clang::NamedDecl* d, llvm::StringRef name) {
-  return d->getDeclName().isIdentifier() && d->getName() == name;
+  return d != nullptr && d->getDeclName().isIdentifier() && d->getName() == name;
 }
 
 // What the namespace `path` (outermost first: {"boost", "hana"}) declares as `name`, in every

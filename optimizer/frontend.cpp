@@ -217,7 +217,7 @@ public:
     if (const auto* cast = dyn_cast<ExplicitCastExpr>(e->IgnoreImplicit());
         cast && cast->getTypeAsWritten()->isVoidType())
       if (const auto* call = dyn_cast<CXXMemberCallExpr>(cast->getSubExpr()->IgnoreParenImpCasts());
-          call && !src_.in_macro(call->getSourceRange()))
+          call && call->getMethodDecl() != nullptr && !src_.in_macro(call->getSourceRange()))
         if (NodeRef inner = message_call(call, call->getImplicitObjectArgument()->IgnoreImplicit(),
                                          call->getMethodDecl()->getNameAsString());
             inner && (inner->kind == Kind::DropHeader || inner->kind == Kind::Pop)) {
@@ -500,6 +500,7 @@ private:
 
   NodeRef member_call(const CXXMemberCallExpr* c) {
     const CXXMethodDecl* m = c->getMethodDecl();
+    if (m == nullptr) return problem(c, "it calls through a pointer to a member function");
     const Expr* obj = c->getImplicitObjectArgument()->IgnoreImplicit();
     const std::string name = m->getNameAsString();
     if (is_ports_ref(obj)) return ports_call(c, name);
