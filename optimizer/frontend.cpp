@@ -174,10 +174,16 @@ public:
     if (const auto* d = dyn_cast<DeclStmt>(s);
         d && llvm::any_of(d->decls(), [](const Decl* x) { return isa<DecompositionDecl>(x); }))
       return problem(s, "it declares a structured binding");
-    if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl())
+    if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl()) {
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && declarator_after_name(v))
+        return problem(s, fmt::format("it declares `{}` with a declarator that lamina-opt does not "
+                                      "print (an array, or a pointer to a function)",
+                                      v->getNameAsString()));
       if (NodeRef n = local_declaration(d)) return n;
+    }
     if (const auto* e = dyn_cast<Expr>(s)) return expression_statement(e);
     if (isa<GotoStmt, IndirectGotoStmt, LabelStmt>(s)) return problem(s, "it uses goto");
+    if (isa<AsmStmt>(s)) return problem(s, "it uses inline assembly");
     if (isa<CXXTryStmt>(s)) return problem(s, "it catches an exception");
     if (const auto* d = dyn_cast<DeclStmt>(s)) {
       for (const Decl* x : d->decls())
@@ -188,6 +194,14 @@ public:
     }
     // Loops, switches and the rest: as written, with their insides lowered.
     return generic(s, true);
+  }
+
+  // Whether `v`'s type is written partly after its name (`int a[2]`, `void (*f)(int)`): a
+  // declaration that local_declaration's type-then-name form cannot print.
+  [[nodiscard]] bool declarator_after_name(const VarDecl* v) const {
+    const TypeSourceInfo* t = v->getTypeSourceInfo();
+    return t != nullptr && src_.begin(SourceRange(t->getTypeLoc().getEndLoc())) >
+                               src_.begin(SourceRange(v->getLocation()));
   }
 
   // The declaration of one local variable; null for a static local that is not a constant (it is
@@ -338,6 +352,10 @@ private:
       return nullptr;
     }
     if (const auto* d = dyn_cast<DeclRefExpr>(e)) {
+      // `io` itself: the bypass has no Ports object (helper_call takes `io` as an argument).
+      if (is_ports_ref(d))
+        return problem(e, fmt::format("it uses `{}` other than to call it or pass it to a helper",
+                                      d->getDecl()->getNameAsString()));
       if (const auto* v = dyn_cast<VarDecl>(d->getDecl())) {
         if (v->isLocalVarDeclOrParm() && !v->isStaticLocal()) return local(v->getNameAsString());
         if (v->hasGlobalStorage() && !v->getType().isConstQualified() && !v->isConstexpr())
@@ -604,7 +622,11 @@ private:
   NodeRef helper_call(const CXXMethodDecl* m, Args args, const Expr* e) {
     auto n = Node::make(Kind::Call);
     n->name = m->getNameAsString();
-    for (const Expr* a : args) n->kids.push_back(expr(a));
+    for (const Expr* a : args)
+      n->kids.push_back(
+          is_ports_ref(a)
+              ? local(cast<DeclRefExpr>(a->IgnoreImplicit())->getDecl()->getNameAsString())
+              : expr(a));
     n->pure = m->isConst();
     if (!n->pure) n->writes.insert("*");
     n->where = src_.where(e->getBeginLoc());
