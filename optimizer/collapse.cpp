@@ -112,12 +112,27 @@ struct Prepared {
   NodeRef ccp; // bound, parameters substituted
 };
 
-Prepared prepare(const StackLayer& l, bool down, const FoldContext& base) {
+// Whether the generated stack uses `name` for its own: a layer's variable (`frag`), a variable
+// of the generated functions (`f`, `sent_packet`, `kept_retransmit`, ...), or a member (`host_`).
+// A layer's local of such a name would hide it in the blocks of the layers below.
+bool reserved_name(const StackInput& in, const std::string& name) {
+  static const std::set<std::string> kFixed = {"ev",     "f",       "from",       "to",
+                                               "packet", "payload", "sent_packet"};
+  if (kFixed.count(name) != 0 || name.ends_with('_') || name.starts_with("kept_") ||
+      name.starts_with("later_") || name.starts_with("covered_by_"))
+    return true;
+  return std::any_of(in.layers.begin(), in.layers.end(),
+                     [&](const StackLayer& l) { return l.var == name; });
+}
+
+Prepared prepare(const StackInput& in, const StackLayer& l, bool down, const FoldContext& base) {
   const LayerModel& m = *l.model;
   const Handler& h = down ? m.down : m.up;
   Prepared p;
   p.lowered = h.body;
   if (h.event != "ev") p.lowered = rename_local(p.lowered, h.event, local("ev"));
+  p.lowered = rename_reserved_locals(
+      p.lowered, [&](const std::string& name) { return reserved_name(in, name); });
   p.inlined = inline_helpers(p.lowered, m);
   p.params = substitute_params(p.inlined, l.params);
   p.ccp =
@@ -1034,7 +1049,7 @@ Generated Generator::run() {
   base.not_folded = &not_folded_;
   ex.first = first_;
   for (const StackLayer& l : in_.layers) {
-    down_.push_back(prepare(l, true, base));
+    down_.push_back(prepare(in_, l, true, base));
     ex.layers.push_back({l.model->name, l.model->header_size, l.model->header_fields});
     if (down_.size() > first_) ex.layered_header_bytes += l.model->header_size;
     for (const auto& [name, value] : l.params)
@@ -1184,7 +1199,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
     ctx.pops_succeed = true;
     for (const Field& f : fields_)
       if (f.layer == i) ctx.header_values[f.field->name] = f.value;
-    up_.push_back(prepare(in_.layers[i], false, ctx));
+    up_.push_back(prepare(in_, in_.layers[i], false, ctx));
   }
   // Guard parts, each printed with its layer's variable.
   std::vector<Explanation::AtLayer> cheap, reading;
@@ -1479,7 +1494,7 @@ std::string print_after(const StackInput& input, const std::string& pass, const 
                         const std::string& direction) {
   for (const StackLayer& l : input.layers) {
     if (l.model->name != layer) continue;
-    const Prepared p = prepare(l, direction == "down", FoldContext{});
+    const Prepared p = prepare(input, l, direction == "down", FoldContext{});
     const NodeRef& n = pass == "lower"    ? p.lowered
                        : pass == "inline" ? p.inlined
                        : pass == "params" ? p.params

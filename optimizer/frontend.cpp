@@ -179,7 +179,15 @@ public:
         return problem(s, fmt::format("it declares `{}` with a declarator that lamina-opt does not "
                                       "print (an array, or a pointer to a function)",
                                       v->getNameAsString()));
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && type_has_decltype(v))
+        return problem(s, fmt::format("it declares `{}` with a type written with decltype, whose "
+                                      "expression lamina-opt does not rewrite",
+                                      v->getNameAsString()));
       if (NodeRef n = local_declaration(d)) return n;
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && initialised_in_parentheses(v))
+        return problem(s, fmt::format("it declares `{}` initialised in parentheses, which "
+                                      "lamina-opt does not print; write `= value` or `{{value}}`",
+                                      v->getNameAsString()));
     }
     if (const auto* e = dyn_cast<Expr>(s)) return expression_statement(e);
     if (isa<GotoStmt, IndirectGotoStmt, LabelStmt>(s)) return problem(s, "it uses goto");
@@ -204,13 +212,32 @@ public:
                                src_.begin(SourceRange(v->getLocation()));
   }
 
+  // Whether `v` is written `T v(args)`. Read from the source: in a template's instantiation, which
+  // is what the front end lowers, clang records some of those as list-initialised.
+  [[nodiscard]] bool initialised_in_parentheses(const VarDecl* v) const {
+    if (!v->hasInit() || v->getInitStyle() == VarDecl::CInit) return false;
+    const SourceRange name(v->getLocation());
+    const llvm::StringRef after = src_.buffer(name).substr(src_.end(name)).ltrim();
+    return after.starts_with("(");
+  }
+
+  // Whether `v`'s written type has a decltype in it (`decltype(sent)`, `const decltype(x)&`): its
+  // declaration is printed as written, and the expression would name what is no longer there.
+  [[nodiscard]] static bool type_has_decltype(const VarDecl* v) {
+    const TypeSourceInfo* t = v->getTypeSourceInfo();
+    if (t == nullptr) return false;
+    for (TypeLoc l = t->getTypeLoc(); !l.isNull(); l = l.getNextTypeLoc())
+      if (l.getAs<DecltypeTypeLoc>() || l.getAs<TypeOfExprTypeLoc>()) return true;
+    return false;
+  }
+
   // The declaration of one local variable; null for a static local that is not a constant (it is
-  // state) and for one initialised by a constructor call.
+  // state) and for one initialised in parentheses.
   NodeRef local_declaration(const DeclStmt* d) {
     const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
     if (v == nullptr ||
         (v->isStaticLocal() && !v->isConstexpr() && !v->getType().isConstQualified()) ||
-        v->getInitStyle() == VarDecl::CallInit)
+        initialised_in_parentheses(v))
       return nullptr;
     auto n = Node::make(Kind::Decl);
     const unsigned b = src_.begin(d->getSourceRange());

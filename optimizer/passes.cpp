@@ -1072,6 +1072,28 @@ NodeRef inline_body(const Helper& h, const std::vector<NodeRef>& args, NodeRef b
 
 } // namespace
 
+NodeRef rename_reserved_locals(const NodeRef& body,
+                               const std::function<bool(const std::string&)>& reserved) {
+  std::set<std::string> declared;
+  const std::function<void(const NodeRef&)> collect = [&](const NodeRef& n) {
+    if (!n) return;
+    if (n->kind == Kind::Decl) declared.insert(n->name);
+    for (const NodeRef& k : n->kids) collect(k);
+  };
+  collect(body);
+  NodeRef out = body;
+  for (const std::string& name : declared) {
+    if (!reserved(name)) continue;
+    std::string base = name;
+    while (!base.empty() && base.back() == '_') base.pop_back();
+    std::string fresh;
+    for (int k = 1; fresh.empty() || reserved(fresh) || spelled(out, fresh); ++k)
+      fresh = fmt::format("{}_{}", base, k);
+    out = rename_variable(out, name, fresh);
+  }
+  return out;
+}
+
 NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) {
   return transform(body, [&](NodeRef x) -> NodeRef {
     if (x->kind != Kind::Call) return x;

@@ -7,6 +7,7 @@
 // The collapse (collapse.hpp) chains the folded bodies of the layers of a stack.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -66,5 +67,11 @@ void set_positions(const NodeRef& n, std::int64_t offset);
 
 // Substitutes Local(from) by `to` everywhere in `n` (a copy).
 NodeRef rename_local(const NodeRef& n, const std::string& from, const NodeRef& to);
+
+// `body` with each local it declares under a name that `reserved` says the generated code uses
+// for its own (a layer's variable, `f`, ...) renamed, with its uses, to a fresh one (`f_1`), so
+// that it cannot hide the generated code's variable in the blocks nested in its own.
+NodeRef rename_reserved_locals(const NodeRef& body,
+                               const std::function<bool(const std::string&)>& reserved);
 
 } // namespace lamina::opt
