@@ -116,9 +116,9 @@ struct Prepared {
 // of the generated functions (`f`, `sent_packet`, `kept_retransmit`, ...), or a member (`host_`).
 // A layer's local of such a name would hide it in the blocks of the layers below.
 bool reserved_name(const StackInput& in, const std::string& name) {
-  static const std::set<std::string> kFixed = {"ev",     "f",       "from",       "to",
-                                               "packet", "payload", "sent_packet"};
-  if (kFixed.count(name) != 0 || name.ends_with('_') || name.starts_with("kept_") ||
+  static const std::set<std::string> fixed = {"ev",     "f",       "from",       "to",
+                                              "packet", "payload", "sent_packet"};
+  if (fixed.count(name) != 0 || name.ends_with('_') || name.starts_with("kept_") ||
       name.starts_with("later_") || name.starts_with("covered_by_"))
     return true;
   return std::any_of(in.layers.begin(), in.layers.end(),

@@ -179,9 +179,9 @@ public:
         return problem(s, fmt::format("it declares `{}` with a declarator that lamina-opt does not "
                                       "print (an array, or a pointer to a function)",
                                       v->getNameAsString()));
-      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && type_has_decltype(v))
-        return problem(s, fmt::format("it declares `{}` with a type written with decltype, whose "
-                                      "expression lamina-opt does not rewrite",
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && type_names_the_layer(v))
+        return problem(s, fmt::format("it declares `{}` with a type written with decltype or with "
+                                      "a member of the layer, which lamina-opt prints as written",
                                       v->getNameAsString()));
       if (NodeRef n = local_declaration(d)) return n;
       if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && initialised_in_parentheses(v))
@@ -221,14 +221,32 @@ public:
     return after.starts_with("(");
   }
 
-  // Whether `v`'s written type has a decltype in it (`decltype(sent)`, `const decltype(x)&`): its
-  // declaration is printed as written, and the expression would name what is no longer there.
-  [[nodiscard]] static bool type_has_decltype(const VarDecl* v) {
+  // Whether `v`'s written type holds an expression that would name nothing where the declaration
+  // is printed as written: a decltype (`decltype(sent)`), or a template argument naming a member
+  // of the layer (`std::array<T, kSize>`).
+  [[nodiscard]] static bool type_names_the_layer(const VarDecl* v) {
     const TypeSourceInfo* t = v->getTypeSourceInfo();
     if (t == nullptr) return false;
-    for (TypeLoc l = t->getTypeLoc(); !l.isNull(); l = l.getNextTypeLoc())
+    for (TypeLoc l = t->getTypeLoc(); !l.isNull(); l = l.getNextTypeLoc()) {
       if (l.getAs<DecltypeTypeLoc>() || l.getAs<TypeOfExprTypeLoc>()) return true;
+      if (const auto s = l.getAs<TemplateSpecializationTypeLoc>())
+        for (unsigned i = 0; i < s.getNumArgs(); ++i)
+          if (const TemplateArgumentLoc& a = s.getArgLoc(i);
+              a.getArgument().getKind() == TemplateArgument::Expression &&
+              names_a_member(a.getSourceExpression()))
+            return true;
+    }
     return false;
+  }
+  // Whether `e` names a data member, or a static member without its class.
+  static bool names_a_member(const Stmt* e) {
+    if (e == nullptr) return false;
+    if (isa<MemberExpr>(e)) return true;
+    if (const auto* d = dyn_cast<DeclRefExpr>(e))
+      if (const auto* v = dyn_cast<VarDecl>(d->getDecl());
+          v && v->isStaticDataMember() && !d->hasQualifier())
+        return true;
+    return llvm::any_of(e->children(), [](const Stmt* k) { return names_a_member(k); });
   }
 
   // The declaration of one local variable; null for a static local that is not a constant (it is
