@@ -113,11 +113,11 @@ struct Prepared {
 };
 
 // Whether the generated stack uses `name` for its own: a layer's variable (`frag`), a variable
-// of the generated functions (`f`, `sent_packet`, `kept_retransmit`, ...), or a member (`host_`).
-// A layer's local of such a name would hide it in the blocks of the layers below.
+// of the generated functions that their code reads after a layer's (`f`, `sent_packet`,
+// `kept_retransmit`, ...), or a member (`host_`). A layer's local of such a name would hide it in
+// the blocks of the layers below. (`from`, `to`, `packet` and `payload` are read before them.)
 bool reserved_name(const StackInput& in, const std::string& name) {
-  static const std::set<std::string> fixed = {"ev",     "f",       "from",       "to",
-                                              "packet", "payload", "sent_packet"};
+  static const std::set<std::string> fixed = {"ev", "f", "sent_packet"};
   if (fixed.count(name) != 0 || name.ends_with('_') || name.starts_with("kept_") ||
       name.starts_with("later_") || name.starts_with("covered_by_"))
     return true;
@@ -131,9 +131,10 @@ Prepared prepare(const StackInput& in, const StackLayer& l, bool down, const Fol
   Prepared p;
   p.lowered = h.body;
   if (h.event != "ev") p.lowered = rename_local(p.lowered, h.event, local("ev"));
-  p.lowered = rename_reserved_locals(
-      p.lowered, [&](const std::string& name) { return reserved_name(in, name); });
-  p.inlined = inline_helpers(p.lowered, m);
+  // After inlining, so that the helpers' locals are renamed too.
+  p.inlined = rename_reserved_locals(inline_helpers(p.lowered, m), [&](const std::string& name) {
+    return reserved_name(in, name);
+  });
   p.params = substitute_params(p.inlined, l.params);
   p.ccp =
       substitute_params(inline_helpers(bind_ccp(down ? m.ccp_down : m.ccp_up, "ev"), m), l.params);

@@ -1,8 +1,8 @@
 // STACKNAMES (a test layer for lamina-opt): passes everything on; `down` declares locals named as
 // the generated stack's own variables: `bottom` (the Bottom layer's) and `f` (the compressed
-// header's fields). lamina-opt renames them, so that they do not hide the generated code's
-// variables in the blocks of the layers below (it once did not, and the code did not compile).
-// Read by ../../reserved_names.test.
+// header's fields), and its helper one named `top` (the Top layer's). lamina-opt renames them, so
+// that they do not hide the generated code's variables in the blocks of the layers below (it once
+// did not, and the code did not compile). Read by ../../reserved_names.test.
 #pragma once
 
 #include <cstdint>
@@ -27,12 +27,20 @@ public:
     const std::uint64_t bottom = sent;
     const std::uint64_t f = 2 * sent;
     sent += bottom + f;
+    count(ev);
     io.down(ev);
   }
 
   template <class Ports>
   void up(Event& ev, Ports& io) {
     io.up(ev);
+  }
+
+private:
+  // A helper's local named as a layer's variable (`top`), renamed once inlined.
+  void count(const Event& ev) {
+    const std::uint64_t top = ev.msg.size();
+    sent += top;
   }
 };
 
