@@ -226,15 +226,23 @@ public:
   // of the layer (`std::array<T, kSize>`).
   [[nodiscard]] static bool type_names_the_layer(const VarDecl* v) {
     const TypeSourceInfo* t = v->getTypeSourceInfo();
-    if (t == nullptr) return false;
-    for (TypeLoc l = t->getTypeLoc(); !l.isNull(); l = l.getNextTypeLoc()) {
+    return t != nullptr && type_names_the_layer(t->getTypeLoc());
+  }
+  static bool type_names_the_layer(TypeLoc type) {
+    for (TypeLoc l = type; !l.isNull(); l = l.getNextTypeLoc()) {
       if (l.getAs<DecltypeTypeLoc>() || l.getAs<TypeOfExprTypeLoc>()) return true;
       if (const auto s = l.getAs<TemplateSpecializationTypeLoc>())
-        for (unsigned i = 0; i < s.getNumArgs(); ++i)
-          if (const TemplateArgumentLoc& a = s.getArgLoc(i);
-              a.getArgument().getKind() == TemplateArgument::Expression &&
+        for (unsigned i = 0; i < s.getNumArgs(); ++i) {
+          const TemplateArgumentLoc& a = s.getArgLoc(i);
+          if (a.getArgument().getKind() == TemplateArgument::Expression &&
               names_a_member(a.getSourceExpression()))
             return true;
+          // A type argument, which may hold one: std::array<std::array<T, kSize>, 2>.
+          if (a.getArgument().getKind() == TemplateArgument::Type &&
+              a.getTypeSourceInfo() != nullptr &&
+              type_names_the_layer(a.getTypeSourceInfo()->getTypeLoc()))
+            return true;
+        }
     }
     return false;
   }

@@ -1,8 +1,9 @@
 // CONSTANTINTYPE (a test layer for lamina-opt): passes everything on; `down` declares a local
-// array whose size is the layer's constant: a declaration that lamina-opt prints as written,
-// where the constant would name nothing. That is outside the dialect, in the common path of
-// `down`: lamina-opt must warn, keep `down` on the layered path, and write no code that does not
-// compile (it once printed this construct wrongly). Read by ../../dialect_unprintable.test.
+// array of arrays whose size is the layer's constant, a template argument of a template argument:
+// a declaration that lamina-opt prints as written, where the constant would name nothing. That is
+// outside the dialect, in the common path of `down`: lamina-opt must warn, keep `down` on the
+// layered path, and write no code that does not compile (it once printed this construct wrongly).
+// Read by ../../dialect_unprintable.test.
 #pragma once
 
 #include <array>
@@ -27,8 +28,8 @@ public:
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
-    std::array<std::uint64_t, kSteps> steps{};
-    sent += steps.size();
+    std::array<std::array<std::uint64_t, kSteps>, 1> steps{};
+    sent += steps[0].size();
     io.down(ev);
   }
 
