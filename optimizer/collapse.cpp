@@ -67,12 +67,6 @@ bool moves_message(const NodeRef& n) {
   return std::any_of(n->kids.begin(), n->kids.end(), moves_message);
 }
 
-void declared_in(const NodeRef& n, std::set<std::string>& out) {
-  if (!n) return;
-  if (n->kind == Kind::Decl) out.insert(n->name);
-  for (const auto& k : n->kids) declared_in(k, out);
-}
-
 bool mentions_any(const NodeRef& n, const std::set<std::string>& names) {
   return std::any_of(names.begin(), names.end(),
                      [&](const std::string& name) { return mentions_local(n, name); });

@@ -175,19 +175,9 @@ public:
         d && llvm::any_of(d->decls(), [](const Decl* x) { return isa<DecompositionDecl>(x); }))
       return problem(s, "it declares a structured binding");
     if (const auto* d = dyn_cast<DeclStmt>(s); d && d->isSingleDecl()) {
-      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && declarator_after_name(v))
-        return problem(s, fmt::format("it declares `{}` with a declarator that lamina-opt does not "
-                                      "print (an array, or a pointer to a function)",
-                                      v->getNameAsString()));
-      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && type_names_the_layer(v))
-        return problem(s, fmt::format("it declares `{}` with a type written with decltype or with "
-                                      "a member of the layer, which lamina-opt prints as written",
-                                      v->getNameAsString()));
+      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()))
+        if (std::string why = unprintable(v); !why.empty()) return problem(s, std::move(why));
       if (NodeRef n = local_declaration(d)) return n;
-      if (const auto* v = dyn_cast<VarDecl>(d->getSingleDecl()); v && initialised_in_parentheses(v))
-        return problem(s, fmt::format("it declares `{}` initialised in parentheses, which "
-                                      "lamina-opt does not print; write `= value` or `{{value}}`",
-                                      v->getNameAsString()));
     }
     if (const auto* e = dyn_cast<Expr>(s)) return expression_statement(e);
     if (isa<GotoStmt, IndirectGotoStmt, LabelStmt>(s)) return problem(s, "it uses goto");
@@ -202,6 +192,25 @@ public:
     }
     // Loops, switches and the rest: as written, with their insides lowered.
     return generic(s, true);
+  }
+
+  // Why the declaration of `v` cannot be printed as local_declaration prints one (its type as
+  // written, then its name, then `= init` or the braced init); empty if it can.
+  [[nodiscard]] std::string unprintable(const VarDecl* v) const {
+    const std::string name = v->getNameAsString();
+    if (declarator_after_name(v))
+      return fmt::format("it declares `{}` with a declarator that lamina-opt does not print (an "
+                         "array, or a pointer to a function)",
+                         name);
+    if (type_names_the_layer(v))
+      return fmt::format("it declares `{}` with a type written with decltype or with a member of "
+                         "the layer, which lamina-opt prints as written",
+                         name);
+    if (initialised_in_parentheses(v))
+      return fmt::format("it declares `{}` initialised in parentheses, which lamina-opt does not "
+                         "print; write `= value` or `{{value}}`",
+                         name);
+    return {};
   }
 
   // Whether `v`'s type is written partly after its name (`int a[2]`, `void (*f)(int)`): a
@@ -257,13 +266,14 @@ public:
     return llvm::any_of(e->children(), [](const Stmt* k) { return names_a_member(k); });
   }
 
-  // The declaration of one local variable; null for a static local that is not a constant (it is
-  // state) and for one initialised in parentheses.
+  // The declaration of one local variable (one that unprintable() passed); null for a static
+  // local that is not a constant (it is state), and for one made by its default constructor
+  // (`Msg m;`), which is printed as written.
   NodeRef local_declaration(const DeclStmt* d) {
     const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
     if (v == nullptr ||
         (v->isStaticLocal() && !v->isConstexpr() && !v->getType().isConstQualified()) ||
-        initialised_in_parentheses(v))
+        v->getInitStyle() == VarDecl::CallInit)
       return nullptr;
     auto n = Node::make(Kind::Decl);
     const unsigned b = src_.begin(d->getSourceRange());

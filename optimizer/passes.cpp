@@ -1072,15 +1072,16 @@ NodeRef inline_body(const Helper& h, const std::vector<NodeRef>& args, NodeRef b
 
 } // namespace
 
+void declared_in(const NodeRef& n, std::set<std::string>& out) {
+  if (!n) return;
+  if (n->kind == Kind::Decl) out.insert(n->name);
+  for (const auto& k : n->kids) declared_in(k, out);
+}
+
 NodeRef rename_reserved_locals(const NodeRef& body,
                                const std::function<bool(const std::string&)>& reserved) {
   std::set<std::string> declared;
-  const std::function<void(const NodeRef&)> collect = [&](const NodeRef& n) {
-    if (!n) return;
-    if (n->kind == Kind::Decl) declared.insert(n->name);
-    for (const NodeRef& k : n->kids) collect(k);
-  };
-  collect(body);
+  declared_in(body, declared);
   NodeRef out = body;
   for (const std::string& name : declared) {
     if (!reserved(name)) continue;

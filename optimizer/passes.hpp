@@ -68,6 +68,9 @@ void set_positions(const NodeRef& n, std::int64_t offset);
 // Substitutes Local(from) by `to` everywhere in `n` (a copy).
 NodeRef rename_local(const NodeRef& n, const std::string& from, const NodeRef& to);
 
+// Adds to `out` the name of every local that `n` declares.
+void declared_in(const NodeRef& n, std::set<std::string>& out);
+
 // `body` with each local it declares under a name that `reserved` says the generated code uses
 // for its own (a layer's variable, `f`, ...) renamed, with its uses, to a fresh one (`f_1`), so
 // that it cannot hide the generated code's variable in the blocks nested in its own.
