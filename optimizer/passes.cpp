@@ -1192,8 +1192,10 @@ NodeRef simplify_node(const NodeRef& e) {
     return n;
   }
   // (x + k) + b -> x + (k + b), both sums in one type: if k + b is defined, the value is the
-  // same (and an overflow of x + k, undefined before, is gone).
-  if (k && vb && e->text == "+" && e->type.known() && a->type == e->type) {
+  // same. Where x + k is known to overflow, the sum is left: C++ leaves it undefined, and the
+  // rewrite would give it a value.
+  if (k && vb && e->text == "+" && e->type.known() && a->type == e->type &&
+      !undefined(a, value_of)) {
     const Folded sum = fold_binary("+", e->type, convert(*k, e->type), convert(*vb, e->type));
     if (!sum.value) return e;
     auto n = a->copy();

@@ -251,6 +251,10 @@ TEST(Fold, LeavesWhatIsUndefined) {
   EXPECT_FALSE(one({{i32, 65536}, {i32, 0}}, op("&&", op("*", leaf(0), leaf(0)), leaf(1))).folded);
   // ... but not where it is never evaluated.
   EXPECT_TRUE(one({{i32, 65536}, {i32, 0}}, op("&&", leaf(1), op("*", leaf(0), leaf(0)))).folded);
+  // ... nor made defined by reassociating: (max + max) + -max overflows in its first sum.
+  EXPECT_FALSE(
+      one({{i32, i32.max()}, {i32, -i32.max()}}, op("+", op("+", leaf(0), leaf(0)), leaf(1)))
+          .folded);
 }
 
 } // namespace
