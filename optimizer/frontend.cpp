@@ -184,6 +184,17 @@ public:
     if (isa<AsmStmt>(s)) return problem(s, "it uses inline assembly");
     if (isa<CXXTryStmt>(s)) return problem(s, "it catches an exception");
     if (const auto* d = dyn_cast<DeclStmt>(s)) {
+      for (const Decl* x : d->decls()) {
+        if (const auto* t = dyn_cast<TypedefNameDecl>(x);
+            t && type_names_the_layer(t->getTypeSourceInfo()))
+          return problem(s, fmt::format("it declares the type `{}` with decltype or with a member "
+                                        "of the layer, which lamina-opt prints as written",
+                                        t->getNameAsString()));
+        if (const auto* t = dyn_cast<TagDecl>(x); t && t->isThisDeclarationADefinition())
+          return problem(s, fmt::format("it defines the type `{}` in a handler; define it in the "
+                                        "layer's class",
+                                        t->getNameAsString()));
+      }
       for (const Decl* x : d->decls())
         if (const auto* v = dyn_cast<VarDecl>(x);
             v && v->isStaticLocal() && !v->isConstexpr() && !v->getType().isConstQualified())
@@ -234,7 +245,9 @@ public:
   // is printed as written: a decltype (`decltype(sent)`), or a template argument naming a member
   // of the layer (`std::array<T, kSize>`).
   [[nodiscard]] static bool type_names_the_layer(const VarDecl* v) {
-    const TypeSourceInfo* t = v->getTypeSourceInfo();
+    return type_names_the_layer(v->getTypeSourceInfo());
+  }
+  static bool type_names_the_layer(const TypeSourceInfo* t) {
     return t != nullptr && type_names_the_layer(t->getTypeLoc());
   }
   static bool type_names_the_layer(TypeLoc type) {
@@ -248,8 +261,7 @@ public:
             return true;
           // A type argument, which may hold one: std::array<std::array<T, kSize>, 2>.
           if (a.getArgument().getKind() == TemplateArgument::Type &&
-              a.getTypeSourceInfo() != nullptr &&
-              type_names_the_layer(a.getTypeSourceInfo()->getTypeLoc()))
+              type_names_the_layer(a.getTypeSourceInfo()))
             return true;
         }
     }
