@@ -106,14 +106,19 @@ struct Prepared {
   NodeRef ccp; // bound, parameters substituted
 };
 
+// The prefixes of the variables the generated code declares per layer, before the layer's var.
+constexpr std::string_view kKept = "kept_";          // a value read from the message, kept
+constexpr std::string_view kLater = "later_";        // a delayed statement's lambda
+constexpr std::string_view kCovered = "covered_by_"; // the header bytes a layer's view covers
+
 // Whether the generated stack uses `name` for its own: a layer's variable (`frag`), a variable
 // of the generated functions that their code reads after a layer's (`f`, `sent_packet`,
 // `kept_retransmit`, ...), or a member (`host_`). A layer's local of such a name would hide it in
 // the blocks of the layers below. (`from`, `to`, `packet` and `payload` are read before them.)
 bool reserved_name(const StackInput& in, const std::string& name) {
   static const std::set<std::string> fixed = {"ev", "f", "sent_packet"};
-  if (fixed.count(name) != 0 || name.ends_with('_') || name.starts_with("kept_") ||
-      name.starts_with("later_") || name.starts_with("covered_by_"))
+  if (fixed.count(name) != 0 || name.ends_with('_') || name.starts_with(kKept) ||
+      name.starts_with(kLater) || name.starts_with(kCovered))
     return true;
   return std::any_of(in.layers.begin(), in.layers.end(),
                      [&](const StackLayer& l) { return l.var == name; });
@@ -627,7 +632,7 @@ NodeRef Generator::read_split(const NodeRef& s, std::size_t i, bool down, std::i
   else
     for (std::size_t l = up_materialised_; l < depth(); ++l) take(l);
   if (held != *need) return s; // not where a header starts: rewrite() pushes them
-  const std::string name = "covered_by_" + in_.layers[i].var;
+  const std::string name = fmt::format("{}{}", kCovered, in_.layers[i].var);
   before += fmt::format("const auto {} = lamina::header_bytes({});\n", name, header_list(layers));
   const std::string split_read = fmt::format("lamina::SplitBytes{{{}, ev.msg.bytes()}}", name);
   return transform(r,
@@ -763,7 +768,7 @@ NodeRef Generator::hoist(const NodeRef& n, const std::set<std::string>& declared
                          : n->kind == Kind::Binary || n->kind == Kind::Unary ||
                                n->kind == Kind::Convert || n->kind == Kind::MsgSize;
   if (value && n->pure && reads_message(n) && !mentions_any(n, declared)) {
-    std::string name = fresh_name("kept_" + in_.layers[i].var);
+    std::string name = fresh_name(fmt::format("{}{}", kKept, in_.layers[i].var));
     kept.emplace_back(name, n);
     return n->message_value ? text("std::move($0)", {local(name)}, true) : local(name);
   }
@@ -884,7 +889,8 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
     code += before;
     code += first;
     code += fmt::format("auto {} = later([&]() {} {{\n{}{}}});\n",
-                        fresh_name("later_" + in_.layers[i].var), kInlineLambda, rebuilt, text);
+                        fresh_name(fmt::format("{}{}", kLater, in_.layers[i].var)), kInlineLambda,
+                        rebuilt, text);
     own += first;
     own += rebuilt;
     own += text;
