@@ -158,6 +158,7 @@ private:
     if (id - below >= kWindow) return false; // behind `below`
     if (id != below) return above.insert(id).second;
     ++below;
+    if (above.empty()) return true; // the common case: nothing arrived early
     for (auto it = above.find(below); it != above.end(); it = above.find(below)) {
       above.erase(it);
       ++below;

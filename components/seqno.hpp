@@ -82,6 +82,7 @@ private:
   template <class Ports>
   void release_waiting(PeerId peer, Time now, Ports& io) {
     for (;;) {
+      if (early.get(peer).empty()) return; // the common case: nothing waits
       auto& waiting = early[peer];
       auto it = waiting.find(next_in[peer]);
       if (it == waiting.end()) return;

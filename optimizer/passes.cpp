@@ -113,6 +113,16 @@ public:
       : not_folded_(std::move(not_folded)) {}
 
   void add(const NodeRef& e, bool truth) {
+    // Each conjunct a fact of its own, so that a write drops only those that read what it wrote.
+    if (e->kind == Kind::Binary && e->text == (truth ? "&&" : "||")) {
+      add(e->kids[0], truth);
+      add(e->kids[1], truth);
+      return;
+    }
+    if (e->kind == Kind::Unary && e->text == "!") {
+      add(e->kids[0], !truth);
+      return;
+    }
     std::set<std::string> deps;
     collect_roots(e, deps);
     facts_.push_back({e, truth, deps});
@@ -123,10 +133,11 @@ public:
     if (unions_ != unions && facts_.size() > 1) rebuild();
   }
 
-  // `name` is a reference to what `init` names: writing it writes that.
+  // `name` is a reference to what `init` names: writing it writes that. A table's entry is the
+  // table's: writing it writes no variable its key was read from.
   void alias(const std::string& name, const NodeRef& init) {
     std::set<std::string> roots;
-    collect_roots(init, roots);
+    collect_roots(init->kind == Kind::Entry ? init->kids[0] : init, roots);
     aliases_[name] = roots;
   }
 
