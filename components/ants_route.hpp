@@ -46,12 +46,21 @@ public:
   }
   void set_route(PeerId dst, PeerId via) { hops[dst] = via + 1; }
 
-  // The common case coming up at an active node: a well-formed capsule, to run. Going down,
-  // every packet is forwarded, spending its TTL in place: no common case for lamina-opt.
-  [[nodiscard]] bool ccp_down(const Event&) const { return false; }
-  [[nodiscard]] bool ccp_up(const Event& ev, const Header&) const {
-    return active && well_formed(ev.msg.bytes()) &&
-           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule;
+  // The common cases, capsules both: coming up at an active node, one to run; coming up at a
+  // passive node, one for another node to forward; going down, one that can leave (TTL left and
+  // a route). The code-distribution messages take the layered path.
+  template <class Ports>
+  [[nodiscard]] bool ccp_down(const Event& ev, const Ports& io) const {
+    return ev.type == EventType::Send && well_formed(ev.msg.bytes()) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule &&
+           leaves(capsule_header(ev.msg.bytes()), io);
+  }
+  template <class Ports>
+  [[nodiscard]] bool ccp_up(const Event& ev, const Header& /*h*/, const Ports& io) const {
+    return well_formed(ev.msg.bytes()) &&
+           capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::capsule &&
+           (active || (capsule_header(ev.msg.bytes()).dst != io.me() &&
+                       leaves(capsule_header(ev.msg.bytes()), io)));
   }
 
   template <class Ports>
@@ -79,6 +88,12 @@ public:
   }
 
 private:
+  // Whether `h` can leave this node: TTL left, and a route to another member.
+  template <class Ports>
+  [[nodiscard]] bool leaves(const CapsuleHeader& h, const Ports& io) const {
+    return h.ttl != 0 && next_hop(h.dst) != io.me() && next_hop(h.dst) < io.group_size();
+  }
+
   template <class Ports>
   void forward(Event& ev, CapsuleHeader h, Ports& io) {
     if (h.ttl == 0) {

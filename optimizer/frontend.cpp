@@ -702,7 +702,7 @@ private:
           is_ports_ref(a)
               ? local(cast<DeclRefExpr>(a->IgnoreImplicit())->getDecl()->getNameAsString())
               : expr(a));
-    n->pure = m->isConst();
+    n->pure = m->isConst() || m->isStatic(); // a static one reaches no member
     if (!n->pure) n->writes.insert("*");
     n->where = src_.where(e->getBeginLoc());
     helpers_called.insert(m);
@@ -950,7 +950,7 @@ private:
     for (const ParmVarDecl* p : f->parameters()) {
       if (runtime_.event(p->getType()))
         out.event = p->getNameAsString();
-      else
+      else if (!runtime_.ports(p->getType())) // the node's Ports, read through io.me() and the like
         out.header = p->getNameAsString();
     }
     // Exactly `return e;`.
@@ -964,6 +964,7 @@ private:
     }
     Lowerer lower(ctx_, src_, runtime_, layer, f);
     out.expr = lower.expr(ret->getRetValue());
+    helpers(layer, lower.helpers_called, m); // a CCP's helpers are inlined into the guard
     if (!out.expr->problem.empty() || !out.expr->pure) {
       error(out.where, fmt::format("lamina-opt cannot use {}::{}: {}", m.name, name.str(),
                                    out.expr->problem.empty() ? "a CCP must not change anything"
@@ -1034,7 +1035,10 @@ FrontendResult read_layers(const std::vector<LayerSource>& layers, const Fronten
   code += "template <class L>\n"
           "void lamina_opt_instantiate(L& l, lamina::Event& ev, lamina::PortsArchetype& io) {\n"
           "  l.down(ev, io);\n  l.up(ev, io);\n"
-          "  if constexpr (lamina::has_timer<L>) l.timer(ev, io);\n}\n";
+          "  if constexpr (lamina::has_timer<L>) l.timer(ev, io);\n"
+          "  const typename L::Header h{};\n"
+          "  (void)lamina::ccp_down_at(l, ev, io);\n"
+          "  (void)lamina::ccp_up_at(l, ev, h, io);\n}\n";
   std::set<std::string> instantiated;
   for (const LayerSource& l : layers)
     if (instantiated.insert(l.name).second)

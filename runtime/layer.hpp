@@ -3,7 +3,9 @@
 // A layer is a plain class: its state as data members, listed after the class with
 // BOOST_HANA_ADAPT_STRUCT (so that tests and tools can print and compare every field), a trivially
 // copyable wire `Header` (or NoHeader), the handlers `down`, `up` and optionally `timer`, and the
-// common-case predicates `ccp_down` and `ccp_up`. Handlers reach their neighbours only through the
+// common-case predicates `ccp_down(ev)` and `ccp_up(ev, h)`. A CCP that depends on the node (its
+// `me()` or `group_size()`) takes the Ports too, as a last parameter it may only read:
+// `ccp_down(ev, io)`, `ccp_up(ev, h, io)`. Handlers reach their neighbours only through the
 // Ports they are given:
 //
 //   io.down(ev)   pass `ev` to the layer below (or, from Bottom, to the transport)
@@ -48,13 +50,38 @@ template <class L>
 concept Layer =
     requires { typename L::Header; } && std::is_trivially_copyable_v<typename L::Header> &&
     std::is_convertible_v<decltype(L::name), std::string_view> && boost::hana::Struct<L>::value &&
-    requires(L& layer, const L& cl, Event& ev, const Event& cev, const typename L::Header& h,
-             PortsArchetype& io) {
+    requires(L& layer, Event& ev, PortsArchetype& io) {
       layer.down(ev, io);
       layer.up(ev, io);
-      { cl.ccp_down(cev) } -> std::same_as<bool>;
-      { cl.ccp_up(cev, h) } -> std::same_as<bool>;
+    } &&
+    requires(const L& cl, const Event& cev, const typename L::Header& h, const PortsArchetype& io) {
+      requires requires {
+        { cl.ccp_down(cev) } -> std::same_as<bool>;
+      } || requires {
+        { cl.ccp_down(cev, io) } -> std::same_as<bool>;
+      };
+      requires requires {
+        { cl.ccp_up(cev, h) } -> std::same_as<bool>;
+      } || requires {
+        { cl.ccp_up(cev, h, io) } -> std::same_as<bool>;
+      };
     };
+
+// A layer's CCPs, given the Ports of the node where they are asked, whichever form it declares.
+template <class L, class Ports>
+bool ccp_down_at(const L& layer, const Event& ev, const Ports& io) {
+  if constexpr (requires { layer.ccp_down(ev, io); })
+    return layer.ccp_down(ev, io);
+  else
+    return layer.ccp_down(ev);
+}
+template <class L, class Ports>
+bool ccp_up_at(const L& layer, const Event& ev, const typename L::Header& h, const Ports& io) {
+  if constexpr (requires { layer.ccp_up(ev, h, io); })
+    return layer.ccp_up(ev, h, io);
+  else
+    return layer.ccp_up(ev, h);
+}
 
 template <class L>
 constexpr bool has_timer =

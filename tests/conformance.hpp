@@ -146,9 +146,9 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       ev.lamport = lamport;
       typename L::Header h{};
       if constexpr (std::is_empty_v<typename L::Header>)
-        cpp_ccp = dest.cpp.ccp_up(ev, h);
+        cpp_ccp = ccp_up_at(dest.cpp, ev, h, ports);
       else
-        cpp_ccp = ev.msg.peek(h) && dest.cpp.ccp_up(ev, h);
+        cpp_ccp = ev.msg.peek(h) && ccp_up_at(dest.cpp, ev, h, ports);
       spec_ccp = dest.spec.ccp(spec::Port::Up, spec::EventKind::Deliver, from, bytes);
       dest.cpp.up(ev, ports);
       spec_out = dest.spec.up_deliver(from, bytes, lamport, dest.clock);
@@ -168,7 +168,7 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       ev.time = m.clock;
       ev.lamport = lamport;
       what = fmt::format("member {}: down.send(to {}, {} bytes)", at, to, bytes.size());
-      cpp_ccp = m.cpp.ccp_down(ev);
+      cpp_ccp = ccp_down_at(m.cpp, ev, io);
       spec_ccp = m.spec.ccp(spec::Port::Down, spec::EventKind::Send, to, bytes);
       m.cpp.down(ev, io);
       spec_out = m.spec.down_send(to, bytes, lamport, m.clock);
@@ -182,7 +182,7 @@ std::optional<std::string> check_conformance(const spec::Program& program,
       ev.time = m.clock;
       ev.lamport = lamport;
       what = fmt::format("member {}: down.cast({} bytes)", at, bytes.size());
-      cpp_ccp = m.cpp.ccp_down(ev);
+      cpp_ccp = ccp_down_at(m.cpp, ev, io);
       spec_ccp = m.spec.ccp(spec::Port::Down, spec::EventKind::Cast, 0, bytes);
       m.cpp.down(ev, io);
       spec_out = m.spec.down_cast(bytes, lamport, m.clock);

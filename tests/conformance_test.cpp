@@ -207,6 +207,19 @@ test::ConformanceOptions ants_application() {
 TEST(Conformance, AntsRouteConformsToItsSpec) {
   expect_conformance<AntsRoute>("AntsRoute", ants_application());
 }
+// A passive node: its CCP up (forward a capsule for another node) reads the node's identity.
+TEST(Conformance, PassiveAntsRouteConformsToItsSpec) {
+  test::ConformanceOptions o = ants_application();
+  o.args = {{"active", spec::Value::boolean(false)}};
+  expect_conformance_of(
+      "AntsRoute",
+      [] {
+        AntsRoute r;
+        r.active = false;
+        return r;
+      },
+      o);
+}
 TEST(Conformance, AntsCodeConformsToItsSpec) {
   expect_conformance<AntsCode>("AntsCode", ants_application());
 }
