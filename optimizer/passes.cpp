@@ -315,16 +315,8 @@ private:
     std::set<std::string> deps;
   };
 
+  // One fact (add() has split conjunctions and negations): an equality, or an atom's truth.
   void apply(const NodeRef& e, bool truth) {
-    if (e->kind == Kind::Binary && e->text == (truth ? "&&" : "||")) {
-      apply(e->kids[0], truth);
-      apply(e->kids[1], truth);
-      return;
-    }
-    if (e->kind == Kind::Unary && e->text == "!") {
-      apply(e->kids[0], !truth);
-      return;
-    }
     if (e->kind == Kind::Binary && is_comparison(e->text)) {
       const std::string op = truth ? e->text : negated(e->text);
       // Equal after conversion is equal as values only if the conversion changed neither.
