@@ -338,8 +338,10 @@ public:
     if (const auto* r = dyn_cast<CXXRewrittenBinaryOperator>(e)) {
       // `a != b` that C++20 rewrote to `!(a == b)`: as written.
       const auto d = r->getDecomposedForm();
-      return text(fmt::format("$0 {} $1", BinaryOperator::getOpcodeStr(d.Opcode).str()),
-                  {expr(d.LHS), expr(d.RHS)}, true);
+      NodeRef n = text(fmt::format("$0 {} $1", BinaryOperator::getOpcodeStr(d.Opcode).str()),
+                       {expr(d.LHS), expr(d.RHS)}, true);
+      n->loose = true;
+      return n;
     }
     if (NodeRef n = reference(e)) return n;
     if (isa<CXXThisExpr>(e)) return problem(e, "it uses `this` other than to reach its members");
@@ -818,6 +820,10 @@ private:
     }
     if (n->where.empty()) n->where = src_.where(s->getBeginLoc());
     if (isa<CallExpr>(s)) n->name = "call";
+    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(s))
+      n->loose = op->isInfixBinaryOp();
+    else
+      n->loose = isa<ConditionalOperator, BinaryOperator>(s);
     if (isa<SwitchStmt>(s)) n->name = "switch";
     if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
     return n;

@@ -103,7 +103,9 @@ std::string fill(const std::string& t, const std::vector<std::string>& parts) {
   return out;
 }
 
-bool needs_parens(const NodeRef& n) { return n->kind == Kind::Binary; }
+bool needs_parens(const NodeRef& n) {
+  return n->kind == Kind::Binary || (n->kind == Kind::Text && n->loose);
+}
 
 std::string operand(const NodeRef& n, const PrintContext& ctx) {
   const std::string s = print_expr(n, ctx);

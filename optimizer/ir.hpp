@@ -77,6 +77,8 @@ struct Node {
   bool pure = true;             // evaluating it changes nothing
   bool peek = false;            // Pop: a peek
   bool init_braced = false;     // Decl
+  bool loose = false;           // Text: binds less tightly than a unary operator (`c ? a : b`,
+                                // `a == b` between objects): an operand, it is printed in ( )
   bool is_reference = false;    // Decl: binds a reference
   bool message_value = false;   // Text: a new lamina::Msg (share()): a view of its own, which
                                 // outlives the message it was made from
