@@ -744,6 +744,12 @@ private:
     return {s->child_begin(), s->child_end()};
   }
 
+  // Whether `s`, printed as written, binds less tightly than an operator's operand.
+  static bool binds_loosely(const Stmt* s) {
+    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(s)) return op->isInfixBinaryOp();
+    return isa<ConditionalOperator, BinaryOperator>(s);
+  }
+
   // As written, with holes for the children (in source order).
   NodeRef generic(const Stmt* s, bool pure) {
     const SourceRange range = s->getSourceRange();
@@ -820,10 +826,7 @@ private:
     }
     if (n->where.empty()) n->where = src_.where(s->getBeginLoc());
     if (isa<CallExpr>(s)) n->name = "call";
-    if (const auto* op = dyn_cast<CXXOperatorCallExpr>(s))
-      n->loose = op->isInfixBinaryOp();
-    else
-      n->loose = isa<ConditionalOperator, BinaryOperator>(s);
+    n->loose = binds_loosely(s);
     if (isa<SwitchStmt>(s)) n->name = "switch";
     if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
     return n;
