@@ -340,7 +340,7 @@ public:
       const auto d = r->getDecomposedForm();
       NodeRef n = text(fmt::format("$0 {} $1", BinaryOperator::getOpcodeStr(d.Opcode).str()),
                        {expr(d.LHS), expr(d.RHS)}, true);
-      n->loose = true;
+      n->loose = binds_loosely(r);
       return n;
     }
     if (NodeRef n = reference(e)) return n;
@@ -747,7 +747,7 @@ private:
   // Whether `s`, printed as written, binds less tightly than an operator's operand.
   static bool binds_loosely(const Stmt* s) {
     if (const auto* op = dyn_cast<CXXOperatorCallExpr>(s)) return op->isInfixBinaryOp();
-    return isa<ConditionalOperator, BinaryOperator>(s);
+    return isa<ConditionalOperator, BinaryOperator, CXXRewrittenBinaryOperator>(s);
   }
 
   // As written, with holes for the children (in source order).
