@@ -41,8 +41,7 @@ public:
 
   // The next hop toward `dst` by the routing table.
   [[nodiscard]] PeerId next_hop(PeerId dst) const {
-    const std::uint32_t via = hops.get(dst);
-    return via == 0 ? dst : via - 1;
+    return hops.get(dst) == 0 ? dst : hops.get(dst) - 1;
   }
   void set_route(PeerId dst, PeerId via) { hops[dst] = via + 1; }
 

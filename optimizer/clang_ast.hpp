@@ -44,14 +44,23 @@ public:
   [[nodiscard]] bool in_macro(clang::SourceRange r) const {
     return r.getBegin().isMacroID() || r.getEnd().isMacroID();
   }
+  // Whether all of `r` comes from macros' expansions (`offsetof(T, f)`), none of it written in
+  // the file itself.
+  [[nodiscard]] bool wholly_in_macro(clang::SourceRange r) const {
+    return r.getBegin().isMacroID() && r.getEnd().isMacroID();
+  }
+  // Offsets in the file as written: a location in a macro's expansion counts as the macro's
+  // call, so that `x + offsetof(T, f)` spans the call's text.
   [[nodiscard]] unsigned begin(clang::SourceRange r) const {
-    return sm_.getFileOffset(r.getBegin());
+    return sm_.getFileOffset(sm_.getExpansionLoc(r.getBegin()));
   }
   [[nodiscard]] unsigned end(clang::SourceRange r) const {
-    return sm_.getFileOffset(clang::Lexer::getLocForEndOfToken(r.getEnd(), 0, sm_, lo_));
+    const clang::CharSourceRange e = sm_.getExpansionRange(r.getEnd());
+    if (!e.isTokenRange()) return sm_.getFileOffset(e.getEnd());
+    return sm_.getFileOffset(clang::Lexer::getLocForEndOfToken(e.getEnd(), 0, sm_, lo_));
   }
   [[nodiscard]] llvm::StringRef buffer(clang::SourceRange r) const {
-    return sm_.getBufferData(sm_.getFileID(r.getBegin()));
+    return sm_.getBufferData(sm_.getFileID(sm_.getExpansionLoc(r.getBegin())));
   }
   [[nodiscard]] std::string text(clang::SourceRange r) const {
     return buffer(r).substr(begin(r), end(r) - begin(r)).str();

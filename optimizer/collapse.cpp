@@ -268,6 +268,9 @@ private:
   Step pop_header(LayerCode& c, std::size_t k, Explanation::Direction& d);
   // The hand-on of the message: the next layer's code, or the transmit or the delivery.
   void hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
+  // Up, the message sent back down (AntsRoute forwards a capsule for another node): the bypass
+  // ends there, and the layered code of the layers below takes the message down.
+  void turn(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
   std::string transmit();
 
   // Rewrites what the bypass does differently from the layer: neighbours, the host, the message.
@@ -485,7 +488,8 @@ NodeRef Generator::rewrite(const NodeRef& s, std::size_t i, bool down, std::int6
   std::int64_t need = -1;
   std::function<void(const NodeRef&)> scan = [&](const NodeRef& x) {
     if (!x) return;
-    if ((x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef) && x->event == "ev") {
+    if ((x->kind == Kind::MsgBytes || x->kind == Kind::MsgData || x->kind == Kind::MsgRef) &&
+        x->event == "ev") {
       if (!x->value) return fail(x, "it reads the message where its position is not known");
       need = std::max(need, front - static_cast<std::int64_t>(*x->value));
     }
@@ -554,6 +558,16 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
     const auto skip = static_cast<std::int64_t>(physical_ - (front - x->value.value_or(0)));
     if (skip == 0) return text("ev.msg.bytes()", {}, true);
     return text(fmt::format("ev.msg.bytes().subspan({})", skip), {}, true);
+  }
+  case Kind::MsgData: {
+    // Written in place only past every layered header in front of the payload: the compressed
+    // header's fields hold those headers on the bypass, and would not see the write.
+    if (front != x->value.value_or(-1)) {
+      fail(x, "it writes the message's bytes in place where headers of the layers above are");
+      return x;
+    }
+    if (physical_ == 0) return text("ev.msg.writable_data()", {}, false);
+    return text(fmt::format("(ev.msg.writable_data() + {})", physical_), {}, false);
   }
   case Kind::MsgRef:
     if (physical_ != front - x->value.value_or(0))
@@ -656,7 +670,8 @@ bool changes_something(const NodeRef& n) {
 
 bool reads_message(const NodeRef& n) {
   if (!n) return false;
-  if ((n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes || n->kind == Kind::MsgRef) &&
+  if ((n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes || n->kind == Kind::MsgData ||
+       n->kind == Kind::MsgRef) &&
       n->event == "ev")
     return true;
   return std::any_of(n->kids.begin(), n->kids.end(), reads_message);
@@ -914,6 +929,10 @@ std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d
   c.body = down ? down_[i].folded : up_[i].folded;
   c.front = down ? front_down(i) : front_up(i);
   const NodeRef& body = c.body;
+  // Where the message turns, what the delay pass would move past it is the layered code below
+  // (not the layers above and the delivery, which it checks against): nothing is put off.
+  const bool turns = !down && std::any_of(body->kids.begin(), body->kids.end(),
+                                          [](const NodeRef& s) { return hands_on(s, true); });
   for (std::size_t k = 0; k < body->kids.size(); ++k) {
     const NodeRef& s = body->kids[k];
     const Step header = down ? push_header(c, s, d) : pop_header(c, k, d);
@@ -923,9 +942,13 @@ std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d
       hand_on(c, s, d);
       continue;
     }
+    if (!down && hands_on(s, true)) {
+      turn(c, s, d);
+      continue;
+    }
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
     if (!down && unused_header_variable(body, k)) continue;
-    if (!c.passed) {
+    if (!c.passed && !turns) {
       const std::optional<std::size_t> later =
           delay(body, k, i, down, c.front, d, c.who, c.code, c.own);
       if (!later) return c.code;
@@ -1020,6 +1043,18 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
                          : "the message still holds headers when it reaches the application");
     c.code += first_ > 0 ? fmt::format("leave_up<{}>(ev);\n", first_) : "host_->deliver(ev);\n";
   }
+}
+
+void Generator::turn(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
+  // The layered code below takes the message as the layer holds it: the layered headers of the
+  // layers above in front of the payload, nothing of its own or of the layers below.
+  if (model(c.i).header_size != 0 || physical_ != front_down(c.i))
+    problem(d, c.who, s, "it sends the message back down where its layout is not the layered one");
+  c.passed = true;
+  ends_here(d, c.i);
+  d.layered_exits.push_back(fmt::format(
+      "{} passes `ev` back down: the layered code of the layers below it, to the transmit", c.who));
+  c.code += fmt::format("{}leave_down<{}>(ev);\n", first_ > 0 ? "" : "layered_.", c.i);
 }
 
 std::string Generator::transmit() {

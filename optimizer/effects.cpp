@@ -92,6 +92,10 @@ private:
     case Kind::MsgRef:
       message_of(n, out_.reads);
       break;
+    case Kind::MsgData:
+      message_of(n, out_.reads);
+      message_of(n, out_.writes);
+      break;
     case Kind::Push:
     case Kind::Pop:
     case Kind::DropHeader:
@@ -117,7 +121,7 @@ private:
     }
     // An inlined helper's effects are its body's (the call it replaced wrote "anything").
     if (!n->pure && n->kind != Kind::Push && n->kind != Kind::Pop && n->kind != Kind::DropHeader &&
-        n->kind != Kind::Inlined)
+        n->kind != Kind::MsgData && n->kind != Kind::Inlined)
       for (const std::string& w : n->writes) write(w, "ev");
     for (const auto& k : n->kids) walk(k);
   }

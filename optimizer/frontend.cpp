@@ -333,7 +333,14 @@ public:
   NodeRef lower(const Expr* e0) {
     const Expr* e = e0->IgnoreImplicit();
     if (const auto* p = dyn_cast<ParenExpr>(e)) return expr(p->getSubExpr());
-    if (src_.in_macro(e->getSourceRange())) return problem(e, "it uses a macro");
+    // A macro's call stands only for a constant (`offsetof(T, f)`): what else one hides,
+    // lamina-opt cannot see into. Code around such a call is lowered as written.
+    if (src_.wholly_in_macro(e->getSourceRange())) {
+      if (NodeRef n = known_value(e)) return n;
+      NodeRef n = problem(e, "it uses a macro that is not a constant");
+      n->where = src_.where_expanded(e->getBeginLoc()); // the macro's call, not its definition
+      return n;
+    }
     if (NodeRef n = known_value(e)) return n;
     if (const auto* r = dyn_cast<CXXRewrittenBinaryOperator>(e)) {
       // `a != b` that C++20 rewrote to `!(a == b)`: as written.
@@ -401,7 +408,7 @@ private:
         return constant(ec->getQualifiedNameAsString(), v, type);
       if (isa<VarDecl>(d->getDecl())) return constant(src_.text(e->getSourceRange()), v, type);
     }
-    if (isa<UnaryExprOrTypeTraitExpr>(e)) return integer(*v, type);
+    if (isa<UnaryExprOrTypeTraitExpr, OffsetOfExpr>(e)) return integer(*v, type);
     return nullptr;
   }
 
@@ -692,6 +699,14 @@ private:
       n->event = ev;
       return n;
     }
+    if (name == "writable_data" && c->getNumArgs() == 0) {
+      auto n = Node::make(Kind::MsgData);
+      n->event = ev;
+      n->pure = false;
+      n->writes = {ev};
+      n->where = src_.where(c->getBeginLoc());
+      return n;
+    }
     return nullptr;
   }
 
@@ -699,11 +714,17 @@ private:
   NodeRef helper_call(const CXXMethodDecl* m, Args args, const Expr* e) {
     auto n = Node::make(Kind::Call);
     n->name = m->getNameAsString();
-    for (const Expr* a : args)
+    for (const Expr* a : args) {
       n->kids.push_back(
           is_ports_ref(a)
               ? local(cast<DeclRefExpr>(a->IgnoreImplicit())->getDecl()->getNameAsString())
               : expr(a));
+      const std::size_t i = n->unconverted.size();
+      n->unconverted.push_back(
+          i < m->getNumParams() &&
+          ctx_.hasSameUnqualifiedType(a->IgnoreImplicit()->getType().getNonReferenceType(),
+                                      m->getParamDecl(i)->getType().getNonReferenceType()));
+    }
     n->pure = m->isConst() || m->isStatic(); // a static one reaches no member
     if (!n->pure) n->writes.insert("*");
     n->where = src_.where(e->getBeginLoc());
@@ -750,26 +771,12 @@ private:
     return isa<ConditionalOperator, BinaryOperator, CXXRewrittenBinaryOperator>(s);
   }
 
-  // As written, with holes for the children (in source order).
-  NodeRef generic(const Stmt* s, bool pure) {
-    const SourceRange range = s->getSourceRange();
-    if (range.isInvalid() || src_.in_macro(range)) {
-      auto n = text("/* ? */", {}, false);
-      n->problem = "it uses a macro or a construct without source text";
-      n->where = src_.where(s->getBeginLoc());
-      return n;
-    }
-    unsigned b = src_.begin(range);
-    const unsigned e = src_.end(range);
-    const llvm::StringRef buf = src_.buffer(range);
-    // A variable's braced initialiser (`Time at{}`) starts at the variable's name: keep the
-    // braces only.
-    if (const auto* c = dyn_cast<CXXConstructExpr>(s);
-        c && !isa<CXXTemporaryObjectExpr>(c) && c->isListInitialization())
-      if (const std::size_t brace = buf.find('{', b); brace < e) b = static_cast<unsigned>(brace);
+  // The children of `s` whose text lies within [b, e), by where they start, as generic() puts
+  // holes for them; those that are statements of `s` go into `statement_kids` too.
+  std::vector<std::pair<unsigned, const Stmt*>>
+  text_children(const Stmt* s, unsigned b, unsigned e, std::set<const Stmt*>& statement_kids) {
     std::vector<std::pair<unsigned, const Stmt*>> children;
     const std::set<const Stmt*> statements = statement_children(s);
-    std::set<const Stmt*> statement_kids; // as they are after IgnoreImplicit
     for (const Stmt* k : written_children(s)) {
       if (k == nullptr) continue;
       const Stmt* kid = k;
@@ -777,7 +784,7 @@ private:
       if (statements.contains(k)) statement_kids.insert(kid);
       if (isa<CXXDefaultArgExpr, CXXDefaultInitExpr>(kid)) continue;
       const SourceRange kr = kid->getSourceRange();
-      if (kr.isInvalid() || src_.in_macro(kr)) continue;
+      if (kr.isInvalid()) continue;
       const unsigned kb = src_.begin(kr);
       const unsigned ke = src_.end(kr);
       if (kb < b || ke > e || ke <= kb) continue;
@@ -792,11 +799,37 @@ private:
     }
     std::sort(children.begin(), children.end(),
               [](const auto& x, const auto& y) { return x.first < y.first; });
+    return children;
+  }
+
+  // As written, with holes for the children (in source order).
+  NodeRef generic(const Stmt* s, bool pure) {
+    const SourceRange range = s->getSourceRange();
+    if (range.isInvalid() || src_.wholly_in_macro(range)) {
+      auto n = text("/* ? */", {}, false);
+      n->problem = "it uses a macro or a construct without source text";
+      n->where = src_.where(s->getBeginLoc());
+      return n;
+    }
+    unsigned b = src_.begin(range);
+    const unsigned e = src_.end(range);
+    const llvm::StringRef buf = src_.buffer(range);
+    // A variable's braced initialiser (`Time at{}`) starts at the variable's name: keep the
+    // braces only.
+    if (const auto* c = dyn_cast<CXXConstructExpr>(s);
+        c && !isa<CXXTemporaryObjectExpr>(c) && c->isListInitialization())
+      if (const std::size_t brace = buf.find('{', b); brace < e) b = static_cast<unsigned>(brace);
+    std::set<const Stmt*> statement_kids; // as they are after IgnoreImplicit
+    const auto children = text_children(s, b, e, statement_kids);
     std::string t;
     std::vector<NodeRef> kids;
     unsigned at = b;
     for (const auto& [kb, kid] : children) {
-      if (kb < at) continue; // overlapping: keep the earlier one's text
+      if (kb < at) { // overlapping: keep the earlier one's text, unless a macro's call holds both
+        if (src_.in_macro(kid->getSourceRange()))
+          return problem(s, "it uses a macro that stands for more than one operand");
+        continue;
+      }
       t += buf.substr(at, kb - at).str();
       t += "$" + std::to_string(kids.size());
       const bool statement = statement_kids.contains(kid);

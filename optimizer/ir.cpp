@@ -143,6 +143,8 @@ std::string print_expr(const NodeRef& n, const PrintContext& ctx) {
     return n->event + ".msg.size()";
   case Kind::MsgBytes:
     return n->event + ".msg.bytes()";
+  case Kind::MsgData:
+    return n->event + ".msg.writable_data()";
   case Kind::MsgRef:
     return n->event + ".msg";
   case Kind::Subspan:

@@ -47,6 +47,8 @@ enum class Kind : std::uint8_t {
   MsgSize,    // ev.msg.size(), `value` bytes past the layer's entry position (see Position);
               // without a `value` in the collapsed code: the size as the bypass holds the message
   MsgBytes,   // ev.msg.bytes(), likewise
+  MsgData,    // ev.msg.writable_data(), likewise: the bytes, to write in place (impure: a shared
+              // buffer is copied first)
   Subspan,    // kids[0].subspan(kids[1]): a message's bytes (kids[0] a MsgBytes or a Subspan)
               // from an offset on
   MsgRef,     // ev.msg used otherwise (the object of a call that reads or changes it)
@@ -74,19 +76,21 @@ struct Node {
   IntType type;
   std::optional<std::int64_t> position; // Pop, DropHeader: bytes past the layer's entry position
   std::vector<NodeRef> kids;
-  bool pure = true;             // evaluating it changes nothing
-  bool peek = false;            // Pop: a peek
-  bool init_braced = false;     // Decl
-  bool loose = false;           // Text: binds less tightly than a unary operator (`c ? a : b`,
-                                // `a == b` between objects): an operand, it is printed in ( )
-  bool is_reference = false;    // Decl: binds a reference
-  bool message_value = false;   // Text: a new lamina::Msg (share()): a view of its own, which
-                                // outlives the message it was made from
-  bool split_bytes = false;     // Text "call" of a free function of one argument that has an
-                                // overload taking lamina::SplitBytes
-  std::set<std::string> writes; // members and locals an impure node may write ("*" = any)
-  std::string where;            // file:line:col of the construct, for diagnostics
-  std::string problem;          // why this construct is outside the dialect ("" if it is not)
+  bool pure = true;              // evaluating it changes nothing
+  bool peek = false;             // Pop: a peek
+  bool init_braced = false;      // Decl
+  bool loose = false;            // Text: binds less tightly than a unary operator (`c ? a : b`,
+                                 // `a == b` between objects): an operand, it is printed in ( )
+  bool is_reference = false;     // Decl: binds a reference
+  bool message_value = false;    // Text: a new lamina::Msg (share()): a view of its own, which
+                                 // outlives the message it was made from
+  bool split_bytes = false;      // Text "call" of a free function of one argument that has an
+                                 // overload taking lamina::SplitBytes
+  std::vector<bool> unconverted; // Call: per argument, whether it has its parameter's type as is
+                                 // (a class converted by a constructor has not)
+  std::set<std::string> writes;  // members and locals an impure node may write ("*" = any)
+  std::string where;             // file:line:col of the construct, for diagnostics
+  std::string problem;           // why this construct is outside the dialect ("" if it is not)
 
   static NodeRef make(Kind k) {
     auto n = std::make_shared<Node>();

@@ -41,6 +41,7 @@ void collect_roots(const NodeRef& n, std::set<std::string>& out) {
     break;
   case Kind::MsgSize:
   case Kind::MsgBytes:
+  case Kind::MsgData:
   case Kind::MsgRef:
     out.insert(n->event);
     break;
@@ -172,6 +173,10 @@ public:
 
   void invalidate(std::set<std::string> writes) {
     if (writes.empty()) return;
+    // A part written is its whole written: facts keep the event's name for its message
+    // (`ev.msg.truncate(n)` writes "ev.msg"; a fact on ev.msg.size() depends on "ev").
+    for (const std::string& w : std::set<std::string>(writes))
+      if (const auto dot = w.find('.'); dot != std::string::npos) writes.insert(w.substr(0, dot));
     for (bool grew = true; grew;) {
       grew = false;
       for (const auto& [name, roots] : aliases_)
@@ -405,7 +410,8 @@ public:
     if (ctx_.assume) {
       NodeRef a = ctx_.assume->deep_copy();
       set_positions(a, 0); // the CCP sees the message as the layer receives it
-      facts.add(a, true);
+      // Simplified first: a parameter made a constant may leave a conjunction (`false || x`).
+      facts.add(simplify(a), true);
     }
     for (const auto& [field, value] : ctx_.header_values)
       facts.add(equal(field_of("$hdr", field), value), true);
@@ -439,7 +445,8 @@ private:
   NodeRef expr(const NodeRef& e, Facts& facts, std::int64_t pos, bool pos_known) {
     if (!e) return e;
     NodeRef c = e->copy();
-    if (c->kind == Kind::MsgSize || c->kind == Kind::MsgBytes || c->kind == Kind::MsgRef) {
+    if (c->kind == Kind::MsgSize || c->kind == Kind::MsgBytes || c->kind == Kind::MsgData ||
+        c->kind == Kind::MsgRef) {
       if (pos_known) c->value = pos;
       return c;
     }
@@ -904,8 +911,9 @@ private:
 NodeRef rename_local(const NodeRef& n, const std::string& from, const NodeRef& to) {
   return transform(n, [&](NodeRef x) -> NodeRef {
     if (x->kind == Kind::Local && x->name == from) return to->deep_copy();
-    if ((x->kind == Kind::MsgSize || x->kind == Kind::MsgBytes || x->kind == Kind::MsgRef ||
-         x->kind == Kind::Push || x->kind == Kind::DropHeader || (x->kind == Kind::Pop)) &&
+    if ((x->kind == Kind::MsgSize || x->kind == Kind::MsgBytes || x->kind == Kind::MsgData ||
+         x->kind == Kind::MsgRef || x->kind == Kind::Push || x->kind == Kind::DropHeader ||
+         (x->kind == Kind::Pop)) &&
         x->event == from && to->kind == Kind::Local)
       x->event = to->name;
     if (x->writes.count(from) != 0 && to->kind == Kind::Local) {
@@ -926,8 +934,8 @@ NodeRef bind_ccp(const Ccp& ccp, const std::string& event) {
 namespace {
 
 bool names_an_event(Kind k) {
-  return k == Kind::MsgSize || k == Kind::MsgBytes || k == Kind::MsgRef || k == Kind::Push ||
-         k == Kind::DropHeader || k == Kind::Pop;
+  return k == Kind::MsgSize || k == Kind::MsgBytes || k == Kind::MsgData || k == Kind::MsgRef ||
+         k == Kind::Push || k == Kind::DropHeader || k == Kind::Pop;
 }
 
 // Whether `name` is spelled in n as a variable: a local, a declaration, an event, or a word of
@@ -973,10 +981,12 @@ bool plain_argument(const NodeRef& arg) {
   }
 }
 
-// A helper that is one `return E;` of an integer (a predicate: `room(peer)`), its call's
-// arguments plain values of its parameters' types: E with the arguments for the parameters, so
-// that the folder sees the expression itself. Null if the call is not such.
-NodeRef inline_expression(const Helper& h, const std::vector<NodeRef>& args) {
+// A helper that is one `return E;` of an integer (a predicate: `room(peer)`), each argument of
+// its call a plain value of its parameter's integer type, or an object its parameter takes as
+// it is (a header) from a plain name or a call that changes nothing, read again wherever E reads
+// the parameter (E must change nothing then): E with the arguments for the parameters, so that
+// the folder sees the expression itself. Null if the call is not such.
+NodeRef inline_expression(const Helper& h, const NodeRef& call) {
   const NodeRef& b = h.body;
   if (b->kind != Kind::Block || b->kids.size() != 1 || b->kids[0]->kind != Kind::Return ||
       !b->kids[0]->kids[0] || !h.result_type.known())
@@ -987,10 +997,14 @@ NodeRef inline_expression(const Helper& h, const std::vector<NodeRef>& args) {
   for (std::size_t i = 0; i < h.params.size(); ++i) {
     const Helper::Param& p = h.params[i];
     if (p.ports) continue;
-    if (!p.int_type.known() || !plain_argument(args[i]) || value_type(args[i]) != p.int_type ||
-        spelled(e, p.name, true))
-      return nullptr;
-    bound[p.name] = args[i];
+    const NodeRef& arg = call->kids[i];
+    const bool integer = p.int_type.known() && plain_argument(arg) && value_type(arg) == p.int_type;
+    const bool object = !p.int_type.known() && i < call->unconverted.size() &&
+                        call->unconverted[i] &&
+                        (plain_argument(arg) || (arg->kind == Kind::Text && arg->name == "call")) &&
+                        Facts::pure(arg) && Facts::pure(e);
+    if ((!integer && !object) || spelled(e, p.name, true)) return nullptr;
+    bound[p.name] = arg;
   }
   return transform(e, [&](NodeRef x) -> NodeRef {
     if (x->kind != Kind::Local) return x;
@@ -1114,8 +1128,15 @@ NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) 
     if (it == layer.helpers.end() || !it->second.body || depth <= 0) return x;
     const Helper& h = it->second;
     if (h.params.size() != x->kids.size()) return x;
-    if (NodeRef e = inline_expression(h, x->kids)) return inline_helpers(e, layer, depth - 1);
-    NodeRef n = inline_body(h, x->kids, inline_helpers(h.body, layer, depth - 1));
+    Helper inner = h;
+    inner.body = inline_helpers(h.body, layer, depth - 1);
+    // The helper's own calls first, so that an expression of its parameters is seen through
+    // them too; unless one stays a body of its own, where substituting the arguments for the
+    // parameters could reach that body's names.
+    if (!contains(inner.body, Kind::Inlined))
+      if (NodeRef e = inline_expression(inner, x)) return e;
+    if (NodeRef e = inline_expression(h, x)) return inline_helpers(e, layer, depth - 1);
+    NodeRef n = inline_body(h, x->kids, inner.body);
     return n ? n : x;
   });
 }
@@ -1211,7 +1232,8 @@ NodeRef simplify_node(const NodeRef& e) {
 
 void set_positions(const NodeRef& n, std::int64_t offset) {
   if (!n) return;
-  if (n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes) n->value = offset;
+  if (n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes || n->kind == Kind::MsgData)
+    n->value = offset;
   for (const auto& k : n->kids) set_positions(k, offset);
 }
 
