@@ -532,8 +532,8 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
   }
   case Kind::Ports:
     if (x->text == "now") return text("host_->now()", {}, true);
-    if (x->text == "me") return text("host_->me()", {}, true);
-    if (x->text == "group_size") return text("host_->group_size()", {}, true);
+    if (x->text == "me") return text("me_", {}, true); // host_reads()
+    if (x->text == "group_size") return text("group_size_", {}, true);
     if (x->text == "set_timer")
       return text(fmt::format("host_->set_timer(host_->now() + $0, {})", i), {x->kids[0]}, false);
     fail(x, fmt::format("it calls io.{}, which lamina-opt does not know", x->text));
@@ -1348,6 +1348,17 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
   return c;
 }
 
+// The declarations of what `body` reads of the host as a variable (me_, group_size_): read once
+// an event, so that the guard and the bypass, which may read them often, make no virtual call
+// for them (and the compiler may reuse what the guard computed from them, across no call).
+std::string host_reads(const std::string& body) {
+  std::string c;
+  if (mentions_word(body, "me_")) c += "    const PeerId me_ = host_->me();\n";
+  if (mentions_word(body, "group_size_"))
+    c += "    const std::uint32_t group_size_ = host_->group_size();\n";
+  return c;
+}
+
 std::string Generator::emit_send(const Explanation& ex, const std::string& down_code) const {
   std::string c = "  void send(PeerId to, Msg payload) override {\n"
                   "    Event ev = to == kAllPeers ? Event::cast(std::move(payload)) : "
@@ -1369,14 +1380,16 @@ std::string Generator::emit_send(const Explanation& ex, const std::string& down_
                    "    layered_.leave_up<I>(ev, *this);\n  }}\n\n",
                    model(first_ - 1).name, first_);
   }
-  return c + down_bypass(ex, down_code) + "  }\n\n";
+  const std::string body = down_bypass(ex, down_code);
+  return c + host_reads(body) + body + "  }\n\n";
 }
 
 std::string Generator::emit_bypass_down(const Explanation& ex, const std::string& down_code) const {
   if (first_ == 0) return {};
+  const std::string body = down_bypass(ex, down_code);
   return fmt::format("private:\n  // An event {} passes down.\n  void bypass_down(Event& ev) {{\n",
                      model(first_ - 1).name) +
-         down_bypass(ex, down_code) + "  }\n";
+         host_reads(body) + body + "  }\n";
 }
 
 std::string Generator::down_bypass(const Explanation& ex, const std::string& down_code) const {
@@ -1398,23 +1411,24 @@ std::string Generator::emit_receive(const UpBypass& up,
   std::string c = "  void receive(PeerId from, Msg packet) override {\n"
                   "    Event ev = Event::deliver(from, std::move(packet));\n"
                   "    ev.time = host_->now();\n";
-  if (delays(ex)) c += "    run_later();\n";
+  std::string body;
+  if (delays(ex)) body += "    run_later();\n";
   if (compress_) {
-    c += emit_compressed_receive(up);
+    body += emit_compressed_receive(up);
   } else if (wire && ex.up.collapsed) {
     // The packet as it came: the bottom layer's header in front, checked, then the guard.
-    c += layer_references();
+    body += layer_references();
     std::string check = "!ev.msg.peek(wire)";
     for (const Field& f : *wire)
       check += fmt::format(" || !(wire.{} == {})", f.field->name, print_expr(f.value, {}));
-    c += fmt::format("    {}::Header wire{{}};\n", model(depth() - 1).qualified);
-    c += fmt::format("    if ({} ||\n        !({})) {{\n      {}      return;\n    }}\n", check,
-                     ex.up.guard, enter_layered(depth() - 1, false));
-    c += up.code;
+    body += fmt::format("    {}::Header wire{{}};\n", model(depth() - 1).qualified);
+    body += fmt::format("    if ({} ||\n        !({})) {{\n      {}      return;\n    }}\n", check,
+                        ex.up.guard, enter_layered(depth() - 1, false));
+    body += up.code;
   } else {
-    c += "    " + enter_layered(depth() - 1, false);
+    body += "    " + enter_layered(depth() - 1, false);
   }
-  return c + "  }\n\n";
+  return c + host_reads(body) + body + "  }\n\n";
 }
 
 std::string Generator::emit_compressed_receive(const UpBypass& up) {
