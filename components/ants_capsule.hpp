@@ -22,6 +22,8 @@ struct CapsuleHeader {
     installed = 4, // inside a node only: code of `type` is cached (AntsCode to AntsExec), or
                    // is given to the node (the application to AntsCode)
     evicted = 5,   // inside a node only: the code of `type` left the cache
+    route = 6,     // inside a node only, from the application: the next hop toward `dst` is
+                   // `prev` (`dst` itself: straight there)
   };
   static constexpr std::uint8_t kVersion = 1;
   static constexpr std::size_t kTypeOffset = 8;

@@ -106,7 +106,7 @@ public:
       return;
     }
     const CapsuleHeader h = capsule_header(ev.msg.bytes());
-    if (h.kind == CapsuleHeader::Kind::capsule) {
+    if (h.kind == CapsuleHeader::Kind::capsule || h.kind == CapsuleHeader::Kind::route) {
       io.down(ev);
       return;
     }

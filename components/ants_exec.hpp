@@ -71,7 +71,7 @@ public:
       return;
     }
     const CapsuleHeader h = capsule_header(ev.msg.bytes());
-    if (h.kind == CapsuleHeader::Kind::installed) {
+    if (h.kind == CapsuleHeader::Kind::installed || h.kind == CapsuleHeader::Kind::route) {
       io.down(ev);
       return;
     }

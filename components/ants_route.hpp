@@ -12,6 +12,8 @@
 // runs at every active node on the way) and the code-distribution messages addressed to it.
 // Going down, a packet goes to the next hop toward its destination. Both ways, a packet that
 // leaves spends one unit of its TTL; one with none left is dropped, which ends routing loops.
+// The routing table is the application's: a header of kind `route` sent down sets one entry
+// (set_route() does the same from outside the stack).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +39,8 @@ public:
   std::uint64_t dropped_malformed = 0; // from the wire: not a well-formed packet
   std::uint64_t dropped_ttl = 0;       // no TTL left to leave with
   std::uint64_t dropped_no_route = 0;  // toward this node itself, or a node not in the group
-  std::uint64_t refused = 0;           // from above: not a well-formed packet, or a cast
+  std::uint64_t refused = 0;           // from above: not a well-formed packet, a cast, or a
+                                       // route toward a node beyond the group
 
   // The next hop toward `dst` by the routing table.
   [[nodiscard]] PeerId next_hop(PeerId dst) const {
@@ -64,6 +67,11 @@ public:
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
+    if (ev.type == EventType::Send && ev.msg.size() >= sizeof(CapsuleHeader) &&
+        capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::route) {
+      take_route(capsule_header(ev.msg.bytes()), io);
+      return;
+    }
     if (ev.type != EventType::Send || !well_formed(ev.msg.bytes())) {
       ++refused;
       return;
@@ -87,6 +95,17 @@ public:
   }
 
 private:
+  // The application's route toward `h.dst`, via `h.prev`; refused toward a node beyond the group,
+  // which the table does not hold.
+  template <class Ports>
+  void take_route(const CapsuleHeader& h, Ports& io) {
+    if (h.dst >= io.group_size()) {
+      ++refused;
+      return;
+    }
+    set_route(h.dst, h.prev);
+  }
+
   // Whether `h` can leave this node: TTL left, and a route to another member.
   template <class Ports>
   [[nodiscard]] bool leaves(const CapsuleHeader& h, const Ports& io) const {

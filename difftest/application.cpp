@@ -155,8 +155,10 @@ private:
 // of the reference runner (components/ants_exec.hpp): forwarding, delivering, recording the
 // path, failing in each way, held back unrun, and one long enough to travel in several chunks. An
 // active node now and then pins one of them (the node then sends capsules of it, and its peers load
-// it on demand); capsules carry small TTLs, so that some run out; now and then the interface
-// breaks: a capsule of code the node does not have, another kind, or random bytes.
+// it on demand); capsules carry small TTLs, so that some run out; now and then the node's
+// application sets a route (so that capsules go by other nodes, which forward them on arrival),
+// and now and then the interface breaks: a capsule of code the node does not have, another kind,
+// or random bytes.
 class AntsApplication final : public Application {
 public:
   explicit AntsApplication(bool active) : active_(active) {
@@ -190,6 +192,16 @@ public:
     };
     const std::uint64_t choice = take(100);
     if (choice < 4) return payload; // random bytes
+    if (choice < 10) {              // a route: toward a node of the group or beyond, via one
+      CapsuleHeader r{};
+      r.version = CapsuleHeader::kVersion;
+      r.kind = CapsuleHeader::Kind::route;
+      r.dst = static_cast<PeerId>(take(4));
+      r.prev = static_cast<PeerId>(take(4));
+      Msg m = Msg::with_size(0);
+      m.push(r);
+      return m;
+    }
     // Capsules come in flows: half the time, of the program this node sent last.
     std::size_t& last = last_[node];
     if (take(2) == 0) last = take(programs_.size());

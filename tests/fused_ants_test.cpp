@@ -2,8 +2,9 @@
 // in the build's stacks/): with any routing table, it forwards, delivers and drops what the
 // layered stack does, packet for packet, with the same state after every event. Its receive
 // bypass turns the capsule back down (AntsRoute forwards it) and writes the TTL in place.
-// difftest's traces cannot reach that path: its nodes have no routes, so every capsule arrives
-// at its destination.
+// difftest reaches that path through the routes its ANTS application sets, a few at a time, in
+// groups of three; here the node has a table of any shape from the start, in groups of up to
+// six, next hops beyond the group and toward itself included.
 #include <cstddef>
 #include <cstdint>
 #include <gtest/gtest.h>
