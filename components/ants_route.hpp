@@ -67,13 +67,13 @@ public:
 
   template <class Ports>
   void down(Event& ev, Ports& io) {
-    if (ev.type == EventType::Send && ev.msg.size() >= sizeof(CapsuleHeader) &&
-        capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::route) {
-      take_route(capsule_header(ev.msg.bytes()), io);
-      return;
-    }
     if (ev.type != EventType::Send || !well_formed(ev.msg.bytes())) {
-      ++refused;
+      // A route is no packet for the wire: looked for only here, off a capsule's way.
+      if (ev.type == EventType::Send && ev.msg.size() >= sizeof(CapsuleHeader) &&
+          capsule_header(ev.msg.bytes()).kind == CapsuleHeader::Kind::route)
+        take_route(capsule_header(ev.msg.bytes()), io);
+      else
+        ++refused;
       return;
     }
     forward(ev, capsule_header(ev.msg.bytes()), io);

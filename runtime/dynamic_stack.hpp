@@ -43,9 +43,6 @@ public:
   virtual void down(Event& ev, DynPorts& io) = 0;
   virtual void up(Event& ev, DynPorts& io) = 0;
   virtual void timer(Event& ev, DynPorts& io) = 0;
-  [[nodiscard]] virtual bool ccp_down(const Event& ev, const DynPorts& io) const = 0;
-  // The up CCP, reading the layer's header from the front of ev.msg; false if it is not there.
-  [[nodiscard]] virtual bool ccp_up(const Event& ev, const DynPorts& io) const = 0;
   [[nodiscard]] virtual Guarantees provides() const = 0;
   [[nodiscard]] virtual Guarantees needs_below() const = 0;
   [[nodiscard]] virtual Place place() const = 0;
@@ -66,15 +63,6 @@ public:
   void up(Event& ev, DynPorts& io) override { layer_.up(ev, io); }
   void timer(Event& ev, DynPorts& io) override {
     if constexpr (has_timer<L>) layer_.timer(ev, io);
-  }
-  [[nodiscard]] bool ccp_down(const Event& ev, const DynPorts& io) const override {
-    return ccp_down_at(layer_, ev, io);
-  }
-  [[nodiscard]] bool ccp_up(const Event& ev, const DynPorts& io) const override {
-    typename L::Header h{};
-    if constexpr (!std::is_empty_v<typename L::Header>)
-      if (!ev.msg.peek(h)) return false;
-    return ccp_up_at(layer_, ev, h, io);
   }
   [[nodiscard]] Guarantees provides() const override { return provides_of<L>(); }
   [[nodiscard]] Guarantees needs_below() const override { return needs_of<L>(); }
