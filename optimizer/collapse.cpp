@@ -110,6 +110,7 @@ struct Prepared {
 constexpr std::string_view kKept = "kept_";          // a value read from the message, kept
 constexpr std::string_view kLater = "later_";        // a delayed statement's lambda
 constexpr std::string_view kCovered = "covered_by_"; // the header bytes a layer's view covers
+constexpr std::string_view kApp = "app_";            // the application's header a CCP reads
 
 // Whether the generated stack uses `name` for its own: a layer's variable (`frag`), a variable
 // of the generated functions that their code reads after a layer's (`f`, `sent_packet`,
@@ -118,7 +119,7 @@ constexpr std::string_view kCovered = "covered_by_"; // the header bytes a layer
 bool reserved_name(const StackInput& in, const std::string& name) {
   static const std::set<std::string> fixed = {"ev", "f", "sent_packet"};
   if (fixed.count(name) != 0 || name.ends_with('_') || name.starts_with(kKept) ||
-      name.starts_with(kLater) || name.starts_with(kCovered))
+      name.starts_with(kLater) || name.starts_with(kCovered) || name.starts_with(kApp))
     return true;
   return std::any_of(in.layers.begin(), in.layers.end(),
                      [&](const StackLayer& l) { return l.var == name; });
@@ -140,6 +141,7 @@ Prepared prepare(const StackInput& in, const StackLayer& l, bool down, const Fol
   FoldContext ctx = base;
   ctx.assume = p.ccp;
   ctx.header_size = m.header_size;
+  ctx.app_header_pops = down && !m.ccp_down.header.empty();
   for (const HeaderField& f : m.header_fields) ctx.header_fields.push_back(f.name);
   p.folded = flatten_message_blocks(fold(p.params, ctx));
   return p;
@@ -173,6 +175,8 @@ private:
     d.why_not.push_back(fmt::format("{}: {}", who, why));
     if (&d == down_explained_)
       down_stuck_ = std::max(down_stuck_.value_or(current_layer_), current_layer_);
+    if (&d == up_explained_)
+      up_stuck_ = std::max(up_stuck_.value_or(current_layer_), current_layer_);
     diags_.push_back(
         {Diagnostic::Level::warning, where,
          fmt::format("lamina-opt cannot collapse {}: {}; it stays on the layered path", who, why)});
@@ -258,8 +262,15 @@ private:
     std::string own;  // its own code only
     bool passed = false;
     bool early_return = false;
+    bool took_app_header = false;
   };
   enum class Step : std::uint8_t { not_mine, done, failed };
+  // Down: layer i's term of the send guard, added to `parts` (none if its CCP always holds);
+  // false, with the problem said, if the send bypass cannot go on at it.
+  bool down_guard_part(std::size_t i, Explanation::Direction& d, std::int64_t& app_taken,
+                       std::vector<Explanation::AtLayer>& parts, bool& ccp_false);
+  // Down: the pop of the application's header, which the guard read (`ccp_down(ev, h)`).
+  Step take_app_header(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
   // Down: a push of the layer's header becomes writes of the fields' values (a constant is not
   // written at all).
   Step push_header(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
@@ -305,6 +316,9 @@ private:
   // of the message is computed first (a share of it, its size).
   // Statements k, k+1, ... that run in order may be put off together. How many were put off
   // (0: none); nullopt if the layer cannot be collapsed.
+  // A copy of the message that a piece of put-off work makes, `name`, rebuilt after the transmit
+  // from the packet sent: its payload, with the layered headers of `headers` in front.
+  std::string rebuilt_copy(const std::string& name, const std::vector<std::size_t>& headers);
   std::optional<std::size_t> delay(const NodeRef& body, std::size_t k, std::size_t i, bool down,
                                    std::int64_t front, Explanation::Direction& d,
                                    const std::string& who, std::string& code, std::string& own);
@@ -444,8 +458,9 @@ private:
   // The layer whose code the analysis is in, and the lowest layer of the stack (the greatest
   // index) at which the send bypass could not go on.
   std::size_t current_layer_ = 0;
-  std::optional<std::size_t> down_stuck_;
+  std::optional<std::size_t> down_stuck_, up_stuck_;
   const Explanation::Direction* down_explained_ = nullptr;
+  const Explanation::Direction* up_explained_ = nullptr;
   std::vector<Prepared> down_, up_;
   std::set<std::string> not_folded_; // what fold left alone because C++ leaves it undefined
   std::vector<Field> fields_;        // every field of every header the down bypass pushes
@@ -461,6 +476,8 @@ private:
   // (sent_packet).
   std::size_t rebuilt_copies_ = 0;
   std::map<std::pair<std::size_t, bool>, Effects> handed_on_;
+  // Down: declarations of the application's headers that the guard reads (app_<layer>).
+  std::string app_headers_;
 };
 
 // bytes().subspan(k) with k known: the bytes k further on.
@@ -835,6 +852,22 @@ bool may_delay(const NodeRef& s) {
          s->kind != Kind::Push && !has_return(s) && !moves_message(s);
 }
 
+std::string Generator::rebuilt_copy(const std::string& name,
+                                    const std::vector<std::size_t>& headers) {
+  ++rebuilt_copies_;
+  // A packet that is never compressed holds those headers already, in front of the payload:
+  // the copy keeps them, and shares the buffer whole.
+  std::int64_t held = 0;
+  if (!compress_)
+    for (const std::size_t l : headers) held += model(l).header_size;
+  const std::int64_t more = held - physical_;
+  return fmt::format("Msg {0} = {{sent_packet}};\n(void){0}.drop_front({0}.size() - {1});\n", name,
+                     more == 0  ? name + "_bytes"
+                     : more > 0 ? fmt::format("({}_bytes + {})", name, more)
+                                : fmt::format("({}_bytes - {})", name, -more)) +
+         (compress_ ? push_layered(headers, name) : std::string{});
+}
+
 std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, std::size_t i,
                                             bool down, std::int64_t front,
                                             Explanation::Direction& d, const std::string& who,
@@ -881,11 +914,7 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
         // Made here, it would share the buffer that the headers below are then written into,
         // and the transmit would wait for a copy of the payload.
         first += fmt::format("const std::size_t {}_bytes = ev.msg.size();\n", name);
-        rebuilt += fmt::format(
-            "Msg {0} = {{sent_packet}};\n(void){0}.drop_front({0}.size() - {1});\n", name,
-            physical_ == 0 ? name + "_bytes" : fmt::format("({}_bytes - {})", name, physical_));
-        rebuilt += push_layered(*headers, name);
-        ++rebuilt_copies_;
+        rebuilt += rebuilt_copy(name, *headers);
         continue;
       }
       const NodeRef r = rewrite(value, i, down, front, d, who, before);
@@ -935,7 +964,8 @@ std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d
                                           [](const NodeRef& s) { return hands_on(s, true); });
   for (std::size_t k = 0; k < body->kids.size(); ++k) {
     const NodeRef& s = body->kids[k];
-    const Step header = down ? push_header(c, s, d) : pop_header(c, k, d);
+    Step header = down ? take_app_header(c, s, d) : Step::not_mine;
+    if (header == Step::not_mine) header = down ? push_header(c, s, d) : pop_header(c, k, d);
     if (header == Step::failed) return c.code;
     if (header == Step::done) continue;
     if (hands_on(s, down)) {
@@ -962,6 +992,24 @@ std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d
   }
   if (!c.passed) ends_here(d, i);
   return chunk(i, c.code, c.own, c.early_return);
+}
+
+Generator::Step Generator::take_app_header(LayerCode& c, const NodeRef& s,
+                                           Explanation::Direction& d) {
+  if (s->kind != Kind::ExprStmt || s->kids[0]->kind != Kind::Pop || s->kids[0]->event != "ev" ||
+      model(c.i).ccp_down.header.empty())
+    return Step::not_mine;
+  const NodeRef& op = s->kids[0];
+  // Folded as a pop that succeeds only where the guard read the header: at the layer's entry,
+  // with nothing of the layers above in front of it.
+  if (!op->own_header || op->peek || op->position != 0 || c.took_app_header || c.front != 0) {
+    problem(d, c.who, op, "it takes a header off the message other than the application's");
+    return Step::failed;
+  }
+  c.code += fmt::format("(void)ev.msg.pop({});\n", op->name);
+  c.front += model(c.i).header_size; // the layer's view now starts past it
+  c.took_app_header = true;
+  return Step::done;
 }
 
 Generator::Step Generator::push_header(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
@@ -1141,31 +1189,69 @@ Generated Generator::run() {
   ex.code_lines = static_cast<std::size_t>(std::count(c.begin(), c.end(), '\n'));
   out.diagnostics = diags_;
   out.stuck = down_stuck_;
+  out.up_stuck = up_stuck_;
   ex.not_folded.assign(not_folded_.begin(), not_folded_.end());
   return out;
 }
 
 std::string Generator::analyse_down(Explanation::Direction& d) {
   d.collapsed = true;
-  std::string before;
   // The guard is printed per layer (members are qualified by each layer's variable).
   std::vector<Explanation::AtLayer> parts;
   down_explained_ = &d;
-  for (std::size_t i = first_; i < depth(); ++i) {
-    current_layer_ = i;
-    NodeRef c = down_[i].ccp->deep_copy();
-    set_positions(c, 0);
-    if (auto v = decide_under(c, nullptr); v && *v) continue;
-    NodeRef r = rewrite(c, i, true, front_down(i), d, model(i).name + "::ccp_down", before);
-    if (!r) break;
-    parts.push_back({i, print_expr(simplify(r), {in_.layers[i].var})});
-  }
+  // The guard runs before the application's header is taken off: below the layer that takes
+  // it, the message is that much longer than the bypass will hold it.
+  std::int64_t app_taken = 0;
+  bool ccp_false = false;
+  for (std::size_t i = first_; i < depth(); ++i)
+    if (!down_guard_part(i, d, app_taken, parts, ccp_false)) break;
   delayed_names_.clear();
   rebuilt_copies_ = 0;
-  std::string code = chain(first_, true, d);
+  // A CCP that is false says it all: the layer's code would only repeat it.
+  std::string code = ccp_false ? std::string{} : chain(first_, true, d);
   d.guard = guard_of(parts, true, d);
   if (d.guard.empty()) d.guard = "true";
   return code;
+}
+
+bool Generator::down_guard_part(std::size_t i, Explanation::Direction& d, std::int64_t& app_taken,
+                                std::vector<Explanation::AtLayer>& parts, bool& ccp_false) {
+  current_layer_ = i;
+  const std::string who = model(i).name + "::ccp_down";
+  NodeRef c = down_[i].ccp->deep_copy();
+  set_positions(c, 0);
+  if (app_taken != 0 &&
+      (contains(c, Kind::MsgBytes) || contains(c, Kind::MsgData) || contains(c, Kind::MsgRef))) {
+    problem(d, who, c,
+            "its CCP reads the message's bytes under a layer that takes the application's "
+            "header off");
+    return false;
+  }
+  const bool app_header = !model(i).ccp_down.header.empty();
+  if (auto v = decide_under(c, nullptr); v && !*v) {
+    problem(d, who, c, "its CCP is false: no path of it is common");
+    ccp_false = true;
+    return false;
+  } else if (v && !app_header) {
+    return true;
+  }
+  const std::string app = std::string(kApp) + in_.layers[i].var;
+  if (app_header) {
+    // The application's header, read where it is: nothing of the layers above is in front.
+    if (front_down(i) != 0) {
+      problem(d, who, c, "its CCP reads the application's header under layers that push headers");
+      return false;
+    }
+    c = rename_local(c, "$hdr", local(app));
+    app_headers_ += fmt::format("    {}::Header {}{{}};\n", model(i).qualified, app);
+  }
+  std::string before; // nothing is materialised for the guard going down
+  NodeRef r = rewrite(c, i, true, front_down(i) - app_taken, d, who, before);
+  if (!r) return false;
+  if (app_header) app_taken += model(i).header_size;
+  const std::string part = print_expr(simplify(r), {in_.layers[i].var});
+  parts.push_back({i, app_header ? fmt::format("ev.msg.peek({}) && {}", app, part) : part});
+  return true;
 }
 
 Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
@@ -1219,6 +1305,7 @@ Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
 Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>>& wire,
                                           Explanation& ex) {
   Explanation::Direction& d = ex.up;
+  up_explained_ = &d;
   UpBypass up;
   d.collapsed = true;
   physical_ = 0;
@@ -1241,6 +1328,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   std::vector<Explanation::AtLayer> cheap, reading;
   for (std::size_t n = 0; n < depth() - first_; ++n) {
     const std::size_t i = depth() - 1 - n;
+    current_layer_ = i;
     bool reads_bytes = false;
     const std::optional<std::string> part = up_guard_part(i, d, up.before, reads_bytes);
     if (!d.collapsed) break;
@@ -1279,7 +1367,10 @@ std::optional<std::string> Generator::up_guard_part(std::size_t i, Explanation::
     return x;
   });
   c = simplify(c);
-  if (auto v = decide_under(c, nullptr); v && *v) return std::nullopt;
+  if (auto v = decide_under(c, nullptr); v) {
+    if (!*v) problem(d, model(i).name + "::ccp_up", c, "its CCP is false: no path of it is common");
+    return std::nullopt;
+  }
   if (mentions_local(c, "$hdr")) {
     problem(d, model(i).name + "::ccp_up", c,
             "its CCP reads a header field that the down bypass does not push");
@@ -1320,7 +1411,11 @@ std::string Generator::emit_head(const Layout& lay, const Explanation& ex) const
        "'L').\n";
   c += "  static constexpr std::byte kMarker{0x46};\n";
   c += "  // The compressed header: the marker, then the fields the bypass pushes that are not\n";
-  c += lay.min_size == lay.max_size
+  c += !compress_
+           ? fmt::format("  // constant on it. Not sent: packets keep the layered headers ({} "
+                         "byte{}).\n",
+                         ex.layered_header_bytes, ex.layered_header_bytes == 1 ? "" : "s")
+       : lay.min_size == lay.max_size
            ? fmt::format("  // constant on it ({} bytes, against {} layered).\n", lay.max_size,
                          ex.layered_header_bytes)
            : fmt::format("  // constant on it, counters as varints ({} to {} bytes, against {} "
@@ -1397,6 +1492,7 @@ std::string Generator::down_bypass(const Explanation& ex, const std::string& dow
   if (delays(ex)) c += "    run_later();\n";
   if (!ex.down.collapsed) return c + "    " + enter_layered(first_, true);
   c += layer_references();
+  c += app_headers_;
   c += fmt::format("    if (!({})) {{\n      {}      return;\n    }}\n", ex.down.guard,
                    enter_layered(first_, true));
   c += "    [[maybe_unused]] Fields f;\n";
@@ -1536,6 +1632,20 @@ Generated generate(const StackInput& input) {
       return below;
     }
     stuck = below.stuck;
+  }
+  // A layer on the send bypass that the receive bypass cannot pass (Rpc: its answers go down
+  // on the bypass, and every path up reads a table of calls) leaves no packet compressed. If
+  // the layers below it collapse both ways on their own, their bypasses serve every message.
+  const std::optional<std::size_t> up_stuck = out.up_stuck;
+  if (out.explain.down.collapsed && !out.explain.up.collapsed && up_stuck &&
+      *up_stuck + 2 < input.layers.size()) {
+    Generated below = Generator(input, *up_stuck + 1).run();
+    if (below.explain.down.collapsed && below.explain.up.collapsed) {
+      below.explain.above = out.explain.up.why_not;
+      below.diagnostics.insert(below.diagnostics.begin(), out.diagnostics.begin(),
+                               out.diagnostics.end());
+      return below;
+    }
   }
   return out;
 }

@@ -94,6 +94,8 @@ struct Generated {
   std::vector<Diagnostic> diagnostics; // warnings: what stays on the layered path, and why
   // The lowest layer (greatest index) at which the send bypass could not go on, if any.
   std::optional<std::size_t> stuck;
+  // Likewise for the receive bypass: the layer at which it could not go on up.
+  std::optional<std::size_t> up_stuck;
 };
 
 // Generates the fused stack. Throws nothing: what cannot be collapsed is reported and left to

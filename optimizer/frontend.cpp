@@ -664,6 +664,14 @@ private:
     return n;
   }
 
+  // Whether `t` is the layer's own `Header` (or an alias of it).
+  [[nodiscard]] bool own_header(QualType t) const {
+    for (const Decl* d : layer_->decls())
+      if (const auto* h = dyn_cast<TypeDecl>(d); h && h->getName() == "Header")
+        return ctx_.hasSameUnqualifiedType(ctx_.getTypeDeclType(h), t);
+    return false;
+  }
+
   // ev.msg.pop(h), .peek(h), .drop_front(n), .size(), .bytes(); null if `c` is none of them.
   NodeRef message_call(const CXXMemberCallExpr* c, const Expr* obj, const std::string& name) {
     const auto* me = dyn_cast<MemberExpr>(obj);
@@ -676,6 +684,7 @@ private:
         auto n = Node::make(Kind::Pop);
         n->peek = name == "peek";
         n->name = h->getDecl()->getNameAsString();
+        n->own_header = own_header(h->getType());
         n->event = ev;
         n->pure = false;
         n->writes = {n->name, ev};
@@ -913,6 +922,8 @@ public:
     for (const Decl* d : layer->decls()) {
       if (const auto* f = dyn_cast<FieldDecl>(d)) {
         m.members[f->getNameAsString()] = type_name(f->getType(), ctx_);
+        for (const auto* a : f->specific_attrs<AnnotateAttr>())
+          if (a->getAnnotation() == "lamina::per_node") m.per_node.insert(f->getNameAsString());
         if (f->getType()->isIntegralOrEnumerationType())
           m.integral_members[f->getNameAsString()] = int_type(f->getType());
         if (const Expr* init = f->getInClassInitializer()) {

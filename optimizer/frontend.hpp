@@ -80,6 +80,9 @@ struct LayerModel {
   std::map<std::string, std::string> members;      // data member -> its type, as C++ names it
   std::map<std::string, std::string> defaults;     // data member -> constant default (if any)
   std::map<std::string, IntType> integral_members; // of integer or enumeration type: its type
+  // Parameters a node sets at run time, before it starts ([[clang::annotate("lamina::per_node")]]:
+  // Rpc's incarnation): never constants of a fused stack.
+  std::set<std::string> per_node;
   Ccp ccp_down, ccp_up;
   Handler down, up;
   std::map<std::string, Helper> helpers;

@@ -78,6 +78,7 @@ struct Node {
   std::vector<NodeRef> kids;
   bool pure = true;              // evaluating it changes nothing
   bool peek = false;             // Pop: a peek
+  bool own_header = false;       // Pop: of the layer's own Header (not another struct of it)
   bool init_braced = false;      // Decl
   bool loose = false;            // Text: binds less tightly than a unary operator (`c ? a : b`,
                                  // `a == b` between objects): an operand, it is printed in ( )

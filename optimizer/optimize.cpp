@@ -160,7 +160,7 @@ std::vector<LayerSource> layer_sources(const std::vector<LayerSpec>& specs,
 
 // The parameters of layer `m`, as the stack `s` gives them, as constants: those of integer or
 // Boolean type (or the member's default), and durations the stack gives. Not those the layer's
-// own code writes.
+// own code writes, nor those a node sets at run time (LayerModel::per_node).
 std::map<std::string, NodeRef> constant_params(const LayerSpec& s, const LayerModel& m,
                                                const spec::Layer* decl) {
   std::map<std::string, NodeRef> params;
@@ -169,7 +169,8 @@ std::map<std::string, NodeRef> constant_params(const LayerSpec& s, const LayerMo
   if (decl != nullptr)
     for (const auto& p : decl->params) names.push_back(p.name);
   for (const std::string& name : names) {
-    if (m.members.count(name) == 0 || written.count(name) != 0) continue;
+    if (m.members.count(name) == 0 || written.count(name) != 0 || m.per_node.count(name) != 0)
+      continue;
     std::optional<std::string> given;
     for (const auto& a : s.args)
       if (a.key == name) given = a.value;

@@ -656,8 +656,9 @@ private:
     if (is_pop_cond(cond, pop_negated)) {
       NodeRef pop = (pop_negated ? cond->kids[0] : cond)->copy();
       if (pos_known) pop->position = pos;
+      const bool at_entry = pop->own_header && !pop->peek && pop->position == 0;
       apply_message_op(pop, pos, pos_known);
-      if (ctx_.pops_succeed) {
+      if (ctx_.pops_succeed || (ctx_.app_header_pops && at_entry)) {
         // The pop stays, as a statement: the collapse gives the header its values there.
         header_popped(pop->name, facts);
         auto at = Node::make(Kind::ExprStmt);
@@ -757,6 +758,15 @@ private:
 
   // A return.
   NodeRef return_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
+    if (!s->kids.empty() && s->kids[0] && s->kids[0]->kind == Kind::Inlined &&
+        s->kids[0]->text == "void") {
+      // `return helper(...);` of a void helper: the call in place, then `return;`.
+      auto call = Node::make(Kind::ExprStmt);
+      call->kids = {s->kids[0]};
+      auto ret = Node::make(Kind::Return);
+      ret->kids = {nullptr};
+      return block_stmt(block({call, ret}), facts, pos, pos_known);
+    }
     auto c = s->copy();
     if (!c->kids.empty() && c->kids[0]) c->kids[0] = expr(c->kids[0], facts, pos, pos_known);
     return c;

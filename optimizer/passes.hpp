@@ -44,6 +44,9 @@ struct FoldContext {
   // (constants, or the compressed header's fields).
   bool pops_succeed = false;
   std::map<std::string, NodeRef> header_values;
+  // Down, where the CCP speaks of the application's header (`ccp_down(ev, h)`): a pop of the
+  // layer's Header at its entry, where that header is, succeeds.
+  bool app_header_pops = false;
   // Out: the operations whose operands are known but whose value C++ leaves undefined (signed
   // overflow, a shift by the width or more, a division by zero), each with the reason; fold()
   // leaves them as written. May be null.

@@ -5,7 +5,10 @@
 // copyable wire `Header` (or NoHeader), the handlers `down`, `up` and optionally `timer`, and the
 // common-case predicates `ccp_down(ev)` and `ccp_up(ev, h)`. A CCP that depends on the node (its
 // `me()` or `group_size()`) takes the Ports too, as a last parameter it may only read:
-// `ccp_down(ev, io)`, `ccp_up(ev, h, io)`. Handlers reach their neighbours only through the
+// `ccp_down(ev, io)`, `ccp_up(ev, h, io)`. A layer whose `down` takes the application's header off
+// the message (Rpc: the application speaks to it in its own Header) may say its common case of
+// that header too, `ccp_down(ev, h)`: it is asked only of a message that starts with a Header,
+// `h` that header, and is false otherwise. Handlers reach their neighbours only through the
 // Ports they are given:
 //
 //   io.down(ev)   pass `ev` to the layer below (or, from Bottom, to the transport)
@@ -59,6 +62,8 @@ concept Layer =
         { cl.ccp_down(cev) } -> std::same_as<bool>;
       } || requires {
         { cl.ccp_down(cev, io) } -> std::same_as<bool>;
+      } || requires {
+        { cl.ccp_down(cev, h) } -> std::same_as<bool>;
       };
       requires requires {
         { cl.ccp_up(cev, h) } -> std::same_as<bool>;
@@ -70,10 +75,14 @@ concept Layer =
 // A layer's CCPs, given the Ports of the node where they are asked, whichever form it declares.
 template <class L, class Ports>
 bool ccp_down_at(const L& layer, const Event& ev, const Ports& io) {
-  if constexpr (requires { layer.ccp_down(ev, io); })
+  if constexpr (requires { layer.ccp_down(ev, io); }) {
     return layer.ccp_down(ev, io);
-  else
+  } else if constexpr (requires(const typename L::Header& h) { layer.ccp_down(ev, h); }) {
+    typename L::Header h{}; // the application's header, in front of its message
+    return ev.msg.peek(h) && layer.ccp_down(ev, h);
+  } else {
     return layer.ccp_down(ev);
+  }
 }
 template <class L, class Ports>
 bool ccp_up_at(const L& layer, const Event& ev, const typename L::Header& h, const Ports& io) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "runtime/host.hpp"
@@ -25,6 +26,23 @@ public:
   }
   Wire(const Wire&) = delete;
   Wire& operator=(const Wire&) = delete;
+
+  // The two applications, for a stack whose application speaks to it in a protocol of its own
+  // (Rpc: calls and answers). By default node 0's sends a bare payload and node 1's counts
+  // what it is delivered.
+  struct Application {
+    std::function<Msg(Msg payload)> message; // what node 0's makes of a payload to send
+    // What node 1's does with each message delivered to it, from within the delivery: an RPC
+    // server sends the answer to the call.
+    std::function<void(Endpoint& node1, const Event& delivered)> answer;
+  };
+  void set_application(Application a) { app_ = std::move(a); }
+  // What node 0's application sends for a payload of `size` bytes.
+  [[nodiscard]] Msg message(std::size_t size) const {
+    Msg payload = Msg::with_size(size);
+    if (app_.message) return app_.message(std::move(payload));
+    return payload;
+  }
 
   // Node 0's application sends `payload` to node 1.
   void send(Msg payload) {
@@ -46,7 +64,7 @@ public:
   }
   // One whole message: down node 0, up node 1, and the ack's way back.
   void exchange(std::size_t size) {
-    send(Msg::with_size(size));
+    send(message(size));
     settle();
   }
 
@@ -74,6 +92,7 @@ private:
       if (me_ != 1) return;
       ++w_->delivered_;
       w_->last_ = ev.msg.data();
+      if (w_->app_.answer) w_->app_.answer(*w_->ends_[1], ev);
     }
 
   private:
@@ -86,6 +105,7 @@ private:
   // Packets on their way to node 0, node 1. A node never transmits to itself, so the list a
   // node is handed does not grow while it is being handed over.
   std::vector<Msg> waiting_[2];
+  Application app_;
   std::uint64_t sent_ = 0;
   std::uint64_t delivered_ = 0;
   const std::byte* last_ = nullptr;

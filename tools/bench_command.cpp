@@ -19,6 +19,7 @@
 #include <utility>
 #include <valgrind/callgrind.h>
 
+#include "components/rpc.hpp"
 #include "runtime/implementation.hpp"
 #include "runtime/msg.hpp"
 #include "runtime/wire.hpp"
@@ -64,6 +65,32 @@ constexpr std::size_t kSizes = std::size(kPayloads);
 // a layer's work.
 constexpr std::size_t kBatch = 32;
 
+// The applications on the wire. Over Rpc each message is a call, which node 1's application
+// answers from within its delivery with as many bytes: a call and its answer are one exchange.
+// Over any other stack, a bare payload.
+bool speaks_rpc(const Implementation& impl) {
+  const LayerView below_top = impl.depth() > 1 ? impl.layer(0, 1) : LayerView{};
+  return below_top.type != nullptr && *below_top.type == typeid(Rpc);
+}
+
+Wire::Application application(const Implementation& impl) {
+  if (!speaks_rpc(impl)) return {};
+  Wire::Application app;
+  app.message = [next = std::uint32_t{0}](Msg payload) mutable {
+    constexpr std::uint32_t kBudget = 1'000'000'000; // µs: no call ends by its deadline here
+    payload.push(Rpc::Header{Rpc::Kind::call, {}, next++, 0, 0, 0, kBudget});
+    return payload;
+  };
+  app.answer = [](Endpoint& server, const Event& delivered) {
+    Rpc::Header h{};
+    if (!delivered.msg.peek(h) || h.kind != Rpc::Kind::call) return;
+    Msg answer = Msg::with_size(delivered.msg.size() - sizeof h);
+    answer.push(Rpc::Header{Rpc::Kind::answer, {}, h.id, 0, 0, 0, 0});
+    server.send(delivered.peer, std::move(answer));
+  };
+  return app;
+}
+
 struct PayloadFigures {
   std::optional<double> ns_down;             // node 0's send() until its packets are transmitted
   std::optional<double> ns_up;               // node 1's receive() until delivery, its ack sent
@@ -88,7 +115,7 @@ struct Row {
 void count(Row& row) {
   Wire& wire = *row.wire;
   for (int i = 0; i < 1000; ++i) wire.exchange(64);
-  wire.send(Msg::with_size(64));
+  wire.send(wire.message(64));
   if (!wire.waiting(1).empty())
     row.header = static_cast<std::uint32_t>(wire.waiting(1).front().size() - 64);
   wire.settle();
@@ -111,7 +138,7 @@ void time_down(benchmark::State& state, Wire& wire, std::size_t size) {
   const std::uint64_t before = wire.delivered();
   // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the loop variable is unused by design
   for (auto _ : state) {
-    for (Msg& p : payloads) p = Msg::with_size(size);
+    for (Msg& p : payloads) p = wire.message(size);
     const auto start = Clock::now();
     for (Msg& p : payloads) wire.send(std::move(p));
     const auto stop = Clock::now();
@@ -126,7 +153,7 @@ void time_up(benchmark::State& state, Wire& wire, std::size_t size) {
   const std::uint64_t before = wire.delivered();
   // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the loop variable is unused by design
   for (auto _ : state) {
-    for (std::size_t i = 0; i < kBatch; ++i) wire.send(Msg::with_size(size));
+    for (std::size_t i = 0; i < kBatch; ++i) wire.send(wire.message(size));
     const auto start = Clock::now();
     wire.deliver_to(1);
     const auto stop = Clock::now();
@@ -231,11 +258,13 @@ InstructionCounter::Command path_command(const BenchOptions& o, const std::strin
 
 // Two nodes joined as by Wire, with callgrind collecting on one critical path of each message:
 // from node 0's send() to its first transmit ("down"), or from node 1's receive() of a packet
-// to the delivery it makes ("up"; all of the receive if it delivers nothing).
+// to the delivery it makes ("up"; all of the receive if it delivers nothing). Over Rpc the path
+// down is the answer's: from node 1's send() of it, within the delivery, to its transmit.
 class PathWire {
 public:
-  PathWire(Endpoint& node0, Endpoint& node1, bool down)
-      : hosts_{Side(*this, 0), Side(*this, 1)}, ends_{&node0, &node1}, down_(down) {
+  PathWire(Endpoint& node0, Endpoint& node1, bool down, Wire::Application app)
+      : hosts_{Side(*this, 0), Side(*this, 1)}, ends_{&node0, &node1}, app_(std::move(app)),
+        sender_(app_.answer ? 1 : 0), down_(down) {
     for (PeerId n = 0; n < 2; ++n) ends_[n]->attach(hosts_[n]);
   }
   PathWire(const PathWire&) = delete;
@@ -243,7 +272,8 @@ public:
 
   void exchange(std::size_t size) {
     Msg payload = Msg::with_size(size);
-    if (down_) start();
+    if (app_.message) payload = app_.message(std::move(payload));
+    if (down_ && sender_ == 0) start();
     ends_[0]->send(1, std::move(payload));
     stop();
     while (!waiting_[1].empty()) {
@@ -278,14 +308,18 @@ private:
     [[nodiscard]] std::uint32_t group_size() const override { return 2; }
     [[nodiscard]] Time now() const override { return {}; }
     void transmit(PeerId, Msg packet) override {
-      if (me_ == 0) w_->stop();
+      if (me_ == w_->sender_) w_->stop();
       w_->waiting_[1 - me_].push_back(std::move(packet));
     }
     void set_timer(Time, std::uint32_t) override {}
-    void deliver(Event&) override {
+    void deliver(Event& ev) override {
       if (me_ != 1) return;
       w_->stop();
       ++w_->delivered_;
+      if (!w_->app_.answer) return;
+      if (w_->down_) w_->start();
+      w_->app_.answer(*w_->ends_[1], ev);
+      w_->stop();
     }
 
   private:
@@ -296,6 +330,8 @@ private:
   Side hosts_[2];
   Endpoint* ends_[2];
   std::vector<Msg> waiting_[2];
+  Wire::Application app_;
+  PeerId sender_; // whose send() starts the path down: node 0's, or node 1's answer
   std::uint64_t delivered_ = 0;
   bool down_;
   bool collecting_ = false;
@@ -310,11 +346,12 @@ int send_only(const BenchOptions& o) {
   const std::string stack_string = spec::load_stack_string(o.file, o.stack);
   const auto impl = make_implementation(o.impls.front(), stack_string, 2, o.stack);
   if (!o.count_path.empty()) {
-    PathWire wire(impl->endpoint(0), impl->endpoint(1), o.count_path == "down");
+    PathWire wire(impl->endpoint(0), impl->endpoint(1), o.count_path == "down", application(*impl));
     for (std::uint64_t i = 0; i < o.count_messages; ++i) wire.exchange(o.count_size);
     return wire.delivered() == o.count_messages ? 0 : 1;
   }
   Wire wire(impl->endpoint(0), impl->endpoint(1));
+  wire.set_application(application(*impl));
   for (std::uint64_t i = 0; i < o.count_messages; ++i) wire.exchange(o.count_size);
   return wire.delivered() == o.count_messages ? 0 : 1;
 }
@@ -607,6 +644,7 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
     try {
       Row row{name, make_implementation(name, report.stack_string, 2, o.stack), nullptr, {}, {}};
       row.wire = std::make_unique<Wire>(row.impl->endpoint(0), row.impl->endpoint(1));
+      row.wire->set_application(application(*row.impl));
       rows.push_back(std::move(row));
     } catch (const std::runtime_error& e) {
       report.not_built.emplace_back(name, e.what());
@@ -654,10 +692,19 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
                "bufs      Msg pool buffers taken per message, when warm (payload included)\n"
                "critical path  instructions from node 0's send() to its transmit (down), and from "
                "node 1's\n"
-               "          receive() to its delivery (up), by callgrind collecting only there\n",
+               "          receive() to its delivery (up), by callgrind collecting only there\n"
+               "{}",
                kBatch, o.quick ? "one run, >= 0.01 s timed" : "median of 5 runs, >= 0.2 s timed",
                thousands(counter.many()), thousands(counter.few()),
-               thousands(counter.many() - counter.few()));
+               thousands(counter.many() - counter.few()),
+               speaks_rpc(*rows.front().impl)
+                   ? "over Rpc  each message is a call, which node 1's application answers from "
+                     "within its delivery,\n"
+                     "          with as many bytes: instr counts both ways, up includes the "
+                     "answer's send, and the\n"
+                     "          critical path down is the answer's, from node 1's send() to its "
+                     "transmit\n"
+                   : "");
     if (const auto& why = counter.unavailable()) fmt::print("instr n/a: {}\n", *why);
     if (!report.not_built.empty() || !problems.empty()) fmt::print("\n");
   }

@@ -39,8 +39,8 @@ UdpMember::UdpMember(const UdpMemberOptions& o) {
   }
   // The implementation owns its layers; a LayerView shows them const only for its readers. The
   // incarnation is set here, before the node starts, rather than in the stack string, so that
-  // one fused build serves every incarnation: Rpc has no bypass (its CCPs are false), so only
-  // the layered code reads it.
+  // one fused build serves every incarnation: lamina-opt reads it from the layer on the bypass
+  // (`lamina::per_node` in components/rpc.hpp), never as a constant.
   rpc_ = const_cast<Rpc*>(static_cast<const Rpc*>(below_top.state));
   rpc_->incarnation = o.incarnation;
   if (o.incarnation == 0) {
