@@ -263,6 +263,7 @@ private:
     bool passed = false;
     bool early_return = false;
     bool took_app_header = false;
+    bool took_header = false; // up: its header is off the message (popped, or dropped after a peek)
   };
   enum class Step : std::uint8_t { not_mine, done, failed };
   // Down: layer i's term of the send guard, added to `parts` (none if its CCP always holds);
@@ -1048,6 +1049,7 @@ Generator::Step Generator::pop_header(LayerCode& c, std::size_t k, Explanation::
     return Step::failed;
   }
   if (op->kind == Kind::DropHeader || !op->peek) {
+    c.took_header = true;
     // The header is on the message only if it was materialised: then it is in front.
     const auto size = op->kind == Kind::DropHeader
                           ? static_cast<std::int64_t>(op->value.value_or(0))
@@ -1077,6 +1079,9 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
   if (c.down && m.header_size != 0 &&
       std::find(pushed_.begin(), pushed_.end(), c.i) == pushed_.end())
     problem(d, c.who, s, "it passes the message on without pushing its header");
+  // The layers above would read the header's bytes, which the bypass holds as fields.
+  if (!c.down && m.header_size != 0 && !c.took_header)
+    problem(d, c.who, s, "it passes the message up with its header still on");
   c.passed = true;
   d.bypass.push_back(c.i);
   if (c.down) {
