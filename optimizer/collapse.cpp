@@ -310,6 +310,10 @@ private:
   // the payload, in the order they were pushed; nullopt if no such run does exactly.
   [[nodiscard]] std::optional<std::vector<std::size_t>> pushed_within(std::int64_t bytes) const;
 
+  // A copy of the message that a piece of put-off work makes, `name`, rebuilt after the transmit
+  // from the packet sent: its payload, with the layered headers of `headers` in front.
+  std::string rebuilt_copy(const std::string& name, const std::vector<std::size_t>& headers);
+
   // The delay pass, Ensemble's "delay non-critical processing": statements of layer i's code on
   // the bypass, before the layer hands the message on, run instead when the layer's block ends,
   // after the transmit or the delivery (or earlier, should the host call the stack again from
@@ -317,9 +321,6 @@ private:
   // of the message is computed first (a share of it, its size).
   // Statements k, k+1, ... that run in order may be put off together. How many were put off
   // (0: none); nullopt if the layer cannot be collapsed.
-  // A copy of the message that a piece of put-off work makes, `name`, rebuilt after the transmit
-  // from the packet sent: its payload, with the layered headers of `headers` in front.
-  std::string rebuilt_copy(const std::string& name, const std::vector<std::size_t>& headers);
   std::optional<std::size_t> delay(const NodeRef& body, std::size_t k, std::size_t i, bool down,
                                    std::int64_t front, Explanation::Direction& d,
                                    const std::string& who, std::string& code, std::string& own);
