@@ -1082,7 +1082,7 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
     problem(d, c.who, s, "it passes the message on without pushing its header");
   // The layers above would read the header's bytes, which the bypass holds as fields.
   if (!c.down && m.header_size != 0 && !c.took_header)
-    problem(d, c.who, s, "it passes the message up with its header still on");
+    problem(d, c.who, s->kids[0], "it passes the message up with its header still on");
   c.passed = true;
   d.bypass.push_back(c.i);
   if (c.down) {
