@@ -1625,33 +1625,30 @@ std::string Generator::emit_codec(const Layout& lay) const {
 
 Generated generate(const StackInput& input) {
   Generated out = Generator(input, 0).run();
-  // A layer that cannot be collapsed (its CCP is false: Rpc, LamportMutex) leaves the layers
-  // below it to a bypass of their own, which what it passes down enters: Ensemble's way.
-  // Below it there must be more than the bottom layer, whose bypass would save nothing.
+  // The plan of the layers below `stuck`: what kept the layers above off the bypass (`why`) is
+  // told with it.
+  const auto below = [&](std::size_t stuck, const std::vector<std::string>& why) {
+    Generated b = Generator(input, stuck + 1).run();
+    b.explain.above = why;
+    b.diagnostics.insert(b.diagnostics.begin(), out.diagnostics.begin(), out.diagnostics.end());
+    return b;
+  };
+  // A layer that cannot be collapsed (its CCP is false: LamportMutex) leaves the layers below it
+  // to a bypass of their own, which what it passes down enters: Ensemble's way. Below it there
+  // must be more than the bottom layer, whose bypass would save nothing.
   std::optional<std::size_t> stuck = out.stuck;
   while (!out.explain.down.collapsed && stuck && *stuck + 2 < input.layers.size()) {
-    Generated below = Generator(input, *stuck + 1).run();
-    if (below.explain.down.collapsed || below.explain.up.collapsed) {
-      below.explain.above = out.explain.down.why_not;
-      below.diagnostics.insert(below.diagnostics.begin(), out.diagnostics.begin(),
-                               out.diagnostics.end());
-      return below;
-    }
-    stuck = below.stuck;
+    Generated b = below(*stuck, out.explain.down.why_not);
+    if (b.explain.down.collapsed || b.explain.up.collapsed) return b;
+    stuck = b.stuck;
   }
   // A layer on the send bypass that the receive bypass cannot pass (Rpc: its answers go down
   // on the bypass, and every path up reads a table of calls) leaves no packet compressed. If
   // the layers below it collapse both ways on their own, their bypasses serve every message.
-  const std::optional<std::size_t> up_stuck = out.up_stuck;
-  if (out.explain.down.collapsed && !out.explain.up.collapsed && up_stuck &&
-      *up_stuck + 2 < input.layers.size()) {
-    Generated below = Generator(input, *up_stuck + 1).run();
-    if (below.explain.down.collapsed && below.explain.up.collapsed) {
-      below.explain.above = out.explain.up.why_not;
-      below.diagnostics.insert(below.diagnostics.begin(), out.diagnostics.begin(),
-                               out.diagnostics.end());
-      return below;
-    }
+  if (out.explain.down.collapsed && !out.explain.up.collapsed && out.up_stuck &&
+      *out.up_stuck + 2 < input.layers.size()) {
+    Generated b = below(*out.up_stuck, out.explain.up.why_not);
+    if (b.explain.down.collapsed && b.explain.up.collapsed) return b;
   }
   return out;
 }

@@ -35,14 +35,16 @@ public:
     // What node 1's does with each message delivered to it, from within the delivery: an RPC
     // server sends the answer to the call.
     std::function<void(Endpoint& node1, const Event& delivered)> answer;
+
+    // What node 0's application sends for a payload of `size` bytes.
+    [[nodiscard]] Msg make(std::size_t size) const {
+      Msg payload = Msg::with_size(size);
+      if (message) return message(std::move(payload));
+      return payload;
+    }
   };
   void set_application(Application a) { app_ = std::move(a); }
-  // What node 0's application sends for a payload of `size` bytes.
-  [[nodiscard]] Msg message(std::size_t size) const {
-    Msg payload = Msg::with_size(size);
-    if (app_.message) return app_.message(std::move(payload));
-    return payload;
-  }
+  [[nodiscard]] Msg message(std::size_t size) const { return app_.make(size); }
 
   // Node 0's application sends `payload` to node 1.
   void send(Msg payload) {

@@ -271,8 +271,7 @@ public:
   PathWire& operator=(const PathWire&) = delete;
 
   void exchange(std::size_t size) {
-    Msg payload = Msg::with_size(size);
-    if (app_.message) payload = app_.message(std::move(payload));
+    Msg payload = app_.make(size);
     if (down_ && sender_ == 0) start();
     ends_[0]->send(1, std::move(payload));
     stop();
