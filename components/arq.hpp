@@ -116,6 +116,17 @@ public:
     friend bool operator==(const Congestion&, const Congestion&) = default;
   };
 
+  // What take_ack counts of the messages an ack newly acknowledges.
+  struct Tally {
+    std::uint32_t newly = 0;        // messages newly acked
+    std::uint32_t credit = 0;       // towards congestion avoidance's growth (growth_credit)
+    bool clean = true;              // none of them resent or taken for lost
+    bool spurious = false;          // an expiry took one for lost that had arrived
+    Time sample_sent{};             // when the last one counted was sent
+    std::uint64_t newest = 0;       // the latest sent of them
+    std::uint64_t newest_first = 0; // the same, of those sent only once
+  };
+
   // How far ahead of the first missing id a message may be and still be accepted: a peer
   // never has more messages outstanding; a corrupt or forged header might claim so.
   static constexpr std::uint32_t kWindow = 1u << 16;
@@ -167,10 +178,12 @@ public:
     return ev.type == EventType::Send && waiting.get(ev.peer).empty() &&
            in_flight.get(ev.peer) < congestion.get(ev.peer).cwnd;
   }
-  // Up: the next data in order with no gap behind it, carrying an ack that changes nothing.
+  // Up: the next data in order with no gap behind it, carrying a cumulative ack (no sack) of
+  // what was sent: the ack of reverse traffic, which moves the window, is common too.
   [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
     return h.kind == Kind::data && h.id == received_below.get(ev.peer) &&
-           received_above.get(ev.peer).empty() && h.ack == acked_below.get(ev.peer) && h.sack == 0;
+           received_above.get(ev.peer).empty() && h.sack == 0 &&
+           h.ack - acked_below.get(ev.peer) <= next_id.get(ev.peer) - acked_below.get(ev.peer);
   }
 
   template <class Ports>
@@ -419,62 +432,61 @@ private:
     }
   }
 
-  // `block`: the bits of the SackBlock behind an ack_block, else 0.
-  template <class Ports>
-  void take_ack(PeerId peer, const Header& h, std::uint32_t block, Time now, Ports& io) {
-    auto& list = unacked[peer];
-    // The round trip is sampled from the newest message newly acked, unless the ack covers a
-    // message resent or taken for lost: it may then have waited for the repair (Karn's rule,
-    // widened to what a repair lets a cumulative ack cover).
-    std::uint32_t newly = 0;
-    std::uint32_t credit = 0; // towards congestion avoidance's growth
-    bool clean = true;
-    bool spurious = false; // an expiry took a message for lost that had arrived
-    Time sample_sent{};
-    std::uint64_t newest = 0;       // the latest sent of those newly acked
-    std::uint64_t newest_first = 0; // the same, of those sent only once
-    // A message resent less than the least round trip ago was not acked by its new copy but by
-    // an earlier one, whose place among the sends is no longer known: it orders nothing for
-    // loss detection (RFC 8985's step 2), else all sent before the new copy would be taken for
-    // lost, and their repairs in turn would do the same to what was sent before them.
-    const Duration least(rtt.get(peer).least);
-    const auto early = [&](const Unacked& u) { return u.resent && now - u.sent_at < least; };
-    const auto acked = [&](const Unacked& u) {
-      ++newly;
-      credit += growth_credit(u.msg.size());
-      clean = clean && !u.resent && !u.lost;
-      spurious = spurious || u.timed_out;
-      sample_sent = u.sent_at;
-      if (!early(u)) newest = std::max(newest, u.order);
-      if (!u.resent) newest_first = std::max(newest_first, u.order);
-    };
-    while (acked_below[peer] != h.ack) {
-      Unacked& u = list.front();
-      if (!u.sacked) acked(u);
+  // A message resent less than the least round trip ago was not acked by its new copy but by an
+  // earlier one, whose place among the sends is no longer known: it orders nothing for loss
+  // detection (RFC 8985's step 2), else all sent before the new copy would be taken for lost,
+  // and their repairs in turn would do the same to what was sent before them.
+  [[nodiscard]] bool early(PeerId peer, const Unacked& u, Time now) const {
+    return u.resent && now - u.sent_at < Duration(rtt.get(peer).least);
+  }
+
+  // Counts `u`, newly acked, into `t`. The round trip is sampled from the newest message newly
+  // acked, unless the ack covers a message resent or taken for lost: it may then have waited
+  // for the repair (Karn's rule, widened to what a repair lets a cumulative ack cover).
+  void count_acked(Tally& t, PeerId peer, const Unacked& u, Time now) const {
+    ++t.newly;
+    t.credit += growth_credit(u.msg.size());
+    t.clean = t.clean && !u.resent && !u.lost;
+    t.spurious = t.spurious || u.timed_out;
+    t.sample_sent = u.sent_at;
+    if (!early(peer, u, now)) t.newest = std::max(t.newest, u.order);
+    if (!u.resent) t.newest_first = std::max(t.newest_first, u.order);
+  }
+
+  // Marks selectively acked, for each bit i of `bits`, the message `first` + i ids past
+  // acked_below; forged() and forged_block() saw that each was sent.
+  void mark_sacked(Tally& t, PeerId peer, std::uint32_t bits, std::uint32_t first, Time now) {
+    for (std::uint32_t i = 0; bits != 0; ++i, bits >>= 1) {
+      if ((bits & 1) == 0) continue;
+      Unacked& u = unacked[peer][first + i];
+      if (u.sacked) continue;
+      count_acked(t, peer, u, now);
       settle(peer, u);
-      list.pop_front();
+      if (early(peer, u, now)) u.order = 0; // as if sent first: it takes nothing for lost
+      u.sacked = true;
+      u.lost = false;
+      u.timed_out = false;
+      u.msg = Msg();
+      ++sacked[peer];
+    }
+  }
+
+  // `block_bits`: the bits of the SackBlock behind an ack_block, else 0.
+  template <class Ports>
+  void take_ack(PeerId peer, const Header& h, std::uint32_t block_bits, Time now, Ports& io) {
+    Tally t{};
+    while (acked_below[peer] != h.ack) {
+      Unacked& u = unacked[peer].front();
+      if (!u.sacked) count_acked(t, peer, u, now);
+      settle(peer, u);
+      unacked[peer].pop_front();
       ++acked_below[peer];
     }
-    const auto mark_sacked = [&](std::uint32_t bits, std::uint32_t first) {
-      for (std::uint32_t i = 0; bits != 0; ++i, bits >>= 1) {
-        if ((bits & 1) == 0) continue;
-        Unacked& u = list[first + i]; // forged() and forged_block() saw that it was sent
-        if (u.sacked) continue;
-        acked(u);
-        settle(peer, u);
-        if (early(u)) u.order = 0; // as if sent first: it takes nothing for lost
-        u.sacked = true;
-        u.lost = false;
-        u.timed_out = false;
-        u.msg = Msg();
-        ++sacked[peer];
-      }
-    };
-    mark_sacked(h.sack, 1);           // ids ack + 1 ..
-    mark_sacked(block, h.id - h.ack); // ids id .. (block is 0 unless an ack_block)
-    if (newly == 0) return;
+    mark_sacked(t, peer, h.sack, 1, now);                // ids ack + 1 ..
+    mark_sacked(t, peer, block_bits, h.id - h.ack, now); // ids id .. (0 unless an ack_block)
+    if (t.newly == 0) return;
     probed[peer] = false;
-    if (clean) measure(peer, now - sample_sent);
+    if (t.clean) measure(peer, now - t.sample_sent);
     // Progress ends a back-off (as Linux does; RFC 6298 keeps it until a sample, which Karn's
     // rule may withhold for long on a lossy path).
     Rtt& e = rtt[peer];
@@ -482,18 +494,18 @@ private:
     e.restart = now;
     // After a spurious expiry, a repair acked was acked by its first copy too: only messages
     // sent once order anything.
-    if (spurious) {
+    if (t.spurious) {
       undo_expiry(peer);
-      newest = newest_first;
+      t.newest = t.newest_first;
     }
-    const bool found_loss = (sacked[peer] != 0 || !clean) && find_losses(peer, newest, now);
+    const bool found_loss = (sacked[peer] != 0 || !t.clean) && find_losses(peer, t.newest, now);
     Congestion& c = congestion[peer];
     if (c.recovering && acked_below[peer] - c.recover < (1u << 31)) c.recovering = false;
     if (found_loss && !c.recovering) {
       ++fast_recoveries;
       enter_recovery(peer);
     } else if (!c.recovering || c.cwnd < c.ssthresh) {
-      grow(peer, newly, credit); // not in fast recovery; after an expiry, slow start
+      grow(peer, t.newly, t.credit); // not in fast recovery; after an expiry, slow start
     }
     pump(peer, now, io);
   }
@@ -509,7 +521,7 @@ private:
   bool find_losses(PeerId peer, std::uint64_t newest, Time now) {
     auto& list = unacked[peer];
     // The kDupThresh latest sacked, latest first.
-    std::array<std::uint64_t, kDupThresh> latest{};
+    std::array<std::uint64_t, Arq::kDupThresh> latest{};
     for (const Unacked& u : list) {
       if (!u.sacked) continue;
       std::uint64_t order = u.order;

@@ -280,6 +280,9 @@ private:
   Step pop_header(LayerCode& c, std::size_t k, Explanation::Direction& d);
   // The hand-on of the message: the next layer's code, or the transmit or the delivery.
   void hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
+  // Up: the layer passes the message up with its header on, which the layers above read as
+  // theirs; the bypass puts it in front of the payload from its fields.
+  void keep_header_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
   // Up, the message sent back down (AntsRoute forwards a capsule for another node): the bypass
   // ends there, and the layered code of the layers below takes the message down.
   void turn(LayerCode& c, const NodeRef& s, Explanation::Direction& d);
@@ -470,6 +473,7 @@ private:
   std::size_t materialised_ = 0;     // down: how many of pushed_ are on the message
   std::size_t up_materialised_ = 0;  // up: layers first_..n-1 whose header is on the message
   std::int64_t physical_ = 0;        // layered bytes physically in front of the payload
+  std::int64_t kept_on_ = 0;         // up: of them, the header a layer passes up (keep_header_on)
   bool compress_ = false;
   std::vector<Diagnostic> diags_;
   // The locals the delay pass declared in the function being generated, by name (fresh_name()).
@@ -536,6 +540,11 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
                                 Explanation::Direction& d, const std::string& who,
                                 const Fail& fail) {
   if (!x->problem.empty()) fail(x, x->problem);
+  // The message of another event (one the layer makes, or takes from a queue of its own) is
+  // laid out as the layer sees it: it stays as written.
+  const bool message = x->kind == Kind::MsgSize || x->kind == Kind::MsgBytes ||
+                       x->kind == Kind::MsgData || x->kind == Kind::MsgRef;
+  if (message && x->event != "ev") return x;
   switch (x->kind) {
   case Kind::Neighbour: {
     const bool main = x->kids[0]->kind == Kind::Local && x->kids[0]->name == "ev";
@@ -1080,9 +1089,7 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
   if (c.down && m.header_size != 0 &&
       std::find(pushed_.begin(), pushed_.end(), c.i) == pushed_.end())
     problem(d, c.who, s, "it passes the message on without pushing its header");
-  // The layers above would read the header's bytes, which the bypass holds as fields.
-  if (!c.down && m.header_size != 0 && !c.took_header)
-    problem(d, c.who, s->kids[0], "it passes the message up with its header still on");
+  if (!c.down && m.header_size != 0 && !c.took_header) keep_header_on(c, s, d);
   c.passed = true;
   d.bypass.push_back(c.i);
   if (c.down) {
@@ -1090,13 +1097,33 @@ void Generator::hand_on(LayerCode& c, const NodeRef& s, Explanation::Direction& 
   } else if (c.i > first_) {
     c.code += chain(c.i - 1, false, d);
   } else {
-    if (physical_ != 0)
+    if (physical_ != kept_on_)
       problem(d, c.who, s,
               first_ > 0 ? fmt::format("the message still holds headers when it reaches {}",
                                        model(first_ - 1).name)
                          : "the message still holds headers when it reaches the application");
     c.code += first_ > 0 ? fmt::format("leave_up<{}>(ev);\n", first_) : "host_->deliver(ev);\n";
   }
+}
+
+// Rpc's up passes an answer to the application with its header on, for the application to read.
+// The layered message the layers above get then starts with that header, where none of them has
+// a header of its own (else they would take those bytes for theirs, and the compressed header
+// would hold theirs apart): the bypass holds the header as fields, and pushes it back.
+void Generator::keep_header_on(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
+  const std::int64_t size = model(c.i).header_size;
+  for (std::size_t j = first_; j < c.i; ++j)
+    if (model(j).header_size != 0)
+      return problem(d, c.who, s->kids[0],
+                     fmt::format("it passes the message up with its header still on, under {}, "
+                                 "which has a header of its own",
+                                 model(j).name));
+  c.code += materialise_up(size);
+  if (physical_ != size)
+    return problem(d, c.who, s->kids[0],
+                   "it passes the message up with its header still on, where the message's "
+                   "layout is not the layered one");
+  kept_on_ = size;
 }
 
 void Generator::turn(LayerCode& c, const NodeRef& s, Explanation::Direction& d) {
@@ -1315,6 +1342,7 @@ Generator::UpBypass Generator::analyse_up(const std::optional<std::vector<Field>
   UpBypass up;
   d.collapsed = true;
   physical_ = 0;
+  kept_on_ = 0;
   up_materialised_ = first_;
   if (wire) {
     // Every layered header is on the packet, in front of the payload.

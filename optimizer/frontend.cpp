@@ -217,11 +217,28 @@ public:
       return fmt::format("it declares `{}` with a type written with decltype or with a member of "
                          "the layer, which lamina-opt prints as written",
                          name);
+    if (const std::string t = private_type(v->getType()); !t.empty())
+      return fmt::format(
+          "it declares `{}` of the layer's type `{}`, which is not public: the fused "
+          "stack cannot name it; make it public",
+          name, t);
     if (initialised_in_parentheses(v))
       return fmt::format("it declares `{}` initialised in parentheses, which lamina-opt does not "
                          "print; write `= value` or `{{value}}`",
                          name);
     return {};
+  }
+
+  // The name of `type` (a reference's or a pointer's too) if it is a type of the layer's own that
+  // is not public; empty if it is not.
+  [[nodiscard]] std::string private_type(QualType type) const {
+    type = type.getNonReferenceType();
+    while (type->isPointerType()) type = type->getPointeeType();
+    const TagDecl* t = type->getAsTagDecl();
+    if (t == nullptr || t->getAccess() == AS_public || t->getAccess() == AS_none) return {};
+    const auto* owner = dyn_cast<CXXRecordDecl>(t->getDeclContext());
+    if (owner == nullptr || owner->getCanonicalDecl() != layer_->getCanonicalDecl()) return {};
+    return t->getNameAsString();
   }
 
   // Whether `v`'s type is written partly after its name (`int a[2]`, `void (*f)(int)`): a

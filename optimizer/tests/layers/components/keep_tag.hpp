@@ -1,8 +1,8 @@
 // KEEPTAG (a test layer for lamina-opt): tags each message it sends with a header, and passes
 // each message it receives up with the tag still on, for the application to read. On the
 // receive bypass the tag is a field of the compressed header, not bytes on the message, so the
-// layer must stay on the layered path there (lamina-opt once delivered the message without it).
-// Read by ../../up_with_header.test.
+// bypass must push it back before the layers above (lamina-opt once delivered the message
+// without it). Read by ../../up_with_header.test.
 #pragma once
 
 #include <cstdint>
