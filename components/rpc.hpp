@@ -56,10 +56,12 @@ public:
   struct Header {
     Kind kind;
     std::uint8_t unused[3];
-    std::uint32_t id;     // the call: its client's number for it, increasing per server
-    std::uint32_t low;    // call, cancel: the client has finished every call below this
-    std::uint32_t inc;    // the sender's incarnation
-    std::uint32_t to_inc; // the incarnation the sender takes the receiver to have; 0: unknown
+    std::uint32_t id;  // the call: its client's number for it, increasing per server
+    std::uint32_t low; // call, cancel: the client has finished every call below this
+    // The sender's incarnation, and the one it takes the receiver to have (0: unknown). Read
+    // from the clock, they name a run: `lamina::opaque` tells lamina-opt to send them whole.
+    std::uint32_t inc [[clang::annotate("lamina::opaque")]];
+    std::uint32_t to_inc [[clang::annotate("lamina::opaque")]];
     std::uint32_t budget; // call: µs left before its deadline
   };
 
@@ -102,13 +104,19 @@ public:
   std::uint64_t dropped_stale = 0;    // from or to another incarnation
 
   // Down: the server's application answers a call that is running and that its client has not
-  // finished (`h` is the application's header, in front of the answer). The client's paths
-  // and every path up read or change a table of calls, and stay layered.
+  // finished (`h` is the application's header, in front of the answer). The client's calls
+  // change the table of calls and may take a timer: they stay layered.
   [[nodiscard]] bool ccp_down(const Event& ev, const Header& h) const {
     return ev.type == EventType::Send && h.kind == Kind::answer &&
            running.get(ev.peer).contains(h.id) && h.id >= low.get(ev.peer);
   }
-  [[nodiscard]] bool ccp_up(const Event& /*ev*/, const Header& /*h*/) const { return false; }
+  // Up: at the client, the answer to a call it has not finished, from the incarnation the call
+  // was addressed to. A call arriving at the server reads and changes its tables on every path,
+  // and stays layered.
+  [[nodiscard]] bool ccp_up(const Event& ev, const Header& h) const {
+    return h.kind == Kind::answer && h.to_inc == incarnation && calls.get(ev.peer).contains(h.id) &&
+           h.inc == calls.get(ev.peer).at(h.id).to_inc;
+  }
 
   // From the application: a call, an answer or a cancel, to one peer. Anything else is dropped
   // and counted: a cast, a message without a header, another kind, a call whose id is not
@@ -303,16 +311,15 @@ private:
       ++dropped_stale;
       return;
     }
-    auto it = calls[peer].find(h.id);
-    if (it == calls[peer].end()) {
+    if (!calls.get(peer).contains(h.id)) {
       ++dropped_unknown;
       return;
     }
-    if (h.inc != it->second.to_inc) { // only the incarnation addressed answers
+    if (h.inc != calls.get(peer).at(h.id).to_inc) { // only the incarnation addressed answers
       ++dropped_stale;
       return;
     }
-    calls[peer].erase(it);
+    calls[peer].erase(h.id);
     io.up(ev);
   }
 

@@ -1298,7 +1298,7 @@ Generator::Layout Generator::layout(bool wire, Explanation& ex) const {
       continue;
     }
     Packed p{f};
-    if (in_.varints && f.field->unsigned_integer && !f.from_bytes) {
+    if (in_.varints && f.field->unsigned_integer && !f.from_bytes && !f.field->opaque) {
       // The first counter of its width whole, as a varint; each one after it as its difference
       // from the one before (counters of one packet tend to move together). A set of bits is
       // a varint of its own, and no counter's base.
@@ -1670,9 +1670,9 @@ Generated generate(const StackInput& input) {
     if (b.explain.down.collapsed || b.explain.up.collapsed) return b;
     stuck = b.stuck;
   }
-  // A layer on the send bypass that the receive bypass cannot pass (Rpc: its answers go down
-  // on the bypass, and every path up reads a table of calls) leaves no packet compressed. If
-  // the layers below it collapse both ways on their own, their bypasses serve every message.
+  // A layer on the send bypass that the receive bypass cannot pass (its CCP up is false:
+  // down_only.test) leaves no packet compressed. If the layers below it collapse both ways on
+  // their own, their bypasses serve every message.
   if (out.explain.down.collapsed && !out.explain.up.collapsed && out.up_stuck &&
       *out.up_stuck + 2 < input.layers.size()) {
     Generated b = below(*out.up_stuck, out.explain.up.why_not);

@@ -990,8 +990,10 @@ public:
         const QualType t = f->getType().getCanonicalType();
         hf.unsigned_integer = t->isUnsignedIntegerType() && !t->isBooleanType() &&
                               !t->isEnumeralType() && hf.size >= 2;
-        for (const auto* a : f->specific_attrs<AnnotateAttr>())
+        for (const auto* a : f->specific_attrs<AnnotateAttr>()) {
           hf.bits = hf.bits || a->getAnnotation() == "lamina::bits";
+          hf.opaque = hf.opaque || a->getAnnotation() == "lamina::opaque";
+        }
         m.header_fields.push_back(hf);
       }
     }

@@ -38,6 +38,9 @@ struct HeaderField {
   // Marked `[[clang::annotate("lamina::bits")]]`: a set of bits (a selective-ack bitmap), not a
   // counter. It is sent as a varint of its own, never as a difference from another field.
   bool bits = false;
+  // Marked `[[clang::annotate("lamina::opaque")]]`: a value that names something (an
+  // incarnation), neither a counter nor small. It is sent whole, and is no field's base.
+  bool opaque = false;
 };
 
 // A helper member function of a layer, lowered.

@@ -258,13 +258,14 @@ InstructionCounter::Command path_command(const BenchOptions& o, const std::strin
 
 // Two nodes joined as by Wire, with callgrind collecting on one critical path of each message:
 // from node 0's send() to its first transmit ("down"), or from node 1's receive() of a packet
-// to the delivery it makes ("up"; all of the receive if it delivers nothing). Over Rpc the path
-// down is the answer's: from node 1's send() of it, within the delivery, to its transmit.
+// to the delivery it makes ("up"; all of the receive if it delivers nothing). Over Rpc both
+// paths are the answer's: from node 1's send() of it, within the delivery, to its transmit, and
+// from node 0's receive() of it to its delivery there.
 class PathWire {
 public:
   PathWire(Endpoint& node0, Endpoint& node1, bool down, Wire::Application app)
       : hosts_{Side(*this, 0), Side(*this, 1)}, ends_{&node0, &node1}, app_(std::move(app)),
-        sender_(app_.answer ? 1 : 0), down_(down) {
+        sender_(app_.answer ? 1 : 0), receiver_(1 - sender_), down_(down) {
     for (PeerId n = 0; n < 2; ++n) ends_[n]->attach(hosts_[n]);
   }
   PathWire(const PathWire&) = delete;
@@ -280,7 +281,7 @@ public:
         std::vector<Msg> packets = std::move(waiting_[n]);
         waiting_[n].clear();
         for (Msg& p : packets) {
-          if (!down_ && n == 1) start();
+          if (!down_ && n == receiver_) start();
           ends_[n]->receive(1 - n, std::move(p));
           stop();
         }
@@ -312,8 +313,8 @@ private:
     }
     void set_timer(Time, std::uint32_t) override {}
     void deliver(Event& ev) override {
-      if (me_ != 1) return;
       w_->stop();
+      if (me_ != 1) return;
       ++w_->delivered_;
       if (!w_->app_.answer) return;
       if (w_->down_) w_->start();
@@ -330,7 +331,8 @@ private:
   Endpoint* ends_[2];
   std::vector<Msg> waiting_[2];
   Wire::Application app_;
-  PeerId sender_; // whose send() starts the path down: node 0's, or node 1's answer
+  PeerId sender_;   // whose send() starts the path down: node 0's, or node 1's answer
+  PeerId receiver_; // whose receive() starts the path up: node 1's, or node 0's of the answer
   std::uint64_t delivered_ = 0;
   bool down_;
   bool collecting_ = false;
@@ -701,8 +703,9 @@ int bench_command(const BenchOptions& o, std::span<char* const> args) {
                      "within its delivery,\n"
                      "          with as many bytes: instr counts both ways, up includes the "
                      "answer's send, and the\n"
-                     "          critical path down is the answer's, from node 1's send() to its "
-                     "transmit\n"
+                     "          critical paths are the answer's: from node 1's send() to its "
+                     "transmit (down), and\n"
+                     "          from node 0's receive() to its delivery (up)\n"
                    : "");
     if (const auto& why = counter.unavailable()) fmt::print("instr n/a: {}\n", *why);
     if (!report.not_built.empty() || !problems.empty()) fmt::print("\n");
