@@ -1122,6 +1122,15 @@ NodeRef rename_reserved_locals(const NodeRef& body,
   return out;
 }
 
+// The first node under `n` that is outside the dialect; null if there is none.
+static const Node* first_problem(const NodeRef& n) {
+  if (!n) return nullptr;
+  if (!n->problem.empty()) return n.get();
+  for (const NodeRef& k : n->kids)
+    if (const Node* p = first_problem(k)) return p;
+  return nullptr;
+}
+
 NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) {
   return transform(body, [&](NodeRef x) -> NodeRef {
     if (x->kind != Kind::Call) return x;
@@ -1146,8 +1155,15 @@ NodeRef inline_helpers(const NodeRef& body, const LayerModel& layer, int depth) 
     if (!contains(inner.body, Kind::Inlined))
       if (NodeRef e = inline_expression(inner, x)) return e;
     if (NodeRef e = inline_expression(h, x)) return inline_helpers(e, layer, depth - 1);
-    NodeRef n = inline_body(h, x->kids, inner.body);
-    return n ? n : x;
+    if (NodeRef n = inline_body(h, x->kids, inner.body)) return n;
+    // The call stays. A construct outside the dialect in the body (a lambda that captures,
+    // which is kept as written) says why better than the call does, and where.
+    const Node* p = first_problem(inner.body);
+    if (p == nullptr) return x;
+    NodeRef c = x->copy();
+    c->problem = p->problem;
+    c->where = p->where;
+    return c;
   });
 }
 
