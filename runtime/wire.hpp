@@ -54,8 +54,16 @@ public:
   // Hands `node` every packet waiting for it; what it transmits in turn waits for the other.
   void deliver_to(PeerId node) {
     std::vector<Msg>& packets = waiting_[node];
-    for (Msg& p : packets) ends_[node]->receive(1 - node, std::move(p));
+    for (Msg& p : packets) ends_[node]->receive(1 - node, arrived(std::move(p)));
     packets.clear();
+  }
+
+  // The packet as the receiver gets it: a network never lets the receiver share the sender's
+  // buffer. A packet whose buffer the sender still holds a view of (the copy a layer keeps to
+  // resend) arrives in a buffer of its own, as the kernel's receive gives one; a packet the
+  // sender let go of is handed over as it is, which no one can tell from a copy.
+  static Msg arrived(Msg packet) {
+    return packet.shared() ? Msg::copy_of(packet.bytes()) : std::move(packet);
   }
   // Runs until the wire is empty.
   void settle() {

@@ -281,8 +281,9 @@ public:
         std::vector<Msg> packets = std::move(waiting_[n]);
         waiting_[n].clear();
         for (Msg& p : packets) {
+          Msg packet = Wire::arrived(std::move(p));
           if (!down_ && n == receiver_) start();
-          ends_[n]->receive(1 - n, std::move(p));
+          ends_[n]->receive(1 - n, std::move(packet));
           stop();
         }
       }
