@@ -65,6 +65,7 @@ public:
   static Msg arrived(Msg packet) {
     return packet.shared() ? Msg::copy_of(packet.bytes()) : std::move(packet);
   }
+
   // Runs until the wire is empty.
   void settle() {
     do {
