@@ -13,6 +13,12 @@ namespace lamina::opt {
 
 namespace {
 
+// Whether `n` uses an event's message other than by its header: its size, its bytes, or itself.
+bool uses_message(const Node& n) {
+  return n.kind == Kind::MsgSize || n.kind == Kind::MsgBytes || n.kind == Kind::MsgData ||
+         n.kind == Kind::MsgRef;
+}
+
 // Whether `s` is the event's hand-on to the layer below (down) or above.
 bool hands_on(const NodeRef& s, bool down) {
   return s->kind == Kind::ExprStmt && s->kids[0]->kind == Kind::Neighbour &&
@@ -542,9 +548,7 @@ NodeRef Generator::rewrite_node(NodeRef x, std::size_t i, std::int64_t front,
   if (!x->problem.empty()) fail(x, x->problem);
   // The message of another event (one the layer makes, or takes from a queue of its own) is
   // laid out as the layer sees it: it stays as written.
-  const bool message = x->kind == Kind::MsgSize || x->kind == Kind::MsgBytes ||
-                       x->kind == Kind::MsgData || x->kind == Kind::MsgRef;
-  if (message && x->event != "ev") return x;
+  if (uses_message(*x) && x->event != "ev") return x;
   switch (x->kind) {
   case Kind::Neighbour: {
     const bool main = x->kids[0]->kind == Kind::Local && x->kids[0]->name == "ev";
@@ -698,10 +702,7 @@ bool changes_something(const NodeRef& n) {
 
 bool reads_message(const NodeRef& n) {
   if (!n) return false;
-  if ((n->kind == Kind::MsgSize || n->kind == Kind::MsgBytes || n->kind == Kind::MsgData ||
-       n->kind == Kind::MsgRef) &&
-      n->event == "ev")
-    return true;
+  if (uses_message(*n) && n->event == "ev") return true;
   return std::any_of(n->kids.begin(), n->kids.end(), reads_message);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/msg.hpp"
+#include "runtime/wire.hpp"
 
 namespace lamina {
 namespace {
@@ -251,6 +252,29 @@ TEST(Msg, TheCopyKeptForResendingSharesTheBufferOfThePacketSentBelow) {
   Small s{};
   ASSERT_TRUE(kept.pop(s));
   EXPECT_EQ(s.a, 1);
+}
+
+// The bench's wire, as a network: the receiver never shares the sender's buffer. A packet whose
+// buffer the sender keeps a view of (a copy to resend) arrives in a buffer of its own, which the
+// receiver may push into without touching the sender's copy; one the sender let go of is handed
+// over as it is.
+TEST(Wire, APacketWhoseBufferTheSenderKeepsArrivesInABufferOfItsOwn) {
+  Msg sent = Msg::copy_of(bytes_of({1, 2, 3, 4, 5, 6, 7, 8}));
+  sent.push(Small{9});
+  const Msg kept = sent.share();
+  const std::vector<std::byte> before(kept.bytes().begin(), kept.bytes().end());
+  Msg got = Wire::arrived(std::move(sent));
+  EXPECT_FALSE(got.shared());
+  EXPECT_NE(got.data(), kept.data());
+  EXPECT_TRUE(std::ranges::equal(got.bytes(), before));
+  Small s{};
+  ASSERT_TRUE(got.pop(s));
+  got.push(Wide{1, 2}); // as a fused receiver puts a header back
+  EXPECT_TRUE(std::ranges::equal(kept.bytes(), before));
+
+  Msg alone = Msg::copy_of(bytes_of({1, 2, 3}));
+  const std::byte* at = alone.data();
+  EXPECT_EQ(Wire::arrived(std::move(alone)).data(), at);
 }
 
 } // namespace
