@@ -432,11 +432,13 @@ int write_mutants(const std::string& source_dir, const std::string& output_dir,
   fs::create_directories(out_dir / "mutants", ec);
   std::string why = fmt::format("cannot make {}: {}", (out_dir / "mutants").string(), ec.message());
   bool written = !ec;
+  bool headers_changed = false;
   for (const auto& [name, text] : headers)
-    written = written && lamina::spec::write_if_changed(
-                             (out_dir / "mutants" / (name + ".hpp")).string(), text, why);
-  written = written && lamina::spec::write_if_changed((out_dir / "mutants.cpp").string(),
-                                                      mutants_cpp(all), why);
+    written =
+        written && lamina::spec::write_if_changed((out_dir / "mutants" / (name + ".hpp")).string(),
+                                                  text, why, &headers_changed);
+  written = written && lamina::spec::write_index((out_dir / "mutants.cpp").string(),
+                                                 mutants_cpp(all), headers_changed, why);
   if (!written) {
     fmt::print(stderr, "lamina-mutate: {}\n", why);
     return 1;

@@ -24,9 +24,10 @@
 namespace {
 
 // Writes a generated file unless it holds `text` already; false, with a message, if it cannot.
-bool write_if_changed(const std::string& path, const std::string& text) {
+// `wrote`, if given, is set when the file was written.
+bool write_if_changed(const std::string& path, const std::string& text, bool* wrote = nullptr) {
   std::string error;
-  if (lamina::spec::write_if_changed(path, text, error)) return true;
+  if (lamina::spec::write_if_changed(path, text, error, wrote)) return true;
   std::cerr << "lamina-opt: error: " << error << "\n";
   return false;
 }
@@ -72,6 +73,7 @@ struct Registry {
   std::filesystem::path out;
   std::string includes;
   std::string registrations;
+  bool headers_changed = false; // a header beside `out` was written
 
   [[nodiscard]] std::filesystem::path beside(const std::string& name) const {
     return out.parent_path() / fmt::format("{}_{}.hpp", out.stem().string(), name);
@@ -81,7 +83,7 @@ struct Registry {
   // the time taken, which would change the generated file on every build).
   bool add(const lamina::opt::Options& o, const lamina::opt::Result& r, const std::string& stem) {
     const std::filesystem::path header = beside(fmt::format("{}_{}", stem, o.stack));
-    if (!write_if_changed(header.string(), r.generated.code)) return false;
+    if (!write_if_changed(header.string(), r.generated.code, &headers_changed)) return false;
     includes += fmt::format("#include \"{}\"\n", header.filename().string());
     std::string explanation = lamina::opt::explain(r, o);
     explanation.erase(std::min(explanation.size(), explanation.rfind("generated code:")));
@@ -105,7 +107,7 @@ struct Registry {
       code.replace(p, o.name_space.size(), space), p += space.size();
     code.insert(code.find('\n') + 1, fmt::format("// Mutant {}: {}\n", m.name, m.description));
     const std::filesystem::path header = beside("mutant_" + m.name);
-    if (!write_if_changed(header.string(), code)) return false;
+    if (!write_if_changed(header.string(), code, &headers_changed)) return false;
     includes += fmt::format("#include \"{}\"\n", header.filename().string());
     registrations += fmt::format("  lamina::register_fused<{}::{}>(\"fused-mutant:{}\", {});\n",
                                  space, o.stack, m.name, cpp_string(m.description));
@@ -175,7 +177,10 @@ int registry(const std::vector<std::string>& specs, const std::vector<std::strin
     std::cerr << diagnostics.format();
     return 1;
   }
-  return write_if_changed(output, reg.cpp()) ? 0 : 1;
+  std::string error;
+  if (lamina::spec::write_index(output, reg.cpp(), reg.headers_changed, error)) return 0;
+  std::cerr << "lamina-opt: error: " << error << "\n";
+  return 1;
 }
 
 // --check-layers: every layer of `specs` against its C++ (check_layers.hpp); on success, the

@@ -136,12 +136,14 @@ std::string Diagnostics::format() const {
   return out;
 }
 
-bool write_if_changed(const std::string& path, const std::string& text, std::string& error) {
+bool write_if_changed(const std::string& path, const std::string& text, std::string& error,
+                      bool* wrote) {
   {
     std::ifstream in(path, std::ios::binary);
     std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in && old == text) return true;
   }
+  if (wrote != nullptr) *wrote = true;
   std::error_code ec;
   if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
   const std::string temporary = path + ".tmp";
@@ -159,6 +161,17 @@ bool write_if_changed(const std::string& path, const std::string& text, std::str
     return false;
   }
   return true;
+}
+
+bool write_index(const std::string& path, const std::string& text, bool siblings_changed,
+                 std::string& error) {
+  bool wrote = false;
+  if (!write_if_changed(path, text, error, &wrote)) return false;
+  if (wrote || !siblings_changed) return true;
+  std::error_code ec;
+  fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
+  if (ec) error = fmt::format("cannot touch {}: {}", path, ec.message());
+  return !ec;
 }
 
 std::string snake_case(std::string_view name) {

@@ -81,8 +81,18 @@ private:
 
 // Writes `text` to `path` (through a temporary file, renamed into place) unless the file holds
 // it already, so that a generated file's time stamp, and the builds that depend on it, move only
-// when its content changes. False, with the reason in `error`, if it cannot be written.
-bool write_if_changed(const std::string& path, const std::string& text, std::string& error);
+// when its content changes. False, with the reason in `error`, if it cannot be written; `wrote`,
+// if given, is set when the file was written.
+bool write_if_changed(const std::string& path, const std::string& text, std::string& error,
+                      bool* wrote = nullptr);
+
+// Writes the index file `path` of generated files (a .cpp that includes the headers written
+// beside it) as write_if_changed does, and gives it a new time stamp also when only `siblings`
+// changed. The build knows the index file as the generator's output, and may not know the
+// headers: without it, a header's change would reach the files that include it only on the
+// build after.
+bool write_index(const std::string& path, const std::string& text, bool siblings_changed,
+                 std::string& error);
 
 // A name in snake_case, as C++ identifiers and files of a layer are spelled: LamportClock ->
 // lamport_clock. An acronym stays one word: UDPBottom -> udp_bottom.

@@ -1,6 +1,8 @@
 // The spec language's front end: sources and diagnostics, the lexer, type identity, and the
 // parser (spec/README.md is the reference; tests/specs/ holds the example files).
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gmock/gmock.h>
@@ -10,6 +12,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "spec/ast.hpp"
@@ -293,6 +296,31 @@ TEST(Sources, LoadReadsAFileAndSaysWhyOneCannotBeRead) {
   EXPECT_THAT(error, HasSubstr("cannot open '/nonexistent/x.ioa'"));
   EXPECT_FALSE(s.load(LAMINA_SOURCE_DIR, id, error));
   EXPECT_THAT(error, HasSubstr("is a directory"));
+}
+
+// A generated index (a .cpp that includes the headers written beside it) gets a new time stamp
+// when only a header changed, so that the build recompiles what includes the headers at once.
+TEST(GeneratedFiles, AnIndexIsStampedAfreshWhenOnlyTheFilesBesideItChanged) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("lamina_index_{}", ::getpid());
+  fs::create_directories(dir);
+  const std::string index = (dir / "index.cpp").string();
+  std::string error;
+  bool wrote = false;
+  ASSERT_TRUE(write_if_changed(index, "#include \"a.hpp\"\n", error, &wrote));
+  EXPECT_TRUE(wrote);
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time(index, old);
+  wrote = false;
+  ASSERT_TRUE(write_if_changed(index, "#include \"a.hpp\"\n", error, &wrote));
+  EXPECT_FALSE(wrote);
+  ASSERT_TRUE(write_index(index, "#include \"a.hpp\"\n", false, error));
+  EXPECT_EQ(fs::last_write_time(index), old); // nothing changed: the stamp stays
+  ASSERT_TRUE(write_index(index, "#include \"a.hpp\"\n", true, error));
+  EXPECT_GT(fs::last_write_time(index), old); // a header changed: a new stamp
+  std::ifstream in(index);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "#include \"a.hpp\"\n");
+  fs::remove_all(dir);
 }
 
 TEST(Diagnostics, FormatQuotesTheLineWithACaretUnderTheColumn) {
