@@ -46,6 +46,11 @@ public:
         no_header_(lamina_class(ctx, "NoHeader")) {
     for (const NamedDecl* d : namespace_lookup(ctx, {"lamina"}, "PeerTable"))
       if (const auto* t = dyn_cast<ClassTemplateDecl>(d)) peer_table_ = t->getCanonicalDecl();
+    for (const char* name : {"set", "map", "multiset", "multimap", "unordered_set", "unordered_map",
+                             "unordered_multiset", "unordered_multimap"})
+      for (const NamedDecl* d : namespace_lookup(ctx, {"std"}, name))
+        if (const auto* t = dyn_cast<ClassTemplateDecl>(d))
+          associative_.push_back(t->getCanonicalDecl());
   }
 
   [[nodiscard]] bool event(QualType t) const { return same(record_of(t), event_); }
@@ -56,6 +61,14 @@ public:
     const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
     return s != nullptr && peer_table_ != nullptr &&
            s->getSpecializedTemplate()->getCanonicalDecl() == peer_table_;
+  }
+  // Whether `t` is a standard associative container (std::set, std::map, their multi and
+  // unordered kinds, and so lamina's RecyclingSet and RecyclingMap).
+  [[nodiscard]] bool associative(QualType t) const {
+    const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
+    return s != nullptr &&
+           std::find(associative_.begin(), associative_.end(),
+                     s->getSpecializedTemplate()->getCanonicalDecl()) != associative_.end();
   }
   // Whether the free function `f` of one parameter has an overload that takes the same bytes in
   // two pieces (runtime/split_bytes.hpp).
@@ -80,6 +93,7 @@ private:
   const CXXRecordDecl* msg_;
   const CXXRecordDecl* no_header_;
   const ClassTemplateDecl* peer_table_ = nullptr;
+  std::vector<const ClassTemplateDecl*> associative_;
 };
 
 // The integer type of `t` as the folder models it (an enumeration: its underlying type).
@@ -647,6 +661,9 @@ private:
       return problem(
           c, fmt::format("it calls the virtual function `{}`", m->getQualifiedNameAsString()));
     auto n = generic(c, m->isConst());
+    // c.contains(k) of a standard container: what the folder knows of c may decide it.
+    n->membership = name == "contains" && m->isConst() && c->getNumArgs() == 1 &&
+                    n->kids.size() == 2 && runtime_.associative(obj->getType());
     if (!m->isConst()) n->writes.insert(root(obj));
     // Arguments passed by non-const reference may be changed too.
     for (unsigned i = 0; i < c->getNumArgs() && i < m->getNumParams(); ++i) {
@@ -888,6 +905,9 @@ private:
     n->loose = binds_loosely(s);
     if (isa<SwitchStmt>(s)) n->name = "switch";
     if (isa<ForStmt, WhileStmt, DoStmt, CXXForRangeStmt>(s)) n->name = "loop";
+    // A while loop tests its condition, its first child, before the body first runs.
+    if (const auto* w = dyn_cast<WhileStmt>(s))
+      n->tests_first = w->getConditionVariable() == nullptr && !n->kids.empty();
     return n;
   }
 

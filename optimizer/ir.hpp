@@ -85,6 +85,10 @@ struct Node {
   bool is_reference = false;     // Decl: binds a reference
   bool message_value = false;    // Text: a new lamina::Msg (share()): a view of its own, which
                                  // outlives the message it was made from
+  bool membership = false;       // Text "call": kids[0].contains(kids[1]) of a standard
+                                 // associative container (std::set, std::map, ...)
+  bool tests_first = false;      // Text "loop": a while loop, whose condition (kids[0]) is tested
+                                 // before its body first runs
   bool split_bytes = false;      // Text "call" of a free function of one argument that has an
                                  // overload taking lamina::SplitBytes
   std::vector<bool> unconverted; // Call: per argument, whether it has its parameter's type as is

@@ -459,6 +459,9 @@ private:
       return c;
     }
     for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
+    // An empty container holds nothing.
+    if (c->membership && facts.decide(text("$0.empty()", {c->kids[0]}, true)) == true)
+      return boolean(false);
     if (c->kind == Kind::Binary || c->kind == Kind::Unary || c->kind == Kind::Convert) {
       if (c->text == "&&" || c->text == "||" || c->text == "!" || is_comparison(c->text)) {
         if (auto d = facts.decide(c); d && Facts::pure(c)) return boolean(*d);
@@ -775,6 +778,13 @@ private:
   // Loops and other statements as written: positions inside them are unknown.
   NodeRef other_stmt(const NodeRef& s, Facts& facts, std::int64_t& pos, bool& pos_known) {
     if (NodeRef chosen = switch_case(s, facts)) return stmt(chosen, facts, pos, pos_known);
+    // A while loop whose condition is false on entry runs nothing: not even its condition,
+    // which folded to a constant.
+    if (s->tests_first) {
+      Facts entry = facts;
+      const NodeRef cond = expr(s->kids[0], entry, pos, pos_known);
+      if (cond->kind == Kind::Constant && cond->value == 0) return block({});
+    }
     // Loops and other statements as written: positions inside them are unknown.
     auto c = s->copy();
     bool k = false;
