@@ -270,6 +270,14 @@ private:
     bool early_return = false;
     bool took_app_header = false;
     bool took_header = false; // up: its header is off the message (popped, or dropped after a peek)
+    // The latest Later in the layer's block: where its text is in `code`, its name and body, and
+    // the statement after the run it holds. A later run of the block may join it (delay()).
+    struct PutOff {
+      std::size_t at = 0, size = 0;
+      std::string name, body;
+      std::size_t next = 0;
+    };
+    std::optional<PutOff> put_off;
   };
   enum class Step : std::uint8_t { not_mine, done, failed };
   // Down: layer i's term of the send guard, added to `parts` (none if its CCP always holds);
@@ -330,9 +338,7 @@ private:
   // of the message is computed first (a share of it, its size).
   // Statements k, k+1, ... that run in order may be put off together. How many were put off
   // (0: none); nullopt if the layer cannot be collapsed.
-  std::optional<std::size_t> delay(const NodeRef& body, std::size_t k, std::size_t i, bool down,
-                                   std::int64_t front, Explanation::Direction& d,
-                                   const std::string& who, std::string& code, std::string& own);
+  std::optional<std::size_t> delay(LayerCode& c, std::size_t k, Explanation::Direction& d);
   EffectsContext effects_context(std::size_t i, const NodeRef& body);
   // Whether every layer below i hands the message on down its common path, to the transmit.
   [[nodiscard]] bool reaches_transmit(std::size_t i) const {
@@ -880,11 +886,14 @@ std::string Generator::rebuilt_copy(const std::string& name,
          (compress_ ? push_layered(headers, name) : std::string{});
 }
 
-std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, std::size_t i,
-                                            bool down, std::int64_t front,
-                                            Explanation::Direction& d, const std::string& who,
-                                            std::string& code, std::string& own) {
+std::optional<std::size_t> Generator::delay(LayerCode& c, std::size_t k,
+                                            Explanation::Direction& d) {
   if (!in_.delay) return 0;
+  const NodeRef& body = c.body;
+  const std::size_t i = c.i;
+  const bool down = c.down;
+  const std::int64_t front = c.front;
+  const std::string& who = c.who;
   std::size_t end = k; // the statements that may move: k .. end - 1
   while (end < body->kids.size() && may_delay(body->kids[end])) ++end;
   if (end == k) return 0;
@@ -942,14 +951,30 @@ std::optional<std::size_t> Generator::delay(const NodeRef& body, std::size_t k, 
                                   ? first_line(printed)
                                   : fmt::format("{}() (inlined)", inlined_call(s))});
     }
-    code += before;
-    code += first;
-    code += fmt::format("auto {} = later([&]() {} {{\n{}{}}});\n",
-                        fresh_name(fmt::format("{}{}", kLater, in_.layers[i].var)), kInlineLambda,
-                        rebuilt, text);
-    own += first;
-    own += rebuilt;
-    own += text;
+    // One Later for the layer's block where two would run one after the other: this run's work,
+    // then the earlier run's, in the order in which two Laters run (newest first). Only if no
+    // statement of the layer declared a name since, which could change what a name in the
+    // earlier one means (`before` and `first` declare only the generator's own names).
+    std::string work = rebuilt + text;
+    std::string name;
+    if (c.put_off && std::none_of(body->kids.begin() + static_cast<std::ptrdiff_t>(c.put_off->next),
+                                  body->kids.begin() + static_cast<std::ptrdiff_t>(k),
+                                  [](const NodeRef& x) { return x->kind == Kind::Decl; })) {
+      c.code.erase(c.put_off->at, c.put_off->size);
+      work += c.put_off->body;
+      name = c.put_off->name;
+    } else {
+      name = fresh_name(fmt::format("{}{}", kLater, in_.layers[i].var));
+    }
+    c.code += before;
+    c.code += first;
+    const std::string put_off =
+        fmt::format("auto {} = later([&]() {} {{\n{}}});\n", name, kInlineLambda, work);
+    c.put_off = LayerCode::PutOff{c.code.size(), put_off.size(), name, work, end};
+    c.code += put_off;
+    c.own += first;
+    c.own += rebuilt;
+    c.own += text;
     return end - k;
   }
   return 0;
@@ -991,8 +1016,7 @@ std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d
     if (s->kind == Kind::Return && k + 1 == body->kids.size()) continue;
     if (!down && unused_header_variable(body, k)) continue;
     if (!c.passed && !turns) {
-      const std::optional<std::size_t> later =
-          delay(body, k, i, down, c.front, d, c.who, c.code, c.own);
+      const std::optional<std::size_t> later = delay(c, k, d);
       if (!later) return c.code;
       if (*later > 0) {
         k += *later - 1;
