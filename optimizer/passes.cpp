@@ -459,8 +459,9 @@ private:
       return c;
     }
     for (auto& k : c->kids) k = expr(k, facts, pos, pos_known);
-    // An empty container holds nothing.
-    if (c->membership && facts.decide(text("$0.empty()", {c->kids[0]}, true)) == true)
+    // An empty container holds nothing (and the test, pure, is not needed for what it does).
+    if (c->membership && Facts::pure(c) &&
+        facts.decide(text("$0.empty()", {c->kids[0]}, true)) == true)
       return boolean(false);
     if (c->kind == Kind::Binary || c->kind == Kind::Unary || c->kind == Kind::Convert) {
       if (c->text == "&&" || c->text == "||" || c->text == "!" || is_comparison(c->text)) {
