@@ -58,17 +58,14 @@ public:
   [[nodiscard]] bool msg(QualType t) const { return same(record_of(t), msg_); }
   [[nodiscard]] bool no_header(const CXXRecordDecl* r) const { return same(r, no_header_); }
   [[nodiscard]] bool peer_table(QualType t) const {
-    const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
-    return s != nullptr && peer_table_ != nullptr &&
-           s->getSpecializedTemplate()->getCanonicalDecl() == peer_table_;
+    return peer_table_ != nullptr && template_of(t) == peer_table_;
   }
   // Whether `t` is a standard associative container (std::set, std::map, their multi and
   // unordered kinds, and so lamina's RecyclingSet and RecyclingMap).
   [[nodiscard]] bool associative(QualType t) const {
-    const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
-    return s != nullptr &&
-           std::find(associative_.begin(), associative_.end(),
-                     s->getSpecializedTemplate()->getCanonicalDecl()) != associative_.end();
+    const ClassTemplateDecl* of = template_of(t);
+    return of != nullptr &&
+           std::find(associative_.begin(), associative_.end(), of) != associative_.end();
   }
   // Whether the free function `f` of one parameter has an overload that takes the same bytes in
   // two pieces (runtime/split_bytes.hpp).
@@ -83,6 +80,11 @@ public:
   }
 
 private:
+  // The class template that `t` is a specialisation of, if it is one.
+  static const ClassTemplateDecl* template_of(QualType t) {
+    const auto* s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(record_of(t));
+    return s != nullptr ? s->getSpecializedTemplate()->getCanonicalDecl() : nullptr;
+  }
   static bool same(const CXXRecordDecl* a, const CXXRecordDecl* b) {
     return a != nullptr && b != nullptr && a->getCanonicalDecl() == b->getCanonicalDecl();
   }

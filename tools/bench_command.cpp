@@ -265,7 +265,7 @@ class PathWire {
 public:
   PathWire(Endpoint& node0, Endpoint& node1, bool down, Wire::Application app)
       : hosts_{Side(*this, 0), Side(*this, 1)}, ends_{&node0, &node1}, app_(std::move(app)),
-        sender_(app_.answer ? 1 : 0), receiver_(1 - sender_), down_(down) {
+        sender_(app_.answer ? 1 : 0), down_(down) {
     for (PeerId n = 0; n < 2; ++n) ends_[n]->attach(hosts_[n]);
   }
   PathWire(const PathWire&) = delete;
@@ -282,7 +282,7 @@ public:
         waiting_[n].clear();
         for (Msg& p : packets) {
           Msg packet = Wire::arrived(std::move(p));
-          if (!down_ && n == receiver_) start();
+          if (!down_ && n == 1 - sender_) start(); // the receiver of what the sender sent
           ends_[n]->receive(1 - n, std::move(packet));
           stop();
         }
@@ -332,8 +332,7 @@ private:
   Endpoint* ends_[2];
   std::vector<Msg> waiting_[2];
   Wire::Application app_;
-  PeerId sender_;   // whose send() starts the path down: node 0's, or node 1's answer
-  PeerId receiver_; // whose receive() starts the path up: node 1's, or node 0's of the answer
+  PeerId sender_; // whose send() starts the path down, and whose packet's receive() the path up
   std::uint64_t delivered_ = 0;
   bool down_;
   bool collecting_ = false;
