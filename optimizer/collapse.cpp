@@ -339,6 +339,10 @@ private:
   // Statements k, k+1, ... that run in order may be put off together. How many were put off
   // (0: none); nullopt if the layer cannot be collapsed.
   std::optional<std::size_t> delay(LayerCode& c, std::size_t k, Explanation::Direction& d);
+  // Puts `work`, the run k .. end - 1 of delay(), into layer c's block as a Later, after
+  // `declare` (the generator's own names, which the work uses).
+  void place_later(LayerCode& c, std::size_t k, std::size_t end, const std::string& declare,
+                   std::string work);
   EffectsContext effects_context(std::size_t i, const NodeRef& body);
   // Whether every layer below i hands the message on down its common path, to the transmit.
   [[nodiscard]] bool reaches_transmit(std::size_t i) const {
@@ -951,33 +955,37 @@ std::optional<std::size_t> Generator::delay(LayerCode& c, std::size_t k,
                                   ? first_line(printed)
                                   : fmt::format("{}() (inlined)", inlined_call(s))});
     }
-    // One Later for the layer's block where two would run one after the other: this run's work,
-    // then the earlier run's, in the order in which two Laters run (newest first). Only if no
-    // statement of the layer declared a name since, which could change what a name in the
-    // earlier one means (`before` and `first` declare only the generator's own names).
-    std::string work = rebuilt + text;
-    std::string name;
-    if (c.put_off && std::none_of(body->kids.begin() + static_cast<std::ptrdiff_t>(c.put_off->next),
-                                  body->kids.begin() + static_cast<std::ptrdiff_t>(k),
-                                  [](const NodeRef& x) { return x->kind == Kind::Decl; })) {
-      c.code.erase(c.put_off->at, c.put_off->size);
-      work += c.put_off->body;
-      name = c.put_off->name;
-    } else {
-      name = fresh_name(fmt::format("{}{}", kLater, in_.layers[i].var));
-    }
-    c.code += before;
-    c.code += first;
-    const std::string put_off =
-        fmt::format("auto {} = later([&]() {} {{\n{}}});\n", name, kInlineLambda, work);
-    c.put_off = LayerCode::PutOff{c.code.size(), put_off.size(), name, work, end};
-    c.code += put_off;
+    place_later(c, k, end, before + first, rebuilt + text);
     c.own += first;
     c.own += rebuilt;
     c.own += text;
     return end - k;
   }
   return 0;
+}
+
+void Generator::place_later(LayerCode& c, std::size_t k, std::size_t end,
+                            const std::string& declare, std::string work) {
+  const NodeRef& body = c.body;
+  // One Later for the layer's block where two would run one after the other: this run's work,
+  // then the earlier run's, in the order in which two Laters run (newest first). Only if no
+  // statement of the layer declared a name since, which could change what a name in the
+  // earlier one means (`declare` holds only the generator's own names).
+  std::string name;
+  if (c.put_off && std::none_of(body->kids.begin() + static_cast<std::ptrdiff_t>(c.put_off->next),
+                                body->kids.begin() + static_cast<std::ptrdiff_t>(k),
+                                [](const NodeRef& x) { return x->kind == Kind::Decl; })) {
+    c.code.erase(c.put_off->at, c.put_off->size);
+    work += c.put_off->body;
+    name = c.put_off->name;
+  } else {
+    name = fresh_name(fmt::format("{}{}", kLater, in_.layers[c.i].var));
+  }
+  c.code += declare;
+  const std::string put_off =
+      fmt::format("auto {} = later([&]() {} {{\n{}}});\n", name, kInlineLambda, work);
+  c.put_off = LayerCode::PutOff{c.code.size(), put_off.size(), name, std::move(work), end};
+  c.code += put_off;
 }
 
 std::string Generator::chain(std::size_t i, bool down, Explanation::Direction& d) {

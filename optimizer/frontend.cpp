@@ -958,6 +958,21 @@ public:
     m.file = source.header;
     m.where = src_.where(layer->getLocation());
 
+    read_members(layer, m);
+    if (!read_header(layer, m)) return std::nullopt;
+
+    // CCPs and handlers.
+    bool ok = ccp(layer, "ccp_down", m.ccp_down, m);
+    ok = ccp(layer, "ccp_up", m.ccp_up, m) && ok;
+    ok = handler(layer, "down", m.down, m) && ok;
+    ok = handler(layer, "up", m.up, m) && ok;
+    if (!ok) return std::nullopt;
+    return m;
+  }
+
+private:
+  // The layer's members, their types and initial values, and its public nested types.
+  void read_members(const CXXRecordDecl* layer, LayerModel& m) {
     for (const Decl* d : layer->decls()) {
       if (const auto* f = dyn_cast<FieldDecl>(d)) {
         m.members[f->getNameAsString()] = type_name(f->getType(), ctx_);
@@ -981,14 +996,17 @@ public:
     std::sort(m.nested_types.begin(), m.nested_types.end());
     m.nested_types.erase(std::unique(m.nested_types.begin(), m.nested_types.end()),
                          m.nested_types.end());
+  }
 
-    // The header.
+  // The layer's `Header`: its size and fields. False, with the error said, if it has none
+  // that lamina-opt can lay out.
+  bool read_header(const CXXRecordDecl* layer, LayerModel& m) {
     const TypeDecl* header = nullptr;
     for (const Decl* d : layer->decls())
       if (const auto* t = dyn_cast<TypeDecl>(d); t && t->getName() == "Header") header = t;
     if (header == nullptr) {
       error(m.where, fmt::format("lamina-opt: layer {} has no member type `Header`", m.name));
-      return std::nullopt;
+      return false;
     }
     const QualType ht = ctx_.getTypeDeclType(header);
     const CXXRecordDecl* hr = ht->getAsCXXRecordDecl();
@@ -997,7 +1015,7 @@ public:
           src_.where(header->getLocation()),
           fmt::format("lamina-opt: {}::Header must be a trivially copyable standard-layout struct",
                       m.name));
-      return std::nullopt;
+      return false;
     }
     if (!runtime_.no_header(hr)) {
       const ASTRecordLayout& layout = ctx_.getASTRecordLayout(hr);
@@ -1019,17 +1037,9 @@ public:
         m.header_fields.push_back(hf);
       }
     }
-
-    // CCPs and handlers.
-    bool ok = ccp(layer, "ccp_down", m.ccp_down, m);
-    ok = ccp(layer, "ccp_up", m.ccp_up, m) && ok;
-    ok = handler(layer, "down", m.down, m) && ok;
-    ok = handler(layer, "up", m.up, m) && ok;
-    if (!ok) return std::nullopt;
-    return m;
+    return true;
   }
 
-private:
   void error(std::string where, std::string message) {
     diags_.push_back({Diagnostic::Level::error, std::move(where), std::move(message)});
   }
