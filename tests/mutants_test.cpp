@@ -2,6 +2,7 @@
 // layer's state, and behaves differently from it; and lamina-mutate, which writes them, refuses
 // a mutant that no longer fits its layer's source.
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -601,11 +602,17 @@ protected:
 
   // Writes `text` as <name>.mutant and runs lamina-mutate on it; its exit status and output.
   std::pair<int, std::string> run(const std::string& name, std::string_view text) {
-    const std::filesystem::path file = dir_ / (name + ".mutant");
-    std::ofstream(file) << text;
+    std::ofstream(dir_ / (name + ".mutant")) << text;
+    return run_all({name});
+  }
+  // Runs lamina-mutate on the .mutant files `names` written before, with `options`.
+  std::pair<int, std::string> run_all(const std::vector<std::string>& names,
+                                      const std::string& options = "") {
+    std::string files;
+    for (const std::string& name : names) files += " '" + where(name) + "'";
     const std::string command =
-        fmt::format("'{}' --source-dir '{}' --output-dir '{}' '{}' 2>&1", LAMINA_MUTATE,
-                    LAMINA_SOURCE_DIR, (dir_ / "out").string(), file.string());
+        fmt::format("'{}' --source-dir '{}' --output-dir '{}' {}{} 2>&1", LAMINA_MUTATE,
+                    LAMINA_SOURCE_DIR, (dir_ / "out").string(), options, files);
     std::string output;
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return {-1, "cannot run " + command};
@@ -711,10 +718,53 @@ to
                                 "timeout, next_id,"));
   EXPECT_THAT(header, Not(HasSubstr("BOOST_HANA_ADAPT_STRUCT(lamina::Retransmit")));
   EXPECT_THAT(header, Not(HasSubstr("send_ack(ev.peer, h.id")));
+  std::ifstream maker(out() / "mutants_0.cpp");
+  const std::string cpp{std::istreambuf_iterator<char>(maker), {}};
+  EXPECT_THAT(cpp, HasSubstr("#include \"components/retransmit.hpp\"\n#include "
+                             "\"mutants/late_ack.hpp\"\n"));
+  EXPECT_THAT(cpp, HasSubstr("out.push_back(mutant_of<::lamina::mutants::late_ack::Retransmit, "
+                             "::lamina::Retransmit>(\n      \"late_ack\",\n"));
   std::ifstream list(out() / "mutants.cpp");
-  const std::string cpp{std::istreambuf_iterator<char>(list), {}};
-  EXPECT_THAT(cpp, HasSubstr("mutant<::lamina::mutants::late_ack::Retransmit, "
-                             "::lamina::Retransmit>(\n          \"late_ack\",\n"));
+  const std::string index{std::istreambuf_iterator<char>(list), {}};
+  EXPECT_THAT(index, HasSubstr("    add_mutants_0(out);\n"));
+}
+
+// The text of `file`.
+std::string text_of(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST_F(LaminaMutate, SharesTheMutantsOutAmongFilesByTheSizeOfTheirLayers) {
+  // Two mutants of Arq, whose header is several times any other, and three of small layers, into
+  // two files: the Arq mutants first, one into each file, then each small one into the file
+  // that holds the least so far. Every mutant is made exactly once.
+  const auto mutant = [](const std::string& layer, const std::string& file,
+                         const std::string& from) {
+    return fmt::format("# A mutant.\nlayer {}\nfile {}\nfrom\n{}\nto\n", layer, file, from);
+  };
+  const std::string arq_from = "    ++acks_sent;";
+  std::ofstream(where("arq_a")) << mutant("Arq", "components/arq.hpp", arq_from);
+  std::ofstream(where("arq_b")) << mutant("Arq", "components/arq.hpp", arq_from);
+  std::ofstream(where("seqno_a")) << mutant("Seqno", "components/seqno.hpp", "      ++reordered;");
+  std::ofstream(where("top_a")) << mutant("Top", "components/top.hpp", "    ++delivered;");
+  std::ofstream(where("checksum_a"))
+      << mutant("Checksum", "components/checksum.hpp", "    ++passed;");
+  const auto [status, output] =
+      run_all({"arq_a", "arq_b", "seqno_a", "top_a", "checksum_a"}, "--shards 2");
+  ASSERT_EQ(status, 0) << output;
+  const std::array<std::string, 2> files{text_of(out() / "mutants_0.cpp"),
+                                         text_of(out() / "mutants_1.cpp")};
+  EXPECT_FALSE(std::filesystem::exists(out() / "mutants_2.cpp"));
+  const auto holds = [&](std::size_t k, const char* name) {
+    return files[k].find(fmt::format("\"{}\"", name)) != std::string::npos;
+  };
+  for (const char* name : {"arq_a", "arq_b", "seqno_a", "top_a", "checksum_a"})
+    EXPECT_NE(holds(0, name), holds(1, name)) << name << " is made in exactly one file";
+  EXPECT_NE(holds(0, "arq_a"), holds(0, "arq_b")) << "one Arq mutant in each file";
+  EXPECT_THAT(files[1], ::testing::HasSubstr("void add_mutants_1(std::vector<Mutant>& out)"));
+  const std::string index = text_of(out() / "mutants.cpp");
+  EXPECT_THAT(index, ::testing::HasSubstr("    add_mutants_0(out);\n    add_mutants_1(out);\n"));
 }
 
 } // namespace
