@@ -306,7 +306,7 @@ std::optional<std::string> mutate_header(const spec::MutantFile& m, spec::FileId
 
 // The mutants in `shards` groups that take about as long to compile, so that the build makes
 // them side by side. A mutant's cost is taken to be the length of its header (`headers`, by
-// name): it compiles a copy of its layer, and Arq's is seven times Seqno's. The dearest first,
+// name): it compiles a copy of its layer, and Arq's is nine times Seqno's. The dearest first,
 // each into the group that costs least so far. Each group sorted by name.
 std::vector<std::vector<const spec::MutantFile*>>
 shard(const std::vector<spec::MutantFile>& all, const std::map<std::string, std::string>& headers,
