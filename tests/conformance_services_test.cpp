@@ -1,7 +1,6 @@
 // The services' layers conform to their specs (components/<layer>.ioa), as the foundation's do
 // (conformance_test.cpp): Arq, Rpc, the locks and the ANTS node's layers, each driven with the
 // events of its own application where its header is its interface.
-#include <chrono>
 #include <cstdint>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -21,6 +20,7 @@ namespace {
 
 using test::expect_conformance;
 using test::expect_conformance_of;
+using test::expect_conformance_with;
 using test::small_payloads;
 
 TEST(Conformance, ArqConformsToItsSpec) { expect_conformance<Arq>("Arq", small_payloads()); }
@@ -29,51 +29,17 @@ TEST(Conformance, ArqConformsToItsSpec) { expect_conformance<Arq>("Arq", small_p
 // backing off to 20 ms: the driver's sends wait for the window, and its timers find losses.
 // Datagrams of 300 bytes: congestion avoidance counts a message acked by its size.
 TEST(Conformance, ArqWithASmallWindowConformsToItsSpec) {
-  using namespace std::chrono_literals;
-  test::ConformanceOptions o = small_payloads();
-  o.args = {{"initial_cwnd", spec::Value::integer(2)},
-            {"max_cwnd", spec::Value::integer(4)},
-            {"ack_every", spec::Value::integer(2)},
-            {"ack_delay", spec::Value::integer(500'000)},
-            {"timeout", spec::Value::integer(5'000'000)},
-            {"max_timeout", spec::Value::integer(20'000'000)},
-            {"bundle_bytes", spec::Value::integer(300)}};
-  expect_conformance_of(
-      "Arq",
-      [] {
-        Arq a;
-        a.initial_cwnd = 2;
-        a.max_cwnd = 4;
-        a.ack_every = 2;
-        a.ack_delay = 500us;
-        a.timeout = 5ms;
-        a.max_timeout = 20ms;
-        a.bundle_bytes = 300;
-        return a;
-      },
-      o);
+  expect_conformance_with<Arq>("Arq",
+                               "initial_cwnd=2,max_cwnd=4,ack_every=2,ack_delay=500us,timeout=5ms,"
+                               "max_timeout=20ms,bundle_bytes=300",
+                               small_payloads());
 }
 
 // A congestion window of 64 at first and a timeout of 10 s: sends go at once, packets overtake
 // one another by far more than the SACK bitmap's 32, and the acks carry SackBlocks.
 TEST(Conformance, ArqWithAWideWindowConformsToItsSpec) {
-  using namespace std::chrono_literals;
-  test::ConformanceOptions o = small_payloads();
-  o.args = {{"initial_cwnd", spec::Value::integer(64)},
-            {"max_cwnd", spec::Value::integer(256)},
-            {"timeout", spec::Value::integer(10'000'000'000)},
-            {"max_timeout", spec::Value::integer(600'000'000'000)}};
-  expect_conformance_of(
-      "Arq",
-      [] {
-        Arq a;
-        a.initial_cwnd = 64;
-        a.max_cwnd = 256;
-        a.timeout = 10s;
-        a.max_timeout = 600s;
-        return a;
-      },
-      o);
+  expect_conformance_with<Arq>("Arq", "initial_cwnd=64,max_cwnd=256,timeout=10s,max_timeout=600s",
+                               small_payloads());
 }
 
 // Rpc's header is its interface: the driver's members make calls, answer them and cancel them
@@ -108,18 +74,7 @@ TEST(Conformance, RicartAgrawalaConformsToItsSpec) {
 
 // A server that holds 3 calls refuses the rest as busy; calls resent every 2 ms.
 TEST(Conformance, RpcWithASmallCacheConformsToItsSpec) {
-  using namespace std::chrono_literals;
-  test::ConformanceOptions o = rpc_application();
-  o.args = {{"cache", spec::Value::integer(3)}, {"resend", spec::Value::integer(2'000'000)}};
-  expect_conformance_of(
-      "Rpc",
-      [] {
-        Rpc r;
-        r.cache = 3;
-        r.resend = 2ms;
-        return r;
-      },
-      o);
+  expect_conformance_with<Rpc>("Rpc", "cache=3,resend=2ms", rpc_application());
 }
 
 // The ANTS layers read the capsule header in place: the driver's members send capsules, code to
@@ -136,16 +91,7 @@ TEST(Conformance, AntsRouteConformsToItsSpec) {
 }
 // A passive node: its CCP up (forward a capsule for another node) reads the node's identity.
 TEST(Conformance, PassiveAntsRouteConformsToItsSpec) {
-  test::ConformanceOptions o = ants_application();
-  o.args = {{"active", spec::Value::boolean(false)}};
-  expect_conformance_of(
-      "AntsRoute",
-      [] {
-        AntsRoute r;
-        r.active = false;
-        return r;
-      },
-      o);
+  expect_conformance_with<AntsRoute>("AntsRoute", "active=false", ants_application());
 }
 TEST(Conformance, AntsCodeConformsToItsSpec) {
   expect_conformance<AntsCode>("AntsCode", ants_application());

@@ -21,7 +21,7 @@ namespace lamina {
 namespace {
 
 using test::expect_conformance;
-using test::expect_conformance_of;
+using test::expect_conformance_with;
 using test::layer_specs;
 using test::small_payloads;
 
@@ -44,35 +44,13 @@ TEST(Conformance, WindowConformsToItsSpec) {
 // A window of 3 messages and 100 bytes, and a queue of 4: the driver's sends fill the window,
 // wait, and overflow the queue; credits come every message or two.
 TEST(Conformance, WindowWithASmallWindowConformsToItsSpec) {
-  test::ConformanceOptions o = small_payloads();
-  o.args = {{"window", spec::Value::integer(3)},
-            {"bytes", spec::Value::integer(100)},
-            {"queue", spec::Value::integer(4)}};
-  expect_conformance_of(
-      "Window",
-      [] {
-        Window w;
-        w.window = 3;
-        w.bytes = 100;
-        w.queue = 4;
-        return w;
-      },
-      o);
+  expect_conformance_with<Window>("Window", "window=3,bytes=100,queue=4", small_payloads());
 }
 
 TEST(Conformance, FragWithASmallMtuConformsToItsSpec) {
   test::ConformanceOptions o;
-  o.args = {{"mtu", spec::Value::integer(100)}, {"max_message", spec::Value::integer(1000)}};
   o.max_payload = 1500; // beyond max_message too
-  expect_conformance_of(
-      "Frag",
-      [] {
-        Frag f;
-        f.mtu = 100;
-        f.max_message = 1000;
-        return f;
-      },
-      o);
+  expect_conformance_with<Frag>("Frag", "mtu=100,max_message=1000", o);
 }
 
 TEST(SpecStacks, DynamicCompositionBuildsTheStacksDeclaredInSpecFiles) {
