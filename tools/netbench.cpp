@@ -20,6 +20,7 @@
 #include <optional>
 #include <poll.h>
 #include <random>
+#include <ranges>
 #include <sys/socket.h>
 #include <thread>
 #include <typeinfo>
@@ -636,7 +637,36 @@ struct Row {
   std::uint64_t sent = 0, delivered = 0;
   long rss_sender = 0, rss_receiver = 0;
   std::string status;
+  std::vector<double> rounds; // with --rounds: each round's rate (a stream) or p50 (a ping)
 };
+
+// The figure a row's rounds are ordered by: a stream's rate, a ping's p50.
+double key_of(const Row& r) { return r.ping ? r.p50 : r.rate; }
+
+// One row out of its rounds: the round whose figure is the median among those that ran (a row
+// none of whose rounds ran is its first round), every round's figure kept, and, of more than
+// one round, the spread said in its status.
+Row median_round(std::vector<Row> runs) {
+  std::vector<double> figures;
+  for (const Row& r : runs) figures.push_back(key_of(r));
+  const std::optional<std::size_t> median = median_index(figures);
+  Row row = std::move(runs[median.value_or(0)]);
+  row.rounds = figures;
+  if (!median || runs.size() == 1) return row;
+  const auto [low, high] =
+      std::ranges::minmax(figures | std::views::filter([](double v) { return !std::isnan(v); }));
+  const auto figure = [&row](double v) {
+    return row.ping ? fmt::format("{:.1f}", v) : number(static_cast<std::uint64_t>(v));
+  };
+  const auto ran = std::ranges::count_if(figures, [](double v) { return !std::isnan(v); });
+  std::string spread =
+      fmt::format("median of {} rounds, {} {} to {}{}", runs.size(), row.ping ? "p50" : "msgs/s",
+                  figure(low), figure(high), row.ping ? " us" : "");
+  if (static_cast<std::size_t>(ran) < runs.size())
+    spread += fmt::format(" ({} of {} ran)", ran, runs.size());
+  row.status = spread + (row.status == "ok" ? "" : "; " + row.status);
+  return row;
+}
 
 void run_row(const NetbenchOptions& o, const std::vector<std::string>& base, Row& row) {
   const bool udp_based =
@@ -765,6 +795,11 @@ CLI::App* add_netbench_command(CLI::App& app, NetbenchOptions& o) {
   auto* limit = cmd->add_option("--limit-s", o.limit_s, "time limit of each row, seconds")
                     ->check(CLI::Range(0.5, 3600.0))
                     ->capture_default_str();
+  cmd->add_option("--rounds", o.rounds,
+                  "runs of each row, the rows of a workload taking turns; the table shows the "
+                  "median run and the spread")
+      ->check(CLI::Range(1u, 20u))
+      ->capture_default_str();
   cmd->add_flag("--quick", o.quick,
                 "10^5 messages, 2,000 pings, 20 s a row (what is given explicitly stays)");
   cmd->add_option("--json", o.json, "also write the figures to this file as JSON");
@@ -832,29 +867,35 @@ int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
     workloads.emplace_back(true, 64, false);
     workloads.emplace_back(true, 64, true);
     for (const auto& [ping, size, busy] : workloads) {
-      for (const auto& t : transports) {
-        Row row;
-        row.transport = t;
-        row.name = t.starts_with("lamina:") ? "Lamina " + t.substr(7) : kRowNames.at(t);
-        row.size = size;
-        row.ping = ping;
-        row.busy = busy;
-        row.drop = drop;
-        const std::string bytes = size >= 1024 && size % 1024 == 0
-                                      ? fmt::format("{} KiB", size / 1024)
-                                      : fmt::format("{} B", size);
-        row.workload = ping ? fmt::format("ping {} {}", bytes, busy ? "busy" : "blocking")
-                            : fmt::format("stream {}", bytes);
-        if (drop > 0 && (t == "tcp" || t == "zmq"))
-          row.status = "n/a: cannot drop";
-        else if (drop > 0 && t == "udp")
-          row.status = "n/a: nothing resent (see its loss at drop 0)";
-        else
-          run_row(o, base, row);
-        rows.push_back(row);
-        fmt::print(stderr, "netbench: {} {} drop {}: {}\n", row.name, row.workload, drop,
-                   row.status);
-      }
+      // The rows of one workload take turns, round after round, so that what the machine does
+      // meanwhile falls on all of them alike.
+      std::vector<std::vector<Row>> runs(transports.size());
+      for (std::uint32_t round = 0; round < o.rounds; ++round)
+        for (std::size_t i = 0; i < transports.size(); ++i) {
+          const std::string& t = transports[i];
+          Row row;
+          row.transport = t;
+          row.name = t.starts_with("lamina:") ? "Lamina " + t.substr(7) : kRowNames.at(t);
+          row.size = size;
+          row.ping = ping;
+          row.busy = busy;
+          row.drop = drop;
+          const std::string bytes = size >= 1024 && size % 1024 == 0
+                                        ? fmt::format("{} KiB", size / 1024)
+                                        : fmt::format("{} B", size);
+          row.workload = ping ? fmt::format("ping {} {}", bytes, busy ? "busy" : "blocking")
+                              : fmt::format("stream {}", bytes);
+          if (drop > 0 && (t == "tcp" || t == "zmq"))
+            row.status = "n/a: cannot drop";
+          else if (drop > 0 && t == "udp")
+            row.status = "n/a: nothing resent (see its loss at drop 0)";
+          else
+            run_row(o, base, row);
+          fmt::print(stderr, "netbench: {} {} drop {}: {}\n", row.name, row.workload, drop,
+                     row.status);
+          runs[i].push_back(std::move(row));
+        }
+      for (auto& r : runs) rows.push_back(median_round(std::move(r)));
     }
   }
 
@@ -886,11 +927,12 @@ int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
           "    {{\"row\": {}, \"workload\": {}, \"drop\": {}, \"messages_per_s\": {}, "
           "\"mb_per_s\": {}, \"p50_us\": {}, \"p99_us\": {}, \"datagrams_per_message\": {}, "
           "\"acks_per_message\": {}, \"sent\": {}, \"delivered\": {}, \"rss_sender_kib\": {}, "
-          "\"rss_receiver_kib\": {}, \"status\": {}}}{}\n",
+          "\"rss_receiver_kib\": {}, \"rounds\": [{}], \"status\": {}}}{}\n",
           json_string(r.name), json_string(r.workload), r.drop, json_number(r.rate),
           json_number(r.mb_per_s), json_number(r.p50), json_number(r.p99), json_number(r.datagrams),
           json_number(r.acks), r.sent, r.delivered, r.rss_sender, r.rss_receiver,
-          json_string(r.status), i + 1 < rows.size() ? "," : "");
+          fmt::join(r.rounds | std::views::transform(json_number), ", "), json_string(r.status),
+          i + 1 < rows.size() ? "," : "");
     }
     out += "  ]\n}\n";
     if (!write_file(o.json, out)) return 2;
