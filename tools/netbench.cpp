@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -653,17 +654,16 @@ Row median_round(std::vector<Row> runs) {
   Row row = std::move(runs[median.value_or(0)]);
   row.rounds = figures;
   if (!median || runs.size() == 1) return row;
-  const auto [low, high] =
-      std::ranges::minmax(figures | std::views::filter([](double v) { return !std::isnan(v); }));
+  std::vector<double> ran;
+  std::ranges::copy_if(figures, std::back_inserter(ran), [](double v) { return !std::isnan(v); });
+  const auto [low, high] = std::ranges::minmax(ran);
   const auto figure = [&row](double v) {
     return row.ping ? fmt::format("{:.1f}", v) : number(static_cast<std::uint64_t>(v));
   };
-  const auto ran = std::ranges::count_if(figures, [](double v) { return !std::isnan(v); });
   std::string spread =
       fmt::format("median of {} rounds, {} {} to {}{}", runs.size(), row.ping ? "p50" : "msgs/s",
                   figure(low), figure(high), row.ping ? " us" : "");
-  if (static_cast<std::size_t>(ran) < runs.size())
-    spread += fmt::format(" ({} of {} ran)", ran, runs.size());
+  if (ran.size() < runs.size()) spread += fmt::format(" ({} of {} ran)", ran.size(), runs.size());
   row.status = spread + (row.status == "ok" ? "" : "; " + row.status);
   return row;
 }
@@ -758,6 +758,22 @@ const std::map<std::string, std::string> kRowNames{
     {"udp", "raw UDP (batched)"}, {"tcp", "TCP_NODELAY"}, {"enet", "ENet reliable"},
     {"zmq", "ZeroMQ PAIR"},       {"lamina", "Lamina"},
 };
+
+// A row of the table before it runs: transport `t`, its workload and drop.
+Row row_of(const std::string& t, std::uint32_t size, bool ping, bool busy, double drop) {
+  Row row;
+  row.transport = t;
+  row.name = t.starts_with("lamina:") ? "Lamina " + t.substr(7) : kRowNames.at(t);
+  row.size = size;
+  row.ping = ping;
+  row.busy = busy;
+  row.drop = drop;
+  const std::string bytes = size >= 1024 && size % 1024 == 0 ? fmt::format("{} KiB", size / 1024)
+                                                             : fmt::format("{} B", size);
+  row.workload = ping ? fmt::format("ping {} {}", bytes, busy ? "busy" : "blocking")
+                      : fmt::format("stream {}", bytes);
+  return row;
+}
 
 } // namespace
 
@@ -873,18 +889,7 @@ int netbench_command(const NetbenchOptions& o, std::span<char* const> args) {
       for (std::uint32_t round = 0; round < o.rounds; ++round)
         for (std::size_t i = 0; i < transports.size(); ++i) {
           const std::string& t = transports[i];
-          Row row;
-          row.transport = t;
-          row.name = t.starts_with("lamina:") ? "Lamina " + t.substr(7) : kRowNames.at(t);
-          row.size = size;
-          row.ping = ping;
-          row.busy = busy;
-          row.drop = drop;
-          const std::string bytes = size >= 1024 && size % 1024 == 0
-                                        ? fmt::format("{} KiB", size / 1024)
-                                        : fmt::format("{} B", size);
-          row.workload = ping ? fmt::format("ping {} {}", bytes, busy ? "busy" : "blocking")
-                              : fmt::format("stream {}", bytes);
+          Row row = row_of(t, size, ping, busy, drop);
           if (drop > 0 && (t == "tcp" || t == "zmq"))
             row.status = "n/a: cannot drop";
           else if (drop > 0 && t == "udp")
